@@ -1,0 +1,255 @@
+"""CLIP through open_clip: load the chosen model, turn images and text into unit vectors.
+
+The model is chosen by two settings. MODEL is an open_clip model name or the path of a
+model-config JSON (its file stem becomes the name). PRETRAINED is an open_clip pretrained tag
+(downloaded once into the app's data dir), the path of a local checkpoint, or "none" for random
+weights (tests and benchmarks only).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+import warnings
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+# (bytes done, bytes total or 0 when unknown) while weights download
+DownloadProgress = Callable[[int, int], None]
+
+
+class ModelUnavailable(RuntimeError):
+    """The model cannot be loaded; the message says why and what the user can do."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    model: str
+    pretrained: str
+
+    @property
+    def name(self) -> str:
+        return Path(self.model).stem if self.model.endswith(".json") else self.model
+
+    @property
+    def is_random(self) -> bool:
+        return self.pretrained.strip().lower() in ("none", "random", "")
+
+    @property
+    def is_local_file(self) -> bool:
+        return not self.is_random and os.path.isfile(os.path.expanduser(self.pretrained))
+
+    @property
+    def model_id(self) -> str:
+        """Identifies the weights: part of every stored embedding's key."""
+        if self.is_random:
+            return f"{self.name}/none"
+        if self.is_local_file:
+            return f"{self.name}/file-{_file_digest(Path(self.pretrained).expanduser())}"
+        return f"{self.name}/{self.pretrained}"
+
+
+def _file_digest(path: Path) -> str:
+    from .scanner import fingerprint
+
+    return fingerprint(path)[:16]
+
+
+def pick_device(preference: str = "auto") -> str:
+    import torch
+
+    if preference != "auto":
+        return preference
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def _register_config(model: str) -> None:
+    import open_clip
+
+    if model.endswith(".json"):
+        path = Path(model).expanduser()
+        if not path.is_file():
+            raise ModelUnavailable(f"model config file not found: {path}")
+        open_clip.add_model_config(path)
+
+
+def _download_weights(spec: ModelSpec, cache_dir: Path, progress: DownloadProgress | None) -> tuple[str, dict]:
+    """Fetch the checkpoint for an open_clip tag (or find it in the cache); returns (file, cfg)."""
+    import open_clip
+
+    cfg = open_clip.get_pretrained_cfg(spec.name, spec.pretrained)
+    if not cfg:
+        tags = ", ".join(t for m, t in open_clip.list_pretrained() if m == spec.name) or "none known"
+        raise ModelUnavailable(
+            f"'{spec.pretrained}' is neither a pretrained tag of {spec.name} (tags: {tags}) "
+            "nor an existing checkpoint file"
+        )
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    hint = (
+        f"Download the weights for {spec.name} ({spec.pretrained}) on a connected machine and point "
+        "PhotoSeek at the file: --pretrained /path/to/open_clip_model.safetensors "
+        "(or PHOTOSEEK_PRETRAINED, or Settings > Model > Choose a local checkpoint)."
+    )
+    if cfg.get("hf_hub"):
+        from huggingface_hub import hf_hub_download, try_to_load_from_cache
+
+        repo, _, filename = cfg["hf_hub"].partition("/")
+        names = [filename] if filename else ["open_clip_model.safetensors", "open_clip_pytorch_model.bin"]
+        for name in names:  # already downloaded: no network at all
+            cached = try_to_load_from_cache(repo, name, cache_dir=str(cache_dir))
+            if isinstance(cached, str):
+                return cached, cfg
+        errors = []
+        for name in names:
+            try:
+                path = hf_hub_download(repo, name, cache_dir=str(cache_dir), tqdm_class=_tqdm_for(progress))
+                return path, cfg
+            except Exception as e:  # no network, no such file: try the next, then explain
+                errors.append(f"{name}: {type(e).__name__}: {e}")
+        raise ModelUnavailable(
+            f"Could not download the weights for {spec.name} ({spec.pretrained}) from {repo}; "
+            f"are you offline? {hint}\nDetails: {'; '.join(errors)[:500]}"
+        )
+    if cfg.get("url"):
+        target = cache_dir / os.path.basename(cfg["url"])
+        if target.is_file():
+            return str(target), cfg
+        try:
+            _download_url(cfg["url"], target, progress)
+        except Exception as e:
+            raise ModelUnavailable(
+                f"Could not download the weights for {spec.name} ({spec.pretrained}); are you offline? "
+                f"{hint}\nDetails: {e}"
+            ) from None
+        return str(target), cfg
+    raise ModelUnavailable(f"No download source is known for {spec.name} ({spec.pretrained}). {hint}")
+
+
+def _tqdm_for(progress: DownloadProgress | None):
+    """A tqdm class that also reports to our callback (huggingface_hub accepts `tqdm_class`)."""
+    from tqdm.auto import tqdm
+
+    if progress is None:
+        return tqdm
+
+    class ReportingTqdm(tqdm):
+        def update(self, n=1):
+            result = super().update(n)
+            progress(int(self.n), int(self.total or 0))
+            return result
+
+    return ReportingTqdm
+
+
+def _download_url(url: str, target: Path, progress: DownloadProgress | None) -> None:
+    import urllib.request
+
+    tmp = target.with_suffix(target.suffix + ".part")
+    with urllib.request.urlopen(url, timeout=30) as response, open(tmp, "wb") as out:
+        total = int(response.headers.get("Content-Length") or 0)
+        done = 0
+        while chunk := response.read(1 << 20):
+            out.write(chunk)
+            done += len(chunk)
+            if progress:
+                progress(done, total)
+    os.replace(tmp, target)
+
+
+class Embedder:
+    """A loaded CLIP model. Thread-safe: one model, calls serialised by a lock."""
+
+    def __init__(self, spec: ModelSpec, cache_dir: Path, device: str = "auto", progress: DownloadProgress | None = None):
+        import open_clip
+        import torch
+
+        self.spec = spec
+        self.model_id = spec.model_id
+        self.device = pick_device(device)
+        _register_config(spec.model)
+        if open_clip.get_model_config(spec.name) is None:
+            raise ModelUnavailable(
+                f"unknown model '{spec.model}': give an open_clip model name "
+                "(see `python -c 'import open_clip; print(open_clip.list_models())'`) or a model-config JSON file"
+            )
+        kwargs: dict = {}
+        if spec.is_random:
+            warnings.warn(f"{spec.name} runs with random weights: search results are meaningless", stacklevel=2)
+            torch.manual_seed(0)  # the same random model on every run, so stored vectors stay valid
+            checkpoint = None
+        elif spec.is_local_file:
+            checkpoint = str(Path(spec.pretrained).expanduser())
+        else:
+            checkpoint, cfg = _download_weights(spec, cache_dir, progress)
+            kwargs = dict(
+                image_mean=cfg.get("mean"),
+                image_std=cfg.get("std"),
+                image_interpolation=cfg.get("interpolation"),
+                image_resize_mode=cfg.get("resize_mode"),
+                force_quick_gelu=bool(cfg.get("quick_gelu", False)),
+            )
+        try:
+            model, _, preprocess = open_clip.create_model_and_transforms(
+                spec.name, pretrained=checkpoint, device=self.device, **{k: v for k, v in kwargs.items() if v is not None}
+            )
+        except ModelUnavailable:
+            raise
+        except Exception as e:
+            raise ModelUnavailable(f"cannot load {spec.name} with weights {spec.pretrained}: {e}") from e
+        model.eval()
+        self.model = model
+        self.preprocess = preprocess
+        self.tokenizer = open_clip.get_tokenizer(spec.name)
+        size = model.visual.image_size
+        self.image_size = int(size if isinstance(size, int) else max(size))
+        self._lock = threading.Lock()
+        self._text_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.dim = int(self.embed_texts(["a photo"]).shape[1])
+
+    def embed_tensors(self, batch) -> np.ndarray:
+        """Image tensors [B, 3, H, W] (already preprocessed) -> unit vectors float32 [B, D]."""
+        import torch
+
+        with self._lock, torch.inference_mode():
+            features = self.model.encode_image(batch.to(self.device))
+            features = torch.nn.functional.normalize(features.float(), dim=-1)
+        return features.cpu().numpy()
+
+    def embed_images(self, images: Sequence) -> np.ndarray:
+        import torch
+
+        return self.embed_tensors(torch.stack([self.preprocess(im) for im in images]))
+
+    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
+        """Texts -> unit vectors float32 [N, D]; recent texts are served from a cache."""
+        import torch
+
+        missing = [t for t in dict.fromkeys(texts) if t not in self._text_cache]
+        if missing:
+            tokens = self.tokenizer(missing)
+            with self._lock, torch.inference_mode():
+                features = self.model.encode_text(tokens.to(self.device))
+                features = torch.nn.functional.normalize(features.float(), dim=-1).cpu().numpy()
+            for text, vec in zip(missing, features):
+                self._text_cache[text] = vec
+        for t in texts:
+            self._text_cache.move_to_end(t)
+        while len(self._text_cache) > 4096:
+            self._text_cache.popitem(last=False)
+        return np.stack([self._text_cache[t] for t in texts])
+
+
+def load(spec: ModelSpec, cache_dir: Path, device: str = "auto", progress: DownloadProgress | None = None) -> Embedder:
+    return Embedder(spec, cache_dir, device, progress)

@@ -1,0 +1,268 @@
+"""The indexing pipeline: scan -> decode (thread pool) -> embed (batches) -> write (one writer).
+
+Work in flight is bounded, so memory stays flat on any library size. Each batch of photos is
+committed in one transaction together with its embeddings: killing the process loses at most the
+batch in flight, and the next run picks up exactly what is missing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from . import imaging, scanner
+from .catalog import OK, SKIPPED, Catalog, FileRecord
+from .config import Settings
+from .embedder import Embedder
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Progress:
+    done: int
+    total: int
+    rate: float  # photos per second over this run
+    current: str  # the file just finished
+    phase: str = "indexing"  # "scanning" or "indexing"
+
+    @property
+    def eta_s(self) -> float | None:
+        return (self.total - self.done) / self.rate if self.rate > 0 else None
+
+
+@dataclass
+class IndexReport:
+    new: int = 0
+    changed: int = 0
+    moved: int = 0
+    copied: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    embedded: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason), this run
+    unavailable_folders: list[str] = field(default_factory=list)
+    cancelled: bool = False
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        return {
+            "new": self.new, "changed": self.changed, "moved": self.moved, "copied": self.copied,
+            "removed": self.removed, "unchanged": self.unchanged, "embedded": self.embedded,
+            "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
+            "unavailable_folders": self.unavailable_folders,
+            "cancelled": self.cancelled, "seconds": round(self.seconds, 3),
+        }
+
+
+class Control:
+    """Pause, resume and cancel a running job from another thread."""
+
+    def __init__(self) -> None:
+        self._cancel = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+        self._running.set()
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def checkpoint(self) -> bool:
+        """Block while paused; True when the job should stop."""
+        self._running.wait()
+        return self._cancel.is_set()
+
+
+@dataclass
+class _Decoded:
+    disk: scanner.DiskFile
+    fingerprint: str
+    record: FileRecord
+    tensor: object | None  # torch tensor ready for the model, None when skipped
+
+
+VectorsSink = Callable[[np.ndarray, np.ndarray], None]  # (file ids, vectors) now searchable
+RemovedSink = Callable[[list[int]], None]
+
+
+class Indexer:
+    def __init__(self, catalog: Catalog, settings: Settings, embedder: Embedder | None,
+                 on_vectors: VectorsSink | None = None, on_removed: RemovedSink | None = None):
+        """With `embedder` None, photos are still catalogued and thumbnailed (browsing works without a
+        model); they are embedded by a later run that has one."""
+        self.catalog = catalog
+        self.settings = settings
+        self.embedder = embedder
+        self.on_vectors = on_vectors or (lambda ids, vecs: None)
+        self.on_removed = on_removed or (lambda ids: None)
+
+    # -- scan --------------------------------------------------------------------------------
+
+    def _scan(self, folders: dict[int, Path], report: IndexReport) -> scanner.ScanPlan:
+        exts = scanner.supported_extensions()
+        disk: list[scanner.DiskFile] = []
+        reachable: list[int] = []
+        for folder_id, root in folders.items():
+            if not root.is_dir():  # unplugged drive or deleted folder: keep its photos, say so
+                report.unavailable_folders.append(str(root))
+                continue
+            reachable.append(folder_id)
+            disk.extend(scanner.walk(root, exts, folder_id))
+        marks = ",".join("?" * len(reachable))
+        known = self.catalog.files(f"WHERE folder_id IN ({marks})", reachable) if reachable else []
+        # A photo in two nested library folders belongs to the innermost one only.
+        by_path: dict[str, scanner.DiskFile] = {}
+        depth = {fid: len(folders[fid].parts) for fid in reachable}
+        for f in disk:
+            old = by_path.get(f.path)
+            if old is None or depth[f.folder_id] > depth[old.folder_id]:
+                by_path[f.path] = f
+        if self.embedder is not None:
+            embedded = self.catalog.embedded_fingerprints(self.embedder.model_id)
+        else:
+            embedded = {r.fingerprint for r in known}
+        return scanner.plan(list(by_path.values()), known, embedded)
+
+    def _apply(self, plan: scanner.ScanPlan) -> None:
+        """Record renames, copies, touches and deletions: none of them needs a decode."""
+        with self.catalog.transaction() as db:
+            self.catalog.delete_files(db, [r.id for r in plan.removed])
+            for old, f in plan.moved:
+                db.execute("UPDATE files SET path = ?, folder_id = ?, mtime = ? WHERE id = ?",
+                           (f.path, f.folder_id, f.mtime, old.id))
+            for old, f in plan.touched:
+                db.execute("UPDATE files SET mtime = ?, size = ? WHERE id = ?", (f.mtime, f.size, old.id))
+            self.catalog.put_files(db, [
+                FileRecord(None, f.path, twin.fingerprint, f.size, f.mtime, twin.status, twin.skip_reason,
+                           twin.width, twin.height, twin.taken_at, twin.format, f.folder_id)
+                for twin, f in plan.copied
+            ])
+        if plan.removed:
+            self.on_removed([r.id for r in plan.removed])
+        if plan.copied and self.embedder is not None:
+            model_id = self.embedder.model_id
+            ids, vecs = [], []
+            for _, f in plan.copied:
+                row = self.catalog.file_by_path(f.path)
+                vec = self.catalog.vector(row.id, model_id) if row else None
+                if vec is not None:
+                    ids.append(row.id)
+                    vecs.append(vec)
+            if ids:
+                self.on_vectors(np.array(ids, dtype=np.int64), np.stack(vecs))
+
+    # -- decode ------------------------------------------------------------------------------
+
+    def _decode(self, f: scanner.DiskFile, fp: str) -> _Decoded:
+        s = self.settings
+        min_side = self.embedder.image_size if self.embedder else 224
+        try:
+            d = imaging.decode(f.path, min_side=min_side, thumb_size=s.thumb_size, max_pixels=s.max_pixels)
+        except imaging.ImageError as e:
+            record = FileRecord(None, f.path, fp, f.size, f.mtime, SKIPPED, str(e), folder_id=f.folder_id)
+            return _Decoded(f, fp, record, None)
+        except Exception as e:  # a decoder bug must not stop the library: skip with the reason
+            log.exception("unexpected error decoding %s", f.path)
+            record = FileRecord(None, f.path, fp, f.size, f.mtime, SKIPPED, f"cannot decode: {e}", folder_id=f.folder_id)
+            return _Decoded(f, fp, record, None)
+        imaging.save_thumbnail(d.image, imaging.thumbnail_path(s.thumbs_dir, fp), s.thumb_size)
+        tensor = self.embedder.preprocess(d.image) if self.embedder else None
+        record = FileRecord(None, f.path, fp, f.size, f.mtime, OK, None, d.width, d.height, d.taken_at,
+                            d.format, f.folder_id)
+        return _Decoded(f, fp, record, tensor)
+
+    # -- write -------------------------------------------------------------------------------
+
+    def _write(self, batch: list[_Decoded], report: IndexReport) -> None:
+        """Embed the decoded photos of a batch and commit rows and vectors in one transaction."""
+        import torch
+
+        ok = [item for item in batch if item.tensor is not None]
+        vectors = self.embedder.embed_tensors(torch.stack([i.tensor for i in ok])) if ok else None
+        with self.catalog.transaction() as db:
+            self.catalog.put_files(db, [item.record for item in batch])
+            if ok:
+                self.catalog.put_embeddings(db, self.embedder.model_id, [(i.fingerprint, v) for i, v in zip(ok, vectors)])
+                marks = ",".join("?" * len(ok))
+                id_of = dict(db.execute(f"SELECT path, id FROM files WHERE path IN ({marks})", [i.disk.path for i in ok]))
+        report.skipped += [(i.disk.path, i.record.skip_reason or "unknown") for i in batch if i.record.status == SKIPPED]
+        report.embedded += len(ok)
+        if ok:
+            self.on_vectors(np.array([id_of[i.disk.path] for i in ok], dtype=np.int64), vectors)
+
+    # -- run ---------------------------------------------------------------------------------
+
+    def run(self, folders: dict[int, Path] | None = None, progress: Callable[[Progress], None] | None = None,
+            control: Control | None = None) -> IndexReport:
+        """Bring the catalog up to date with the folders (default: all library folders)."""
+        started = time.monotonic()
+        control = control or Control()
+        progress = progress or (lambda p: None)
+        report = IndexReport()
+        folders = self.catalog.folders() if folders is None else folders
+        progress(Progress(0, 0, 0.0, "", "scanning"))
+        plan = self._scan(folders, report)
+        self._apply(plan)
+        report.new, report.changed = plan.new_count, plan.changed_count
+        report.moved, report.copied = len(plan.moved), len(plan.copied)
+        report.removed, report.unchanged = len(plan.removed), plan.unchanged
+
+        work = plan.to_process
+        total = len(work)
+        batch_size = max(1, self.settings.batch_size)
+        threads = max(1, self.settings.decode_threads)
+        in_flight_limit = max(2 * batch_size, 4 * threads)  # backpressure: bounded decode-ahead
+        batch: list[_Decoded] = []
+        done = 0
+        pending: deque = deque()
+        next_item = 0
+        run_started = time.monotonic()
+        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="decode") as pool:
+            try:
+                while next_item < total or pending:
+                    if control.checkpoint():
+                        report.cancelled = True
+                        break
+                    while next_item < total and len(pending) < in_flight_limit:
+                        f, fp = work[next_item]
+                        pending.append(pool.submit(self._decode, f, fp))
+                        next_item += 1
+                    item = pending.popleft().result()
+                    batch.append(item)
+                    done += 1
+                    if len(batch) >= batch_size or (next_item >= total and not pending):
+                        self._write(batch, report)
+                        batch = []
+                    elapsed = max(1e-6, time.monotonic() - run_started)
+                    progress(Progress(done, total, done / elapsed, item.disk.path))
+                if batch:  # cancelled mid-batch: keep what was decoded
+                    self._write(batch, report)
+            finally:
+                for fut in pending:
+                    fut.cancel()
+        if plan.removed or plan.changed_count:
+            self.catalog.prune_embeddings()
+        report.seconds = time.monotonic() - started
+        return report

@@ -1,0 +1,165 @@
+"""Walk library folders, fingerprint files by content, and diff the result against the catalog.
+
+Unchanged files (same size and mtime) are never opened. A file whose path is new is fingerprinted
+(size + the first 1 MB + the last 64 KB) so renames, moves and copies are recognised and re-use the
+embedding that is already stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+from .catalog import FileRecord
+
+log = logging.getLogger(__name__)
+
+_HEAD = 1 << 20
+_TAIL = 64 << 10
+
+IMAGE_EXTENSIONS = {
+    ".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff",
+    ".heic", ".heif", ".hif",
+}
+
+
+def supported_extensions() -> set[str]:
+    """Image extensions we index; AVIF only where the installed decoder reads it."""
+    exts = set(IMAGE_EXTENSIONS)
+    from . import imaging  # registers the HEIF/AVIF openers
+
+    if imaging.avif_supported():
+        exts.add(".avif")
+    return exts
+
+
+@dataclass(frozen=True)
+class DiskFile:
+    path: str
+    size: int
+    mtime: float
+    folder_id: int | None = None
+
+
+def fingerprint(path: str | Path, size: int | None = None) -> str:
+    """A cheap content fingerprint: size plus a hash of the head and tail of the file."""
+    h = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as f:
+        if size is None:
+            size = os.fstat(f.fileno()).st_size
+        h.update(size.to_bytes(8, "little"))
+        h.update(f.read(_HEAD))
+        if size > _HEAD + _TAIL:
+            f.seek(size - _TAIL)
+            h.update(f.read(_TAIL))
+        elif size > _HEAD:
+            h.update(f.read())
+    return h.hexdigest()
+
+
+def walk(root: Path, extensions: set[str] | None = None, folder_id: int | None = None) -> Iterator[DiskFile]:
+    """Every image file under root. Skips hidden folders and files, AppleDouble `._*` files and
+    symlink loops; unreadable folders are logged and skipped."""
+    exts = extensions or supported_extensions()
+    seen_dirs: set[tuple[int, int]] = set()
+    stack = [Path(root)]
+    while stack:
+        directory = stack.pop()
+        try:
+            st = directory.stat()
+        except OSError as e:
+            log.warning("cannot read folder %s: %s", directory, e)
+            continue
+        key = (st.st_dev, st.st_ino)
+        if key in seen_dirs:  # a symlink loop or a second link to a folder already walked
+            continue
+        seen_dirs.add(key)
+        try:
+            entries = list(os.scandir(directory))
+        except OSError as e:
+            log.warning("cannot list folder %s: %s", directory, e)
+            continue
+        for entry in entries:
+            name = entry.name
+            if name.startswith("."):
+                continue
+            try:
+                if entry.is_dir(follow_symlinks=True):
+                    stack.append(Path(entry.path))
+                elif entry.is_file(follow_symlinks=True) and os.path.splitext(name)[1].lower() in exts:
+                    est = entry.stat(follow_symlinks=True)
+                    yield DiskFile(entry.path, est.st_size, est.st_mtime, folder_id)
+            except OSError as e:
+                log.warning("cannot read %s: %s", entry.path, e)
+
+
+@dataclass
+class ScanPlan:
+    """What changed on disk since the catalog was last written."""
+
+    to_process: list[tuple[DiskFile, str]] = field(default_factory=list)  # (file, fingerprint): decode
+    moved: list[tuple[FileRecord, DiskFile]] = field(default_factory=list)  # same content, new path
+    copied: list[tuple[FileRecord, DiskFile]] = field(default_factory=list)  # new path, known content
+    touched: list[tuple[FileRecord, DiskFile]] = field(default_factory=list)  # mtime only
+    removed: list[FileRecord] = field(default_factory=list)
+    new_count: int = 0
+    changed_count: int = 0
+    unchanged: int = 0
+
+
+def plan(disk: list[DiskFile], known: list[FileRecord], embedded: set[str], hasher=fingerprint) -> ScanPlan:
+    """Diff files on disk against catalog rows.
+
+    `embedded` holds the fingerprints that already have an embedding for the current model;
+    catalog rows lacking one (a new model, an interrupted run) are processed again.
+    """
+    result = ScanPlan()
+    by_path = {r.path: r for r in known}
+    on_disk = {f.path for f in disk}
+    gone = {r.path: r for r in known if r.path not in on_disk}
+    gone_by_fp: dict[str, list[FileRecord]] = {}
+    for r in gone.values():
+        gone_by_fp.setdefault(r.fingerprint, []).append(r)
+    live_by_fp = {r.fingerprint: r for r in known if r.path in on_disk}
+
+    for f in disk:
+        row = by_path.get(f.path)
+        if row is not None and row.size == f.size and row.mtime == f.mtime:
+            result.unchanged += 1
+            if row.status == "ok" and row.fingerprint not in embedded:
+                result.to_process.append((f, row.fingerprint))
+            continue
+        try:
+            fp = hasher(f.path, f.size)
+        except OSError as e:
+            log.warning("cannot read %s: %s", f.path, e)
+            continue
+        if row is not None:
+            if fp == row.fingerprint:
+                result.touched.append((row, f))
+                if row.status == "ok" and fp not in embedded:
+                    result.to_process.append((f, fp))
+            else:
+                result.changed_count += 1
+                result.to_process.append((f, fp))
+            continue
+        if gone_by_fp.get(fp):
+            old = gone_by_fp[fp].pop()
+            del gone[old.path]
+            result.moved.append((old, f))
+            if old.status == "ok" and fp not in embedded:
+                result.to_process.append((f, fp))
+            continue
+        twin = live_by_fp.get(fp)
+        if twin is not None and (twin.status == "skipped" or fp in embedded):
+            result.copied.append((twin, f))
+            continue
+        result.new_count += 1
+        result.to_process.append((f, fp))
+        live_by_fp.setdefault(fp, FileRecord(None, f.path, fp, f.size, f.mtime))
+    result.removed = list(gone.values())
+    return result

@@ -1,0 +1,78 @@
+"""Shared fixtures: tiny CLIP models (random and trained), settings in a temp data dir, devdata."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never touch the network
+sys.path.insert(0, str(Path(__file__).parent))
+
+from tiny_clip import shapes_config, tiny_config, write_model  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+DEVDATA = REPO.parent / "shared" / "devdata"
+
+
+@pytest.fixture(scope="session")
+def random_model(tmp_path_factory) -> tuple[Path, Path]:
+    """(config JSON, checkpoint) of a tiny randomly initialised CLIP at the real 224 px input."""
+    return write_model(tmp_path_factory.mktemp("random-model"), "tiny-random-clip", tiny_config(224, 32))
+
+
+@pytest.fixture(scope="session")
+def trained_model(tmp_path_factory) -> tuple[Path, Path]:
+    """(config JSON, checkpoint) of a tiny CLIP trained here on coloured shapes."""
+    return write_model(tmp_path_factory.mktemp("trained-model"), "tiny-shapes-clip", shapes_config(), train_steps=200)
+
+
+@pytest.fixture
+def make_settings(tmp_path):
+    """Settings in a fresh data dir for a (config, checkpoint) pair."""
+    from app.core.config import Settings
+
+    def make(model: tuple[Path, Path], **changes) -> Settings:
+        config, checkpoint = model
+        values = dict(data_dir=tmp_path / "data", model=str(config), pretrained=str(checkpoint),
+                      decode_threads=2, batch_size=8)
+        values.update(changes)
+        return Settings(**values)
+
+    return make
+
+
+@pytest.fixture
+def library(make_settings, random_model):
+    """An empty library on the tiny random model."""
+    from app.core.library import Library
+
+    lib = Library(make_settings(random_model))
+    yield lib
+    lib.close()
+
+
+@pytest.fixture
+def model_env(monkeypatch, tmp_path):
+    """Point the environment (what a user would set) at a model and a temp data dir."""
+
+    def apply(model: tuple[Path, Path]) -> dict[str, str]:
+        config, checkpoint = model
+        env = {"PHOTOSEEK_DATA_DIR": str(tmp_path / "data"), "PHOTOSEEK_MODEL": str(config),
+               "PHOTOSEEK_PRETRAINED": str(checkpoint)}
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        return env
+
+    return apply
+
+
+def devdata(*parts: str) -> Path:
+    """A folder of ../shared/devdata, or skip the test when it is absent."""
+    path = DEVDATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"devdata not available: {path}")
+    return path

@@ -1,0 +1,57 @@
+import sqlite3
+
+import numpy as np
+import pytest
+
+from app.core.catalog import SCHEMA_VERSION, Catalog, CatalogError, FileRecord
+
+
+def test_new_catalog_is_migrated_and_in_wal_mode(tmp_path):
+    cat = Catalog(tmp_path / "c.sqlite3")
+    assert cat.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert cat.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert cat.integrity_check() == "ok"
+
+
+def test_refuses_a_catalog_from_a_newer_version(tmp_path):
+    path = tmp_path / "c.sqlite3"
+    Catalog(path).close()
+    with sqlite3.connect(path) as db:
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(CatalogError, match="newer"):
+        Catalog(path)
+
+
+def test_embeddings_round_trip_as_float16_and_bump_generation(tmp_path):
+    cat = Catalog(tmp_path / "c.sqlite3")
+    folder = cat.add_folder(tmp_path)
+    g0 = cat.generation()
+    vec = np.random.default_rng(0).normal(size=16).astype(np.float32)
+    vec /= np.linalg.norm(vec)
+    with cat.transaction() as db:
+        cat.put_files(db, [FileRecord(None, str(tmp_path / "a.jpg"), "fpA", 10, 1.0, folder_id=folder)])
+        cat.put_embeddings(db, "m/1", [("fpA", vec)])
+    assert cat.generation() == g0 + 1
+    ids, vecs = cat.vectors("m/1")
+    assert len(ids) == 1 and vecs.dtype == np.float32
+    assert np.allclose(vecs[0], vec, atol=1e-3)
+    assert cat.vectors("other/model")[0].size == 0
+
+
+def test_failed_transaction_leaves_nothing(tmp_path):
+    cat = Catalog(tmp_path / "c.sqlite3")
+    g0 = cat.generation()
+    with pytest.raises(RuntimeError):
+        with cat.transaction() as db:
+            cat.put_files(db, [FileRecord(None, "/x.jpg", "fp", 1, 1.0)])
+            raise RuntimeError("boom")
+    assert cat.count() == 0 and cat.generation() == g0
+
+
+def test_removing_a_folder_forgets_its_files(tmp_path):
+    cat = Catalog(tmp_path / "c.sqlite3")
+    folder = cat.add_folder(tmp_path)
+    with cat.transaction() as db:
+        cat.put_files(db, [FileRecord(None, str(tmp_path / "a.jpg"), "fpA", 10, 1.0, folder_id=folder)])
+    cat.remove_folder(tmp_path)
+    assert cat.count() == 0 and cat.folders() == {}

@@ -1,0 +1,52 @@
+import numpy as np
+import pytest
+
+from app.core.embedder import Embedder, ModelSpec, ModelUnavailable
+
+
+def test_loads_a_config_file_and_checkpoint_like_a_user_would(random_model, tmp_path):
+    config, checkpoint = random_model
+    e = Embedder(ModelSpec(str(config), str(checkpoint)), tmp_path)
+    assert e.model_id.startswith("tiny-random-clip/file-")
+    assert e.image_size == 224 and e.device == "cpu"
+    texts = e.embed_texts(["a dog", "a cat", "a dog"])
+    assert texts.shape == (3, e.dim) and texts.dtype == np.float32
+    assert np.allclose(np.linalg.norm(texts, axis=1), 1, atol=1e-5)
+    assert np.allclose(texts[0], texts[2])
+
+
+def test_same_checkpoint_gives_same_vectors_and_model_id(random_model, tmp_path):
+    config, checkpoint = random_model
+    a = Embedder(ModelSpec(str(config), str(checkpoint)), tmp_path)
+    b = Embedder(ModelSpec(str(config), str(checkpoint)), tmp_path)
+    assert a.model_id == b.model_id
+    assert np.allclose(a.embed_texts(["sunset"]), b.embed_texts(["sunset"]), atol=1e-6)
+
+
+def test_random_weights_warn_and_are_reproducible(random_model, tmp_path):
+    config, _ = random_model
+    with pytest.warns(UserWarning, match="random weights"):
+        a = Embedder(ModelSpec(str(config), "none"), tmp_path)
+    with pytest.warns(UserWarning):
+        b = Embedder(ModelSpec(str(config), "none"), tmp_path)
+    assert a.model_id.endswith("/none")
+    assert np.allclose(a.embed_texts(["x"]), b.embed_texts(["x"]), atol=1e-6)
+
+
+def test_unknown_model_name_is_a_clear_error(tmp_path):
+    with pytest.raises(ModelUnavailable, match="unknown model"):
+        Embedder(ModelSpec("No-Such-Model", "none"), tmp_path)
+
+
+def test_offline_download_says_what_to_do(tmp_path, monkeypatch):
+    """The default model's weights cannot be fetched here: the error must say so and how to fix it."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ModelUnavailable) as err:
+        Embedder(ModelSpec("ViT-B-32-256", "datacomp_s34b_b86k"), tmp_path)
+    message = str(err.value)
+    assert "offline" in message and "--pretrained" in message and "PHOTOSEEK_PRETRAINED" in message
+
+
+def test_unknown_pretrained_tag_lists_the_known_ones(tmp_path):
+    with pytest.raises(ModelUnavailable, match="datacomp_s34b_b86k"):
+        Embedder(ModelSpec("ViT-B-32-256", "no_such_tag"), tmp_path)

@@ -1,0 +1,144 @@
+import numpy as np
+import pytest
+from PIL import Image
+
+from app.core import imaging
+from conftest import devdata
+
+
+def _photo(w=640, h=480, seed=0):
+    """A photo-like picture: smooth gradients plus a distinct block, so rotations are visible."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:h, 0:w]
+    arr = np.stack([x * 255 // w, y * 255 // h, np.full_like(x, 90)], -1).astype(np.uint8)
+    arr[: h // 3, : w // 4] = (250, 20, 20)  # a red block in the top-left corner
+    arr = np.clip(arr + rng.integers(-8, 8, arr.shape), 0, 255).astype(np.uint8)
+    return Image.fromarray(arr, "RGB")
+
+
+def test_large_jpeg_is_draft_decoded_but_keeps_enough_pixels(tmp_path):
+    path = tmp_path / "big.jpg"
+    _photo(4000, 3000).save(path, quality=90)
+    d = imaging.decode(path, min_side=224, thumb_size=320)
+    assert (d.width, d.height) == (4000, 3000)
+    assert min(d.image.size) >= 224 and max(d.image.size) >= 320
+    assert max(d.image.size) < 4000 // 4  # shrunk while decoding, not after
+
+
+def test_exif_rotated_jpeg_comes_out_upright(tmp_path):
+    upright = _photo(480, 640)  # portrait as the person saw it
+    stored = upright.transpose(Image.Transpose.ROTATE_90)  # landscape pixels, as the sensor wrote them
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 CW to display"
+    path = tmp_path / "rotated.jpg"
+    stored.save(path, quality=95, exif=exif.tobytes())
+    d = imaging.decode(path, min_side=224, thumb_size=320)
+    assert (d.width, d.height) == (480, 640)
+    assert d.image.size[0] < d.image.size[1]
+    # The red block is back in the top-left corner.
+    px = d.image.resize((48, 64)).getpixel((2, 2))
+    assert px[0] > 200 and px[1] < 80
+
+
+@pytest.mark.parametrize("mode", ["CMYK", "I;16", "LA", "P", "RGBA", "L"])
+def test_odd_modes_convert_to_rgb_without_losing_the_picture(tmp_path, mode):
+    src = _photo(300, 300)
+    if mode == "I;16":
+        arr = (np.asarray(src.convert("L"), dtype=np.uint16) * 257)
+        im = Image.fromarray(arr)
+        path = tmp_path / "img.png"
+    elif mode == "CMYK":
+        im, path = src.convert("CMYK"), tmp_path / "img.jpg"
+    else:
+        im, path = src.convert(mode), tmp_path / "img.png"
+    im.save(path)
+    d = imaging.decode(path, min_side=64, thumb_size=64)
+    assert d.image.mode == "RGB"
+    grey = np.asarray(d.image.convert("L"), dtype=np.float32)
+    expected = np.asarray(src.convert("L").resize(d.image.size), dtype=np.float32)
+    assert abs(grey.mean() - expected.mean()) < 20  # not black, not clipped white
+
+
+def test_heic_decodes(tmp_path):
+    pillow_heif = pytest.importorskip("pillow_heif")
+    path = tmp_path / "phone.heic"
+    pillow_heif.from_pillow(_photo(400, 300)).save(path, quality=80)
+    d = imaging.decode(path, min_side=64, thumb_size=128)
+    assert d.format in ("heif", "heic") and (d.width, d.height) == (400, 300)
+
+
+@pytest.mark.parametrize("name, content, reason", [
+    ("empty.jpg", b"", "empty"),
+    ("notes.jpg", b"these are not the pixels you are looking for\n" * 20, "not an image"),
+])
+def test_unusable_files_give_a_reason(tmp_path, name, content, reason):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(imaging.ImageError, match=reason):
+        imaging.decode(path)
+
+
+def test_truncated_jpeg_is_refused_with_a_reason(tmp_path):
+    path = tmp_path / "cut.jpg"
+    _photo(800, 600).save(path, quality=90)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 3])
+    with pytest.raises(imaging.ImageError, match="truncated|damaged|cannot decode"):
+        imaging.decode(path)
+
+
+def test_decompression_bomb_is_refused_before_decoding(tmp_path):
+    path = tmp_path / "bomb.png"
+    Image.new("1", (12000, 12000)).save(path)  # 144 MP, a few KB on disk
+    assert path.stat().st_size < 100_000
+    with pytest.raises(imaging.ImageError, match="too large"):
+        imaging.decode(path, max_pixels=50_000_000)
+
+
+def test_thumbnail_is_written_once_with_the_long_side_requested(tmp_path):
+    d = imaging.decode(_save(tmp_path, _photo(1600, 1200)), thumb_size=256)
+    dest = imaging.thumbnail_path(tmp_path / "thumbs", "ab" * 16)
+    imaging.save_thumbnail(d.image, dest, 256)
+    with Image.open(dest) as t:
+        assert max(t.size) == 256
+    assert not list(dest.parent.glob("*.tmp"))
+
+
+def _save(tmp_path, im):
+    path = tmp_path / "p.jpg"
+    im.save(path)
+    return path
+
+
+def test_every_odd_devdata_file_decodes_or_gives_a_reason():
+    folder = devdata("odd_files")
+    outcomes = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_dir() or path.suffix.lower() in (".md", ".csv"):
+            continue
+        try:
+            d = imaging.decode(path)
+            assert d.image.mode == "RGB" and min(d.image.size) > 0
+            outcomes[path.name] = "ok"
+        except imaging.ImageError as e:
+            assert str(e)
+            outcomes[path.name] = str(e)
+    assert outcomes["empty.heic"].startswith("empty file")
+    assert outcomes["arrow.heic"] == "ok" and outcomes["pil_sample_cmyk.jpg"] == "ok"
+    assert len(outcomes) >= 45
+
+
+def test_devdata_orientation_files_all_come_out_the_same_way_up():
+    folder = devdata("odd_files", "exif_orientation")
+    reference = np.asarray(imaging.decode(folder / "hopper.jpg", 64, 64).image.resize((32, 32)), dtype=np.float32)
+    for n in range(2, 9):
+        got = np.asarray(imaging.decode(folder / f"hopper_orientation_{n}.jpg", 64, 64).image.resize((32, 32)), dtype=np.float32)
+        assert np.abs(got - reference).mean() < 25, f"orientation {n}"
+
+
+def test_read_metadata_of_a_camera_photo():
+    meta = imaging.read_metadata(devdata("odd_files", "exif_gps") / "DSCN0010.jpg")
+    assert meta["camera"].startswith("NIKON")
+    assert meta["taken_at"] == "2008-10-22T16:28:39"
+    lat, lon = meta["gps"]
+    assert abs(lat - 43.4674) < 1e-3 and abs(lon - 11.8851) < 1e-3

@@ -1,0 +1,133 @@
+"""Incremental indexing through the Library facade: what is re-embedded and what is not."""
+
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from app.core.library import Library
+from tiny_clip import write_shapes
+
+
+@pytest.fixture
+def photos(tmp_path) -> Path:
+    folder = tmp_path / "photos"
+    write_shapes(folder, per_kind=1)  # 12 pictures
+    (folder / "trips").mkdir()
+    for p in sorted(folder.glob("blue_*.jpg")):
+        p.rename(folder / "trips" / p.name)
+    return folder
+
+
+def _paths(hits):
+    return [Path(h.path).name for h in hits]
+
+
+def test_first_run_indexes_everything_and_a_rerun_embeds_nothing(library, photos):
+    report = library.update([photos])
+    assert (report.new, report.embedded, report.skipped) == (12, 12, [])
+    assert library.doctor()["index_ok"]
+    again = library.update()
+    assert (again.new, again.embedded, again.unchanged) == (0, 0, 12)
+
+
+def test_rename_move_and_copy_embed_nothing_and_search_shows_new_paths(library, photos):
+    library.update([photos])
+    (photos / "red_circle_0.jpg").rename(photos / "renamed.jpg")
+    (photos / "trips" / "blue_square_0.jpg").rename(photos / "moved.jpg")
+    shutil.copy2(photos / "green_triangle_0.jpg", photos / "trips" / "copy.jpg")
+    report = library.update()
+    assert (report.moved, report.copied, report.embedded, report.removed) == (2, 1, 0, 0)
+    found = _paths(library.search("anything"))
+    assert {"renamed.jpg", "moved.jpg", "copy.jpg", "green_triangle_0.jpg"} <= set(found)
+    assert "red_circle_0.jpg" not in found and len(found) == 13
+    similar = library.similar(photos / "trips" / "copy.jpg", n=1)
+    assert _paths(similar) == ["green_triangle_0.jpg"] and similar[0].score > 0.999
+
+
+def test_an_edited_file_is_reembedded_and_a_deleted_one_leaves_results(library, photos):
+    from PIL import Image, ImageOps
+
+    library.update([photos])
+    edited = photos / "yellow_square_0.jpg"
+    before = library.similar(photos / "red_square_0.jpg")
+    ImageOps.invert(Image.open(edited).convert("RGB")).save(edited)
+    (photos / "green_circle_0.jpg").unlink()
+    report = library.update()
+    assert (report.changed, report.embedded, report.removed) == (1, 1, 1)
+    after = library.similar(photos / "red_square_0.jpg")
+    assert "green_circle_0.jpg" not in _paths(after) and len(after) == len(before) - 1
+    score = {Path(h.path).name: h.score for h in after}["yellow_square_0.jpg"]
+    assert abs(score - {Path(h.path).name: h.score for h in before}["yellow_square_0.jpg"]) > 1e-4
+
+
+def test_touching_a_file_does_not_reembed_it(library, photos):
+    library.update([photos])
+    target = photos / "red_circle_0.jpg"
+    later = time.time() + 100
+    import os
+
+    os.utime(target, (later, later))
+    report = library.update()
+    assert report.embedded == 0 and report.unchanged == 11
+
+
+def test_unplugged_folder_keeps_its_photos(library, photos, tmp_path):
+    library.update([photos])
+    photos.rename(tmp_path / "elsewhere")
+    report = library.update()
+    assert report.removed == 0 and report.unavailable_folders == [str(photos.resolve())]
+    assert len(library.photos()) == 12
+
+
+def test_switching_model_reindexes_without_touching_old_embeddings(make_settings, random_model, trained_model, photos):
+    lib = Library(make_settings(random_model))
+    lib.update([photos])
+    old_model = lib.model_id
+    lib.close()
+    lib2 = Library(make_settings(trained_model))
+    report = lib2.update()
+    assert report.embedded == 12 and report.new == 0
+    assert lib2.catalog.embedding_count(old_model) == 12
+    assert len(lib2.search("a red circle")) == 12
+
+
+def test_removing_a_folder_removes_its_photos_from_search(library, photos):
+    library.update([photos])
+    library.remove_folder(photos)
+    assert library.search("a blue square") == [] and library.photos() == []
+
+
+def test_browsing_works_without_a_model(make_settings, photos, tmp_path):
+    lib = Library(make_settings((tmp_path / "missing.json", tmp_path / "missing.pt")))
+    report = lib.update([photos], require_model=False)
+    assert report.embedded == 0 and len(lib.photos()) == 12
+    assert all(lib.thumbnail(r).exists() for r in lib.photos())
+
+
+def test_bad_files_are_skipped_with_reasons_and_indexing_goes_on(library, photos):
+    (photos / "empty.jpg").write_bytes(b"")
+    (photos / "notes.jpg").write_text("not a photo")
+    report = library.update([photos])
+    reasons = dict((Path(p).name, r) for p, r in report.skipped)
+    assert set(reasons) == {"empty.jpg", "notes.jpg"} and all(reasons.values())
+    assert report.embedded == 12
+    assert {Path(r.path).name for r in library.skipped()} == {"empty.jpg", "notes.jpg"}
+    assert library.update().skipped == []  # not retried while unchanged
+
+
+def test_cancel_keeps_what_was_done_and_the_next_run_finishes(library, photos):
+    from app.core.library import Control
+
+    control = Control()
+
+    def progress(p):
+        if p.done >= 3:
+            control.cancel()
+
+    first = library.update([photos], progress=progress, control=control)
+    assert first.cancelled and 3 <= first.embedded < 12
+    second = library.update()
+    assert first.embedded + second.embedded == 12
+    assert library.doctor()["index_ok"] and len(library.search("x")) == 12

@@ -109,7 +109,13 @@ def _print_report(report, as_json: bool) -> None:
         print(f"  folder not available (its photos are kept): {folder}")
 
 
+COMMANDS = ("index", "search", "similar", "doctor", "gui")
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and not argv[0].startswith("-") and argv[0] not in COMMANDS:
+        argv = ["gui", *argv]  # `photoseek ~/Pictures` opens the window on that folder
     args = _parser().parse_args(argv)
     for name in ("data_dir", "model", "pretrained", "verbose"):
         if not hasattr(args, name):
@@ -178,6 +184,6 @@ def gui_main(args: argparse.Namespace | None = None) -> int:
     except ImportError as e:
         print(f"photoseek: the window is not available ({e}); use a subcommand, see --help", file=sys.stderr)
         return 2
-    if args is None:
-        args = _parser().parse_args([])
+    if args is None:  # started from the desktop entry: files and folders may follow
+        args = _parser().parse_args(["gui", *sys.argv[1:]])
     return run(args)

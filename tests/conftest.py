@@ -14,8 +14,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from tiny_clip import shapes_config, tiny_config, write_model  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
-DEVDATA = REPO.parent / "shared" / "devdata"
 
 
 @pytest.fixture(scope="session")
@@ -68,11 +66,3 @@ def model_env(monkeypatch, tmp_path):
         return env
 
     return apply
-
-
-def devdata(*parts: str) -> Path:
-    """A folder of ../shared/devdata, or skip the test when it is absent."""
-    path = DEVDATA.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"devdata not available: {path}")
-    return path

@@ -3,7 +3,7 @@ import pytest
 from PIL import Image
 
 from app.core import imaging
-from conftest import devdata
+from helpers import devdata
 
 
 def _photo(w=640, h=480, seed=0):

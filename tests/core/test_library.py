@@ -131,3 +131,16 @@ def test_cancel_keeps_what_was_done_and_the_next_run_finishes(library, photos):
     second = library.update()
     assert first.embedded + second.embedded == 12
     assert library.doctor()["index_ok"] and len(library.search("x")) == 12
+
+
+def test_every_devdata_odd_file_is_indexed_or_skipped_with_a_reason(library):
+    from helpers import devdata
+
+    folder = devdata("odd_files")
+    report = library.update([folder])
+    images = [p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() not in (".md", ".csv")]
+    assert report.new == len(images)
+    assert report.embedded + len(report.skipped) == len(images)
+    assert all(reason for _, reason in report.skipped)
+    assert "empty.heic" in {Path(p).name for p, _ in report.skipped}
+    assert library.doctor()["index_ok"]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -24,8 +26,29 @@ def random_model(tmp_path_factory) -> tuple[Path, Path]:
 
 @pytest.fixture(scope="session")
 def trained_model(tmp_path_factory) -> tuple[Path, Path]:
-    """(config JSON, checkpoint) of a tiny CLIP trained here on coloured shapes."""
-    return write_model(tmp_path_factory.mktemp("trained-model"), "tiny-shapes-clip", shapes_config(), train_steps=200)
+    """(config JSON, checkpoint) of a tiny CLIP trained here on coloured shapes.
+
+    Training is deterministic, so the result is kept in a cache keyed by the training code and
+    reused by later test runs on this machine (delete ~/.cache/photoseek-tests to retrain)."""
+    import hashlib
+
+    import tiny_clip
+
+    key = hashlib.sha256(Path(tiny_clip.__file__).read_bytes()).hexdigest()[:16]
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "photoseek-tests" / key
+    name = "tiny-shapes-clip"
+    if (cache / f"{name}.pt").exists():
+        return cache / f"{name}.json", cache / f"{name}.pt"
+    config, checkpoint = write_model(tmp_path_factory.mktemp("trained-model"), name, shapes_config(), train_steps=200)
+    try:  # publish atomically: a concurrent run sees all of it or none
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=cache.parent))
+        shutil.copy(config, staging / config.name)
+        shutil.copy(checkpoint, staging / checkpoint.name)
+        os.replace(staging, cache)
+    except OSError:
+        pass
+    return config, checkpoint
 
 
 @pytest.fixture

@@ -15,3 +15,14 @@ def devdata(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"devdata not available: {path}")
     return path
+
+
+# -- window tests (qtbot is pytest-qt's fixture) ------------------------------------------
+
+
+def wait_indexed(qtbot, window, count: int, timeout: int = 30000) -> None:
+    qtbot.waitUntil(lambda: not window.indexing and window.grid_model.rowCount() == count, timeout=timeout)
+
+
+def wait_ready(qtbot, window, timeout: int = 30000) -> None:
+    qtbot.waitUntil(lambda: window.model_state == "ready" and not window.indexing, timeout=timeout)

@@ -77,6 +77,38 @@ MIGRATIONS: list[str] = [
     ) WITHOUT ROWID;
     INSERT INTO meta VALUES ('generation', '0');
     """,
+    # 2: text found inside photos (OCR, searchable with typos via trigrams), user concepts,
+    # saved searches
+    """
+    CREATE TABLE ocr_text (
+        fingerprint TEXT PRIMARY KEY,
+        text TEXT NOT NULL,
+        engine TEXT NOT NULL
+    );
+    CREATE VIRTUAL TABLE ocr_fts USING fts5(
+        text, content='ocr_text', content_rowid='rowid', tokenize='trigram'
+    );
+    CREATE TRIGGER ocr_text_ai AFTER INSERT ON ocr_text BEGIN
+        INSERT INTO ocr_fts(rowid, text) VALUES (new.rowid, new.text);
+    END;
+    CREATE TRIGGER ocr_text_ad AFTER DELETE ON ocr_text BEGIN
+        INSERT INTO ocr_fts(ocr_fts, rowid, text) VALUES ('delete', old.rowid, old.text);
+    END;
+    CREATE TRIGGER ocr_text_au AFTER UPDATE ON ocr_text BEGIN
+        INSERT INTO ocr_fts(ocr_fts, rowid, text) VALUES ('delete', old.rowid, old.text);
+        INSERT INTO ocr_fts(rowid, text) VALUES (new.rowid, new.text);
+    END;
+    CREATE TABLE user_concepts (
+        name TEXT PRIMARY KEY,
+        phrases TEXT NOT NULL  -- JSON list of phrases
+    );
+    CREATE TABLE saved_searches (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        query TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

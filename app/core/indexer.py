@@ -175,7 +175,8 @@ class Indexer:
 
     # -- decode ------------------------------------------------------------------------------
 
-    def _decode(self, f: scanner.DiskFile, fp: str) -> _Decoded:
+    def prepare(self, f: scanner.DiskFile, fp: str) -> _Decoded:
+        """Decode one photo, write its thumbnail and make its model input (runs on decode threads)."""
         s = self.settings
         min_side = self.embedder.image_size if self.embedder else 224
         try:
@@ -247,7 +248,7 @@ class Indexer:
                         break
                     while next_item < total and len(pending) < in_flight_limit:
                         f, fp = work[next_item]
-                        pending.append(pool.submit(self._decode, f, fp))
+                        pending.append(pool.submit(self.prepare, f, fp))
                         next_item += 1
                     item = pending.popleft().result()
                     batch.append(item)

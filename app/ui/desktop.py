@@ -1,0 +1,42 @@
+"""Hand files to the desktop: open them, reveal them in the system file manager."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QDesktopServices
+
+log = logging.getLogger(__name__)
+
+
+def open_file(path: str | Path) -> bool:
+    return QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
+
+
+def show_in_folder(path: str | Path) -> bool:
+    """Reveal a file in the file manager, selected where the platform allows it."""
+    path = Path(path)
+    try:
+        if sys.platform == "darwin":
+            subprocess.Popen(["open", "-R", str(path)])
+            return True
+        if sys.platform.startswith("win"):
+            subprocess.Popen(["explorer", f"/select,{path}"])
+            return True
+        if shutil.which("dbus-send"):
+            uri = QUrl.fromLocalFile(str(path)).toString(QUrl.ComponentFormattingOption.FullyEncoded)
+            result = subprocess.run(
+                ["dbus-send", "--session", "--print-reply", "--dest=org.freedesktop.FileManager1",
+                 "--type=method_call", "/org/freedesktop/FileManager1", "org.freedesktop.FileManager1.ShowItems",
+                 f"array:string:{uri}", "string:"],
+                capture_output=True, timeout=3)
+            if result.returncode == 0:
+                return True
+    except (OSError, subprocess.SubprocessError) as e:
+        log.info("could not reveal %s: %s", path, e)
+    return QDesktopServices.openUrl(QUrl.fromLocalFile(str(path.parent)))

@@ -1,0 +1,750 @@
+"""The small windows around the grid: photo preview, properties, settings, skipped files, about.
+
+Pure Qt. The only engine code used is `app.core.imaging` (metadata, and decoding formats Qt
+cannot read itself, such as HEIC).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from PySide6.QtCore import QDateTime, QLocale, QObject, QRunnable, QSize, Qt, QThreadPool, QUrl, Signal
+from PySide6.QtGui import (
+    QColor,
+    QDesktopServices,
+    QGuiApplication,
+    QImage,
+    QImageIOHandler,
+    QImageReader,
+    QKeyEvent,
+    QPainter,
+    QPalette,
+    QPixmap,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QMessageBox,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app import __version__
+from app.core import imaging
+
+APP_NAME = "PhotoSeek"
+
+
+def human_size(num_bytes: int) -> str:
+    """'2.4 MB' style sizes, in decimal units like the platform file managers."""
+    size = float(num_bytes)
+    for unit in ("bytes", "kB", "MB", "GB", "TB"):
+        if size < 1000 or unit == "TB":
+            return f"{int(size)} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{num_bytes} bytes"  # not reached
+
+
+def open_containing_folder(path: str) -> bool:
+    """Show the folder holding `path` in the platform file manager."""
+    return QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(os.path.abspath(path))))
+
+
+# -- preview ---------------------------------------------------------------------------------
+
+
+def read_image(path: str, bound: QSize) -> tuple[QImage, str]:
+    """Read `path` upright and no larger than `bound`; (null image, reason) when it cannot be read.
+
+    QImageReader shrinks while decoding (JPEG DCT scaling), so a 50 MP photo opens in a blink.
+    Formats Qt has no plugin for (HEIC, AVIF on some systems) go through the engine's decoder.
+    """
+    reader = QImageReader(path)
+    reader.setAutoTransform(True)
+    size = reader.size()
+    if size.isValid() and bound.isValid():
+        # The scaled size applies to the stored pixels, before the EXIF rotation.
+        if reader.transformation() & QImageIOHandler.Transformation.TransformationRotate90:
+            bound = bound.transposed()
+        if size.width() > bound.width() or size.height() > bound.height():
+            reader.setScaledSize(size.scaled(bound, Qt.AspectRatioMode.KeepAspectRatio))
+    image = reader.read()
+    if not image.isNull():
+        return image, ""
+    qt_error = reader.errorString()
+    try:
+        longest, shortest = max(bound.width(), bound.height()), min(bound.width(), bound.height())
+        decoded = imaging.decode(path, min_side=max(shortest, 1), thumb_size=max(longest, 1))
+    except imaging.ImageError as e:
+        return QImage(), str(e)
+    except Exception:  # noqa: BLE001 - a preview must never take the window down
+        return QImage(), qt_error
+    rgb = decoded.image
+    rgb.thumbnail((max(bound.width(), 1), max(bound.height(), 1)))
+    data = rgb.tobytes()
+    # copy(): the QImage must own its pixels once `data` goes away.
+    return QImage(data, rgb.width, rgb.height, 3 * rgb.width, QImage.Format.Format_RGB888).copy(), ""
+
+
+class _ImageView(QWidget):
+    """Paints one image centred on a dark background, shrunk to fit (never blown up: small
+    pictures stay crisp at 100 %)."""
+
+    BACKGROUND = QColor(24, 24, 24)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._image = QImage()
+        self._message = ""
+        self._scaled = QPixmap()  # cached for the current widget size; rescaling is not free
+        self.setMinimumSize(200, 150)
+
+    def image(self) -> QImage:
+        return self._image
+
+    def set_image(self, image: QImage) -> None:
+        self._image, self._message, self._scaled = image, "", QPixmap()
+        self.update()
+
+    def set_message(self, text: str) -> None:
+        self._image, self._message, self._scaled = QImage(), text, QPixmap()
+        self.update()
+
+    def message(self) -> str:
+        return self._message
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt override
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), self.BACKGROUND)
+        if self._image.isNull():
+            painter.setPen(QColor(170, 170, 170))
+            painter.drawText(self.rect().adjusted(20, 20, -20, -20),
+                             Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self._message)
+            return
+        dpr = self.devicePixelRatioF()
+        room = QSize(int(self.width() * dpr), int(self.height() * dpr))
+        target = self._image.size()
+        if target.width() > room.width() or target.height() > room.height():
+            target = target.scaled(room, Qt.AspectRatioMode.KeepAspectRatio)
+        if self._scaled.size() != target:
+            self._scaled = QPixmap.fromImage(self._image.scaled(
+                target, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation))
+            self._scaled.setDevicePixelRatio(dpr)
+        w, h = target.width() / dpr, target.height() / dpr
+        painter.drawPixmap(int((self.width() - w) / 2), int((self.height() - h) / 2), self._scaled)
+
+
+class _Loaded(QObject):
+    """Carries a finished read from the worker thread back to the GUI thread (queued)."""
+
+    done = Signal(int, QImage, str)  # index, image (null if not read), error ("" if skipped)
+
+
+class _ReadTask(QRunnable):
+    """Reads one photo on the pool's thread and reports back through `loaded`."""
+
+    def __init__(self, path: str, index: int, bound: QSize, loaded: _Loaded, wanted) -> None:
+        super().__init__()
+        self.path, self.index, self.bound, self.loaded, self.wanted = path, index, bound, loaded, wanted
+
+    def run(self) -> None:
+        if not self.wanted(self.index):  # the user has stepped far past it already
+            self.loaded.done.emit(self.index, QImage(), "")
+            return
+        image, error = read_image(self.path, self.bound)
+        self.loaded.done.emit(self.index, image, (error or "unreadable") if image.isNull() else "")
+
+
+class PreviewDialog(QDialog):
+    """A large, upright view of one photo; Left/Right step through `paths`, Esc closes."""
+
+    current_changed = Signal(int)
+
+    _CACHE = 5  # images kept around so stepping back and forth is instant
+
+    def __init__(self, paths: list[str], index: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._paths = [os.fspath(p) for p in paths]
+        self._index = max(0, min(index, len(self._paths) - 1))
+        self._shown = -1  # index whose image (or error) is on screen
+        self._cache: dict[int, QImage] = {}
+        self._errors: dict[int, str] = {}
+        self._pending: set[int] = set()
+        self._closed = False
+
+        # The pool is created before the signal carrier, so when the dialog is destroyed the pool
+        # (which waits for its worker) goes first and no worker emits on a deleted object.
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)  # the current photo first, then its neighbours
+        self._loaded = _Loaded(self)
+        self._loaded.done.connect(self._on_loaded)
+
+        self._view = _ImageView(self)
+        self._prev = self._nav_button("‹", "Previous photo (Left arrow)", self.previous)
+        self._next = self._nav_button("›", "Next photo (Right arrow)", self.next)
+        self._caption = QLabel(self)
+        self._caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._caption.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
+        font = self._caption.font()
+        font.setPointSizeF(font.pointSizeF() * 0.9)
+        self._caption.setFont(font)
+
+        bar = QHBoxLayout()
+        bar.setContentsMargins(8, 4, 8, 6)
+        bar.addWidget(self._prev)
+        bar.addWidget(self._caption, 1)
+        bar.addWidget(self._next)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self._view, 1)
+        layout.addLayout(bar)
+
+        palette = self.palette()
+        for role in (QPalette.ColorRole.Window, QPalette.ColorRole.Button, QPalette.ColorRole.Base):
+            palette.setColor(role, _ImageView.BACKGROUND)
+        for role in (QPalette.ColorRole.WindowText, QPalette.ColorRole.ButtonText, QPalette.ColorRole.Text):
+            palette.setColor(role, QColor(200, 200, 200))
+        palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, QColor(85, 85, 85))
+        self.setPalette(palette)
+        self.setAutoFillBackground(True)
+
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        avail = screen.availableGeometry().size()
+        self.resize(int(avail.width() * 0.8), int(avail.height() * 0.8))
+        # Read no more pixels than the screen can show (in device pixels, for HiDPI).
+        self._bound = screen.size() * screen.devicePixelRatio()
+        self._show_current()
+
+    def _nav_button(self, glyph: str, tip: str, slot) -> QToolButton:
+        # A large glyph rather than the style's arrow, which some styles draw tiny.
+        button = QToolButton(self)
+        button.setText(glyph)
+        font = button.font()
+        font.setPointSizeF(font.pointSizeF() * 2.2)
+        button.setFont(font)
+        button.setAutoRaise(True)
+        button.setMinimumWidth(44)
+        button.setToolTip(tip)
+        button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keep the arrow keys for stepping
+        button.clicked.connect(slot)
+        return button
+
+    # -- public API
+
+    def current_index(self) -> int:
+        return self._index
+
+    def current_path(self) -> str | None:
+        return self._paths[self._index] if self._paths else None
+
+    def image(self) -> QImage:
+        """The image on screen (null while loading or when the file cannot be read)."""
+        return self._view.image()
+
+    def shown_index(self) -> int:
+        """Index of the photo whose pixels (or error) are on screen; -1 while loading."""
+        return self._shown
+
+    def message(self) -> str:
+        """The text shown instead of an image (loading, or why it cannot be shown)."""
+        return self._view.message()
+
+    def set_current_index(self, index: int) -> None:
+        index = max(0, min(index, len(self._paths) - 1))
+        if index == self._index or not self._paths:
+            return
+        self._index = index
+        self._show_current()
+        self.current_changed.emit(index)
+
+    def next(self) -> None:
+        self.set_current_index(self._index + 1)
+
+    def previous(self) -> None:
+        self.set_current_index(self._index - 1)
+
+    # -- Qt overrides
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        key = event.key()
+        if key in (Qt.Key.Key_Right, Qt.Key.Key_PageDown, Qt.Key.Key_Space):
+            self.next()
+        elif key in (Qt.Key.Key_Left, Qt.Key.Key_PageUp, Qt.Key.Key_Backspace):
+            self.previous()
+        elif key == Qt.Key.Key_Home:
+            self.set_current_index(0)
+        elif key == Qt.Key.Key_End:
+            self.set_current_index(len(self._paths) - 1)
+        elif key == Qt.Key.Key_F11:
+            self.setWindowState(self.windowState() ^ Qt.WindowState.WindowFullScreen)
+        else:
+            super().keyPressEvent(event)  # Esc closes
+
+    def done(self, result: int) -> None:
+        # Drop queued reads and let the one in flight finish, so nothing outlives the dialog.
+        self._closed = True
+        self._pool.clear()
+        self._pool.waitForDone()
+        super().done(result)
+
+    # -- loading
+
+    def _show_current(self) -> None:
+        self._prev.setEnabled(self._index > 0)
+        self._next.setEnabled(self._index < len(self._paths) - 1)
+        if not self._paths:
+            self._caption.setText("")
+            self._view.set_message("No photo to show")
+            return
+        path = self._paths[self._index]
+        name = os.path.basename(path)
+        self.setWindowTitle(f"{name} — {APP_NAME}")
+        self._caption.setText(f"{name}    {self._index + 1} / {len(self._paths)}")
+        self._caption.setToolTip(path)
+        if self._index in self._cache or self._index in self._errors:
+            self._display(self._index)
+            return
+        self._shown = -1
+        self._view.set_message("Loading…")
+        self._request(self._index)
+
+    def _display(self, index: int) -> None:
+        self._shown = index
+        if index in self._cache:
+            self._view.set_image(self._cache[index])
+        else:
+            self._view.set_message(f"Cannot show {os.path.basename(self._paths[index])}:\n{self._errors[index]}")
+        for neighbour in (index + 1, index - 1):  # the likely next step, read ahead
+            if 0 <= neighbour < len(self._paths):
+                self._request(neighbour)
+
+    def _wanted(self, index: int) -> bool:
+        return abs(index - self._index) <= 1
+
+    def _request(self, index: int) -> None:
+        if self._closed or index in self._cache or index in self._errors or index in self._pending:
+            return
+        self._pending.add(index)
+        self._pool.start(_ReadTask(self._paths[index], index, QSize(self._bound), self._loaded, self._wanted))
+
+    def _on_loaded(self, index: int, image: QImage, error: str) -> None:
+        self._pending.discard(index)
+        if image.isNull() and not error:  # skipped as stale; ask again if it is wanted after all
+            if index == self._index:
+                self._request(index)
+            return
+        if image.isNull():
+            self._errors[index] = error
+        else:
+            self._cache[index] = image
+            while len(self._cache) > self._CACHE:  # forget the photo farthest from here
+                del self._cache[max(self._cache, key=lambda i: abs(i - self._index))]
+        if index == self._index:
+            self._display(index)
+
+
+# -- properties ------------------------------------------------------------------------------
+
+
+def map_url(lat: float, lon: float) -> QUrl:
+    return QUrl(f"https://www.openstreetmap.org/?mlat={lat:.6f}&mlon={lon:.6f}#map=15/{lat:.6f}/{lon:.6f}")
+
+
+def _readable_error(error: Exception) -> str:
+    if isinstance(error, FileNotFoundError):
+        return "The file no longer exists."
+    if isinstance(error, PermissionError):
+        return "PhotoSeek is not allowed to read this file."
+    if isinstance(error, IsADirectoryError):
+        return "This is a folder, not a photo."
+    if type(error).__name__ == "UnidentifiedImageError":
+        return "This is not an image, or it is in a format PhotoSeek cannot read."
+    return f"This file cannot be read as a photo ({error or type(error).__name__})."
+
+
+class PropertiesDialog(QDialog):
+    """Where a photo is, how big it is, and what its EXIF says (date, camera, location)."""
+
+    def __init__(self, path: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.path = os.fspath(path)
+        self.setWindowTitle(f"{os.path.basename(self.path)} — Properties")
+        self.error: str | None = None
+        self.gps: tuple[float, float] | None = None
+
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        # A read-only line edit: long paths scroll instead of being cut, and select like text.
+        path_field = QLineEdit(self.path, self)
+        path_field.setReadOnly(True)
+        path_field.setFrame(False)
+        path_field.setCursorPosition(0)
+        path_field.setObjectName("path")
+        form.addRow("Path:", path_field)
+
+        try:
+            size = os.path.getsize(self.path)
+        except OSError:
+            size = None
+        if size is not None:
+            size_label = self._value(human_size(size))
+            size_label.setToolTip(f"{size:,} bytes")
+            form.addRow("File size:", size_label)
+
+        try:
+            if os.path.isdir(self.path):
+                raise IsADirectoryError(self.path)
+            meta = imaging.read_metadata(self.path)
+        except Exception as e:  # noqa: BLE001 - any unreadable file gets a message, not a crash
+            meta = None
+            self.error = _readable_error(e)
+
+        if meta is not None:
+            w, h = meta.get("width"), meta.get("height")
+            if w and h:
+                form.addRow("Dimensions:", self._value(f"{w} × {h} px ({w * h / 1e6:.1f} MP)"))
+            form.addRow("Format:", self._value(meta.get("format") or "—"))
+            form.addRow("Taken:", self._value(self._date(meta.get("taken_at"))))
+            form.addRow("Camera:", self._value(meta.get("camera") or "—"))
+            form.addRow("GPS:", self._gps_row(meta.get("gps")))
+
+        layout = QVBoxLayout(self)
+        if self.error:
+            message = QLabel(self.error, self)
+            message.setObjectName("error")
+            message.setWordWrap(True)
+            font = message.font()
+            font.setBold(True)
+            message.setFont(font)
+            layout.addWidget(message)
+        layout.addLayout(form)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.setMinimumWidth(520)
+
+    def _value(self, text: str) -> QLabel:
+        label = QLabel(text, self)
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        return label
+
+    @staticmethod
+    def _date(iso: str | None) -> str:
+        if not iso:
+            return "—"
+        when = QDateTime.fromString(iso, Qt.DateFormat.ISODate)
+        if not when.isValid():
+            return iso
+        locale = QLocale()
+        # EXIF times carry no time zone, so none is shown.
+        return (f"{locale.toString(when.date(), QLocale.FormatType.LongFormat)}, "
+                f"{locale.toString(when.time(), QLocale.FormatType.ShortFormat)}")
+
+    def _gps_row(self, gps: tuple[float, float] | None) -> QLabel:
+        if not gps:
+            return self._value("—")
+        self.gps = (float(gps[0]), float(gps[1]))
+        lat, lon = self.gps
+        label = QLabel(f"{lat:.6f}, {lon:.6f} &nbsp; <a href=\"{map_url(lat, lon).toString()}\">Show on map</a>", self)
+        label.setTextFormat(Qt.TextFormat.RichText)
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+        label.linkActivated.connect(lambda url: QDesktopServices.openUrl(QUrl(url)))
+        label.setObjectName("gps")
+        return label
+
+
+# -- settings --------------------------------------------------------------------------------
+
+MODEL_CHOICES: list[tuple[str, str, str]] = [  # label, open_clip name, pretrained tag
+    ("ViT-B-32-256 / datacomp_s34b_b86k (default, fast)", "ViT-B-32-256", "datacomp_s34b_b86k"),
+    ("ViT-B-16-SigLIP2 / webli (higher quality)", "ViT-B-16-SigLIP2", "webli"),
+    ("xlm-roberta-base-ViT-B-32 / laion5b_s13b_b90k (multilingual)", "xlm-roberta-base-ViT-B-32",
+     "laion5b_s13b_b90k"),
+]
+LOCAL_CHECKPOINT = "Local checkpoint…"
+_CHECKPOINT_SUFFIXES = (".pt", ".pth", ".bin", ".safetensors", ".ckpt")
+
+
+def parse_model_text(text: str) -> tuple[str, str] | None:
+    """'name / tag (any note)' -> (name, tag); None when it does not name both."""
+    text = re.sub(r"\s*\([^)]*\)\s*$", "", text).strip()  # drop a trailing "(note)"
+    name, sep, tag = text.partition("/")
+    name, tag = name.strip(), tag.strip()
+    if not sep or not name or not tag or " " in name or " " in tag:
+        return None
+    return name, tag
+
+
+def _looks_like_checkpoint(pretrained: str) -> bool:
+    p = pretrained.strip()
+    return bool(p) and (os.sep in p or "/" in p or p.lower().endswith(_CHECKPOINT_SUFFIXES) or p.startswith("~"))
+
+
+class SettingsDialog(QDialog):
+    """Model, thumbnails, decoding threads and library folders. `values()` gives the edited dict."""
+
+    def __init__(self, values: dict, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"{APP_NAME} Settings")
+        self._initial = dict(values)
+
+        # Model: a preset, any "name / tag" typed in, or a checkpoint file for offline use.
+        self.model_combo = QComboBox(self)
+        self.model_combo.setEditable(True)
+        self.model_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.model_combo.addItems([label for label, _, _ in MODEL_CHOICES] + [LOCAL_CHECKPOINT])
+        self.model_combo.setToolTip("An open_clip model as “name / pretrained tag”, or a local checkpoint")
+        self.checkpoint_edit = QLineEdit(self)
+        self.checkpoint_edit.setPlaceholderText("open_clip_model.safetensors")
+        self.checkpoint_browse = QPushButton("Browse…", self)
+        self.checkpoint_browse.clicked.connect(self._browse_checkpoint)
+        self.local_model_edit = QLineEdit(self)
+        self.local_model_edit.setPlaceholderText("model name (e.g. ViT-B-32) or model-config .json")
+        self.local_model_browse = QPushButton("Browse…", self)
+        self.local_model_browse.clicked.connect(self._browse_config)
+        self.model_hint = QLabel(self)
+        self.model_hint.setWordWrap(True)
+        self.model_hint.setEnabled(False)  # greyed: a note, not a control
+
+        self.thumb_spin = QSpinBox(self)
+        self.thumb_spin.setRange(128, 512)
+        self.thumb_spin.setSingleStep(32)
+        self.thumb_spin.setSuffix(" px")
+        self.thumb_spin.setValue(int(values.get("thumb_size", 320)))
+
+        self.threads_spin = QSpinBox(self)
+        self.threads_spin.setRange(1, os.cpu_count() or 1)
+        self.threads_spin.setValue(int(values.get("decode_threads", os.cpu_count() or 1)))
+        self.threads_spin.setToolTip("How many photos are decoded at once while indexing")
+
+        self.folder_list = QListWidget(self)
+        self.folder_list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        for folder in values.get("folders", []) or []:
+            self.folder_list.addItem(os.fspath(folder))
+        add = QPushButton("Add…", self)
+        add.clicked.connect(self._add_folder)
+        self.remove_button = QPushButton("Remove", self)
+        self.remove_button.clicked.connect(self._remove_folders)
+        self.folder_list.itemSelectionChanged.connect(
+            lambda: self.remove_button.setEnabled(bool(self.folder_list.selectedItems())))
+        self.remove_button.setEnabled(False)
+
+        form = QFormLayout()
+        form.addRow("Model:", self.model_combo)
+        form.addRow("Checkpoint:", self._row(self.checkpoint_edit, self.checkpoint_browse))
+        form.addRow("Model name:", self._row(self.local_model_edit, self.local_model_browse))
+        form.addRow("", self.model_hint)
+        form.addRow("Thumbnail size:", self.thumb_spin)
+        form.addRow("Decoding threads:", self.threads_spin)
+        folder_buttons = QVBoxLayout()
+        folder_buttons.addWidget(add)
+        folder_buttons.addWidget(self.remove_button)
+        folder_buttons.addStretch(1)
+        folders = QHBoxLayout()
+        folders.addWidget(self.folder_list, 1)
+        folders.addLayout(folder_buttons)
+        form.addRow("Library folders:", folders)
+
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.buttons)
+        self.setMinimumWidth(560)
+
+        self._load_model(str(values.get("model", MODEL_CHOICES[0][1])), str(values.get("pretrained", MODEL_CHOICES[0][2])))
+        self.model_combo.currentTextChanged.connect(self._update_model_state)
+        self.checkpoint_edit.textChanged.connect(self._update_model_state)
+        self.local_model_edit.textChanged.connect(self._update_model_state)
+        self._update_model_state()
+
+    def _row(self, edit: QLineEdit, button: QPushButton) -> QWidget:
+        box = QWidget(self)
+        row = QHBoxLayout(box)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(edit, 1)
+        row.addWidget(button)
+        return box
+
+    def _load_model(self, model: str, pretrained: str) -> None:
+        for label, name, tag in MODEL_CHOICES:
+            if (name, tag) == (model, pretrained):
+                self.model_combo.setCurrentIndex(self.model_combo.findText(label))
+                return
+        if _looks_like_checkpoint(pretrained) or model.lower().endswith(".json"):
+            self.model_combo.setCurrentIndex(self.model_combo.findText(LOCAL_CHECKPOINT))
+            self.checkpoint_edit.setText(pretrained)
+            self.local_model_edit.setText(model)
+        else:
+            self.model_combo.setCurrentText(f"{model} / {pretrained}")
+
+    def is_local(self) -> bool:
+        return self.model_combo.currentText() == LOCAL_CHECKPOINT
+
+    def _model_pair(self) -> tuple[str, str] | None:
+        if self.is_local():
+            model, checkpoint = self.local_model_edit.text().strip(), self.checkpoint_edit.text().strip()
+            return (model, checkpoint) if model and checkpoint else None
+        return parse_model_text(self.model_combo.currentText())
+
+    def _update_model_state(self) -> None:
+        local = self.is_local()
+        for widget in (self.checkpoint_edit, self.checkpoint_browse, self.local_model_edit, self.local_model_browse):
+            widget.setEnabled(local)
+        if local:
+            hint = "Works offline: pick the weights file and the model it belongs to."
+        elif self._model_pair() is None:
+            hint = "Write the model as “name / pretrained tag”, e.g. ViT-L-14 / openai."
+        else:
+            hint = "Weights are downloaded once. Changing the model re-indexes the library in the background."
+        self.model_hint.setText(hint)
+        # OK only when the model is fully named, so values() never returns half a choice.
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(self._model_pair() is not None)
+
+    def _browse_checkpoint(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Choose a model checkpoint", os.path.dirname(self.checkpoint_edit.text()),
+            "Checkpoints (*.safetensors *.pt *.pth *.bin *.ckpt);;All files (*)")
+        if path:
+            self.checkpoint_edit.setText(path)
+
+    def _browse_config(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Choose a model config", os.path.dirname(self.checkpoint_edit.text()),
+            "Model configs (*.json);;All files (*)")
+        if path:
+            self.local_model_edit.setText(path)
+
+    def folders(self) -> list[str]:
+        return [self.folder_list.item(i).text() for i in range(self.folder_list.count())]
+
+    def add_folder(self, folder: str) -> None:
+        folder = os.path.normpath(os.fspath(folder))
+        if folder not in self.folders():
+            self.folder_list.addItem(folder)
+
+    def _add_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Add a folder to the library", str(Path.home()))
+        if folder:
+            self.add_folder(folder)
+
+    def _remove_folders(self) -> None:
+        for item in self.folder_list.selectedItems():
+            self.folder_list.takeItem(self.folder_list.row(item))
+
+    def values(self) -> dict:
+        """The settings as edited: the dict passed in, with these keys replaced."""
+        result = dict(self._initial)
+        pair = self._model_pair()
+        if pair is not None:
+            result["model"], result["pretrained"] = pair
+        result["thumb_size"] = self.thumb_spin.value()
+        result["decode_threads"] = self.threads_spin.value()
+        result["folders"] = self.folders()
+        return result
+
+
+# -- skipped files ---------------------------------------------------------------------------
+
+
+class SkippedDialog(QDialog):
+    """The files indexing could not use, and why. Double-click a row to open its folder."""
+
+    def __init__(self, items: list[tuple[str, str]], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.items = [(os.fspath(path), reason) for path, reason in items]
+        self.setWindowTitle("Skipped files")
+
+        count = len(self.items)
+        summary = QLabel(
+            "No files were skipped." if not count else
+            f"{count} file{'s were' if count != 1 else ' was'} not indexed. "
+            "Double-click a row to open its folder.", self)
+        summary.setWordWrap(True)
+
+        self.table = QTableWidget(count, 2, self)
+        self.table.setHorizontalHeaderLabels(["File", "Reason"])
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # keep both ends of long paths
+        self.table.verticalHeader().setVisible(False)
+        self.table.setWordWrap(False)
+        for row, (path, reason) in enumerate(self.items):
+            file_item = QTableWidgetItem(path)
+            file_item.setToolTip(path)
+            file_item.setData(Qt.ItemDataRole.UserRole, path)
+            reason_item = QTableWidgetItem(reason)
+            reason_item.setToolTip(reason)
+            self.table.setItem(row, 0, file_item)
+            self.table.setItem(row, 1, reason_item)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        self.table.setColumnWidth(0, 380)
+        self.table.setSortingEnabled(True)  # after filling, so rows are not re-sorted while inserted
+        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.table.cellDoubleClicked.connect(lambda row, _column: self.open_folder(row))
+
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        copy = buttons.addButton("Copy list", QDialogButtonBox.ButtonRole.ActionRole)
+        copy.clicked.connect(self.copy_list)
+        copy.setEnabled(bool(count))
+        buttons.rejected.connect(self.reject)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(summary)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(buttons)
+        self.resize(760, 420)
+
+    def rows(self) -> list[tuple[str, str]]:
+        """The rows in their current (possibly sorted) order."""
+        return [(self.table.item(r, 0).text(), self.table.item(r, 1).text()) for r in range(self.table.rowCount())]
+
+    def as_text(self) -> str:
+        """Tab-separated lines, which paste cleanly into a spreadsheet or a bug report."""
+        return "\n".join(f"{path}\t{reason}" for path, reason in self.rows())
+
+    def copy_list(self) -> None:
+        QGuiApplication.clipboard().setText(self.as_text())
+
+    def open_folder(self, row: int) -> None:
+        item = self.table.item(row, 0)
+        if item is not None:
+            open_containing_folder(item.data(Qt.ItemDataRole.UserRole))
+
+
+# -- about -----------------------------------------------------------------------------------
+
+
+def about_text() -> str:
+    return (
+        f"<h3>{APP_NAME} {__version__}</h3>"
+        "<p>A desktop photo organizer whose search understands what is in the pictures.</p>"
+        "<p>Released under the MIT licence.</p>"
+        "<p>HEIC/HEIF photos are decoded with "
+        "<a href=\"https://github.com/strukturag/libheif\">libheif</a> (LGPL).</p>"
+    )
+
+
+def show_about(parent: QWidget | None) -> None:
+    QMessageBox.about(parent, f"About {APP_NAME}", about_text())

@@ -1,0 +1,321 @@
+"""The search field: type to search (debounced), Enter searches at once, Esc clears; an image
+dropped or pasted onto it becomes a query "chip" that typed words refine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QMimeData, QPointF, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QGuiApplication, QIcon, QImage, QKeySequence, QPainter, QPainterPath, QPalette, QPen, QPixmap
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QLineEdit, QToolButton, QWidget
+
+DEBOUNCE_MS = 250
+SEARCH_PLACEHOLDER = "Search your photos — try “dog on a beach”"
+LOADING_PLACEHOLDER = "Loading model…"
+
+
+@dataclass
+class ImageQuery:
+    """A picture to search by: a file path (in the library or not) or decoded pixels."""
+
+    source: str | QImage
+    label: str
+    photo_id: int | None = None  # a library photo ("Find similar")
+    thumb: QImage | None = field(default=None, repr=False)
+
+
+def line_icon(kind: str, size: int = 16, color: QColor | None = None) -> QIcon:
+    """Small crisp line icons drawn here, so they look the same with or without an icon theme."""
+    pixmaps = []
+    for scale in (1, 2):
+        pm = QPixmap(size * scale, size * scale)
+        pm.setDevicePixelRatio(scale)
+        pm.fill(Qt.GlobalColor.transparent)
+        p = QPainter(pm)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        c = color or QGuiApplication.palette().color(QPalette.ColorRole.PlaceholderText)
+        pen = QPen(c, 1.6)
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        p.setPen(pen)
+        s = float(size)
+        if kind == "search":
+            p.drawEllipse(QRectF(s * 0.16, s * 0.16, s * 0.5, s * 0.5))
+            p.drawLine(QPointF(s * 0.58, s * 0.58), QPointF(s * 0.86, s * 0.86))
+        elif kind == "clear":
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(c)
+            p.drawEllipse(QRectF(s * 0.1, s * 0.1, s * 0.8, s * 0.8))
+            p.setPen(QPen(QGuiApplication.palette().color(QPalette.ColorRole.Base), 1.6))
+            p.drawLine(QPointF(s * 0.36, s * 0.36), QPointF(s * 0.64, s * 0.64))
+            p.drawLine(QPointF(s * 0.64, s * 0.36), QPointF(s * 0.36, s * 0.64))
+        elif kind == "small":
+            p.drawRoundedRect(QRectF(s * 0.3, s * 0.3, s * 0.4, s * 0.4), 1.5, 1.5)
+        elif kind == "large":
+            p.drawRoundedRect(QRectF(s * 0.12, s * 0.12, s * 0.76, s * 0.76), 2, 2)
+        p.end()
+        pixmaps.append(pm)
+    icon = QIcon()
+    for pm in pixmaps:
+        icon.addPixmap(pm)
+    return icon
+
+
+class _QueryEdit(QLineEdit):
+    image_pasted = Signal(object)  # QMimeData
+    escape_pressed = Signal()
+    backspace_on_empty = Signal()
+
+    def keyPressEvent(self, event) -> None:
+        if event.matches(QKeySequence.StandardKey.Paste):
+            mime = QGuiApplication.clipboard().mimeData()
+            if mime is not None and (mime.hasImage() or _has_file_urls(mime)):
+                self.image_pasted.emit(mime)
+                event.accept()
+                return
+        if event.key() == Qt.Key.Key_Escape:
+            self.escape_pressed.emit()
+            event.accept()
+            return
+        if event.key() == Qt.Key.Key_Backspace and not self.text() and not self.hasSelectedText():
+            self.backspace_on_empty.emit()
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+
+def _has_file_urls(mime: QMimeData) -> bool:
+    return mime.hasUrls() and any(u.isLocalFile() for u in mime.urls())
+
+
+class QueryChip(QFrame):
+    """A small thumbnail of the query picture with a button to remove it."""
+
+    removed = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("queryChip")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(3, 2, 2, 2)
+        layout.setSpacing(4)
+        self.thumb = QLabel(self)
+        self.thumb.setFixedSize(22, 22)
+        self.thumb.setScaledContents(True)
+        self.label = QLabel(self)
+        self.label.setMaximumWidth(160)
+        self.close_button = QToolButton(self)
+        self.close_button.setObjectName("chipClose")
+        self.close_button.setIcon(line_icon("clear", 14))
+        self.close_button.setIconSize(QSize(14, 14))
+        self.close_button.setAutoRaise(True)
+        self.close_button.setToolTip("Remove this picture from the search")
+        self.close_button.setCursor(Qt.CursorShape.ArrowCursor)
+        self.close_button.clicked.connect(self.removed)
+        layout.addWidget(self.thumb)
+        layout.addWidget(self.label)
+        layout.addWidget(self.close_button)
+
+    def set_query(self, query: ImageQuery) -> None:
+        metrics = self.label.fontMetrics()
+        self.label.setText(metrics.elidedText(query.label, Qt.TextElideMode.ElideMiddle, 150))
+        self.setToolTip(query.label if isinstance(query.source, QImage) else str(query.source))
+        self.set_thumb(query.thumb)
+
+    def set_thumb(self, image: QImage | None) -> None:
+        if image is None or image.isNull():
+            pm = QPixmap(44, 44)
+            pm.fill(self.palette().color(QPalette.ColorRole.Mid))
+        else:
+            side = min(image.width(), image.height())
+            square = image.copy((image.width() - side) // 2, (image.height() - side) // 2, side, side)
+            pm = QPixmap.fromImage(square.scaled(44, 44, Qt.AspectRatioMode.IgnoreAspectRatio,
+                                                 Qt.TransformationMode.SmoothTransformation))
+        rounded = QPixmap(pm.size())
+        rounded.fill(Qt.GlobalColor.transparent)
+        p = QPainter(rounded)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        path = QPainterPath()
+        path.addRoundedRect(QRectF(0, 0, pm.width(), pm.height()), 8, 8)
+        p.setClipPath(path)
+        p.drawPixmap(0, 0, pm)
+        p.end()
+        self.thumb.setPixmap(rounded)
+
+
+class SearchBar(QFrame):
+    """`search_requested(text)` after typing pauses or on Enter; `cleared()` when nothing is left
+    to search for; `mime_dropped(QMimeData)` for a dropped or pasted picture (the window decides)."""
+
+    search_requested = Signal(str)
+    cleared = Signal()
+    mime_dropped = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("searchBar")
+        self.setAcceptDrops(True)
+        self.image_query: ImageQuery | None = None
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 3, 4, 3)
+        layout.setSpacing(6)
+        self.icon = QLabel(self)
+        self.icon.setPixmap(line_icon("search", 16).pixmap(16, 16))
+        self.chip = QueryChip(self)
+        self.chip.hide()
+        self.chip.removed.connect(self.remove_image)
+        self.edit = _QueryEdit(self)
+        self.edit.setObjectName("searchEdit")
+        self.edit.setFrame(False)
+        self.edit.setPlaceholderText(SEARCH_PLACEHOLDER)
+        self.edit.setAccessibleName("Search")
+        self.edit.setMinimumWidth(240)
+        self.edit.setAttribute(Qt.WidgetAttribute.WA_MacShowFocusRect, False)
+        self.edit.textEdited.connect(self._edited)
+        self.edit.returnPressed.connect(self.search_now)
+        self.edit.escape_pressed.connect(self.clear)
+        self.edit.backspace_on_empty.connect(self.remove_image)
+        self.edit.installEventFilter(self)
+        self.edit.image_pasted.connect(self.mime_dropped)
+        self.clear_button = QToolButton(self)
+        self.clear_button.setIcon(line_icon("clear", 16))
+        self.clear_button.setAutoRaise(True)
+        self.clear_button.setToolTip("Clear search (Esc)")
+        self.clear_button.setCursor(Qt.CursorShape.ArrowCursor)
+        self.clear_button.clicked.connect(self.clear)
+        self.clear_button.hide()
+        layout.addWidget(self.icon)
+        layout.addWidget(self.chip)
+        layout.addWidget(self.edit, 1)
+        layout.addWidget(self.clear_button)
+        self.timer = QTimer(self)
+        self.timer.setSingleShot(True)
+        self.timer.setInterval(DEBOUNCE_MS)
+        self.timer.timeout.connect(self.search_now)
+        self.setFocusProxy(self.edit)
+        self.setFixedHeight(max(34, self.edit.sizeHint().height() + 10))
+        self._update_style()
+
+    # state
+    def text(self) -> str:
+        return self.edit.text().strip()
+
+    def is_empty(self) -> bool:
+        return not self.text() and self.image_query is None
+
+    def set_loading(self, loading: bool) -> None:
+        self.edit.setPlaceholderText(LOADING_PLACEHOLDER if loading else SEARCH_PLACEHOLDER)
+
+    def focus_search(self) -> None:
+        self.edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.edit.selectAll()
+
+    def set_image(self, query: ImageQuery, search: bool = True) -> None:
+        self.image_query = query
+        self.chip.set_query(query)
+        self.chip.show()
+        self.clear_button.show()
+        if search:
+            self.search_now()
+
+    def set_chip_thumb(self, image: QImage) -> None:
+        if self.image_query is not None:
+            self.image_query.thumb = image
+            self.chip.set_thumb(image)
+
+    def remove_image(self) -> None:
+        if self.image_query is None:
+            return
+        self.image_query = None
+        self.chip.hide()
+        self.search_now()
+
+    def clear(self) -> None:
+        """Forget the words and the picture: back to the library."""
+        self.timer.stop()
+        self.image_query = None
+        self.chip.hide()
+        self.edit.clear()
+        self.clear_button.hide()
+        self.cleared.emit()
+
+    def search_now(self) -> None:
+        self.timer.stop()
+        self.clear_button.setVisible(not self.is_empty())
+        if self.is_empty():
+            self.cleared.emit()
+        else:
+            self.search_requested.emit(self.text())
+
+    def _edited(self, _text: str) -> None:
+        self.clear_button.setVisible(not self.is_empty())
+        self.timer.start()
+
+    # look
+    def _update_style(self) -> None:
+        pal = self.palette()
+        base = pal.color(QPalette.ColorRole.Base).name()
+        border = pal.color(QPalette.ColorRole.Mid).name()
+        chip = pal.color(QPalette.ColorRole.AlternateBase).name()
+        focus = pal.color(QPalette.ColorRole.Highlight).name()
+        self.setStyleSheet(
+            f"#searchBar {{ background: {base}; border: 1px solid {border}; border-radius: 9px; }}"
+            f"#searchBar[focused=\"true\"] {{ border: 1px solid {focus}; }}"
+            f"#searchEdit {{ background: transparent; border: none; padding: 4px 0; }}"
+            f"#queryChip {{ background: {chip}; border: 1px solid {border}; border-radius: 7px; }}"
+            "QToolButton { border: none; padding: 1px; }"
+        )
+
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.edit and event.type() in (QEvent.Type.FocusIn, QEvent.Type.FocusOut):
+            self.setProperty("focused", event.type() == QEvent.Type.FocusIn)
+            self.style().unpolish(self)
+            self.style().polish(self)
+        return super().eventFilter(watched, event)
+
+    # drops
+    def _acceptable(self, mime: QMimeData) -> bool:
+        return mime.hasImage() or mime.hasUrls()
+
+    def dragEnterEvent(self, event) -> None:
+        if self._acceptable(event.mimeData()):
+            event.setDropAction(Qt.DropAction.CopyAction)
+            event.accept()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:
+        self.dragEnterEvent(event)
+
+    def dropEvent(self, event) -> None:
+        if self._acceptable(event.mimeData()):
+            event.setDropAction(Qt.DropAction.CopyAction)
+            event.accept()
+            self.mime_dropped.emit(event.mimeData())
+        else:
+            event.ignore()
+
+
+def image_query_from_mime(mime: QMimeData, image_exts: set[str]) -> tuple[ImageQuery | None, list[str]]:
+    """(a picture query, folders) found in dropped or pasted data."""
+    folders, files = [], []
+    if mime.hasUrls():
+        for url in mime.urls():
+            if url.isLocalFile():
+                path = Path(url.toLocalFile())
+                if path.is_dir():
+                    folders.append(str(path))
+                elif path.suffix.lower() in image_exts:
+                    files.append(str(path))
+    if folders:
+        return None, folders
+    if files:
+        return ImageQuery(files[0], Path(files[0]).name), []
+    if mime.hasImage():
+        image = QImage(mime.imageData())
+        if not image.isNull():
+            label = "Pasted picture"
+            if mime.hasUrls() and mime.urls():
+                label = Path(mime.urls()[0].path()).name or label
+            return ImageQuery(image, label, thumb=image), []
+    return None, []

@@ -1,0 +1,1250 @@
+"""The main window: search bar, folder sidebar, thumbnail grid, status bar with indexing progress.
+
+Every engine call runs on a worker thread (see workers.py); this module only routes signals and
+keeps the grid model's list of ids in the right order.
+
+Threads: `jobs` runs reads (photo lists, searches, model loading); `writer` runs, one at a time,
+everything that changes the library (indexing, adding/removing folders, moving to the trash).
+A change requested while indexing runs cancels the indexing, which resumes right after it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from PySide6.QtCore import QEvent, QSize, Qt, QThreadPool, QTimer, QUrl, Signal
+from PySide6.QtGui import QAction, QGuiApplication, QIcon, QImage, QKeySequence
+from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QHBoxLayout, QLabel, QListWidget,
+                               QListWidgetItem, QMainWindow, QMenu, QMessageBox, QProgressBar, QPushButton,
+                               QSizePolicy, QSlider, QSplitter, QStackedWidget, QStyle, QToolBar, QToolButton,
+                               QVBoxLayout, QWidget)
+
+from ..core import scanner
+from ..core.catalog import FileRecord
+from ..core.config import RESOURCES_DIR, Settings
+from ..core.embedder import ModelUnavailable
+from ..core.indexer import Control, IndexReport, Progress
+from ..core.library import Library
+from . import desktop, prefs
+from .grid import PhotoGrid, PhotoModel, ThumbnailLoader, read_square_thumbnail
+from .searchbar import ImageQuery, SearchBar, image_query_from_mime, line_icon
+from .workers import Task, Throttle, run_task
+
+log = logging.getLogger(__name__)
+
+ALL_PHOTOS = -1
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{max(1, round(seconds))} s"
+    if seconds < 3600:
+        return f"{round(seconds / 60)} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def app_icon() -> QIcon:
+    svg = RESOURCES_DIR / "photoseek.svg"
+    return QIcon(str(svg)) if svg.exists() else QIcon()
+
+
+# -- background jobs (run on worker threads; no Qt here) ---------------------------------------------
+
+
+def _index_job(library: Library, folders: list[str], control: Control, progress: Callable[[Any], None],
+               load_model: bool = False) -> IndexReport:
+    throttled = Throttle(progress, rate=10, final=lambda p: isinstance(p, Progress) and p.total and p.done == p.total)
+    if load_model:  # a new model: load it first (with download progress), it must work
+        library.load_model(progress=lambda done, total: throttled(("download", done, total)))
+    return library.update(folders or None, progress=throttled, control=control, require_model=load_model)
+
+
+def _browse_job(library: Library) -> tuple[list[FileRecord], dict[int, Path]]:
+    return library.photos(), library.folders()
+
+
+def _search_job(library: Library, seq: int, latest: Callable[[], int], text: str,
+                image: ImageQuery | None) -> tuple[int, list[int], float]:
+    if seq != latest():  # a newer query was typed while this one waited: skip the work
+        return seq, [], 0.0
+    started = time.perf_counter()
+    if image is None:
+        hits = library.search(text)
+    elif image.photo_id is not None and not text:
+        hits = library.similar(image.photo_id)
+    elif isinstance(image.source, QImage):
+        hits = library.search_image(_qimage_to_pil(image.source), text=text or None)
+    else:
+        hits = library.search_image(image.source, text=text or None)
+    return seq, [h.id for h in hits], time.perf_counter() - started
+
+
+def _qimage_to_pil(image: QImage):
+    """Pixels from the clipboard or a browser -> a PIL image (PNG bytes in between)."""
+    import io
+
+    from PIL import Image
+    from PySide6.QtCore import QBuffer, QByteArray, QIODevice
+
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    image.save(buffer, "PNG")
+    buffer.close()
+    return Image.open(io.BytesIO(bytes(data))).convert("RGB")
+
+
+def _read_image(path: str) -> QImage:
+    from PySide6.QtGui import QImageReader
+
+    reader = QImageReader(path)
+    reader.setAutoTransform(True)
+    image = reader.read()
+    if image.isNull():
+        raise OSError(reader.errorString())
+    return image
+
+
+# -- widgets -----------------------------------------------------------------------------------------
+
+
+class ClickableLabel(QLabel):
+    clicked = Signal()
+
+    def mouseReleaseEvent(self, event) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.clicked.emit()
+        super().mouseReleaseEvent(event)
+
+
+class Banner(QFrame):
+    """A non-modal message above the grid (the model could not be loaded)."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("banner")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(14, 10, 8, 10)
+        layout.setSpacing(10)
+        icon = QLabel(self)
+        icon.setPixmap(self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning).pixmap(24, 24))
+        icon.setAlignment(Qt.AlignmentFlag.AlignTop)
+        self.title = QLabel(self)
+        self.title.setObjectName("bannerTitle")
+        self.message = QLabel(self)
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        text = QVBoxLayout()
+        text.setSpacing(2)
+        text.addWidget(self.title)
+        text.addWidget(self.message)
+        self.choose_button = QPushButton("Choose a Local Checkpoint…", self)
+        self.retry_button = QPushButton("Retry", self)
+        self.close_button = QToolButton(self)
+        self.close_button.setIcon(line_icon("clear", 16))
+        self.close_button.setAutoRaise(True)
+        self.close_button.setToolTip("Hide")
+        self.close_button.clicked.connect(self.hide)
+        layout.addWidget(icon)
+        layout.addLayout(text, 1)
+        layout.addWidget(self.choose_button, 0, Qt.AlignmentFlag.AlignVCenter)
+        layout.addWidget(self.retry_button, 0, Qt.AlignmentFlag.AlignVCenter)
+        layout.addWidget(self.close_button, 0, Qt.AlignmentFlag.AlignTop)
+        self.setStyleSheet("#banner { background: #fff4ce; border-bottom: 1px solid #e0c97a; }"
+                           "#banner QLabel { color: #3b3000; } #bannerTitle { font-weight: 600; }")
+
+    def show_error(self, title: str, message: str) -> None:
+        self.title.setText(title)
+        self.message.setText(message)
+        self.show()
+
+
+class EmptyState(QWidget):
+    """What a new user sees: what the app does and one big button."""
+
+    def __init__(self, on_add: Callable[[], None], parent: QWidget | None = None):
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.addStretch(3)
+        icon = QLabel(self)
+        icon_source = app_icon()
+        if icon_source.isNull():
+            icon_source = self.style().standardIcon(QStyle.StandardPixmap.SP_DirIcon)
+        icon.setPixmap(icon_source.pixmap(96, 96))
+        icon.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        title = QLabel("Find any photo by describing it", self)
+        font = title.font()
+        font.setPointSizeF(font.pointSizeF() * 1.6)
+        font.setWeight(font.Weight.DemiBold)
+        title.setFont(font)
+        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        text = QLabel("Add a folder of photos. PhotoSeek indexes them on this computer,\n"
+                      "then you can search for “a red car at night” or drop in a picture to find similar ones.", self)
+        text.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        text.setForegroundRole(text.foregroundRole())
+        text.setStyleSheet("color: palette(placeholder-text);")
+        self.button = QPushButton("Add Folder…", self)
+        self.button.setDefault(True)
+        self.button.setMinimumSize(180, 40)
+        bf = self.button.font()
+        bf.setPointSizeF(bf.pointSizeF() * 1.15)
+        self.button.setFont(bf)
+        self.button.clicked.connect(on_add)
+        hint = QLabel("or drop a folder onto this window", self)
+        hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        hint.setStyleSheet("color: palette(placeholder-text);")
+        layout.addWidget(icon)
+        layout.addSpacing(12)
+        layout.addWidget(title)
+        layout.addSpacing(4)
+        layout.addWidget(text)
+        layout.addSpacing(20)
+        row = QHBoxLayout()
+        row.addStretch()
+        row.addWidget(self.button)
+        row.addStretch()
+        layout.addLayout(row)
+        layout.addSpacing(6)
+        layout.addWidget(hint)
+        layout.addStretch(4)
+
+
+class MainWindow(QMainWindow):
+    library_swapped = Signal()
+    indexing_finished = Signal(object)  # IndexReport or exception
+    search_finished = Signal(int)  # sequence number shown
+    model_state_changed = Signal(str)  # "loading", "ready", "failed"
+
+    def __init__(self, settings: Settings, folders: list[str] | None = None, library: Library | None = None,
+                 start: bool = True):
+        super().__init__()
+        self.settings = settings
+        self.library = library or Library(settings)
+        self.setWindowTitle("PhotoSeek")
+        self.setWindowIcon(app_icon())
+        self.setAcceptDrops(True)
+        self.jobs = QThreadPool(self)
+        self.jobs.setMaxThreadCount(3)
+        self.writer = QThreadPool(self)
+        self.writer.setMaxThreadCount(1)
+        self._tasks: set[Task] = set()
+        self._closing = False
+
+        # state
+        self._records: dict[int, FileRecord] = {}
+        self._library_ids: list[int] = []
+        self._folders: dict[int, Path] = {}
+        self._folder_filter: int | None = None
+        self._hits: list[int] | None = None
+        self._search_seq = 0
+        self._search_text = ""
+        self._browse_seq = 0
+        self._browse_running = False
+        self._browse_again = False
+        self.model_state = "loading"
+        self.skipped_items: list[tuple[str, str]] = []
+        self._index_task: Task | None = None
+        self._index_control: Control | None = None
+        self._reindex = False
+        self._queued_folders: list[str] = list(folders or [])
+        self._pending_library: Library | None = None
+        self.last_report: IndexReport | None = None
+        self.preview = None
+        self._image_exts = {e.lower() for e in scanner.supported_extensions()}
+
+        self._build_ui()
+        self._build_menus()
+        self._fill_sidebar()
+        self._restore_geometry()
+        self.set_cell_size(prefs.cell_size())
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setInterval(1500)
+        self._refresh_timer.timeout.connect(self.refresh_photos)
+        if start:
+            QTimer.singleShot(0, self.start)
+
+    # -- construction --------------------------------------------------------------------------
+
+    def _build_ui(self) -> None:
+        # top: the search bar in a toolbar, centred
+        self.search_bar = SearchBar(self)
+        self.search_bar.setMaximumWidth(720)
+        self.search_bar.setMinimumWidth(360)
+        self.search_bar.search_requested.connect(self.run_search)
+        self.search_bar.cleared.connect(self.clear_search)
+        self.search_bar.mime_dropped.connect(self.handle_mime)
+        self.search_bar.set_loading(True)
+        toolbar = QToolBar("Search", self)
+        toolbar.setObjectName("searchToolbar")
+        toolbar.setMovable(False)
+        toolbar.setFloatable(False)
+        toolbar.toggleViewAction().setVisible(False)
+        holder = QWidget(toolbar)
+        row = QHBoxLayout(holder)
+        row.setContentsMargins(8, 6, 8, 6)
+        row.addStretch(1)
+        row.addWidget(self.search_bar, 4)
+        row.addStretch(1)
+        toolbar.addWidget(holder)
+        holder.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
+
+        # left: folders
+        self.sidebar = QListWidget(self)
+        self.sidebar.setObjectName("sidebar")
+        self.sidebar.setFrameShape(QFrame.Shape.NoFrame)
+        self.sidebar.setIconSize(QSize(18, 18))
+        self.sidebar.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.sidebar.customContextMenuRequested.connect(self._sidebar_menu)
+        self.sidebar.currentItemChanged.connect(self._sidebar_changed)
+        self.sidebar.setAccessibleName("Folders")
+        header = QLabel("LIBRARY", self)
+        header.setObjectName("sidebarHeader")
+        add_button = QPushButton("Add Folder…", self)
+        add_button.clicked.connect(self.add_folder_dialog)
+        self.remove_folder_button = QToolButton(self)
+        self.remove_folder_button.setText("−")
+        self.remove_folder_button.setToolTip("Remove the selected folder from the library")
+        self.remove_folder_button.setEnabled(False)
+        self.remove_folder_button.clicked.connect(self._remove_selected_folder)
+        side = QWidget(self)
+        side.setObjectName("sidePanel")
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(8, 10, 8, 8)
+        side_layout.setSpacing(6)
+        side_layout.addWidget(header)
+        side_layout.addWidget(self.sidebar, 1)
+        buttons = QHBoxLayout()
+        buttons.addWidget(add_button, 1)
+        buttons.addWidget(self.remove_folder_button)
+        side_layout.addLayout(buttons)
+        side.setMinimumWidth(170)
+        self.side_panel = side
+
+        # centre: banner + (empty state | grid)
+        self.grid_model = PhotoModel(self)
+        self.loader = ThumbnailLoader(self.library, parent=self)
+        self.grid = PhotoGrid(self.grid_model, self.loader, self)
+        self.grid.zoom_requested.connect(self.zoom)
+        self.grid.preview_requested.connect(self.open_preview)
+        self.grid.external_drop.connect(self.handle_mime)
+        self.grid.escape_pressed.connect(self._escape)
+        self.grid.customContextMenuRequested.connect(self._grid_menu)
+        self.empty = EmptyState(self.add_folder_dialog, self)
+        self.stack = QStackedWidget(self)
+        self.stack.addWidget(self.empty)
+        self.stack.addWidget(self.grid)
+        self.banner = Banner(self)
+        self.banner.hide()
+        self.banner.choose_button.clicked.connect(self.choose_checkpoint)
+        self.banner.retry_button.clicked.connect(self.load_model)
+        centre = QWidget(self)
+        centre_layout = QVBoxLayout(centre)
+        centre_layout.setContentsMargins(0, 0, 0, 0)
+        centre_layout.setSpacing(0)
+        centre_layout.addWidget(self.banner)
+        centre_layout.addWidget(self.stack, 1)
+
+        self.splitter = QSplitter(self)
+        self.splitter.addWidget(side)
+        self.splitter.addWidget(centre)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setCollapsible(1, False)
+        self.splitter.setSizes([220, 980])
+        self.setCentralWidget(self.splitter)
+        self.setStyleSheet(
+            "#sidePanel, #sidebar { background: palette(window); }"
+            "#sidebar::item { padding: 5px 6px; border-radius: 6px; }"
+            "#sidebar::item:selected { background: palette(highlight); color: palette(highlighted-text); }"
+            "#sidebarHeader { color: palette(placeholder-text); font-size: 11px; font-weight: 600;"
+            " letter-spacing: 1px; padding-left: 4px; }"
+            "QToolBar#searchToolbar { border: none; }"
+        )
+
+        # bottom: status
+        status = self.statusBar()
+        status.setSizeGripEnabled(False)
+        self.status_label = QLabel(self)
+        self.status_label.setContentsMargins(6, 0, 0, 0)
+        status.addWidget(self.status_label, 1)
+        self.index_box = QWidget(self)
+        box = QHBoxLayout(self.index_box)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(6)
+        self.index_label = QLabel(self)
+        self.progress = QProgressBar(self)
+        self.progress.setFixedWidth(180)
+        self.progress.setMaximumHeight(14)
+        self.progress.setTextVisible(False)
+        self.pause_button = QToolButton(self)
+        self.pause_button.setText("Pause")
+        self.pause_button.setCheckable(True)
+        self.pause_button.toggled.connect(self._pause_toggled)
+        self.cancel_button = QToolButton(self)
+        self.cancel_button.setText("Cancel")
+        self.cancel_button.clicked.connect(self.cancel_indexing)
+        box.addWidget(self.index_label)
+        box.addWidget(self.progress)
+        box.addWidget(self.pause_button)
+        box.addWidget(self.cancel_button)
+        self.index_box.hide()
+        status.addPermanentWidget(self.index_box)
+        self.skipped_label = ClickableLabel(self)
+        self.skipped_label.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.skipped_label.setToolTip("Some files could not be read; click to see why")
+        self.skipped_label.clicked.connect(self.show_skipped)
+        self.skipped_label.hide()
+        status.addPermanentWidget(self.skipped_label)
+        self.size_slider = QSlider(Qt.Orientation.Horizontal, self)
+        self.size_slider.setRange(prefs.MIN_CELL, prefs.MAX_CELL)
+        self.size_slider.setFixedWidth(110)
+        self.size_slider.setToolTip("Thumbnail size (Ctrl+wheel)")
+        self.size_slider.valueChanged.connect(self.set_cell_size)
+        small, large = QLabel(self), QLabel(self)
+        small.setPixmap(line_icon("small", 14).pixmap(14, 14))
+        large.setPixmap(line_icon("large", 14).pixmap(14, 14))
+        zoom = QWidget(self)
+        zl = QHBoxLayout(zoom)
+        zl.setContentsMargins(12, 0, 6, 0)
+        zl.setSpacing(4)
+        zl.addWidget(small)
+        zl.addWidget(self.size_slider)
+        zl.addWidget(large)
+        zoom.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        status.addPermanentWidget(zoom)
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self.add_folder_action = file_menu.addAction("&Add Folder…", self.add_folder_dialog)
+        self.add_folder_action.setShortcut(QKeySequence.StandardKey.Open)
+        file_menu.addSeparator()
+        self.settings_action = file_menu.addAction("&Settings…", self.open_settings)
+        self.settings_action.setShortcut(QKeySequence.StandardKey.Preferences)
+        self.settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)
+        file_menu.addSeparator()
+        quit_action = file_menu.addAction("&Quit", self.close)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+
+        edit = bar.addMenu("&Edit")
+        find = edit.addAction("&Find", self.search_bar.focus_search)
+        find.setShortcut(QKeySequence.StandardKey.Find)
+        paste = edit.addAction("&Search by Pasted Picture", self.paste_query)
+        paste.setShortcut(QKeySequence.StandardKey.Paste)
+        edit.addSeparator()
+        select_all = edit.addAction("Select &All", self.grid.selectAll)
+        select_all.setShortcut(QKeySequence.StandardKey.SelectAll)
+        select_all.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.grid.addAction(select_all)
+        trash = QAction("Move to Trash", self.grid)
+        trash.setShortcut(QKeySequence.StandardKey.Delete)
+        trash.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        trash.triggered.connect(self.trash_selected)
+        self.grid.addAction(trash)
+
+        view = bar.addMenu("&View")
+        larger = view.addAction("&Larger Thumbnails", lambda: self.zoom(1))
+        larger.setShortcuts([QKeySequence.StandardKey.ZoomIn, QKeySequence("Ctrl+=")])
+        smaller = view.addAction("&Smaller Thumbnails", lambda: self.zoom(-1))
+        smaller.setShortcut(QKeySequence.StandardKey.ZoomOut)
+        reset = view.addAction("&Default Size", lambda: self.set_cell_size(prefs.DEFAULT_CELL))
+        reset.setShortcut(QKeySequence("Ctrl+0"))
+        view.addSeparator()
+        sidebar = view.addAction("Show &Folders")
+        sidebar.setCheckable(True)
+        sidebar.setChecked(True)
+        sidebar.toggled.connect(self.side_panel.setVisible)
+
+        help_menu = bar.addMenu("&Help")
+        about = help_menu.addAction("&About PhotoSeek", self.show_about)
+        about.setMenuRole(QAction.MenuRole.AboutRole)
+
+    def _restore_geometry(self) -> None:
+        store = prefs.qsettings()
+        geometry = store.value(prefs.GEOMETRY_KEY)
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1200, 800)
+        splitter = store.value(prefs.SPLITTER_KEY)
+        if splitter is not None:
+            self.splitter.restoreState(splitter)
+
+    # -- task plumbing -------------------------------------------------------------------------
+
+    def _run(self, pool: QThreadPool, fn: Callable, *args, on_result=None, on_error=None, on_progress=None,
+             **kwargs) -> Task | None:
+        if self._closing:
+            return None
+        holder: list[Task] = []
+
+        def finish(callback):
+            def call(value):
+                if holder:
+                    self._tasks.discard(holder[0])
+                if callback is not None and not self._closing:
+                    callback(value)
+            return call
+
+        task = run_task(pool, fn, *args, on_result=finish(on_result),
+                        on_error=finish(on_error or self._task_failed), on_progress=on_progress, **kwargs)
+        holder.append(task)
+        self._tasks.add(task)
+        return task
+
+    def _task_failed(self, error: BaseException) -> None:
+        log.error("background task failed: %s\n%s", error, getattr(error, "__traceback_text__", ""))
+        self.notify(f"Something went wrong: {error}")
+
+    def _write(self, fn: Callable, *args, on_result=None, on_error=None) -> Task | None:
+        """Run a library change on the writer thread; interrupts indexing, which resumes after."""
+        if self._index_task is not None and self._index_control is not None:
+            self._index_control.cancel()
+            self._reindex = True
+        return self._run(self.writer, fn, *args, on_result=on_result, on_error=on_error)
+
+    def notify(self, text: str, ms: int = 6000) -> None:
+        self.statusBar().showMessage(text, ms)
+
+    # -- startup and model ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Show what the catalog has, load the model, then re-check every folder."""
+        self.refresh_photos()
+        self.refresh_skipped()
+        self.load_model(then_index=True)
+
+    def load_model(self, then_index: bool = False) -> None:
+        self.banner.hide()
+        self.model_state = "loading"
+        self.search_bar.set_loading(True)
+        self.model_state_changed.emit("loading")
+        library = self.library
+
+        def job(progress):
+            throttled = Throttle(progress, 10, final=lambda v: v[1] and v[0] >= v[1])
+            library.load_model(progress=lambda done, total: throttled((done, total)))
+            return library
+
+        def done(lib):
+            if lib is not self.library:
+                return
+            self.model_state = "ready"
+            self.search_bar.set_loading(False)
+            self._hide_download()
+            self.model_state_changed.emit("ready")
+            if not self.search_bar.is_empty():
+                self.search_bar.search_now()
+            if then_index:
+                self.start_indexing()
+
+        def failed(error):
+            self._hide_download()
+            self._model_failed(error)
+            if then_index:
+                self.start_indexing()
+
+        self._run(self.jobs, job, report_kw="progress", on_result=done, on_error=failed,
+                  on_progress=self._download_progress)
+
+    def _model_failed(self, error: BaseException) -> None:
+        self.model_state = "failed"
+        self.search_bar.set_loading(False)
+        self.search_bar.edit.setPlaceholderText("Search is unavailable until a model is loaded")
+        text = str(error) if isinstance(error, ModelUnavailable) else f"{type(error).__name__}: {error}"
+        self.banner.show_error("The search model could not be loaded",
+                               f"{text}\nYou can still browse your photos. To search offline, choose a CLIP "
+                               "checkpoint file on this computer.")
+        self.model_state_changed.emit("failed")
+
+    def _download_progress(self, value) -> None:
+        done, total = value
+        if not total and not done:
+            return
+        self.index_box.show()
+        self.pause_button.hide()
+        self.cancel_button.hide()
+        if total:
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(int(1000 * done / total))
+            self.index_label.setText(f"Downloading model… {done / 1e6:,.0f} of {total / 1e6:,.0f} MB")
+        else:
+            self.progress.setRange(0, 0)
+            self.index_label.setText(f"Downloading model… {done / 1e6:,.0f} MB")
+
+    def _hide_download(self) -> None:
+        if self._index_task is None:
+            self.index_box.hide()
+        self.pause_button.show()
+        self.cancel_button.show()
+
+    def choose_checkpoint(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Choose a CLIP Checkpoint", str(Path.home()),
+            "Model checkpoints (*.pt *.pth *.bin *.safetensors *.ckpt);;All files (*)")
+        if not path:
+            return
+        prefs.save_engine_values({"pretrained": path})
+        self.switch_library(self.settings.with_(pretrained=path))
+
+    # -- browsing ------------------------------------------------------------------------------
+
+    def refresh_photos(self) -> None:
+        """Re-read the photo list and folders from the catalog (worker thread)."""
+        if self._browse_running:
+            self._browse_again = True
+            return
+        self._browse_running = True
+        self._browse_seq += 1
+        seq, library = self._browse_seq, self.library
+
+        def done(result):
+            self._browse_running = False
+            if seq == self._browse_seq and library is self.library:
+                self._set_photos(*result)
+            if self._browse_again:
+                self._browse_again = False
+                self.refresh_photos()
+
+        def failed(error):
+            self._browse_running = False
+            self._task_failed(error)
+
+        self._run(self.jobs, _browse_job, library, on_result=done, on_error=failed)
+
+    def _set_photos(self, records: list[FileRecord], folders: dict[int, Path]) -> None:
+        self._records = {r.id: r for r in records}
+        self._library_ids = [r.id for r in records]
+        if folders != self._folders:
+            self._folders = folders
+            self._fill_sidebar()
+        self._apply_view()
+
+    def _fill_sidebar(self) -> None:
+        current = self._folder_filter
+        self.sidebar.blockSignals(True)
+        self.sidebar.clear()
+        all_item = QListWidgetItem(self.style().standardIcon(QStyle.StandardPixmap.SP_DirHomeIcon), "All Photos")
+        all_item.setData(Qt.ItemDataRole.UserRole, ALL_PHOTOS)
+        self.sidebar.addItem(all_item)
+        folder_icon = self.style().standardIcon(QStyle.StandardPixmap.SP_DirIcon)
+        selected = all_item
+        for folder_id, path in sorted(self._folders.items(), key=lambda kv: kv[1].name.lower()):
+            item = QListWidgetItem(folder_icon, path.name or str(path))
+            item.setToolTip(str(path))
+            item.setData(Qt.ItemDataRole.UserRole, folder_id)
+            self.sidebar.addItem(item)
+            if folder_id == current:
+                selected = item
+        self.sidebar.setCurrentItem(selected)
+        self.sidebar.blockSignals(False)
+        if selected is all_item:
+            self._folder_filter = None
+        self.remove_folder_button.setEnabled(self._folder_filter is not None)
+
+    def _sidebar_changed(self, item: QListWidgetItem | None, _previous=None) -> None:
+        folder = item.data(Qt.ItemDataRole.UserRole) if item else ALL_PHOTOS
+        self._folder_filter = None if folder in (None, ALL_PHOTOS) else int(folder)
+        self.remove_folder_button.setEnabled(self._folder_filter is not None)
+        self._apply_view()
+        self.grid.scrollToTop()
+
+    def select_folder(self, folder_id: int | None) -> None:
+        for row in range(self.sidebar.count()):
+            item = self.sidebar.item(row)
+            value = item.data(Qt.ItemDataRole.UserRole)
+            if (folder_id is None and value == ALL_PHOTOS) or value == folder_id:
+                self.sidebar.setCurrentItem(item)
+                return
+
+    def _apply_view(self) -> None:
+        """Put the right ids in the grid: library order or search order, then the folder filter."""
+        ids = self._hits if self._hits is not None else self._library_ids
+        if self._folder_filter is not None:
+            fid = self._folder_filter
+            ids = [i for i in ids if (r := self._records.get(i)) is not None and r.folder_id == fid]
+        self.grid_model.set_order(ids, self._records)
+        has_library = bool(self._folders) or bool(self._records)
+        self.stack.setCurrentWidget(self.grid if has_library else self.empty)
+        self._update_count()
+
+    def _update_count(self, elapsed: float | None = None) -> None:
+        n = self.grid_model.rowCount()
+        if self._hits is not None:
+            text = _plural(n, "result")
+            if elapsed is not None:
+                text += f" · {elapsed * 1000:.0f} ms"
+            self._last_search_status = text
+        else:
+            text = _plural(n, "photo") if self.stack.currentWidget() is self.grid else ""
+        self.status_label.setText(text)
+
+    # -- search ------------------------------------------------------------------------------
+
+    def run_search(self, text: str) -> None:
+        """Search for the bar's words and picture; the newest query always wins."""
+        image = self.search_bar.image_query
+        if not text and image is None:
+            self.clear_search()
+            return
+        self._search_seq += 1
+        self._search_text = text
+        seq, library = self._search_seq, self.library
+        self.status_label.setText("Searching…")
+
+        def done(result):
+            got_seq, ids, elapsed = result
+            if got_seq != self._search_seq:  # a newer query was issued: never let an old one win
+                return
+            self._hits = ids
+            self._apply_view()
+            self.grid.scrollToTop()
+            if self.grid_model.rowCount():
+                self.grid.setCurrentIndex(self.grid_model.index(0))
+                self.grid.clearSelection()
+            self._update_count(elapsed)
+            self.search_finished.emit(got_seq)
+
+        def failed(error):
+            if seq != self._search_seq:
+                return
+            if isinstance(error, ModelUnavailable):
+                self.status_label.setText("Search needs a model")
+                self._model_failed(error)
+            elif isinstance(error, KeyError):
+                self.status_label.setText(str(error.args[0]) if error.args else "Not found")
+            else:
+                self._task_failed(error)
+            self.search_finished.emit(seq)
+
+        self._run(self.jobs, _search_job, library, seq, lambda: self._search_seq, text, image,
+                  on_result=done, on_error=failed)
+
+    def clear_search(self) -> None:
+        self._search_seq += 1  # results still on their way are dropped
+        self._search_text = ""
+        if self._hits is None:
+            self._update_count()
+            return
+        self._hits = None
+        self._apply_view()
+        self.grid.scrollToTop()
+
+    def _escape(self) -> None:
+        if not self.search_bar.is_empty() or self._hits is not None:
+            self.search_bar.clear()
+        else:
+            self.grid.clearSelection()
+
+    def set_image_query(self, query: ImageQuery) -> None:
+        self.search_bar.set_image(query, search=False)
+        if query.thumb is None and isinstance(query.source, str):
+            source = query.source
+            self._run(self.jobs, read_square_thumbnail, Path(source), 88,
+                      on_result=lambda image: self.search_bar.image_query is query and self.search_bar.set_chip_thumb(image),
+                      on_error=lambda e: None)
+        self.search_bar.search_now()
+
+    def handle_mime(self, mime) -> None:
+        """A drop or a paste: folders join the library, a picture becomes the query."""
+        query, folders = image_query_from_mime(mime, self._image_exts)
+        if folders:
+            self.add_folders(folders)
+        elif query is not None:
+            self.set_image_query(query)
+        else:
+            self.notify("Drop a picture file, a picture from a web page, or a folder")
+
+    def paste_query(self) -> None:
+        mime = QGuiApplication.clipboard().mimeData()
+        if mime is not None:
+            self.handle_mime(mime)
+
+    # -- indexing ------------------------------------------------------------------------------
+
+    def start_indexing(self) -> None:
+        """Bring the library up to date (incremental); queued if a run is already going."""
+        if self._closing:
+            return
+        if self._index_task is not None:
+            self._reindex = True
+            return
+        self._start_index_run(self.library, load_model=False)
+
+    def _start_index_run(self, library: Library, load_model: bool) -> None:
+        folders, self._queued_folders = self._queued_folders, []
+        control = Control()
+        self._index_control = control
+        self._reindex = False
+        self.pause_button.setChecked(False)
+        self.index_label.setText("Looking for new photos…")
+        self.progress.setRange(0, 0)
+        self.index_box.show()
+        self._refresh_timer.start()
+        self._index_started = time.monotonic()
+        self._index_task = self._run(self.writer, _index_job, library, folders, control, report_kw="progress",
+                                     load_model=load_model, on_progress=self._index_progress,
+                                     on_result=lambda report: self._index_done(library, report),
+                                     on_error=lambda error: self._index_done(library, error))
+
+    def _index_progress(self, p) -> None:
+        if isinstance(p, tuple):  # model download
+            self._download_progress(p[1:])
+            self.pause_button.show()
+            self.cancel_button.show()
+            return
+        if p.phase == "scanning" or not p.total:
+            self.progress.setRange(0, 0)
+            self.index_label.setText("Looking for new photos…")
+            return
+        self.progress.setRange(0, p.total)
+        self.progress.setValue(p.done)
+        parts = [f"Indexing {p.done:,} of {p.total:,}"]
+        if p.rate > 0:
+            parts.append(f"{p.rate:.1f}/s" if p.rate < 10 else f"{p.rate:.0f}/s")
+        if p.eta_s is not None and p.done < p.total:
+            parts.append(f"{_duration(p.eta_s)} left")
+        self.index_label.setText(" · ".join(parts))
+        if self.pause_button.isChecked():
+            self.index_label.setText(self.index_label.text() + " (paused)")
+
+    def _index_done(self, library: Library, result) -> None:
+        self._index_task = None
+        self._index_control = None
+        self._refresh_timer.stop()
+        self.index_box.hide()
+        if isinstance(result, BaseException):
+            if isinstance(result, ModelUnavailable) and library is self._pending_library:
+                self._pending_library = None
+                self._model_failed(result)
+            else:
+                self._task_failed(result)
+        else:
+            self.last_report = result
+            self._report(result)
+            if library is self._pending_library:
+                self._swap_library(library)
+        if self._pending_library is not None:
+            self._start_index_run(self._pending_library, load_model=True)
+        elif self._reindex or self._queued_folders:
+            self._start_index_run(self.library, load_model=False)
+        self.refresh_photos()
+        self.refresh_skipped()
+        self.indexing_finished.emit(result)
+        if self._hits is not None and not self.search_bar.is_empty() and self._index_task is None:
+            self.run_search(self.search_bar.text())
+
+    def _report(self, r: IndexReport) -> None:
+        if r.cancelled:
+            if not self._reindex:
+                self.notify("Indexing stopped. It picks up where it left off next time.")
+            return
+        parts = []
+        if r.new:
+            parts.append(f"{_plural(r.new, 'new photo')}")
+        if r.changed:
+            parts.append(f"{r.changed:,} changed")
+        if r.removed:
+            parts.append(f"{r.removed:,} removed")
+        if r.skipped:
+            parts.append(f"{len(r.skipped):,} skipped")
+        if r.unavailable_folders:
+            parts.append(f"{_plural(len(r.unavailable_folders), 'folder')} not available")
+        if parts:
+            self.notify("Library updated: " + ", ".join(parts))
+
+    def _pause_toggled(self, paused: bool) -> None:
+        self.pause_button.setText("Resume" if paused else "Pause")
+        control = self._index_control
+        if control is None:
+            return
+        if paused:
+            control.pause()
+            self.index_label.setText(self.index_label.text() + " (paused)")
+        else:
+            control.resume()
+            self.index_label.setText(self.index_label.text().replace(" (paused)", ""))
+
+    def cancel_indexing(self) -> None:
+        if self._index_control is not None:
+            self._reindex = False
+            self._queued_folders = []
+            self._index_control.cancel()
+            self.index_label.setText("Stopping…")
+
+    @property
+    def indexing(self) -> bool:
+        return self._index_task is not None
+
+    def refresh_skipped(self) -> None:
+        library = self.library
+
+        def done(records):
+            if library is self.library:
+                self.skipped_items = [(r.path, r.skip_reason or "unknown reason") for r in records]
+                n = len(self.skipped_items)
+                self.skipped_label.setText(f"<a href='#'>{n:,} skipped</a>")
+                self.skipped_label.setVisible(n > 0)
+
+        self._run(self.jobs, library.skipped, on_result=done)
+
+    def show_skipped(self) -> None:
+        from .dialogs import SkippedDialog
+
+        dialog = SkippedDialog(list(self.skipped_items), self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.skipped_dialog = dialog
+        dialog.show()
+
+    # -- folders -------------------------------------------------------------------------------
+
+    def add_folder_dialog(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Add a Folder of Photos", str(Path.home()))
+        if path:
+            self.add_folders([path])
+
+    def add_folders(self, paths: list[str]) -> None:
+        """New folders join the library and are indexed (an indexing run restarts to include them)."""
+        paths = [p for p in paths if Path(p).is_dir()]
+        if not paths:
+            return
+        self._queued_folders.extend(paths)
+        self.stack.setCurrentWidget(self.grid)
+        if self._index_task is not None and self._index_control is not None:
+            self._index_control.cancel()  # restarts at once with the new folders; nothing is lost
+            self._reindex = True
+        else:
+            self.start_indexing()
+        self.notify(f"Adding {', '.join(Path(p).name for p in paths)}…")
+
+    def remove_folder(self, folder_id: int, confirm: bool = True) -> None:
+        path = self._folders.get(folder_id)
+        if path is None:
+            return
+        if confirm:
+            answer = QMessageBox.question(
+                self, "Remove Folder",
+                f"Remove “{path.name}” from the library?\n\nThe photos stay on disk; "
+                "PhotoSeek just stops showing and searching them.",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        if self._folder_filter == folder_id:
+            self.select_folder(None)
+        self._write(self.library.remove_folder, path, on_result=lambda _: self._after_change())
+
+    def _remove_selected_folder(self) -> None:
+        if self._folder_filter is not None:
+            self.remove_folder(self._folder_filter)
+
+    def _after_change(self) -> None:
+        self.refresh_photos()
+        self.refresh_skipped()
+
+    def _sidebar_menu(self, pos) -> None:
+        item = self.sidebar.itemAt(pos)
+        if item is None:
+            return
+        folder_id = item.data(Qt.ItemDataRole.UserRole)
+        menu = QMenu(self)
+        if folder_id == ALL_PHOTOS:
+            menu.addAction("Add Folder…", self.add_folder_dialog)
+        else:
+            path = self._folders.get(folder_id)
+            menu.addAction("Open in File Manager", lambda: desktop.open_file(path))
+            menu.addSeparator()
+            menu.addAction("Remove from Library…", lambda: self.remove_folder(folder_id))
+        menu.exec(self.sidebar.viewport().mapToGlobal(pos))
+
+    # -- photos --------------------------------------------------------------------------------
+
+    def selected_records(self) -> list[FileRecord]:
+        return [self.grid_model.record(row) for row in self.grid.selected_rows()]
+
+    def current_record(self) -> FileRecord | None:
+        index = self.grid.currentIndex()
+        return self.grid_model.record(index.row()) if index.isValid() else None
+
+    def photo_menu(self) -> QMenu:
+        """The context menu for the current selection (also what tests trigger)."""
+        records = self.selected_records()
+        current = self.current_record()
+        menu = QMenu(self)
+        one = current is not None
+        a = menu.addAction("Find Similar", self.find_similar)
+        a.setEnabled(one)
+        menu.addSeparator()
+        a = menu.addAction("Open", self.open_selected)
+        a.setEnabled(bool(records))
+        a = menu.addAction("Show in Folder", self.show_in_folder)
+        a.setEnabled(one)
+        a = menu.addAction("Preview", lambda: self.open_preview(self.grid.currentIndex().row()))
+        a.setShortcut(QKeySequence(Qt.Key.Key_Space))
+        a.setEnabled(one)
+        menu.addSeparator()
+        a = menu.addAction("Copy Image", self.copy_image)
+        a.setEnabled(one)
+        a = menu.addAction("Copy Path" if len(records) <= 1 else f"Copy {len(records)} Paths", self.copy_paths)
+        a.setEnabled(bool(records))
+        menu.addSeparator()
+        a = menu.addAction("Move to Trash" if len(records) <= 1 else f"Move {len(records)} Photos to Trash",
+                           self.trash_selected)
+        a.setShortcut(QKeySequence.StandardKey.Delete)
+        a.setEnabled(bool(records))
+        menu.addSeparator()
+        a = menu.addAction("Properties", self.show_properties)
+        a.setEnabled(one)
+        return menu
+
+    def _grid_menu(self, pos) -> None:
+        index = self.grid.indexAt(pos)
+        if not index.isValid():
+            return
+        if not self.grid.selectionModel().isSelected(index):
+            self.grid.setCurrentIndex(index)
+        else:
+            self.grid.selectionModel().setCurrentIndex(index, self.grid.selectionModel().SelectionFlag.NoUpdate)
+        menu = self.photo_menu()
+        menu.exec(self.grid.viewport().mapToGlobal(pos))
+
+    def find_similar(self) -> None:
+        record = self.current_record()
+        if record is None:
+            return
+        hit = self.loader._cache.get(record.id)
+        query = ImageQuery(record.path, Path(record.path).name, photo_id=record.id, thumb=hit[1] if hit else None)
+        self.search_bar.edit.clear()
+        self.set_image_query(query)
+
+    def open_selected(self) -> None:
+        for record in self.selected_records()[:20]:
+            desktop.open_file(record.path)
+
+    def show_in_folder(self) -> None:
+        record = self.current_record()
+        if record is not None:
+            self._run(self.jobs, desktop.show_in_folder, record.path, on_error=lambda e: None)
+
+    def copy_image(self) -> None:
+        record = self.current_record()
+        if record is None:
+            return
+        self._run(self.jobs, _read_image, record.path,
+                  on_result=lambda image: (QGuiApplication.clipboard().setImage(image), self.notify("Image copied")),
+                  on_error=lambda e: self.notify(f"Cannot copy this image: {e}"))
+
+    def copy_paths(self) -> None:
+        paths = [r.path for r in self.selected_records()]
+        if paths:
+            QGuiApplication.clipboard().setText("\n".join(paths))
+            self.notify("Path copied" if len(paths) == 1 else f"{len(paths)} paths copied")
+
+    def trash_selected(self) -> None:
+        records = self.selected_records()
+        if not records:
+            return
+        name = Path(records[0].path).name if len(records) == 1 else f"these {len(records)} photos"
+        answer = QMessageBox.question(
+            self, "Move to Trash", f"Move {name} to the trash?\n\nYou can restore from the trash later.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes)
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        ids = [r.id for r in records]
+        row = min(self.grid.selected_rows())
+
+        def done(failures):
+            gone = set(ids) - {self._id_of_path(p) for p, _ in failures}
+            self._library_ids = [i for i in self._library_ids if i not in gone]
+            if self._hits is not None:
+                self._hits = [i for i in self._hits if i not in gone]
+            for i in gone:
+                self._records.pop(i, None)
+            self._apply_view()
+            if self.grid_model.rowCount():
+                self.grid.setCurrentIndex(self.grid_model.index(min(row, self.grid_model.rowCount() - 1)))
+            if failures:
+                QMessageBox.warning(self, "Move to Trash",
+                                    "Some photos could not be moved to the trash:\n\n"
+                                    + "\n".join(f"{p}: {why}" for p, why in failures[:10]))
+            else:
+                self.notify("Moved to the trash" if len(ids) == 1 else f"{len(ids)} photos moved to the trash")
+
+        self.grid_model.remove_ids(ids)  # leave the grid at once; the trash call follows
+        self._write(self.library.trash, ids, on_result=done)
+
+    def _id_of_path(self, path: str) -> int | None:
+        return next((i for i, r in self._records.items() if r.path == path), None)
+
+    def show_properties(self) -> None:
+        record = self.current_record()
+        if record is None:
+            return
+        from .dialogs import PropertiesDialog
+
+        dialog = PropertiesDialog(record.path, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+
+    def open_preview(self, row: int) -> None:
+        if not 0 <= row < self.grid_model.rowCount():
+            return
+        from .dialogs import PreviewDialog
+
+        dialog = PreviewDialog(self.grid_model.paths(), row, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.current_changed.connect(self._preview_moved)
+        dialog.destroyed.connect(lambda *_: setattr(self, "preview", None))
+        self.preview = dialog
+        dialog.show()
+
+    def _preview_moved(self, row: int) -> None:
+        if 0 <= row < self.grid_model.rowCount():
+            index = self.grid_model.index(row)
+            self.grid.setCurrentIndex(index)
+            self.grid.scrollTo(index)
+
+    # -- size ----------------------------------------------------------------------------------
+
+    def set_cell_size(self, size: int) -> None:
+        size = max(prefs.MIN_CELL, min(prefs.MAX_CELL, int(size)))
+        if self.size_slider.value() != size:
+            self.size_slider.blockSignals(True)
+            self.size_slider.setValue(size)
+            self.size_slider.blockSignals(False)
+        if self.grid.target_cell != size or not hasattr(self, "cell_size"):
+            self.grid.set_cell_size(size)
+        self.cell_size = size
+
+    def zoom(self, step: int) -> None:
+        self.set_cell_size(round(self.cell_size * (1.15 if step > 0 else 1 / 1.15)))
+
+    # -- settings ------------------------------------------------------------------------------
+
+    def settings_values(self) -> dict:
+        s = self.settings
+        return {"model": s.model, "pretrained": s.pretrained, "thumb_size": s.thumb_size,
+                "decode_threads": s.decode_threads, "folders": [str(p) for p in self._folders.values()]}
+
+    def open_settings(self) -> None:
+        from .dialogs import SettingsDialog
+
+        dialog = SettingsDialog(self.settings_values(), self)
+        if dialog.exec():
+            self.apply_settings(dialog.values())
+
+    def apply_settings(self, values: dict) -> None:
+        """Persist new preferences; a new model re-indexes in the background and swaps in when done."""
+        engine = {k: values[k] for k in ("model", "pretrained", "thumb_size", "decode_threads")
+                  if values.get(k) not in (None, "")}
+        engine["thumb_size"] = int(engine.get("thumb_size", self.settings.thumb_size))
+        engine["decode_threads"] = int(engine.get("decode_threads", self.settings.decode_threads))
+        prefs.save_engine_values(engine)
+        new_settings = self.settings.with_(**engine)
+        model_changed = (new_settings.model, new_settings.pretrained) != (self.settings.model, self.settings.pretrained)
+        if "folders" in values:
+            wanted = [str(Path(p).expanduser().resolve()) for p in values["folders"]]
+            current = {str(p): fid for fid, p in self._folders.items()}
+            for path, fid in current.items():
+                if path not in wanted:
+                    self.remove_folder(fid, confirm=False)
+            added = [p for p in wanted if p not in current]
+            if added:
+                self.add_folders(added)
+        if model_changed:
+            self.switch_library(new_settings)
+        else:
+            self.settings = new_settings
+            self.library.settings = new_settings
+
+    def switch_library(self, settings: Settings) -> None:
+        """Use another model: a new Library indexes in the background, then replaces this one."""
+        library = Library(settings)
+        self.settings = settings
+        if self.model_state != "ready":  # nothing to keep searching with: switch now
+            self._swap_library(library)
+            self.load_model(then_index=True)
+            return
+        self._pending_library = library
+        self.notify("Preparing the new model; search keeps using the current one until it is ready")
+        if self._index_task is not None and self._index_control is not None:
+            self._index_control.cancel()  # _index_done starts the new library's run
+        else:
+            self._start_index_run(library, load_model=True)
+
+    def _swap_library(self, library: Library) -> None:
+        self._pending_library = None
+        self.library = library
+        self.settings = library.settings
+        self.loader.set_library(library)
+        if library.model_loaded:
+            self.model_state = "ready"
+            self.banner.hide()
+            self.search_bar.set_loading(False)
+            self.model_state_changed.emit("ready")
+        self.library_swapped.emit()
+        self.refresh_photos()
+        self.grid.viewport().update()
+
+    # -- about, drops, close -------------------------------------------------------------------
+
+    def show_about(self) -> None:
+        from .dialogs import show_about
+
+        show_about(self)
+
+    def dragEnterEvent(self, event) -> None:
+        mime = event.mimeData()
+        if mime.hasUrls() or mime.hasImage():
+            event.setDropAction(Qt.DropAction.CopyAction)
+            event.accept()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:
+        self.dragEnterEvent(event)
+
+    def dropEvent(self, event) -> None:
+        event.setDropAction(Qt.DropAction.CopyAction)
+        event.accept()
+        self.handle_mime(event.mimeData())
+
+    def closeEvent(self, event) -> None:
+        store = prefs.qsettings()
+        store.setValue(prefs.GEOMETRY_KEY, self.saveGeometry())
+        store.setValue(prefs.SPLITTER_KEY, self.splitter.saveState())
+        prefs.save_cell_size(self.cell_size, store)
+        self.shutdown()
+        super().closeEvent(event)
+
+    def shutdown(self, wait_ms: int = 30000) -> None:
+        """Stop background work: cancel indexing, drop pending results, wait for the threads."""
+        if self._closing:
+            return
+        self._closing = True
+        self._refresh_timer.stop()
+        if self._index_control is not None:
+            self._index_control.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+        self._tasks.clear()
+        self.loader.shutdown()
+        self.jobs.clear()
+        self.writer.clear()
+        self.writer.waitForDone(wait_ms)
+        self.jobs.waitForDone(wait_ms)
+
+    def event(self, event) -> bool:
+        if event.type() == QEvent.Type.PaletteChange:
+            self.search_bar._update_style()
+        return super().event(event)
+
+
+__all__ = ["MainWindow", "app_icon", "QUrl", "QApplication"]

@@ -1,0 +1,112 @@
+"""Indexing throughput: the model alone, decoding alone, and the real pipeline end to end.
+
+    python -m bench.indexing --images DIR [--model M --pretrained none] [--json]
+
+ratio = pipeline_ips / model_ips: 1.0 means decoding, thumbnails, hashing and writes are fully
+hidden behind the model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from app.core import scanner
+from app.core.config import Settings
+from app.core.indexer import Indexer
+from app.core.library import Library
+
+from .common import report
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--images", type=Path, required=True)
+    p.add_argument("--model", default=None)
+    p.add_argument("--pretrained", default="none")
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--batch", type=int, default=None)
+    p.add_argument("--limit", type=int, default=None, help="use at most this many images")
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args(argv)
+    warnings.simplefilter("ignore")
+
+    data_dir = Path(tempfile.mkdtemp(prefix="photoseek-bench-"))
+    settings = Settings.from_env(data_dir=data_dir, model=args.model, pretrained=args.pretrained,
+                                 decode_threads=args.threads, batch_size=args.batch)
+    files = sorted(scanner.walk(args.images.resolve()), key=lambda f: f.path)[: args.limit]
+    if not files:
+        raise SystemExit(f"no images under {args.images}")
+    library = Library(settings)
+    t0 = time.perf_counter()
+    embedder = library.load_model()
+    load_s = time.perf_counter() - t0
+    indexer = Indexer(library.catalog, settings, embedder)
+    threads, batch = settings.decode_threads, settings.batch_size
+
+    # Decoding alone (decode + thumbnail + model input), all workers; thumbnails go to a scratch dir.
+    scratch = Indexer(library.catalog, settings.with_(data_dir=data_dir / "scratch"), embedder)
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        prepared = list(pool.map(lambda f: scratch.prepare(f, f"{hash(f.path) & (1 << 64) - 1:032x}"), files))
+    decode_ips = len(files) / (time.perf_counter() - t0)
+
+    # The model alone on pre-decoded tensors, same batch size.
+    import torch
+
+    tensors = [d.tensor for d in prepared if d.tensor is not None]
+    embedder.embed_tensors(torch.stack(tensors[:batch]))  # warm-up
+    t0 = time.perf_counter()
+    for start in range(0, len(tensors), batch):
+        embedder.embed_tensors(torch.stack(tensors[start : start + batch]))
+    model_ips = len(tensors) / (time.perf_counter() - t0)
+    del prepared, tensors
+
+    # The real pipeline, empty catalog (the model is already loaded).
+    t0 = time.perf_counter()
+    first = library.update([args.images]) if args.limit is None else _update_limited(library, files)
+    pipeline_s = time.perf_counter() - t0
+    pipeline_ips = (first.embedded + len(first.skipped)) / pipeline_s
+
+    t0 = time.perf_counter()
+    again = library.update()
+    rescan_s = time.perf_counter() - t0
+    assert again.embedded == 0
+
+    result = {
+        "images": len(files),
+        "model": embedder.model_id,
+        "device": embedder.device,
+        "threads": threads,
+        "batch": batch,
+        "torch_threads": torch.get_num_threads(),
+        "model_load_s": round(load_s, 2),
+        "model_ips": round(model_ips, 2),
+        "decode_ips": round(decode_ips, 2),
+        "pipeline_ips": round(pipeline_ips, 2),
+        "ratio": round(pipeline_ips / model_ips, 3),
+        "rescan_s": round(rescan_s, 3),
+        "rescan_files_per_s": round(len(files) / rescan_s, 1),
+        "cpu_count": os.cpu_count(),
+    }
+    report(result, args.json, f"Indexing benchmark on {args.images} ({len(files)} images)")
+    library.close()
+    return result
+
+
+def _update_limited(library: Library, files) -> object:
+    """Index only the first --limit files: link them into a scratch folder."""
+    folder = library.settings.data_dir / "limited"
+    folder.mkdir()
+    for i, f in enumerate(files):
+        os.symlink(f.path, folder / f"{i:06d}{Path(f.path).suffix}")
+    return library.update([folder])
+
+
+if __name__ == "__main__":
+    main()

@@ -392,7 +392,10 @@ class PhotoGrid(QListView):
             self.scrollTo(current)
 
     def _fit_cells(self) -> None:
-        width = max(1, self.viewport().width() - 1)
+        # Fit the columns to the width left beside a scroll bar whether or not one is shown: fitting
+        # to the viewport makes the bar appear and vanish in turn (cells grow, a row spills over).
+        bar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, self.verticalScrollBar())
+        width = max(1, self.contentsRect().width() - bar - 1)
         columns = max(1, round(width / self.target_cell))
         cell = max(48, width // columns)
         if cell == self.delegate.cell:

@@ -31,15 +31,48 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("index", parents=[common], help="add folders and index new or changed photos")
     p.add_argument("folders", nargs="*", type=Path, help="folders to add (default: re-check the library)")
     p.add_argument("--json", action="store_true", help="print a machine-readable summary")
+    p.add_argument("--no-concepts", action="store_true", help="do not score new photos against the concepts now")
+    p.add_argument("--no-ocr", action="store_true", help="do not read the text inside photos this time "
+                   "(env PHOTOSEEK_OCR=0 turns it off for good)")
 
-    p = sub.add_parser("search", parents=[common], help="find photos by a description")
-    p.add_argument("text")
-    p.add_argument("-n", type=int, default=20, help="how many results (default 20)")
+    p = sub.add_parser("search", parents=[common], help="find photos by a description",
+                       description="Find photos by a query in the search language: words, -exclusions, "
+                       "2:weights, #concepts, folder:/after:/before:/type:/orientation: filters and "
+                       "\"quoted words\" (see README). Put -- before a query that starts with '-'.")
+    p.add_argument("text", nargs="*", help="the query (several words are joined)")
+    p.add_argument("-n", type=int, default=20, help="how many results (default 20; 0 for all)")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--image", type=Path, help="combine this picture with the words (a library photo or any file)")
+    p.add_argument("--min-score", type=float, help="leave out results scoring below this")
+    p.add_argument("--good-only", action="store_true", help="only the good matches (where the scores drop away "
+                   "for this query)")
+    p.add_argument("--saved", metavar="NAME", help="run a saved search")
 
     p = sub.add_parser("similar", parents=[common], help="find photos that look like an image")
     p.add_argument("path", type=Path, help="a library photo or any image file")
     p.add_argument("-n", type=int, default=20)
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("concepts", parents=[common], help="list concepts, show a photo's, add your own",
+                       description="With no action: the concepts (most frequent in this library first).")
+    p.add_argument("action", nargs="?", default="list", choices=["list", "tags", "add", "remove"])
+    p.add_argument("args", nargs="*", help="list: a name prefix; tags: a photo; add: NAME PHRASE [PHRASE...]; "
+                   "remove: NAME")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("saved", parents=[common], help="saved searches (smart albums)")
+    p.add_argument("action", nargs="?", default="list", choices=["list", "add", "rename", "remove"])
+    p.add_argument("args", nargs="*", help="add: NAME QUERY; rename: NAME NEW-NAME; remove: NAME")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("duplicates", parents=[common], help="groups of duplicate and near-duplicate photos",
+                       description="Identical files, and photos that look the same (resized, recompressed, "
+                       "slightly cropped copies), largest groups first, each with a suggested keeper "
+                       "(largest resolution, then oldest).")
+    p.add_argument("--threshold", type=float, default=None,
+                   help="how similar counts as the same picture, 0-1 (default 0.95; lower finds more)")
+    p.add_argument("--hash-distance", type=int, default=None, help="image-hash bits that may differ "
+                   "(default: from the threshold, 8 at 0.95)")
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("doctor", parents=[common], help="model, device, counts and index health")
@@ -48,6 +81,9 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("gui", parents=[common], help="open the window")
     p.add_argument("folders", nargs="*", type=Path)
     return parser
+
+
+_PHASE_LABELS = {"ocr": "Reading text in photos", "hashing": "Hashing photos for duplicates"}
 
 
 class _ProgressBar:
@@ -66,6 +102,8 @@ class _ProgressBar:
         self._last = now
         if p.phase == "scanning":
             sys.stderr.write("\rScanning folders...")
+        elif p.phase in _PHASE_LABELS and p.total:
+            sys.stderr.write(f"\r{_PHASE_LABELS[p.phase]} {p.done}/{p.total} {os.path.basename(p.current)[-30:]}\033[K")
         else:
             width = 30
             filled = int(width * p.done / p.total) if p.total else width
@@ -87,16 +125,28 @@ def _download_progress(done: int, total: int) -> None:
 
 
 def _print_hits(hits, as_json: bool) -> None:
+    """Best first. A search result also says where the good matches end: a divider line (text) or
+    `"good"` on each hit (JSON); its hints go to stderr."""
+    good = getattr(hits, "good_count", None)
+    for hint in getattr(hits, "hints", ()):
+        print(f"note: {hint}", file=sys.stderr)
     if as_json:
-        print(json.dumps([{"path": h.path, "score": round(h.score, 6)} for h in hits], indent=1))
-    else:
-        for h in hits:
-            print(f"{h.score:.3f}  {h.path}")
+        print(json.dumps([{"path": h.path, "score": round(h.score, 6), "good": good is None or i < good}
+                          for i, h in enumerate(hits)], indent=1))
+        return
+    for i, h in enumerate(hits):
+        if i == good:
+            print("-- weaker matches --" if good else "-- no clear matches --")
+        print(f"{h.score:.3f}  {h.path}{'  [text]' if getattr(h, 'text_match', False) else ''}")
 
 
 def _print_report(report, as_json: bool) -> None:
+    concepts = getattr(report, "concepts", None)
     if as_json:
-        print(json.dumps(report.as_dict(), indent=1))
+        data = report.as_dict()
+        if concepts is not None:
+            data["concepts"] = {"scored": concepts.scored, "seconds": round(concepts.seconds, 3)}
+        print(json.dumps(data, indent=1))
         return
     r = report
     state = "Cancelled" if r.cancelled else "Done"
@@ -107,9 +157,123 @@ def _print_report(report, as_json: bool) -> None:
         print(f"  skipped {path}: {reason}")
     for folder in r.unavailable_folders:
         print(f"  folder not available (its photos are kept): {folder}")
+    if getattr(r, "ocr", 0):
+        print(f"Text read in {r.ocr} photo{'s' * (r.ocr != 1)}.")
+    if getattr(r, "ocr_error", ""):
+        print(f"  {r.ocr_error}")
+    if concepts is not None and concepts.scored:
+        print(f"Concepts scored for {concepts.scored} photos in {concepts.seconds:.2f}s.")
 
 
-COMMANDS = ("index", "search", "similar", "doctor", "gui")
+def _search(library, args) -> int:
+    text = " ".join(args.text)
+    if args.saved:
+        found = [q for _, name, q in library.saved_searches() if name.casefold() == args.saved.casefold()]
+        if not found:
+            print(f"photoseek: no saved search named {args.saved!r}", file=sys.stderr)
+            return 2
+        text = f"{found[0]} {text}".strip()
+    image = None
+    if args.image is not None:
+        image = args.image.expanduser()
+        if not image.is_file():
+            print(f"photoseek: no such file: {image}", file=sys.stderr)
+            return 2
+    hits = library.search(text, args.n or None, image=image, min_score=args.min_score, good_only=args.good_only)
+    _print_hits(hits, args.json)
+    return 0
+
+
+def _concepts(library, args) -> int:
+    a = args.args
+    if args.action == "list":
+        prefix = " ".join(a).lstrip("#").casefold().replace("_", " ")
+        rows = [(n, c) for n, c in library.concept_names() if n.casefold().startswith(prefix)]
+        user = {name.casefold() for name in library.user_concepts()}
+        if args.json:
+            print(json.dumps([{"name": n, "photos": c, "yours": n.casefold() in user} for n, c in rows], indent=1))
+        else:
+            for n, c in rows:
+                print(f"{c:6d}  #{n.replace(' ', '_')}{'  (yours)' if n.casefold() in user else ''}")
+    elif args.action == "tags":
+        if len(a) != 1:
+            print("photoseek: concepts tags needs one photo", file=sys.stderr)
+            return 2
+        record = library.catalog.file_by_path(str(Path(a[0]).expanduser().resolve()))
+        if record is None:
+            print(f"photoseek: not in the library: {a[0]}", file=sys.stderr)
+            return 2
+        tags = library.concept_tags(record.id)
+        if args.json:
+            print(json.dumps([{"name": n, "score": round(p, 4)} for n, p in tags], indent=1))
+        else:
+            for n, p in tags:
+                print(f"{p:.2f}  #{n.replace(' ', '_')}")
+    elif args.action == "add":
+        if len(a) < 2:
+            print("photoseek: concepts add needs a name and at least one phrase", file=sys.stderr)
+            return 2
+        library.add_concept(a[0], a[1:])
+        print(f"Added #{a[0].lstrip('#').replace(' ', '_')}; photos are scored for it on the next search or index.")
+    else:
+        if len(a) != 1 or not library.remove_concept(a[0]):
+            print(f"photoseek: no concept of yours named {' '.join(a)!r}", file=sys.stderr)
+            return 2
+    return 0
+
+
+def _saved(library, args) -> int:
+    a = args.args
+    by_name = {name.casefold(): (i, name, q) for i, name, q in library.saved_searches()}
+    if args.action == "list":
+        rows = list(by_name.values())
+        if args.json:
+            print(json.dumps([{"name": n, "query": q} for _, n, q in rows], indent=1))
+        else:
+            for _, n, q in rows:
+                print(f"{n}: {q}")
+        return 0
+    if args.action == "add" and len(a) >= 2:
+        library.save_search(a[0], " ".join(a[1:]))
+        return 0
+    if args.action in ("rename", "remove") and len(a) == (2 if args.action == "rename" else 1):
+        found = by_name.get(a[0].casefold())
+        if found is None:
+            print(f"photoseek: no saved search named {a[0]!r}", file=sys.stderr)
+            return 2
+        if args.action == "rename":
+            library.rename_saved_search(found[0], a[1])
+        else:
+            library.remove_saved_search(found[0])
+        return 0
+    print(f"photoseek: saved {args.action}: wrong arguments (see --help)", file=sys.stderr)
+    return 2
+
+
+def _duplicates(library, args) -> int:
+    if args.threshold is not None and not 0.0 < args.threshold <= 1.0:
+        print("photoseek: --threshold must be between 0 and 1", file=sys.stderr)
+        return 2
+    report = library.duplicates(args.threshold, args.hash_distance)
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=1))
+        return 0
+    if report.note:
+        print(f"note: {report.note}", file=sys.stderr)
+    print(f"{len(report.groups)} group{'s' * (len(report.groups) != 1)} of duplicates in {report.photos} photos; "
+          f"{report.redundant} could go (threshold {report.threshold:g}, hash distance {report.hash_distance}, "
+          f"{report.seconds:.2f}s).")
+    for group in report.groups:
+        kind = "identical" if group.exact else f"similar {group.similarity:.3f}"
+        print(f"\n[{kind}] {len(group.photos)} photos")
+        for k, photo in enumerate(group.photos):
+            size = f"{photo.width}x{photo.height}" if photo.width and photo.height else "?"
+            same = "  (identical)" if k and photo.identical else ""
+            print(f"  {'keep' if k == 0 else '    '}  {photo.path}  {size}{same}")
+    return 0
+
+
+COMMANDS = ("index", "search", "similar", "concepts", "saved", "duplicates", "doctor", "gui")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -129,7 +293,8 @@ def main(argv: list[str] | None = None) -> int:
     from .core.embedder import ModelUnavailable
     from .core.library import Library
 
-    settings = Settings.from_env(data_dir=args.data_dir, model=args.model, pretrained=args.pretrained)
+    settings = Settings.from_env(data_dir=args.data_dir, model=args.model, pretrained=args.pretrained,
+                                 ocr=False if getattr(args, "no_ocr", False) else None)
     library = Library(settings)
     try:
         if args.command == "index":
@@ -142,9 +307,17 @@ def main(argv: list[str] | None = None) -> int:
                 print("Interrupted; the next run resumes where this one stopped.", file=sys.stderr)
                 return 130
             bar.close()
+            if not args.no_concepts and not report.cancelled:
+                report.concepts = library.update_concepts()
             _print_report(report, args.json)
         elif args.command == "search":
-            _print_hits(library.search(args.text, args.n), args.json)
+            return _search(library, args)
+        elif args.command == "concepts":
+            return _concepts(library, args)
+        elif args.command == "saved":
+            return _saved(library, args)
+        elif args.command == "duplicates":
+            return _duplicates(library, args)
         elif args.command == "similar":
             path = args.path.expanduser()
             if not path.is_file():
@@ -169,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     except ModelUnavailable as e:
         print(f"photoseek: {e}", file=sys.stderr)
         return 3
-    except (KeyError, NotADirectoryError) as e:
+    except (KeyError, NotADirectoryError, ValueError) as e:
         print(f"photoseek: {e.args[0] if e.args else e}", file=sys.stderr)
         return 2
     finally:

@@ -182,8 +182,11 @@ def _link(src: Path, dest: Path) -> None:
 
 
 def build(photos: int = 100_000, root: Path | None = None, model: str | None = None, pretrained: str | None = None,
-          base: int = 300, seed: int = 0, force: bool = False) -> Synthetic:
-    """Build (or reuse, when an identical one is cached) a synthetic library of `photos` photos."""
+          base: int = 300, seed: int = 0, force: bool = False, files: bool = True) -> Synthetic:
+    """Build (or reuse, when an identical one is cached) a synthetic library of `photos` photos.
+
+    `files=False` writes only the catalog and the index (rows whose photo files do not exist):
+    enough for query benchmarks at a million photos without a million links on disk."""
     from app.core.catalog import OK, Catalog, FileRecord
     from app.core.config import Settings
     from app.core.embedder import ModelSpec
@@ -197,6 +200,8 @@ def build(photos: int = 100_000, root: Path | None = None, model: str | None = N
     spec = ModelSpec(model, pretrained)
     model_id = spec.model_id
     params = {"version": FORMAT_VERSION, "photos": photos, "model_id": model_id, "base": base, "seed": seed}
+    if not files:
+        params["files"] = False
     tag = hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:10]
     root = Path(root) if root else cache / f"library-{photos}-{tag}"
     data, photos_dir = root / "data", root / "photos"
@@ -234,12 +239,13 @@ def build(photos: int = 100_000, root: Path | None = None, model: str | None = N
         for i in range(first, min(photos, first + chunk)):
             b = i % len(sources)
             sub = photos_dir / f"{i // PER_FOLDER:04d}"
-            if i % PER_FOLDER == 0:
-                sub.mkdir()
             path = sub / f"IMG_{i:06d}.jpg"
-            _link(sources[b], path)
             fp = hashlib.blake2b(f"synthetic-{seed}-{i}".encode(), digest_size=16).hexdigest()
-            _link(thumbs[b][0], thumbs_dir / fp[:2] / f"{fp}.jpg")
+            if files:
+                if i % PER_FOLDER == 0:
+                    sub.mkdir()
+                _link(sources[b], path)
+                _link(thumbs[b][0], thumbs_dir / fp[:2] / f"{fp}.jpg")
             taken = None if rng.random() < 0.1 else str(start + np.timedelta64(int(offsets[i]), "s"))
             st = stats[b]
             records.append(FileRecord(None, str(path), fp, st.st_size, st.st_mtime, OK, None,

@@ -39,7 +39,8 @@ def trained_model(tmp_path_factory) -> tuple[Path, Path]:
     name = "tiny-shapes-clip"
     if (cache / f"{name}.pt").exists():
         return cache / f"{name}.json", cache / f"{name}.pt"
-    config, checkpoint = write_model(tmp_path_factory.mktemp("trained-model"), name, shapes_config(), train_steps=200)
+    config, checkpoint = write_model(tmp_path_factory.mktemp("trained-model"), name, shapes_config(),
+                                     train_steps=tiny_clip.TRAIN_STEPS)
     try:  # publish atomically: a concurrent run sees all of it or none
         cache.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=cache.parent))
@@ -58,8 +59,9 @@ def make_settings(tmp_path):
 
     def make(model: tuple[Path, Path], **changes) -> Settings:
         config, checkpoint = model
+        # OCR off unless a test asks for it: reading text costs seconds per test (tests/core/test_ocr.py)
         values = dict(data_dir=tmp_path / "data", model=str(config), pretrained=str(checkpoint),
-                      decode_threads=2, batch_size=8)
+                      decode_threads=2, batch_size=8, ocr=False)
         values.update(changes)
         return Settings(**values)
 
@@ -83,7 +85,7 @@ def model_env(monkeypatch, tmp_path):
     def apply(model: tuple[Path, Path]) -> dict[str, str]:
         config, checkpoint = model
         env = {"PHOTOSEEK_DATA_DIR": str(tmp_path / "data"), "PHOTOSEEK_MODEL": str(config),
-               "PHOTOSEEK_PRETRAINED": str(checkpoint)}
+               "PHOTOSEEK_PRETRAINED": str(checkpoint), "PHOTOSEEK_OCR": "0"}
         for key, value in env.items():
             monkeypatch.setenv(key, value)
         return env

@@ -17,6 +17,8 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
+from . import textmatch
+
 OK = "ok"
 SKIPPED = "skipped"
 
@@ -77,27 +79,39 @@ MIGRATIONS: list[str] = [
     ) WITHOUT ROWID;
     INSERT INTO meta VALUES ('generation', '0');
     """,
-    # 2: text found inside photos (OCR, searchable with typos via trigrams), user concepts,
-    # saved searches
+    # 2: text found inside photos (OCR, searchable with typos via trigrams), perceptual hashes
+    # (duplicates), user concepts, saved searches
     """
+    -- derived: begin (OCR text and image hashes; see Catalog._repair_early_v2)
     CREATE TABLE ocr_text (
-        fingerprint TEXT PRIMARY KEY,
-        text TEXT NOT NULL,
-        engine TEXT NOT NULL
+        id INTEGER PRIMARY KEY,  -- explicit: FTS content_rowid must survive VACUUM
+        fingerprint TEXT NOT NULL UNIQUE,
+        text TEXT NOT NULL,  -- as read, one line per text box; '' when the photo holds no text
+        norm TEXT NOT NULL,  -- the searchable form: folded words (app.core.textmatch.normalize)
+        engine TEXT NOT NULL,  -- e.g. 'rapidocr-onnxruntime 1.4.4'
+        version INTEGER NOT NULL,  -- app.core.ocr.OCR_VERSION: older results are read again
+        read_at REAL NOT NULL
     );
     CREATE VIRTUAL TABLE ocr_fts USING fts5(
-        text, content='ocr_text', content_rowid='rowid', tokenize='trigram'
+        norm, content='ocr_text', content_rowid='id', tokenize='trigram'
     );
     CREATE TRIGGER ocr_text_ai AFTER INSERT ON ocr_text BEGIN
-        INSERT INTO ocr_fts(rowid, text) VALUES (new.rowid, new.text);
+        INSERT INTO ocr_fts(rowid, norm) VALUES (new.id, new.norm);
     END;
     CREATE TRIGGER ocr_text_ad AFTER DELETE ON ocr_text BEGIN
-        INSERT INTO ocr_fts(ocr_fts, rowid, text) VALUES ('delete', old.rowid, old.text);
+        INSERT INTO ocr_fts(ocr_fts, rowid, norm) VALUES ('delete', old.id, old.norm);
     END;
     CREATE TRIGGER ocr_text_au AFTER UPDATE ON ocr_text BEGIN
-        INSERT INTO ocr_fts(ocr_fts, rowid, text) VALUES ('delete', old.rowid, old.text);
-        INSERT INTO ocr_fts(rowid, text) VALUES (new.rowid, new.text);
+        INSERT INTO ocr_fts(ocr_fts, rowid, norm) VALUES ('delete', old.id, old.norm);
+        INSERT INTO ocr_fts(rowid, norm) VALUES (new.id, new.norm);
     END;
+    INSERT INTO meta VALUES ('ocr_generation', '0');
+    -- perceptual hashes for duplicate finding, by content like embeddings (app.core.duplicates)
+    CREATE TABLE image_hashes (
+        fingerprint TEXT PRIMARY KEY,
+        phash INTEGER  -- 64-bit DCT hash as a signed integer; NULL: too flat to compare
+    ) WITHOUT ROWID;
+    -- derived: end
     CREATE TABLE user_concepts (
         name TEXT PRIMARY KEY,
         phrases TEXT NOT NULL  -- JSON list of phrases
@@ -124,6 +138,8 @@ class Catalog:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._write_lock = threading.Lock()
+        self._vocabulary: tuple[int, object] | None = None  # (ocr generation, textmatch.Vocabulary)
+        self._vocabulary_lock = threading.Lock()
         self._migrate()
 
     # -- connections -------------------------------------------------------------------------
@@ -146,14 +162,16 @@ class Catalog:
             self._local.conn = None
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction that bumps the generation; all or nothing."""
+    def transaction(self, bump: bool = True) -> Iterator[sqlite3.Connection]:
+        """A write transaction that bumps the generation; all or nothing. `bump=False` for data
+        no cache derives from (text found in photos, image hashes): the index stays valid."""
         with self._write_lock:
             db = self.db
             db.execute("BEGIN IMMEDIATE")
             try:
                 yield db
-                db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
+                if bump:
+                    db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
@@ -176,6 +194,32 @@ class Catalog:
                     if db.in_transaction:
                         db.execute("ROLLBACK")
                     raise
+        if version == 2:
+            self._repair_early_v2()
+
+    def _repair_early_v2(self) -> None:
+        """Catalogs written while schema 2 was in development lack the final form of its OCR and
+        hash tables. Both hold derived data only: recreate them; the next update refills them."""
+        db = self.db
+        columns = {row[1] for row in db.execute("PRAGMA table_info(ocr_text)")}
+        hashes = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'image_hashes'").fetchone()
+        if "norm" in columns and hashes:
+            return
+        script = MIGRATIONS[1]
+        part = script[script.index("-- derived: begin"):script.index("-- derived: end")]
+        drop = """
+            DROP TRIGGER IF EXISTS ocr_text_ai; DROP TRIGGER IF EXISTS ocr_text_ad;
+            DROP TRIGGER IF EXISTS ocr_text_au; DROP TABLE IF EXISTS ocr_fts;
+            DROP TABLE IF EXISTS ocr_text; DROP TABLE IF EXISTS image_hashes;
+            DELETE FROM meta WHERE key = 'ocr_generation';
+        """
+        with self._write_lock:
+            try:
+                db.executescript(f"BEGIN IMMEDIATE;\n{drop}\n{part}\nCOMMIT;")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
 
     # -- state -------------------------------------------------------------------------------
 
@@ -317,3 +361,305 @@ class Catalog:
             """,
             (model_id,),
         ).fetchone()[0]
+
+    # -- text found in photos (OCR) ----------------------------------------------------------
+    # Derived from the content and keyed by fingerprint like embeddings (copies share it), written
+    # without bumping the generation: the vector index and concept scores do not depend on it.
+
+    def ocr_pending(self, version: int) -> list[tuple[str, str]]:
+        """(fingerprint, a path) of each readable photo whose text was never read, or was read by
+        an older OCR version; oldest catalog rows first."""
+        return self.db.execute(
+            """
+            SELECT files.fingerprint, MIN(files.path) FROM files
+            LEFT JOIN ocr_text ON ocr_text.fingerprint = files.fingerprint
+            WHERE files.status = 'ok' AND (ocr_text.id IS NULL OR ocr_text.version < ?)
+            GROUP BY files.fingerprint ORDER BY MIN(files.id)
+            """,
+            (version,),
+        ).fetchall()
+
+    def put_ocr(self, items: Iterable[tuple[str, str]], engine: str, version: int) -> None:
+        """Store the text read in photos, (fingerprint, text); '' records that a photo has none,
+        so it is not read again."""
+        now = time.time()
+        rows = [(fp, text, textmatch.normalize(text), engine, version, now) for fp, text in items]
+        if not rows:
+            return
+        with self.transaction(bump=False) as db:
+            db.executemany(
+                """
+                INSERT INTO ocr_text (fingerprint, text, norm, engine, version, read_at)
+                VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT(fingerprint) DO UPDATE SET text = excluded.text, norm = excluded.norm,
+                    engine = excluded.engine, version = excluded.version, read_at = excluded.read_at
+                """,
+                rows,
+            )
+            db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'ocr_generation'")
+
+    def ocr_generation(self) -> int:
+        """Changes whenever text found in photos is added or removed."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'ocr_generation'").fetchone()
+        return int(row[0]) if row else 0
+
+    def ocr_text(self, file_id: int) -> str | None:
+        """The text found in a photo ('' when it has none), or None when it was not read yet."""
+        row = self.db.execute(
+            "SELECT ocr_text.text FROM files JOIN ocr_text ON ocr_text.fingerprint = files.fingerprint "
+            "WHERE files.id = ?",
+            (file_id,),
+        ).fetchone()
+        return None if row is None else row[0]
+
+    def ocr_counts(self) -> tuple[int, int, int]:
+        """(readable photos, photos read, photos with text), counted by distinct content."""
+        photos, read, with_text = self.db.execute(
+            """
+            SELECT COUNT(DISTINCT files.fingerprint), COUNT(DISTINCT ocr_text.fingerprint),
+                   COUNT(DISTINCT CASE WHEN ocr_text.norm != '' THEN ocr_text.fingerprint END)
+            FROM files LEFT JOIN ocr_text ON ocr_text.fingerprint = files.fingerprint
+            WHERE files.status = 'ok'
+            """
+        ).fetchone()
+        return photos, read, with_text
+
+    def ocr_search(self, query: str, limit: int | None = None, *, phrase: bool = False) -> list[tuple[int, float]]:
+        """Photos whose text matches `query`: (file id, score in (0, 1]), best first.
+
+        Forgiving by default: whole words, the start of words, words OCR ran together ("ROADDEATH")
+        and, for a word found nowhere as typed, words one character off all match (scores in
+        `textmatch`). A photo must hold at least half of the query's significant words.
+        `phrase=True` wants the words exactly, together and in order (quoted words)."""
+        query_words = textmatch.words(query)
+        if not query_words:
+            return []
+        rows = self._ocr_phrase_rows(query_words) if phrase else self._ocr_word_rows(query_words)
+        if not rows:
+            return []
+        ranked = sorted(rows.items(), key=lambda item: (-item[1][0], item[1][1], item[0]))
+        files_of: dict[int, list[int]] = {}
+        row_ids = list(rows)
+        for start in range(0, len(row_ids), 900):
+            chunk = row_ids[start : start + 900]
+            marks = ",".join("?" * len(chunk))
+            for row_id, file_id in self.db.execute(
+                f"SELECT ocr_text.id, files.id FROM ocr_text JOIN files ON files.fingerprint = ocr_text.fingerprint "
+                f"WHERE files.status = 'ok' AND ocr_text.id IN ({marks}) ORDER BY files.id",
+                chunk,
+            ):
+                files_of.setdefault(row_id, []).append(file_id)
+        out: list[tuple[int, float]] = []
+        for row_id, (score, _length) in ranked:
+            for file_id in files_of.get(row_id, ()):
+                out.append((file_id, round(score, 6)))
+                if limit is not None and len(out) >= limit:
+                    return out
+        return out
+
+    def _ocr_vocabulary(self) -> textmatch.Vocabulary:
+        generation = self.ocr_generation()
+        with self._vocabulary_lock:
+            if self._vocabulary is None or self._vocabulary[0] != generation:
+                rows = self.db.execute("SELECT id, norm FROM ocr_text WHERE norm != ''").fetchall()
+                self._vocabulary = (generation, textmatch.Vocabulary(rows))
+            return self._vocabulary[1]  # type: ignore[return-value]
+
+    def _ocr_fts(self, fragment: str) -> set[int]:
+        """ocr_text rows whose searchable text contains `fragment` (3 characters or more)."""
+        quoted = '"' + fragment.replace('"', '""') + '"'
+        return {r for (r,) in self.db.execute("SELECT rowid FROM ocr_fts WHERE ocr_fts MATCH ?", (quoted,))}
+
+    def _ocr_norms(self, row_ids: Iterable[int]) -> dict[int, str]:
+        row_ids = list(row_ids)
+        out: dict[int, str] = {}
+        for start in range(0, len(row_ids), 900):
+            chunk = row_ids[start : start + 900]
+            marks = ",".join("?" * len(chunk))
+            out.update(self.db.execute(f"SELECT id, norm FROM ocr_text WHERE id IN ({marks})", chunk))
+        return out
+
+    def _ocr_word_rows(self, query_words: list[str]) -> dict[int, tuple[float, int]]:
+        """row id -> (score, text length) for the rows matching enough of the words."""
+        vocabulary = self._ocr_vocabulary()
+        wanted = textmatch.significant(query_words)
+        per_word: list[dict[int, float]] = []
+        for word in wanted:
+            scores: dict[int, float] = {}
+
+            def give(rows: Iterable[int], value: float) -> None:
+                for r in rows:
+                    if scores.get(r, 0.0) < value:
+                        scores[r] = value
+
+            give(vocabulary.exact(word), textmatch.EXACT)
+            if len(word) >= 2:
+                give(vocabulary.starting_with(word), textmatch.PREFIX)
+            if len(word) >= textmatch.MIN_FUZZY:
+                give(self._ocr_fts(word), textmatch.INSIDE)
+            if not scores and len(word) >= textmatch.MIN_FUZZY:  # found nowhere as typed: a typo?
+                for near in vocabulary.near(word):
+                    give(vocabulary.exact(near), textmatch.FUZZY_WORD)
+                if len(word) >= textmatch.MIN_FUZZY_INSIDE:
+                    give(self._ocr_fuzzy_inside(word, exclude=set(scores)), textmatch.FUZZY_INSIDE)
+            per_word.append(scores)
+        needed = (len(wanted) + 1) // 2
+        candidates: dict[int, int] = {}
+        for scores in per_word:
+            for r in scores:
+                candidates[r] = candidates.get(r, 0) + 1
+        keep = [r for r, n in candidates.items() if n >= needed]
+        norms = self._ocr_norms(keep)
+        joined = "".join(query_words)
+        out: dict[int, tuple[float, int]] = {}
+        for r in keep:
+            text = norms.get(r, "")
+            mean = sum(scores.get(r, 0.0) for scores in per_word) / len(per_word)
+            together = joined in text.replace(" ", "")
+            out[r] = ((1 - textmatch.PHRASE_BONUS) * mean + textmatch.PHRASE_BONUS * together, len(text))
+        return out
+
+    def _ocr_fuzzy_inside(self, word: str, exclude: set[int], cap: int = 2000) -> set[int]:
+        """Rows where `word` is one edit away from part of a run of text: rows sharing enough of
+        its trigrams (one edit changes at most three), checked exactly."""
+        grams = textmatch.trigrams(word)
+        need = max(1, len(grams) - 3)
+        counts: dict[int, int] = {}
+        for gram in grams:
+            for r in self._ocr_fts(gram):
+                counts[r] = counts.get(r, 0) + 1
+        candidates = sorted((r for r, n in counts.items() if n >= need and r not in exclude),
+                            key=lambda r: -counts[r])[:cap]
+        return {r for r, text in self._ocr_norms(candidates).items()
+                if textmatch.substring_distance(word, text.replace(" ", ""), 1) <= 1}
+
+    def _ocr_phrase_rows(self, query_words: list[str]) -> dict[int, tuple[float, int]]:
+        """Rows holding the words together and in order (spaces optional: OCR drops them)."""
+        longest = max(query_words, key=len)
+        if len(longest) >= 3:
+            candidates = self._ocr_fts(longest)
+        else:
+            candidates = set(self._ocr_vocabulary().exact(longest))
+        joined, spaced = "".join(query_words), " " + " ".join(query_words) + " "
+        out: dict[int, tuple[float, int]] = {}
+        for r, text in self._ocr_norms(candidates).items():
+            if joined in text.replace(" ", ""):
+                out[r] = (textmatch.EXACT if spaced in f" {text} " else textmatch.PREFIX, len(text))
+        return out
+
+    # -- image hashes (duplicates) -----------------------------------------------------------
+
+    def put_hashes(self, db: sqlite3.Connection, items: Iterable[tuple[str, int | None]]) -> None:
+        """Store perceptual hashes, (fingerprint, hash or None); inside a transaction."""
+        db.executemany("INSERT OR REPLACE INTO image_hashes (fingerprint, phash) VALUES (?, ?)", list(items))
+
+    def hashes_missing(self) -> list[tuple[str, str]]:
+        """(fingerprint, a path) of readable photos with no perceptual hash yet."""
+        return self.db.execute(
+            """
+            SELECT files.fingerprint, MIN(files.path) FROM files
+            LEFT JOIN image_hashes ON image_hashes.fingerprint = files.fingerprint
+            WHERE files.status = 'ok' AND image_hashes.fingerprint IS NULL
+            GROUP BY files.fingerprint
+            """
+        ).fetchall()
+
+    def duplicate_candidates(self) -> list[tuple]:
+        """Every readable photo as (id, path, fingerprint, size, mtime, width, height, taken_at,
+        phash or None), by id."""
+        return self.db.execute(
+            """
+            SELECT files.id, files.path, files.fingerprint, files.size, files.mtime, files.width,
+                   files.height, files.taken_at, image_hashes.phash
+            FROM files LEFT JOIN image_hashes ON image_hashes.fingerprint = files.fingerprint
+            WHERE files.status = 'ok' ORDER BY files.id
+            """
+        ).fetchall()
+
+    def prune_derived(self) -> int:
+        """Drop text and hashes of content no file has any more."""
+        with self.transaction(bump=False) as db:
+            gone = db.execute(
+                "DELETE FROM ocr_text WHERE fingerprint NOT IN (SELECT fingerprint FROM files)").rowcount
+            if gone:
+                db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'ocr_generation'")
+            gone += db.execute(
+                "DELETE FROM image_hashes WHERE fingerprint NOT IN (SELECT fingerprint FROM files)").rowcount
+        return gone
+
+    # -- concepts and saved searches ---------------------------------------------------------
+    # User data, not derived from the files: written without bumping the generation, so the
+    # index and other caches stay valid.
+
+    def indexed_files(self, model_id: str) -> list[tuple[int, str]]:
+        """(file id, fingerprint) of every readable photo embedded with this model."""
+        return self.db.execute(
+            """
+            SELECT files.id, files.fingerprint FROM files JOIN embeddings
+            ON embeddings.fingerprint = files.fingerprint AND embeddings.model_id = ?
+            WHERE files.status = 'ok' ORDER BY files.id
+            """,
+            (model_id,),
+        ).fetchall()
+
+    def vectors_by_fingerprint(self, model_id: str, fingerprints: list[str]) -> tuple[list[str], np.ndarray]:
+        """(fingerprints found, float32[n, d]) for these fingerprints' embeddings."""
+        found: list[str] = []
+        blobs: list[bytes] = []
+        for start in range(0, len(fingerprints), 900):
+            chunk = fingerprints[start : start + 900]
+            marks = ",".join("?" * len(chunk))
+            for fp, blob in self.db.execute(
+                f"SELECT fingerprint, vector FROM embeddings WHERE model_id = ? AND fingerprint IN ({marks})",
+                [model_id, *chunk],
+            ):
+                found.append(fp)
+                blobs.append(blob)
+        if not found:
+            return [], np.empty((0, 0), dtype=np.float32)
+        vecs = np.frombuffer(b"".join(blobs), dtype=np.float16).reshape(len(found), -1).astype(np.float32)
+        return found, vecs
+
+    def user_concepts(self) -> dict[str, list[str]]:
+        import json
+
+        out: dict[str, list[str]] = {}
+        for name, phrases in self.db.execute("SELECT name, phrases FROM user_concepts ORDER BY name"):
+            try:
+                value = json.loads(phrases)
+            except ValueError:
+                value = []
+            out[name] = [str(p) for p in value if str(p).strip()] if isinstance(value, list) else []
+        return out
+
+    def set_user_concept(self, name: str, phrases: list[str]) -> None:
+        import json
+
+        with self._write_lock:
+            self.db.execute("INSERT OR REPLACE INTO user_concepts (name, phrases) VALUES (?, ?)",
+                            (name, json.dumps(list(phrases), ensure_ascii=False)))
+
+    def remove_user_concept(self, name: str) -> bool:
+        with self._write_lock:
+            return self.db.execute("DELETE FROM user_concepts WHERE name = ?", (name,)).rowcount > 0
+
+    def saved_searches(self) -> list[tuple[int, str, str]]:
+        """(id, name, query), in the order they were saved."""
+        return self.db.execute("SELECT id, name, query FROM saved_searches ORDER BY created_at, id").fetchall()
+
+    def save_search(self, name: str, query: str) -> int:
+        """Save (or, for an existing name, replace the query of) a search; returns its id."""
+        with self._write_lock:
+            self.db.execute(
+                "INSERT INTO saved_searches (name, query, created_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET query = excluded.query", (name, query, time.time()))
+            return self.db.execute("SELECT id FROM saved_searches WHERE name = ?", (name,)).fetchone()[0]
+
+    def rename_saved_search(self, search_id: int, name: str) -> None:
+        """Raises sqlite3.IntegrityError when another saved search has that name."""
+        with self._write_lock:
+            self.db.execute("UPDATE saved_searches SET name = ? WHERE id = ?", (name, search_id))
+
+    def remove_saved_search(self, search_id: int) -> None:
+        with self._write_lock:
+            self.db.execute("DELETE FROM saved_searches WHERE id = ?", (search_id,))

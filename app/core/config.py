@@ -18,6 +18,18 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
+def parse_bool(value) -> bool:
+    """'1', 'true', 'yes', 'on' (any case) are true; '0', 'false', 'no', 'off', '' are false."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"not a yes/no value: {value!r}")
+
+
 def _default_threads() -> int:
     return max(1, (os.cpu_count() or 2))
 
@@ -34,6 +46,10 @@ class Settings:
     thumb_size: int = 320  # long side of cached thumbnails, px
     max_pixels: int = 150_000_000  # decompression-bomb guard
     device: str = "auto"
+    # Image tower precision on CPU: "auto" measures int8 against float32 on the first batch of the
+    # user's own photos and keeps int8 only when their cosine is >= 0.99; "fp32" or "int8" force it.
+    precision: str = "auto"
+    ocr: bool = True  # read the text inside photos after embedding (searchable; off for speed)
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -52,6 +68,10 @@ class Settings:
             values["batch_size"] = int(env["PHOTOSEEK_BATCH_SIZE"])
         if env.get("PHOTOSEEK_DEVICE"):
             values["device"] = env["PHOTOSEEK_DEVICE"]
+        if env.get("PHOTOSEEK_PRECISION"):
+            values["precision"] = env["PHOTOSEEK_PRECISION"]
+        if env.get("PHOTOSEEK_OCR"):
+            values["ocr"] = parse_bool(env["PHOTOSEEK_OCR"])
         values.update({k: v for k, v in overrides.items() if v is not None})
         if "data_dir" in values:
             values["data_dir"] = Path(values["data_dir"]).expanduser()

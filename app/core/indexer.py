@@ -18,7 +18,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import imaging, scanner
+from . import duplicates, imaging, scanner
 from .catalog import OK, SKIPPED, Catalog, FileRecord
 from .config import Settings
 from .embedder import Embedder
@@ -52,6 +52,8 @@ class IndexReport:
     unavailable_folders: list[str] = field(default_factory=list)
     cancelled: bool = False
     seconds: float = 0.0
+    ocr: int = 0  # photos whose text was read (app.core.ocr), this run
+    ocr_error: str = ""  # why text could not be read, if it could not
 
     def as_dict(self) -> dict:
         return {
@@ -60,6 +62,7 @@ class IndexReport:
             "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
             "unavailable_folders": self.unavailable_folders,
             "cancelled": self.cancelled, "seconds": round(self.seconds, 3),
+            "ocr": self.ocr, **({"ocr_error": self.ocr_error} if self.ocr_error else {}),
         }
 
 
@@ -101,6 +104,7 @@ class _Decoded:
     fingerprint: str
     record: FileRecord
     tensor: object | None  # torch tensor ready for the model, None when skipped
+    phash: int | None = None  # perceptual hash (duplicates.py), None when skipped or flat
 
 
 VectorsSink = Callable[[np.ndarray, np.ndarray], None]  # (file ids, vectors) now searchable
@@ -192,7 +196,7 @@ class Indexer:
         tensor = self.embedder.preprocess(d.image) if self.embedder else None
         record = FileRecord(None, f.path, fp, f.size, f.mtime, OK, None, d.width, d.height, d.taken_at,
                             d.format, f.folder_id)
-        return _Decoded(f, fp, record, tensor)
+        return _Decoded(f, fp, record, tensor, duplicates.perceptual_hash(d.image))
 
     # -- write -------------------------------------------------------------------------------
 
@@ -204,6 +208,7 @@ class Indexer:
         vectors = self.embedder.embed_tensors(torch.stack([i.tensor for i in ok])) if ok else None
         with self.catalog.transaction() as db:
             self.catalog.put_files(db, [item.record for item in batch])
+            self.catalog.put_hashes(db, [(i.fingerprint, i.phash) for i in batch if i.record.status == OK])
             if ok:
                 self.catalog.put_embeddings(db, self.embedder.model_id, [(i.fingerprint, v) for i, v in zip(ok, vectors)])
                 marks = ",".join("?" * len(ok))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -19,11 +20,17 @@ from .config import Settings
 from .embedder import DownloadProgress, Embedder, ModelSpec, ModelUnavailable
 from .index import VectorIndex
 from .indexer import Control, Indexer, IndexReport, Progress
+from .concepts import ConceptIndex, ConceptReport
 from .query import Hit
+from .query_parser import concept_key
+from .query_parser import parse as parse_query
+from . import search
+from .search import SearchResult
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Library", "Hit", "Control", "Progress", "IndexReport", "ModelUnavailable", "FileRecord"]
+__all__ = ["Library", "Hit", "Control", "Progress", "IndexReport", "ModelUnavailable", "FileRecord", "SearchResult",
+           "parse_query"]
 
 
 class Library:
@@ -34,6 +41,7 @@ class Library:
         self.spec = ModelSpec(settings.model, settings.pretrained)
         self._embedder: Embedder | None = None
         self._index: VectorIndex | None = None
+        self._concepts: ConceptIndex | None = None
         self._model_lock = threading.Lock()
         self._index_lock = threading.Lock()
 
@@ -54,7 +62,8 @@ class Library:
         """Load (downloading once if needed) the configured model. Raises ModelUnavailable."""
         with self._model_lock:
             if self._embedder is None:
-                self._embedder = Embedder(self.spec, self.settings.models_dir, self.settings.device, progress)
+                self._embedder = Embedder(self.spec, self.settings.models_dir, self.settings.device, progress,
+                                          precision=self.settings.precision)
             return self._embedder
 
     @property
@@ -64,6 +73,23 @@ class Library:
             if self._index is None:
                 self._index = VectorIndex.open(self.catalog, self.settings.index_dir, self.model_id)
             return self._index
+
+    def maintain_index(self) -> bool:
+        """Rebuild the index as the kind its size calls for (exact or approximate, see index.py)
+        when that changed. Searches keep using the current index meanwhile; call from a worker."""
+        old = self.index
+        if not old.needs_rebuild():
+            return False
+        old.start_tracking()
+        new = VectorIndex.build(self.catalog, self.model_id)
+        with self._index_lock:
+            if self._index is not old:  # the model changed meanwhile
+                return False
+            new.catch_up(old)
+            self._index = new
+        log.info("index rebuilt as %s for %d photos", new.kind, len(new))
+        self.save_index()
+        return True
 
     def save_index(self) -> None:
         with self._index_lock:
@@ -115,6 +141,10 @@ class Library:
         )
         report = indexer.run(progress=progress, control=control)
         self.save_index()
+        if index is not None:
+            self.maintain_index()
+        if not report.cancelled:
+            self.update_derived(report, progress=progress, control=control)
         return report
 
     # -- browsing ----------------------------------------------------------------------------
@@ -162,8 +192,12 @@ class Library:
         paths = self.catalog.paths(ids.tolist())
         return [Hit(int(i), paths[int(i)], float(s)) for i, s in zip(ids, scores) if int(i) in paths]
 
+    def rank(self, vector: np.ndarray, n: int | None = None, exclude: set[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Ranked (ids, scores) for a query vector, best first: what the grid needs (no paths)."""
+        return query.rank(self.index, vector, n, exclude)
+
     def search_vector(self, vector: np.ndarray, n: int | None = None, exclude: set[int] | None = None) -> list[Hit]:
-        return self._hits(*query.rank(self.index, vector, n, exclude))
+        return self._hits(*self.rank(vector, n, exclude))
 
     def text_vector(self, text: str) -> np.ndarray:
         return query.text_vector(self.load_model(), text)
@@ -180,14 +214,20 @@ class Library:
             vector = query.combine(vector, query.text_vector(embedder, text.strip()))
         return vector
 
-    def search(self, text: str, n: int | None = None) -> list[Hit]:
-        return self.search_vector(self.text_vector(text), n)
+    def search(self, text: str, n: int | None = None, *, image=None, min_score: float | None = None,
+               good_only: bool = False, exclude: set[int] | None = None) -> SearchResult:
+        """Run a query in the search language (see query_parser.py), optionally with an image
+        (a path or a PIL image) combined into it. The result is a list of hits, best first, that
+        also carries `good_count` (where the good matches end) and `hints` about the query."""
+        parsed = parse_query(text)
+        image_vector = self.image_vector(image) if image is not None else None
+        return search.execute(self, parsed, n, image_vector, exclude, min_score, good_only)
 
-    def search_image(self, image, text: str | None = None, n: int | None = None) -> list[Hit]:
-        return self.search_vector(self.image_vector(image, text), n)
+    def search_image(self, image, text: str | None = None, n: int | None = None, **options) -> SearchResult:
+        return self.search(text or "", n, image=image, **options)
 
-    def similar(self, photo: int | str | Path, n: int | None = None) -> list[Hit]:
-        """Photos that look like a library photo, the photo itself excluded."""
+    def similar(self, photo: int | str | Path, n: int | None = None, text: str = "", **options) -> SearchResult:
+        """Photos that look like a library photo (refined by `text`), the photo itself excluded."""
         record = self.catalog.file(photo) if isinstance(photo, int) else self.catalog.file_by_path(str(Path(photo).resolve()))
         if record is None:
             raise KeyError(f"not in the library: {photo}")
@@ -196,7 +236,129 @@ class Library:
             vector = self.catalog.vector(record.id, self.model_id)
         if vector is None:
             raise KeyError(f"not indexed yet: {record.path}")
-        return self.search_vector(vector, n, exclude={record.id})
+        exclude = {record.id} | set(options.pop("exclude", None) or ())
+        return search.execute(self, parse_query(text), n, vector, exclude, **options)
+
+    # -- concepts ----------------------------------------------------------------------------
+
+    @property
+    def concepts(self) -> ConceptIndex:
+        """Concept scores for the current model (computed by `update_concepts`)."""
+        with self._index_lock:
+            model_id = self.model_id
+            if self._concepts is None or self._concepts.model_id != model_id:
+                self._concepts = ConceptIndex(self.catalog, self.settings.data_dir / "concepts", model_id)
+            return self._concepts
+
+    def update_concepts(self, should_stop: Callable[[], bool] | None = None,
+                        progress: Callable[[int, int], None] | None = None) -> ConceptReport:
+        """Score new photos against the concept vocabulary (run after indexing; quick when
+        nothing changed)."""
+        return self.concepts.refresh(self.load_model(), should_stop=should_stop, progress=progress)
+
+    def concept_tags(self, photo: int, limit: int = 6) -> list[tuple[str, float]]:
+        """The concepts a photo shows, best first: (name, calibrated score)."""
+        if not self.concepts.is_current():
+            self.update_concepts()
+        return self.concepts.tags(photo, limit=limit)
+
+    def concept_names(self) -> list[tuple[str, int]]:
+        """Every concept with how many photos of this library show it, most frequent first."""
+        counts = self.concepts.frequencies()
+        names = [c.name for c in self.concepts.vocabulary().concepts]
+        return sorted(((name, counts.get(name, 0)) for name in names), key=lambda nc: (-nc[1], nc[0]))
+
+    def user_concepts(self) -> dict[str, list[str]]:
+        return self.catalog.user_concepts()
+
+    def add_concept(self, name: str, phrases: Sequence[str]) -> None:
+        """Add (or replace) a concept of your own: a name and the phrases that describe it."""
+        name = " ".join(str(name).lstrip("#").split())
+        phrases = [" ".join(str(p).split()) for p in phrases if str(p).strip()]
+        if not concept_key(name):
+            raise ValueError("a concept needs a name")
+        if not phrases:
+            raise ValueError("a concept needs at least one phrase that describes it")
+        self.catalog.set_user_concept(name, phrases)
+
+    def remove_concept(self, name: str) -> bool:
+        key = concept_key(name)
+        for existing in self.catalog.user_concepts():
+            if concept_key(existing) == key:
+                return self.catalog.remove_user_concept(existing)
+        return False
+
+    # -- saved searches ----------------------------------------------------------------------
+
+    def saved_searches(self) -> list[tuple[int, str, str]]:
+        """(id, name, query) of the smart albums."""
+        return self.catalog.saved_searches()
+
+    def save_search(self, name: str, query: str) -> int:
+        name = " ".join(str(name).split())
+        if not name:
+            raise ValueError("a saved search needs a name")
+        return self.catalog.save_search(name, query)
+
+    def rename_saved_search(self, search_id: int, name: str) -> None:
+        import sqlite3
+
+        name = " ".join(str(name).split())
+        if not name:
+            raise ValueError("a saved search needs a name")
+        try:
+            self.catalog.rename_saved_search(search_id, name)
+        except sqlite3.IntegrityError:
+            raise ValueError(f"there is already a saved search named “{name}”") from None
+
+    def remove_saved_search(self, search_id: int) -> None:
+        self.catalog.remove_saved_search(search_id)
+
+    # -- text in photos and duplicates --------------------------------------------------------
+
+    def update_derived(self, report: IndexReport | None = None, progress: Callable[[Progress], None] | None = None,
+                       control: Control | None = None) -> IndexReport:
+        """After embedding: forget what belonged to deleted content, hash photos indexed before
+        hashes existed, then (when `settings.ocr`) read the text of photos not read yet. Resumable
+        and cancellable like indexing; progress phases "hashing" and "ocr"."""
+        from . import duplicates, ocr
+
+        report = report or IndexReport()
+        control = control or Control()
+        progress = progress or (lambda p: None)
+        self.catalog.prune_derived()  # content gone (deleted, changed, trashed): its text and hash go too
+        started = time.monotonic()
+
+        def hashing(done: int, total: int, path: str) -> None:
+            rate = done / max(1e-6, time.monotonic() - started)
+            progress(Progress(done, total, rate, path, "hashing"))
+
+        duplicates.backfill_hashes(self.catalog, self.settings.thumbs_dir, self.settings.thumb_size,
+                                   self.settings.max_pixels, should_stop=control.checkpoint, progress=hashing)
+        if self.settings.ocr and not control.cancelled:
+            try:
+                report.ocr += ocr.read_library(self.catalog, self.settings, progress=progress, control=control)
+            except ocr.OcrUnavailable as e:
+                log.warning("%s", e)
+                report.ocr_error = str(e)
+        report.cancelled = report.cancelled or control.cancelled
+        return report
+
+    def ocr_text(self, photo: int) -> str | None:
+        """The text found in a photo ('' for none), or None when it has not been read (yet)."""
+        return self.catalog.ocr_text(photo)
+
+    def duplicates(self, threshold: float | None = None, hash_distance: int | None = None,
+                   should_stop: Callable[[], bool] | None = None,
+                   progress: Callable[[str, int, int], None] | None = None):
+        """Groups of duplicate photos, largest first (see duplicates.py): identical files, photos
+        whose image hashes are nearly equal, and photos whose embeddings are at least `threshold`
+        similar (default duplicates.DEFAULT_THRESHOLD)."""
+        from . import duplicates
+
+        return duplicates.find_duplicates(
+            self.catalog, self.model_id, duplicates.DEFAULT_THRESHOLD if threshold is None else threshold,
+            hash_distance, should_stop=should_stop, progress=progress)
 
     # -- health ------------------------------------------------------------------------------
 
@@ -210,12 +372,14 @@ class Library:
             "pretrained": self.spec.pretrained,
             "model_id": model_id,
             "device": self._embedder.device if self._embedder else None,
+            "precision": self._embedder.precision if self._embedder else self.settings.precision,
             "folders": [str(p) for p in self.folders().values()],
             "photos": self.catalog.count(OK),
             "skipped": self.catalog.count(SKIPPED),
             "embedded": embedded,
             "index_size": index_size,
             "index_ok": index_size == embedded,
+            "index_type": self.index.kind,
             "catalog_integrity": self.catalog.integrity_check(),
             "catalog_generation": self.catalog.generation(),
         }

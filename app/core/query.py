@@ -21,6 +21,7 @@ class Hit:
     id: int
     path: str
     score: float
+    text_match: bool = False  # its file name or the text in the photo matched the query's words
 
 
 def normalise(v: np.ndarray) -> np.ndarray:

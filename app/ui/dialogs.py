@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from html import escape
 from pathlib import Path
 
 from PySide6.QtCore import QDateTime, QLocale, QObject, QRunnable, QSize, Qt, QThreadPool, QUrl, Signal
@@ -25,6 +26,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -36,6 +38,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QMessageBox,
+    QPlainTextEdit,
     QPushButton,
     QSpinBox,
     QTableWidget,
@@ -380,7 +383,10 @@ def _readable_error(error: Exception) -> str:
 
 
 class PropertiesDialog(QDialog):
-    """Where a photo is, how big it is, and what its EXIF says (date, camera, location)."""
+    """Where a photo is, how big it is, what its EXIF says (date, camera, location), and the
+    concepts it shows (filled in by `set_tags` once they are known; a click searches for one)."""
+
+    tag_clicked = Signal(str)  # a concept name
 
     def __init__(self, path: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -388,6 +394,10 @@ class PropertiesDialog(QDialog):
         self.setWindowTitle(f"{os.path.basename(self.path)} — Properties")
         self.error: str | None = None
         self.gps: tuple[float, float] | None = None
+        self.tags: list[tuple[str, float]] | None = None
+        self.tags_label: QLabel | None = None
+        self.found_text: str | None = None
+        self.text_label: QLabel | None = None
 
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
@@ -424,6 +434,21 @@ class PropertiesDialog(QDialog):
             form.addRow("Taken:", self._value(self._date(meta.get("taken_at"))))
             form.addRow("Camera:", self._value(meta.get("camera") or "—"))
             form.addRow("GPS:", self._gps_row(meta.get("gps")))
+            self.tags_label = QLabel("…", self)
+            self.tags_label.setObjectName("tags")
+            self.tags_label.setWordWrap(True)
+            self.tags_label.setTextFormat(Qt.TextFormat.RichText)
+            self.tags_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+            self.tags_label.linkActivated.connect(lambda name: self.tag_clicked.emit(name))
+            self.tags_label.setToolTip("Concepts PhotoSeek sees in this photo; click one to find more like it")
+            form.addRow("Concepts:", self.tags_label)
+            self.text_label = QLabel("…", self)
+            self.text_label.setObjectName("foundText")
+            self.text_label.setWordWrap(True)
+            self.text_label.setTextFormat(Qt.TextFormat.PlainText)
+            self.text_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            self.text_label.setToolTip("Text PhotoSeek read in this photo; searching for it finds the photo")
+            form.addRow("Text in photo:", self.text_label)
 
         layout = QVBoxLayout(self)
         if self.error:
@@ -439,6 +464,32 @@ class PropertiesDialog(QDialog):
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
         self.setMinimumWidth(520)
+
+    def set_text(self, text: str | None, reading: bool = True) -> None:
+        """The text read in the photo ('' for none); None: not read (yet), `reading` says whether
+        it will be."""
+        self.found_text = text
+        if self.text_label is None:
+            return
+        if text is None:
+            self.text_label.setText("not read yet" if reading else "off (Settings: Read text in photos)")
+        elif not text.strip():
+            self.text_label.setText("—")
+        else:
+            self.text_label.setText(" · ".join(line.strip() for line in text.splitlines() if line.strip()))
+
+    def set_tags(self, tags: list[tuple[str, float]] | None) -> None:
+        """The photo's top concepts as (name, calibrated score); None: not available."""
+        self.tags = list(tags) if tags is not None else None
+        if self.tags_label is None:
+            return
+        if not self.tags:
+            self.tags_label.setText("—" if tags is not None else "not available until the model is loaded")
+            return
+        highlight = self.palette().color(QPalette.ColorRole.Highlight).name()
+        chips = [f'<a href="{escape(name)}" style="text-decoration:none; color:{highlight}">'
+                 f"#{escape(name.replace(' ', '_'))}</a>&nbsp;<small>{round(100 * p)}%</small>" for name, p in self.tags]
+        self.tags_label.setText(" &nbsp; ".join(chips))
 
     def _value(self, text: str) -> QLabel:
         label = QLabel(text, self)
@@ -534,6 +585,11 @@ class SettingsDialog(QDialog):
         self.threads_spin.setValue(int(values.get("decode_threads", os.cpu_count() or 1)))
         self.threads_spin.setToolTip("How many photos are decoded at once while indexing")
 
+        self.ocr_check = QCheckBox("Read text in photos (signs, documents, screenshots)", self)
+        self.ocr_check.setChecked(bool(values.get("ocr", True)))
+        self.ocr_check.setToolTip("After indexing, PhotoSeek reads the text in each photo on this computer, so "
+                                  "searching for a word finds the photos that show it. Turn off to index faster.")
+
         self.folder_list = QListWidget(self)
         self.folder_list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         for folder in values.get("folders", []) or []:
@@ -553,6 +609,7 @@ class SettingsDialog(QDialog):
         form.addRow("", self.model_hint)
         form.addRow("Thumbnail size:", self.thumb_spin)
         form.addRow("Decoding threads:", self.threads_spin)
+        form.addRow("Text in photos:", self.ocr_check)
         folder_buttons = QVBoxLayout()
         folder_buttons.addWidget(add)
         folder_buttons.addWidget(self.remove_button)
@@ -659,8 +716,93 @@ class SettingsDialog(QDialog):
             result["model"], result["pretrained"] = pair
         result["thumb_size"] = self.thumb_spin.value()
         result["decode_threads"] = self.threads_spin.value()
+        result["ocr"] = self.ocr_check.isChecked()
         result["folders"] = self.folders()
         return result
+
+
+# -- concepts of your own --------------------------------------------------------------------
+
+
+class ConceptDialog(QDialog):
+    """Add a concept of your own (a name and phrases that describe it, one per line), or remove
+    one. `values()` is (name, phrases) to add; `removed` the names to forget."""
+
+    def __init__(self, existing: dict[str, list[str]] | None = None, parent: QWidget | None = None,
+                 name: str = "") -> None:
+        super().__init__(parent)
+        self.setWindowTitle("New Concept")
+        self.existing = dict(existing or {})
+        self.removed: list[str] = []
+        intro = QLabel("A concept is a name you can search with <b>#name</b>, described by a few phrases "
+                       "the way you would describe the photos: “my grey cat Miso”, “a grey cat on a sofa”.", self)
+        intro.setWordWrap(True)
+        self.name_edit = QLineEdit(name, self)
+        self.name_edit.setPlaceholderText("miso")
+        self.phrases_edit = QPlainTextEdit(self)
+        self.phrases_edit.setPlaceholderText("a grey cat\na grey cat sleeping on a sofa")
+        self.phrases_edit.setTabChangesFocus(True)
+        self.phrases_edit.setMinimumHeight(90)
+        self.list = QListWidget(self)
+        self.list.setMaximumHeight(110)
+        self.list.itemClicked.connect(self._load)
+        self.remove_button = QPushButton("Remove", self)
+        self.remove_button.setEnabled(False)
+        self.remove_button.clicked.connect(self._remove)
+        self.list.itemSelectionChanged.connect(lambda: self.remove_button.setEnabled(bool(self.list.selectedItems())))
+        for concept in sorted(self.existing):
+            self.list.addItem(concept)
+        form = QFormLayout()
+        form.addRow("Name:", self.name_edit)
+        form.addRow("Phrases:", self.phrases_edit)
+        mine = QHBoxLayout()
+        mine.addWidget(self.list, 1)
+        mine.addWidget(self.remove_button, 0, Qt.AlignmentFlag.AlignTop)
+        self.yours_label = QLabel("Your concepts:", self)
+        form.addRow(self.yours_label, mine)
+        self.yours_label.setVisible(bool(self.existing))
+        self.list.setVisible(bool(self.existing))
+        self.remove_button.setVisible(bool(self.existing))
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Save")
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addLayout(form)
+        layout.addWidget(self.buttons)
+        self.setMinimumWidth(460)
+        self.name_edit.textChanged.connect(self._update)
+        self.phrases_edit.textChanged.connect(self._update)
+        self._update()
+
+    def phrases(self) -> list[str]:
+        return [" ".join(line.split()) for line in self.phrases_edit.toPlainText().splitlines() if line.strip()]
+
+    def name(self) -> str:
+        return " ".join(self.name_edit.text().lstrip("#").replace("_", " ").split())
+
+    def values(self) -> tuple[str, list[str]] | None:
+        """(name, phrases) to save, or None when the form is not filled in."""
+        return (self.name(), self.phrases()) if self.name() and self.phrases() else None
+
+    def _update(self) -> None:
+        # OK with a complete concept, or with nothing typed (only removals to apply)
+        ok = self.values() is not None or (not self.name() and not self.phrases() and bool(self.removed))
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(ok)
+
+    def _load(self, item) -> None:
+        self.name_edit.setText(item.text())
+        self.phrases_edit.setPlainText("\n".join(self.existing.get(item.text(), [])))
+
+    def _remove(self) -> None:
+        for item in self.list.selectedItems():
+            self.removed.append(item.text())
+            self.list.takeItem(self.list.row(item))
+            if self.name() == item.text():
+                self.name_edit.clear()
+                self.phrases_edit.clear()
+        self._update()
 
 
 # -- skipped files ---------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from typing import Any
 
 from PySide6.QtCore import QSettings
 
-from ..core.config import APP_NAME, Settings
+from ..core.config import APP_NAME, Settings, parse_bool
 
 # Settings field -> (QSettings key, type, environment variable that overrides it)
 PERSISTED: dict[str, tuple[str, type, str | None]] = {
@@ -19,6 +19,7 @@ PERSISTED: dict[str, tuple[str, type, str | None]] = {
     "pretrained": ("engine/pretrained", str, "PHOTOSEEK_PRETRAINED"),
     "decode_threads": ("engine/decode_threads", int, "PHOTOSEEK_THREADS"),
     "thumb_size": ("engine/thumb_size", int, None),
+    "ocr": ("engine/ocr", bool, "PHOTOSEEK_OCR"),
 }
 
 CELL_SIZE_KEY = "view/cell_size"
@@ -39,7 +40,7 @@ def _read(store: QSettings, key: str, kind: type) -> Any:
     if value is None or value == "":
         return None
     try:
-        return kind(value)
+        return parse_bool(value) if kind is bool else kind(value)
     except (TypeError, ValueError):
         return None
 

@@ -6,11 +6,25 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QMimeData, QPointF, QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QGuiApplication, QIcon, QImage, QKeySequence, QPainter, QPainterPath, QPalette, QPen, QPixmap
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QLineEdit, QToolButton, QWidget
+import re
+
+from PySide6.QtCore import QEvent, QMimeData, QModelIndex, QPointF, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import (QColor, QGuiApplication, QIcon, QImage, QKeySequence, QPainter, QPainterPath, QPalette, QPen,
+                           QPixmap, QStandardItem, QStandardItemModel)
+from PySide6.QtWidgets import QCompleter, QFrame, QHBoxLayout, QLabel, QLineEdit, QMenu, QToolButton, QWidget
+
+from ..core.query_parser import concept_key
 
 DEBOUNCE_MS = 250
+SEARCH_TIPS = (
+    "<p>Describe what is in the photo: <b>kids at the beach at sunset</b></p>"
+    "<p><b>beach -people</b> leaves people out &nbsp; <b>2:dog + cat</b> weighs parts</p>"
+    "<p><b>#dog</b> finds a concept (type # to pick one)</p>"
+    "<p><b>folder:Holidays</b> &nbsp; <b>after:2021-06</b> &nbsp; <b>before:2022</b> &nbsp; "
+    "<b>type:heic</b> &nbsp; <b>orientation:portrait</b></p>"
+    "<p><b>\"exact words\"</b> must be in the file name or written in the photo</p>"
+    "<p>Drop or paste a picture to search by it; words you type refine it.</p>"
+)
 SEARCH_PLACEHOLDER = "Search your photos — try “dog on a beach”"
 LOADING_PLACEHOLDER = "Loading model…"
 
@@ -53,6 +67,11 @@ def line_icon(kind: str, size: int = 16, color: QColor | None = None) -> QIcon:
             p.drawRoundedRect(QRectF(s * 0.3, s * 0.3, s * 0.4, s * 0.4), 1.5, 1.5)
         elif kind == "large":
             p.drawRoundedRect(QRectF(s * 0.12, s * 0.12, s * 0.76, s * 0.76), 2, 2)
+        elif kind == "more":
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(c)
+            for x in (0.22, 0.5, 0.78):
+                p.drawEllipse(QPointF(s * x, s * 0.5), s * 0.08, s * 0.08)
         p.end()
         pixmaps.append(pm)
     icon = QIcon()
@@ -67,6 +86,11 @@ class _QueryEdit(QLineEdit):
     backspace_on_empty = Signal()
 
     def keyPressEvent(self, event) -> None:
+        completer = getattr(self, "concept_completer", None)
+        if completer is not None and completer.popup().isVisible() and event.key() in (
+                Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Escape, Qt.Key.Key_Tab, Qt.Key.Key_Backtab):
+            event.ignore()  # the completer picks (or closes); no search, no clearing
+            return
         if event.matches(QKeySequence.StandardKey.Paste):
             mime = QGuiApplication.clipboard().mimeData()
             if mime is not None and (mime.hasImage() or _has_file_urls(mime)):
@@ -150,6 +174,8 @@ class SearchBar(QFrame):
     search_requested = Signal(str)
     cleared = Signal()
     mime_dropped = Signal(object)
+    save_requested = Signal()  # "Save Search…" from the bar's menu
+    concept_requested = Signal()  # "New Concept…" from the bar's menu
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -184,10 +210,33 @@ class SearchBar(QFrame):
         self.clear_button.setCursor(Qt.CursorShape.ArrowCursor)
         self.clear_button.clicked.connect(self.clear)
         self.clear_button.hide()
+        self.menu_button = QToolButton(self)
+        self.menu_button.setIcon(line_icon("more", 16))
+        self.menu_button.setAutoRaise(True)
+        self.menu_button.setToolTip("Save this search, add a concept, search tips")
+        self.menu_button.setCursor(Qt.CursorShape.ArrowCursor)
+        self.menu_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.menu = QMenu(self)
+        self.save_action = self.menu.addAction("Save Search…", self.save_requested.emit)
+        self.concept_action = self.menu.addAction("New Concept…", self.concept_requested.emit)
+        self.menu.addSeparator()
+        self.tips_action = self.menu.addAction("Search Tips", self.show_tips)
+        self.menu_button.setMenu(self.menu)
         layout.addWidget(self.icon)
         layout.addWidget(self.chip)
         layout.addWidget(self.edit, 1)
         layout.addWidget(self.clear_button)
+        layout.addWidget(self.menu_button)
+        # '#' autocomplete: the completer only shows our list; we insert the choice ourselves
+        self._concepts: list[tuple[str, int]] = []
+        self.completion_model = QStandardItemModel(self)
+        self.completer = QCompleter(self.completion_model, self)
+        self.completer.setWidget(self.edit)
+        self.completer.setCompletionMode(QCompleter.CompletionMode.UnfilteredPopupCompletion)
+        self.completer.setMaxVisibleItems(10)
+        self.completer.activated[QModelIndex].connect(self._complete)
+        self.edit.concept_completer = self.completer
+        self.edit.cursorPositionChanged.connect(lambda *_: self._hide_completion_if_moved())
         self.timer = QTimer(self)
         self.timer.setSingleShot(True)
         self.timer.setInterval(DEBOUNCE_MS)
@@ -233,6 +282,7 @@ class SearchBar(QFrame):
     def clear(self) -> None:
         """Forget the words and the picture: back to the library."""
         self.timer.stop()
+        self.completer.popup().hide()
         self.image_query = None
         self.chip.hide()
         self.edit.clear()
@@ -250,6 +300,76 @@ class SearchBar(QFrame):
     def _edited(self, _text: str) -> None:
         self.clear_button.setVisible(not self.is_empty())
         self.timer.start()
+        self._update_completion()
+
+    # '#' autocomplete
+    def set_concepts(self, concepts: list[tuple[str, int]]) -> None:
+        """The concepts to offer after '#': (name, photos in this library), most frequent first."""
+        self._concepts = list(concepts)
+
+    def _concept_token(self) -> tuple[int, str] | None:
+        """(position after '#', what follows it up to the cursor) when the cursor is in a #word."""
+        text, cursor = self.edit.text(), self.edit.cursorPosition()
+        m = re.search(r"(?:^|[\s+(])(?:-?(?:\d*\.?\d+:)?-?)#([^\s#\"“”()+]*)$", text[:cursor])
+        return (m.start(1), m.group(1)) if m else None
+
+    def completions(self, prefix: str, limit: int = 50) -> list[tuple[str, int]]:
+        """Concepts for a typed prefix: names starting with it, then names with a word starting
+        with it; each group most frequent first."""
+        key = concept_key(prefix)
+        first, second = [], []
+        for name, count in self._concepts:
+            k = concept_key(name)
+            if k.startswith(key):
+                first.append((name, count))
+            elif key and any(w.startswith(key) for w in k.split()[1:]):
+                second.append((name, count))
+        rank = lambda nc: (-nc[1], nc[0])  # noqa: E731
+        return (sorted(first, key=rank) + sorted(second, key=rank))[:limit]
+
+    def _update_completion(self) -> None:
+        token = self._concept_token()
+        matches = self.completions(token[1]) if token is not None and self._concepts else []
+        popup = self.completer.popup()
+        if not matches:
+            popup.hide()
+            return
+        self.completion_model.clear()
+        for name, count in matches:
+            item = QStandardItem(f"#{name.replace(' ', '_')}" + (f"   {count:,}" if count else ""))
+            item.setData(name, Qt.ItemDataRole.UserRole)
+            item.setToolTip(f"{count:,} photo{'s' if count != 1 else ''} of your library" if count else "")
+            self.completion_model.appendRow(item)
+        rect = self.edit.cursorRect()
+        rect.setWidth(max(220, popup.sizeHintForColumn(0) + popup.verticalScrollBar().sizeHint().width() + 12))
+        self.completer.complete(rect)
+        popup.setCurrentIndex(self.completion_model.index(0, 0))
+
+    def _complete(self, index: QModelIndex) -> None:
+        name = index.data(Qt.ItemDataRole.UserRole)
+        token = self._concept_token()
+        if not name or token is None:
+            return
+        start = token[0]
+        text, cursor = self.edit.text(), self.edit.cursorPosition()
+        end = cursor
+        while end < len(text) and not text[end].isspace():
+            end += 1  # replace the rest of the word under the cursor too
+        insert = name.replace(" ", "_") + " "
+        self.edit.setText(text[:start] + insert + text[end:].lstrip(" "))
+        self.edit.setCursorPosition(start + len(insert))
+        self.completer.popup().hide()
+        self.clear_button.setVisible(True)
+        self.search_now()
+
+    def _hide_completion_if_moved(self) -> None:
+        if self.completer.popup().isVisible() and self._concept_token() is None:
+            self.completer.popup().hide()
+
+    def show_tips(self) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
+        QMessageBox.information(self, "Search Tips", SEARCH_TIPS)
 
     # look
     def _update_style(self) -> None:

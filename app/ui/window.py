@@ -33,6 +33,12 @@ from .grid import PhotoGrid, PhotoModel, ThumbnailLoader, read_square_thumbnail
 from .searchbar import ImageQuery, SearchBar, image_query_from_mime, line_icon
 from .workers import Task, Throttle, run_task
 
+try:
+    from shiboken6 import isValid as shiboken_valid
+except ImportError:  # pragma: no cover
+    def shiboken_valid(obj) -> bool:
+        return obj is not None
+
 log = logging.getLogger(__name__)
 
 ALL_PHOTOS = -1
@@ -66,14 +72,26 @@ def _index_job(library: Library, folders: list[str], control: Control, progress:
     return library.update(folders or None, progress=throttled, control=control, require_model=load_model)
 
 
+def _image_extensions() -> set[str]:
+    # Asked on the first drop, not at startup: Pillow's full plugin registry takes a while to load.
+    global _IMAGE_EXTS
+    if _IMAGE_EXTS is None:
+        _IMAGE_EXTS = {e.lower() for e in scanner.supported_extensions()}
+    return _IMAGE_EXTS
+
+
+_IMAGE_EXTS: set[str] | None = None
+
+
 def _browse_job(library: Library) -> tuple[list[FileRecord], dict[int, Path]]:
     return library.photos(), library.folders()
 
 
 def _search_job(library: Library, seq: int, latest: Callable[[], int], text: str,
-                image: ImageQuery | None) -> tuple[int, list[int], float]:
+                image: ImageQuery | None) -> tuple[int, list[int], float, int | None, list[str]]:
+    """(seq, ids best first, seconds, how many of them are good matches, hints about the query)."""
     if seq != latest():  # a newer query was typed while this one waited: skip the work
-        return seq, [], 0.0
+        return seq, [], 0.0, None, []
     started = time.perf_counter()
     if image is None:
         hits = library.search(text)
@@ -83,7 +101,8 @@ def _search_job(library: Library, seq: int, latest: Callable[[], int], text: str
         hits = library.search_image(_qimage_to_pil(image.source), text=text or None)
     else:
         hits = library.search_image(image.source, text=text or None)
-    return seq, [h.id for h in hits], time.perf_counter() - started
+    return (seq, [h.id for h in hits], time.perf_counter() - started, getattr(hits, "good_count", None),
+            list(getattr(hits, "hints", [])))
 
 
 def _qimage_to_pil(image: QImage):
@@ -220,6 +239,8 @@ class MainWindow(QMainWindow):
     library_swapped = Signal()
     indexing_finished = Signal(object)  # IndexReport or exception
     search_finished = Signal(int)  # sequence number shown
+    concepts_ready = Signal()  # concept scores computed; '#' autocomplete knows the library
+    saved_searches_changed = Signal()
     model_state_changed = Signal(str)  # "loading", "ready", "failed"
 
     def __init__(self, settings: Settings, folders: list[str] | None = None, library: Library | None = None,
@@ -243,6 +264,11 @@ class MainWindow(QMainWindow):
         self._folders: dict[int, Path] = {}
         self._folder_filter: int | None = None
         self._hits: list[int] | None = None
+        self._good: set[int] | None = None  # the good matches among _hits (None: not judged)
+        self._good_only = False
+        self._search_hints: list[str] = []
+        self._concepts_running = False
+        self._concepts_again = False
         self._search_seq = 0
         self._search_text = ""
         self._browse_seq = 0
@@ -257,10 +283,13 @@ class MainWindow(QMainWindow):
         self._pending_library: Library | None = None
         self.last_report: IndexReport | None = None
         self.preview = None
-        self._image_exts = {e.lower() for e in scanner.supported_extensions()}
+        self.properties = None
 
         self._build_ui()
         self._build_menus()
+        self.search_bar.save_requested.connect(self.save_search_dialog)
+        self.search_bar.concept_requested.connect(self.new_concept_dialog)
+        self.search_bar.search_requested.connect(self._search_typed)
         self._fill_sidebar()
         self._restore_geometry()
         self.set_cell_size(prefs.cell_size())
@@ -321,6 +350,22 @@ class MainWindow(QMainWindow):
         side_layout.setSpacing(6)
         side_layout.addWidget(header)
         side_layout.addWidget(self.sidebar, 1)
+        # saved searches: smart albums that re-run as the library changes
+        self.saved_header = QLabel("SAVED SEARCHES", self)
+        self.saved_header.setObjectName("sidebarHeader")
+        self.saved_list = QListWidget(self)
+        self.saved_list.setObjectName("sidebar")
+        self.saved_list.setFrameShape(QFrame.Shape.NoFrame)
+        self.saved_list.setIconSize(QSize(18, 18))
+        self.saved_list.setAccessibleName("Saved searches")
+        self.saved_list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.saved_list.customContextMenuRequested.connect(self._saved_menu)
+        self.saved_list.itemClicked.connect(self._saved_clicked)
+        self.saved_list.itemActivated.connect(self._saved_clicked)
+        side_layout.addWidget(self.saved_header)
+        side_layout.addWidget(self.saved_list)
+        self.saved_header.hide()
+        self.saved_list.hide()
         buttons = QHBoxLayout()
         buttons.addWidget(add_button, 1)
         buttons.addWidget(self.remove_folder_button)
@@ -374,6 +419,11 @@ class MainWindow(QMainWindow):
         self.status_label = QLabel(self)
         self.status_label.setContentsMargins(6, 0, 0, 0)
         status.addWidget(self.status_label, 1)
+        self.good_only_button = QToolButton(self)
+        self.good_only_button.setAutoRaise(True)
+        self.good_only_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.good_only_button.hide()  # shown while search results are on screen
+        status.addPermanentWidget(self.good_only_button)
         self.index_box = QWidget(self)
         box = QHBoxLayout(self.index_box)
         box.setContentsMargins(0, 0, 0, 0)
@@ -439,6 +489,9 @@ class MainWindow(QMainWindow):
         find.setShortcut(QKeySequence.StandardKey.Find)
         paste = edit.addAction("&Search by Pasted Picture", self.paste_query)
         paste.setShortcut(QKeySequence.StandardKey.Paste)
+        self.save_search_action = edit.addAction("Sa&ve Search…", self.save_search_dialog)
+        self.save_search_action.setShortcut(QKeySequence("Ctrl+Shift+S"))
+        self.new_concept_action = edit.addAction("New &Concept…", self.new_concept_dialog)
         edit.addSeparator()
         select_all = edit.addAction("Select &All", self.grid.selectAll)
         select_all.setShortcut(QKeySequence.StandardKey.SelectAll)
@@ -462,6 +515,17 @@ class MainWindow(QMainWindow):
         sidebar.setCheckable(True)
         sidebar.setChecked(True)
         sidebar.toggled.connect(self.side_panel.setVisible)
+        view.addSeparator()
+        self.duplicates_action = view.addAction("Find &Duplicates…", self.show_duplicates)
+        self.duplicates_action.setShortcut(QKeySequence("Ctrl+Shift+D"))
+        self.duplicates_action.setToolTip("Identical and near-identical photos, with a keeper suggested in each group")
+        view.addSeparator()
+        self.good_only_action = view.addAction("Show Only &Good Matches")
+        self.good_only_action.setCheckable(True)
+        self.good_only_action.setShortcut(QKeySequence("Ctrl+G"))
+        self.good_only_action.setToolTip("Hide the search results below the line where the matches get weaker")
+        self.good_only_action.toggled.connect(self.set_good_only)
+        self.good_only_button.setDefaultAction(self.good_only_action)
 
         help_menu = bar.addMenu("&Help")
         about = help_menu.addAction("&About PhotoSeek", self.show_about)
@@ -520,6 +584,7 @@ class MainWindow(QMainWindow):
         """Show what the catalog has, load the model, then re-check every folder."""
         self.refresh_photos()
         self.refresh_skipped()
+        self.refresh_saved_searches()
         self.load_model(then_index=True)
 
     def load_model(self, then_index: bool = False) -> None:
@@ -621,12 +686,15 @@ class MainWindow(QMainWindow):
         self._run(self.jobs, _browse_job, library, on_result=done, on_error=failed)
 
     def _set_photos(self, records: list[FileRecord], folders: dict[int, Path]) -> None:
+        before = set(self._records)
         self._records = {r.id: r for r in records}
         self._library_ids = [r.id for r in records]
         if folders != self._folders:
             self._folders = folders
             self._fill_sidebar()
         self._apply_view()
+        if self._hits is not None and not self.search_bar.is_empty() and set(self._records) != before:
+            self.run_search(self.search_bar.text(), live=True)  # results follow the library
 
     def _fill_sidebar(self) -> None:
         current = self._folder_filter
@@ -671,7 +739,17 @@ class MainWindow(QMainWindow):
         if self._folder_filter is not None:
             fid = self._folder_filter
             ids = [i for i in ids if (r := self._records.get(i)) is not None and r.folder_id == fid]
-        self.grid_model.set_order(ids, self._records)
+        good_count = None
+        if self._hits is not None and self._good is not None:
+            good = self._good
+            if self._good_only:
+                ids = [i for i in ids if i in good]
+            else:
+                good_count = sum(1 for i in ids if i in good)  # the good ones come first
+        changed = self._records is not self.grid_model.records()
+        self.grid_model.set_order(ids, self._records if changed else None)
+        self.grid_model.set_good_count(good_count)
+        self.grid.viewport().update()
         has_library = bool(self._folders) or bool(self._records)
         self.stack.setCurrentWidget(self.grid if has_library else self.empty)
         self._update_count()
@@ -682,15 +760,26 @@ class MainWindow(QMainWindow):
             text = _plural(n, "result")
             if elapsed is not None:
                 text += f" · {elapsed * 1000:.0f} ms"
+                self._last_elapsed = elapsed
+            elif getattr(self, "_last_elapsed", None) is not None:
+                text += f" · {self._last_elapsed * 1000:.0f} ms"
+            good = self.grid_model.good_count
+            if good is not None:
+                text += " · " + (f"{good:,} good match{'es' if good != 1 else ''}" if good else "no clear matches")
+            if self._search_hints:
+                text += " · " + "; ".join(self._search_hints)
             self._last_search_status = text
         else:
             text = _plural(n, "photo") if self.stack.currentWidget() is self.grid else ""
         self.status_label.setText(text)
+        self.status_label.setToolTip("\n".join(self._search_hints) if self._hits is not None else "")
+        self.good_only_button.setVisible(self._hits is not None and self._good is not None)
 
     # -- search ------------------------------------------------------------------------------
 
-    def run_search(self, text: str) -> None:
-        """Search for the bar's words and picture; the newest query always wins."""
+    def run_search(self, text: str, live: bool = False) -> None:
+        """Search for the bar's words and picture; the newest query always wins. `live`: the same
+        query again because the library changed (the view keeps its place)."""
         image = self.search_bar.image_query
         if not text and image is None:
             self.clear_search()
@@ -698,18 +787,22 @@ class MainWindow(QMainWindow):
         self._search_seq += 1
         self._search_text = text
         seq, library = self._search_seq, self.library
-        self.status_label.setText("Searching…")
+        if not live:
+            self.status_label.setText("Searching…")
 
         def done(result):
-            got_seq, ids, elapsed = result
+            got_seq, ids, elapsed, good_count, hints = result
             if got_seq != self._search_seq:  # a newer query was issued: never let an old one win
                 return
             self._hits = ids
+            self._good = set(ids[:good_count]) if good_count is not None else None
+            self._search_hints = hints
             self._apply_view()
-            self.grid.scrollToTop()
-            if self.grid_model.rowCount():
-                self.grid.setCurrentIndex(self.grid_model.index(0))
-                self.grid.clearSelection()
+            if not live:
+                self.grid.scrollToTop()
+                if self.grid_model.rowCount():
+                    self.grid.setCurrentIndex(self.grid_model.index(0))
+                    self.grid.clearSelection()
             self._update_count(elapsed)
             self.search_finished.emit(got_seq)
 
@@ -731,6 +824,9 @@ class MainWindow(QMainWindow):
     def clear_search(self) -> None:
         self._search_seq += 1  # results still on their way are dropped
         self._search_text = ""
+        self._search_hints = []
+        self._good = None
+        self.saved_list.clearSelection()
         if self._hits is None:
             self._update_count()
             return
@@ -755,7 +851,7 @@ class MainWindow(QMainWindow):
 
     def handle_mime(self, mime) -> None:
         """A drop or a paste: folders join the library, a picture becomes the query."""
-        query, folders = image_query_from_mime(mime, self._image_exts)
+        query, folders = image_query_from_mime(mime, _image_extensions())
         if folders:
             self.add_folders(folders)
         elif query is not None:
@@ -767,6 +863,163 @@ class MainWindow(QMainWindow):
         mime = QGuiApplication.clipboard().mimeData()
         if mime is not None:
             self.handle_mime(mime)
+
+    # -- good matches, saved searches, concepts -------------------------------------------------
+
+    def set_good_only(self, on: bool) -> None:
+        """Show only the good matches of a search (the photos above the divider), or all."""
+        if self.good_only_action.isChecked() != on:
+            self.good_only_action.setChecked(on)  # comes back here through `toggled`
+            return
+        self._good_only = on
+        self.good_only_button.setText("Showing Good Matches" if on else "Show Only Good Matches")
+        if self._hits is not None:
+            self._apply_view()
+
+    def _search_typed(self, text: str) -> None:
+        current = self.saved_list.currentItem()
+        if current is not None and current.isSelected() and current.data(Qt.ItemDataRole.UserRole + 1) != text:
+            self.saved_list.clearSelection()  # no longer the saved search
+
+    def search_concept(self, name: str) -> None:
+        """Search for one concept (a tag clicked in Properties)."""
+        self.search_bar.image_query = None
+        self.search_bar.chip.hide()
+        self.search_bar.edit.setText("#" + name.replace(" ", "_"))
+        self.search_bar.search_now()
+
+    def refresh_saved_searches(self) -> None:
+        library = self.library
+
+        def done(rows):
+            if library is not self.library:
+                return
+            selected = self.saved_list.currentItem()
+            selected_id = selected.data(Qt.ItemDataRole.UserRole) if selected and selected.isSelected() else None
+            self.saved_list.clear()
+            icon = line_icon("search", 18)
+            for search_id, name, query in rows:
+                item = QListWidgetItem(icon, name)
+                item.setToolTip(query)
+                item.setData(Qt.ItemDataRole.UserRole, search_id)
+                item.setData(Qt.ItemDataRole.UserRole + 1, query)
+                self.saved_list.addItem(item)
+                if search_id == selected_id:
+                    self.saved_list.setCurrentItem(item)
+            self.saved_header.setVisible(bool(rows))
+            self.saved_list.setVisible(bool(rows))
+            self.saved_list.setFixedHeight(min(8, max(1, len(rows))) * (self.saved_list.sizeHintForRow(0) + 2) + 4
+                                           if rows else 0)
+            self.saved_searches_changed.emit()
+
+        self._run(self.jobs, library.saved_searches, on_result=done)
+
+    def saved_searches(self) -> list[tuple[str, str]]:
+        """(name, query) of the sidebar's smart albums, as shown."""
+        return [(self.saved_list.item(i).text(), self.saved_list.item(i).data(Qt.ItemDataRole.UserRole + 1))
+                for i in range(self.saved_list.count())]
+
+    def save_search_dialog(self) -> None:
+        from PySide6.QtWidgets import QInputDialog
+
+        text = self.search_bar.text()
+        if not text:
+            self.notify("Type a search first; a dropped picture cannot be saved in a search")
+            return
+        name, ok = QInputDialog.getText(self, "Save Search", "Name of the smart album:", text=text[:40])
+        if ok and name.strip():
+            self.save_search(name.strip(), text)
+
+    def save_search(self, name: str, query: str) -> None:
+        library = self.library
+        self._run(self.jobs, library.save_search, name, query,
+                  on_result=lambda _: (self.refresh_saved_searches(), self.notify(f"Saved “{name}”")),
+                  on_error=lambda e: self.notify(f"Cannot save the search: {e}"))
+
+    def _saved_clicked(self, item: QListWidgetItem) -> None:
+        query = item.data(Qt.ItemDataRole.UserRole + 1)
+        self.saved_list.setCurrentItem(item)
+        self.select_folder(None)
+        self.search_bar.image_query = None
+        self.search_bar.chip.hide()
+        self.search_bar.edit.setText(query)
+        self.search_bar.search_now()
+
+    def _saved_menu(self, pos) -> None:
+        item = self.saved_list.itemAt(pos)
+        if item is None:
+            return
+        menu = QMenu(self)
+        menu.addAction("Show", lambda: self._saved_clicked(item))
+        menu.addAction("Rename…", lambda: self.rename_saved_search(item))
+        menu.addAction("Replace with Current Search", lambda: self.save_search(item.text(), self.search_bar.text())
+                       ).setEnabled(bool(self.search_bar.text()))
+        menu.addSeparator()
+        menu.addAction("Remove", lambda: self.remove_saved_search(item))
+        menu.exec(self.saved_list.viewport().mapToGlobal(pos))
+
+    def rename_saved_search(self, item: QListWidgetItem) -> None:
+        from PySide6.QtWidgets import QInputDialog
+
+        name, ok = QInputDialog.getText(self, "Rename Saved Search", "Name:", text=item.text())
+        if not ok or not name.strip() or name.strip() == item.text():
+            return
+        self._run(self.jobs, self.library.rename_saved_search, item.data(Qt.ItemDataRole.UserRole), name.strip(),
+                  on_result=lambda _: self.refresh_saved_searches(), on_error=lambda e: self.notify(str(e)))
+
+    def remove_saved_search(self, item: QListWidgetItem) -> None:
+        self._run(self.jobs, self.library.remove_saved_search, item.data(Qt.ItemDataRole.UserRole),
+                  on_result=lambda _: self.refresh_saved_searches())
+
+    def refresh_concepts(self) -> None:
+        """Score new photos against the concepts (background), then update '#' autocomplete."""
+        if self._closing or not self.library.model_loaded:
+            return
+        if self._concepts_running:
+            self._concepts_again = True
+            return
+        self._concepts_running = True
+        library = self.library
+
+        def job():
+            library.update_concepts(should_stop=lambda: self._closing or library is not self.library)
+            return library.concept_names()
+
+        def done(names):
+            self._concepts_running = False
+            if library is self.library:
+                self.search_bar.set_concepts(names)
+                self.concepts_ready.emit()
+            if self._concepts_again:
+                self._concepts_again = False
+                self.refresh_concepts()
+
+        def failed(error):
+            self._concepts_running = False
+            log.warning("concept scores failed: %s", error)
+
+        self._run(self.jobs, job, on_result=done, on_error=failed)
+
+    def new_concept_dialog(self) -> None:
+        from .dialogs import ConceptDialog
+
+        dialog = ConceptDialog(self.library.user_concepts(), self)
+        if not dialog.exec():
+            return
+        values, removed, library = dialog.values(), list(dialog.removed), self.library
+
+        def job():
+            for name in removed:
+                library.remove_concept(name)
+            if values is not None:
+                library.add_concept(*values)
+
+        def done(_):
+            if values is not None:
+                self.notify(f"Added #{values[0].replace(' ', '_')}; your photos are being scored for it")
+            self.refresh_concepts()
+
+        self._run(self.jobs, job, on_result=done, on_error=lambda e: self.notify(f"Cannot save the concept: {e}"))
 
     # -- indexing ------------------------------------------------------------------------------
 
@@ -807,7 +1060,8 @@ class MainWindow(QMainWindow):
             return
         self.progress.setRange(0, p.total)
         self.progress.setValue(p.done)
-        parts = [f"Indexing {p.done:,} of {p.total:,}"]
+        verb = {"ocr": "Reading text in photos", "hashing": "Preparing duplicate detection"}.get(p.phase, "Indexing")
+        parts = [f"{verb} {p.done:,} of {p.total:,}"]
         if p.rate > 0:
             parts.append(f"{p.rate:.1f}/s" if p.rate < 10 else f"{p.rate:.0f}/s")
         if p.eta_s is not None and p.done < p.total:
@@ -838,6 +1092,8 @@ class MainWindow(QMainWindow):
             self._start_index_run(self.library, load_model=False)
         self.refresh_photos()
         self.refresh_skipped()
+        if self._index_task is None and not isinstance(result, BaseException):
+            self.refresh_concepts()  # new photos: score them against the concepts, in the background
         self.indexing_finished.emit(result)
         if self._hits is not None and not self.search_bar.is_empty() and self._index_task is None:
             self.run_search(self.search_bar.text())
@@ -1091,7 +1347,26 @@ class MainWindow(QMainWindow):
 
         dialog = PropertiesDialog(record.path, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.tag_clicked.connect(self.search_concept)
+        self.properties = dialog
         dialog.show()
+        reading = self.settings.ocr
+
+        def show_text(text):
+            if shiboken_valid(dialog):
+                dialog.set_text(text, reading)
+
+        self._run(self.jobs, self.library.ocr_text, record.id, on_result=show_text, on_error=lambda e: show_text(None))
+        if self.model_state != "ready":
+            dialog.set_tags(None)
+            return
+
+        def show_tags(tags):
+            if shiboken_valid(dialog):
+                dialog.set_tags(tags)
+
+        self._run(self.jobs, self.library.concept_tags, record.id, on_result=show_tags,
+                  on_error=lambda e: show_tags(None))
 
     def open_preview(self, row: int) -> None:
         if not 0 <= row < self.grid_model.rowCount():
@@ -1110,6 +1385,20 @@ class MainWindow(QMainWindow):
             index = self.grid_model.index(row)
             self.grid.setCurrentIndex(index)
             self.grid.scrollTo(index)
+
+    def show_duplicates(self) -> None:
+        """Open (or raise) the Duplicates view; it searches in the background at once."""
+        from .duplicates import DuplicatesDialog
+
+        dialog = getattr(self, "duplicates_dialog", None)
+        if dialog is not None and shiboken_valid(dialog) and dialog.isVisible():
+            dialog.raise_()
+            dialog.activateWindow()
+            return
+        dialog = DuplicatesDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.duplicates_dialog = dialog
+        dialog.show()
 
     # -- size ----------------------------------------------------------------------------------
 
@@ -1131,7 +1420,8 @@ class MainWindow(QMainWindow):
     def settings_values(self) -> dict:
         s = self.settings
         return {"model": s.model, "pretrained": s.pretrained, "thumb_size": s.thumb_size,
-                "decode_threads": s.decode_threads, "folders": [str(p) for p in self._folders.values()]}
+                "decode_threads": s.decode_threads, "ocr": s.ocr,
+                "folders": [str(p) for p in self._folders.values()]}
 
     def open_settings(self) -> None:
         from .dialogs import SettingsDialog
@@ -1146,7 +1436,11 @@ class MainWindow(QMainWindow):
                   if values.get(k) not in (None, "")}
         engine["thumb_size"] = int(engine.get("thumb_size", self.settings.thumb_size))
         engine["decode_threads"] = int(engine.get("decode_threads", self.settings.decode_threads))
+        if values.get("ocr") is not None:
+            engine["ocr"] = bool(values["ocr"])
         prefs.save_engine_values(engine)
+        new_ocr = engine.get("ocr", self.settings.ocr)
+        ocr_changed = new_ocr != self.settings.ocr
         new_settings = self.settings.with_(**engine)
         model_changed = (new_settings.model, new_settings.pretrained) != (self.settings.model, self.settings.pretrained)
         if "folders" in values:
@@ -1163,6 +1457,12 @@ class MainWindow(QMainWindow):
         else:
             self.settings = new_settings
             self.library.settings = new_settings
+            if ocr_changed:  # reading text starts (or stops) with a fresh, quick pass
+                if self._index_task is not None and self._index_control is not None:
+                    self._index_control.cancel()
+                    self._reindex = True
+                elif new_ocr:
+                    self.start_indexing()
 
     def switch_library(self, settings: Settings) -> None:
         """Use another model: a new Library indexes in the background, then replaces this one."""
@@ -1221,6 +1521,7 @@ class MainWindow(QMainWindow):
         store.setValue(prefs.GEOMETRY_KEY, self.saveGeometry())
         store.setValue(prefs.SPLITTER_KEY, self.splitter.saveState())
         prefs.save_cell_size(self.cell_size, store)
+        self.hide()  # gone for the user at once, even while a worker finishes its step
         self.shutdown()
         super().closeEvent(event)
 

@@ -50,3 +50,32 @@ def test_offline_download_says_what_to_do(tmp_path, monkeypatch):
 def test_unknown_pretrained_tag_lists_the_known_ones(tmp_path):
     with pytest.raises(ModelUnavailable, match="datacomp_s34b_b86k"):
         Embedder(ModelSpec("ViT-B-32-256", "no_such_tag"), tmp_path)
+
+
+def _photos(e, n=8):
+    import torch
+
+    g = torch.Generator().manual_seed(0)
+    return torch.rand(n, 3, e.image_size, e.image_size, generator=g)
+
+
+def test_int8_image_tower_is_kept_only_when_it_matches_float32(random_model, tmp_path):
+    config, checkpoint = random_model
+    spec = ModelSpec(str(config), str(checkpoint))
+    exact = Embedder(spec, tmp_path, precision="fp32")
+    reference = exact.embed_tensors(_photos(exact))
+    assert exact.precision == "fp32" and exact.fidelity is None
+
+    auto = Embedder(spec, tmp_path, precision="auto")
+    first = auto.embed_tensors(_photos(auto))  # measured on this batch, which is stored exact
+    assert np.allclose(first, reference, atol=1e-5)
+    assert auto.fidelity is not None and auto.precision == ("int8" if auto.fidelity >= 0.99 else "fp32")
+    again = auto.embed_tensors(_photos(auto))
+    assert float(np.mean(np.sum(again * reference, axis=1))) >= 0.99
+
+    forced = Embedder(spec, tmp_path, precision="int8")
+    forced.embed_tensors(_photos(forced))
+    assert forced.precision == "int8"
+    fast = forced.embed_tensors(_photos(forced))
+    assert not np.allclose(fast, reference, atol=1e-6)  # really the quantised tower...
+    assert float(np.mean(np.sum(fast * reference, axis=1))) > 0.9  # ...and still the same model

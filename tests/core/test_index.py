@@ -56,3 +56,76 @@ def test_damaged_index_file_is_rebuilt(tmp_path):
     data.write_bytes(bytes(raw[: len(raw) // 2]))
     assert VectorIndex.load(tmp_path / "idx", "m/1", cat.generation()) is None
     assert len(VectorIndex.open(cat, tmp_path / "idx", "m/1")) == 50
+
+
+def _clustered(n, dim=32, clusters=20, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(clusters, dim))
+    vecs = centres[rng.integers(clusters, size=n)] + rng.normal(size=(n, dim)) * 0.4
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    return vecs.astype(np.float32)
+
+
+def test_exact_index_ranks_every_photo_like_brute_force():
+    vecs = _clustered(3000)
+    ids = np.arange(3000, dtype=np.int64) * 7 + 5
+    index = VectorIndex.from_vectors(ids, vecs)
+    assert index.kind == "flat"
+    q = vecs[10] + 0.3 * vecs[20]
+    got, scores = index.search(q)
+    want = ids[np.argsort(-(vecs @ q), kind="stable")]
+    assert len(got) == 3000 and np.array_equal(got, want)
+    top, _ = index.search(q, 500)  # partial ranking agrees with the full one
+    assert np.array_equal(top, want[:500])
+
+
+def test_large_library_switches_to_an_approximate_index_and_back(tmp_path, monkeypatch):
+    from app.core import index as index_module
+
+    monkeypatch.setattr(index_module, "EXACT_LIMIT", 2000)
+    monkeypatch.setattr(index_module, "FLAT_AGAIN_BELOW", 1500)
+    vecs = _clustered(4000)
+    ids = np.arange(4000, dtype=np.int64) + 1
+    small = VectorIndex.from_vectors(ids[:1000], vecs[:1000])
+    assert small.kind == "flat" and not small.needs_rebuild()
+    small.add(ids[1000:], vecs[1000:])
+    assert small.needs_rebuild() and small.wanted_kind() == "ivf"
+
+    big = VectorIndex.from_vectors(ids, vecs)
+    assert big.kind == "ivf" and 1 <= big.nprobe <= 64
+    recalls = []
+    for q in vecs[:40]:  # photo-to-photo queries: the approximate top 100 nearly equals the exact one
+        exact = set(ids[np.argsort(-(vecs @ q))[:100]].tolist())
+        recalls.append(len(exact & set(big.search(q, 100)[0].tolist())) / 100)
+    assert np.mean(recalls) >= 0.95
+    got, _ = big.search(vecs[3])
+    assert got[0] == ids[3] and len(got) == min(4000, index_module.APPROX_RESULTS)
+
+    # removals, replacements and reading vectors back work on the approximate index too
+    big.remove([ids[3]])
+    assert ids[3] not in big.search(vecs[3], 50)[0] and big.vector(int(ids[3])) is None
+    big.add(ids[3:4], vecs[3:4])
+    assert big.search(vecs[3], 1)[0][0] == ids[3] and len(big) == 4000
+    assert np.allclose(big.vector(int(ids[4])), vecs[4], atol=1e-3)
+    assert sorted(big.ids().tolist()) == ids.tolist()
+
+    # it survives a save and load with its tuning
+    big.save(tmp_path, "m/1", 7)
+    loaded = VectorIndex.load(tmp_path, "m/1", 7)
+    assert loaded.kind == "ivf" and loaded.nprobe == big.nprobe
+    assert np.array_equal(loaded.search(vecs[9], 20)[0], big.search(vecs[9], 20)[0])
+
+    big.remove(ids[1200:])  # shrinks below the hysteresis floor: back to exact
+    assert big.wanted_kind() == "flat"
+
+
+def test_a_rebuild_catches_up_with_changes_made_while_it_ran():
+    vecs = _clustered(500)
+    ids = np.arange(500, dtype=np.int64) + 1
+    old = VectorIndex.from_vectors(ids, vecs)
+    old.start_tracking()
+    new = VectorIndex.from_vectors(ids, vecs)  # built from a snapshot...
+    old.remove([1, 2])  # ...while the library changed
+    old.add(np.array([999]), vecs[:1])
+    new.catch_up(old)
+    assert sorted(new.ids().tolist()) == sorted(old.ids().tolist())

@@ -144,3 +144,20 @@ def test_every_devdata_odd_file_is_indexed_or_skipped_with_a_reason(library):
     assert all(reason for _, reason in report.skipped)
     assert "empty.heic" in {Path(p).name for p, _ in report.skipped}
     assert library.doctor()["index_ok"]
+
+
+def test_a_library_that_outgrows_exact_search_switches_to_an_approximate_index(library, photos, monkeypatch):
+    from app.core import index as index_module
+
+    monkeypatch.setattr(index_module, "EXACT_LIMIT", 8)
+    monkeypatch.setattr(index_module, "FLAT_AGAIN_BELOW", 6)
+    library.update([photos])  # 12 photos > 8: rebuilt as IVF at the end of the run
+    assert library.doctor()["index_type"] == "ivf" and library.doctor()["index_ok"]
+    top = library.similar(photos / "red_circle_0.jpg", n=11)
+    assert len(top) == 11 and str(photos / "red_circle_0.jpg") not in [h.path for h in top]
+    reopened = Library(library.settings)  # the saved IVF index is reused as it is
+    assert reopened.index.kind == "ivf" and len(reopened.index) == 12
+    for p in list(photos.rglob("*_circle_*.jpg")) + list(photos.rglob("*_square_*.jpg")):
+        p.unlink()
+    library.update()  # 4 left < 6: exact again
+    assert library.doctor()["index_type"] == "flat" and len(library.index) == 4

@@ -3,6 +3,7 @@ and a window that is always shut down cleanly."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,15 @@ def isolated_desktop(tmp_path, monkeypatch):
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(config))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(config))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    try:  # send2trash reads XDG_DATA_HOME once, at import: point its home trash here too
+        import send2trash.plat_other as trash
+    except ImportError:  # macOS / Windows: their own trash APIs
+        pass
+    else:
+        data = os.fsencode(tmp_path / "xdg-data")
+        monkeypatch.setattr(trash, "XDG_DATA_HOME", data)
+        monkeypatch.setattr(trash, "HOMETRASH_B", os.path.join(data, b"Trash"))
+        monkeypatch.setattr(trash, "HOMETRASH", str(tmp_path / "xdg-data" / "Trash"))
     for name in ("PHOTOSEEK_DATA_DIR", "PHOTOSEEK_MODEL", "PHOTOSEEK_PRETRAINED", "PHOTOSEEK_THREADS"):
         monkeypatch.delenv(name, raising=False)
     yield config

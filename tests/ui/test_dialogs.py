@@ -199,7 +199,7 @@ def test_properties_of_a_real_camera_photo_with_gps(qtbot):
 # -- settings --------------------------------------------------------------------------------
 
 VALUES = {"model": "ViT-B-16-SigLIP2", "pretrained": "webli", "thumb_size": 256, "decode_threads": 1,
-          "folders": ["/photos/2023", "/photos/phone"], "batch_size": 32}
+          "folders": ["/photos/2023", "/photos/phone"], "batch_size": 32, "ocr": False}
 
 
 def test_settings_round_trip(qtbot):

@@ -1,0 +1,399 @@
+"""Running a parsed query: filters -> ranking -> text matches -> where the good matches end.
+
+Ranking, by what the query holds:
+
+- text, an image, or concepts mixed with either: ONE query vector,
+      q = sum_i w_i t_i + image + sum_c w_c concept_c - NEGATIVE_WEIGHT * sum_j w_j t_j(excluded)
+  where every t is a unit CLIP vector (a concept contributes the normalised mean of its prompt
+  vectors) divided by the spread of its cosine over the library (so adding vectors adds z-scored
+  similarities and a weight means the same influence for text, concepts and pictures), and every
+  photo is ranked by cosine with the normalised q (rclip's "-" works the same way);
+- concepts only (`#dog #beach`): each concept's score is a photo's best cosine over the concept's
+  prompts, calibrated as a z-score against the library (how far above the library's usual score
+  for that concept it is: a threshold of 2 means the same for every concept); several concepts
+  add their z-scores, weighted, so a photo must show all of them;
+- only filters and quoted phrases: the matching photos, newest first, all equally good.
+
+Then the filters (SQL on catalog fields) and the quoted phrases (file name or text found in the
+photo) keep or drop photos, and the plain words are matched against the text found in photos:
+that ranking is fused with the CLIP ranking by reciprocal-rank fusion. The relevance cut-off
+(relevance.py) is found on the CLIP scores; text matches count as good. Good matches come first.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import unicodedata
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable
+
+import numpy as np
+
+from .query import Hit, normalise
+from .query_parser import TYPE_EXTENSIONS, Filters, ParsedQuery, Part, concept_key
+from .relevance import Cutoff, relevance_cutoff, rrf
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .library import Library
+
+log = logging.getLogger(__name__)
+
+NEGATIVE_WEIGHT = 1.0  # lambda: how strongly an excluded part is subtracted
+SQUARE_TOLERANCE = 0.03  # |w - h| within 3 % of the long side counts as square
+OCR_LIMIT = 500  # text matches considered for fusion
+# formats as PhotoSeek records them (Pillow's, lower case) for each canonical type
+TYPE_FORMATS = {"jpeg": ("jpeg", "mpo"), "heif": ("heif", "heic"), "tiff": ("tiff",)}
+
+
+class SearchResult(list):
+    """The hits, best first (a plain list of Hit), and what the search made of the query.
+
+    `good_count`: the first `good_count` hits are good matches (None when not judged, e.g. a
+    library browse); `hints`: short notes for the user about how the query was read."""
+
+    def __init__(self, hits: Iterable[Hit] = (), *, parsed: ParsedQuery | None = None,
+                 hints: Iterable[str] = (), good_count: int | None = None, total: int = 0,
+                 cutoff: Cutoff | None = None):
+        super().__init__(hits)
+        self.parsed = parsed
+        self.hints = list(dict.fromkeys(hints))
+        self.good_count = good_count
+        self.total = total  # matches before `n` cut the list
+        self.cutoff = cutoff
+
+    @property
+    def good(self) -> list[Hit]:
+        return list(self) if self.good_count is None else list(self[: self.good_count])
+
+
+# -- filters -------------------------------------------------------------------------------------
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def _type_condition(types: Iterable[str], params: list) -> str:
+    ors = []
+    for t in types:
+        formats = TYPE_FORMATS.get(t, (t,))
+        ors.append(f"COALESCE(LOWER(format), '') IN ({','.join('?' * len(formats))})")
+        params.extend(formats)
+        for ext in TYPE_EXTENSIONS.get(t, ("." + t,)):
+            ors.append("LOWER(path) LIKE ?")
+            params.append("%" + ext)
+    return "(" + " OR ".join(ors) + ")"
+
+
+def _orientation_condition(orientations: Iterable[str]) -> str:
+    tol = SQUARE_TOLERANCE
+    square = f"ABS(width - height) <= {tol} * MAX(width, height)"
+    sql = {"square": square,
+           "portrait": f"(height > width AND NOT {square})",
+           "landscape": f"(width > height AND NOT {square})"}
+    return "(width > 0 AND height > 0 AND (" + " OR ".join(sql[o] for o in orientations) + "))"
+
+
+def filter_ids(catalog, f: Filters) -> set[int]:
+    """Ids of the readable photos that pass every filter."""
+    where, params = ["status = 'ok'"], []
+    when = "COALESCE(taken_at, datetime(mtime, 'unixepoch', 'localtime'))"
+    if f.after is not None:
+        where.append(f"{when} >= ?")
+        params.append(f.after.isoformat())
+    if f.before is not None:
+        where.append(f"{when} < ?")
+        params.append(f.before.isoformat())
+    if f.types:
+        where.append(_type_condition(f.types, params))
+    if f.not_types:
+        where.append("NOT " + _type_condition(f.not_types, params))
+    if f.orientations:
+        where.append(_orientation_condition(f.orientations))
+    if f.not_orientations:
+        where.append("NOT " + _orientation_condition(f.not_orientations))
+    rows = catalog.db.execute(f"SELECT id, path, folder_id FROM files WHERE {' AND '.join(where)}", params).fetchall()
+    if not (f.folders or f.not_folders):
+        return {r[0] for r in rows}
+    roots = catalog.folders()
+    wanted = [_fold(x).strip("/") for x in f.folders]
+    unwanted = [_fold(x).strip("/") for x in f.not_folders]
+    verdict: dict[tuple[str, int | None], bool] = {}  # per directory: decided once
+    out = set()
+    for file_id, path, folder_id in rows:
+        directory = os.path.dirname(path)
+        key = (directory, folder_id)
+        ok = verdict.get(key)
+        if ok is None:
+            rel = _relative_dir(directory, roots.get(folder_id))
+            ok = (not wanted or any(_folder_matches(rel, w) for w in wanted)) and \
+                not any(_folder_matches(rel, u) for u in unwanted)
+            verdict[key] = ok
+        if ok:
+            out.add(file_id)
+    return out
+
+
+def _relative_dir(directory: str, root: Path | None) -> list[str]:
+    """The folder names a photo is under, from its library folder's own name down."""
+    d = Path(directory)
+    if root is not None:
+        try:
+            return [_fold(root.name)] + [_fold(p) for p in d.relative_to(root).parts]
+        except ValueError:
+            pass
+    return [_fold(d.name)] if d.name else []
+
+
+def _folder_matches(parts: list[str], name: str) -> bool:
+    if not name:
+        return False
+    if "/" in name:  # folder:2021/summer: a piece of the folder path
+        return name in "/".join(parts)
+    return any(name in p for p in parts)
+
+
+# -- text matches (file name, text found in photos) -------------------------------------------------
+
+
+def _name_key(text: str) -> str:
+    return " ".join(re.sub(r"[_\-.\s]+", " ", _fold(text)).split())
+
+
+def _has_ocr(catalog) -> bool:
+    return callable(getattr(catalog, "ocr_search", None))
+
+
+def ocr_ranking(catalog, text: str, limit: int | None = OCR_LIMIT) -> list[int]:
+    """Ids of photos whose text matches, best first ([] without OCR support or on any error)."""
+    if not text.strip() or not _has_ocr(catalog):
+        return []
+    try:
+        return [int(i) for i, _ in catalog.ocr_search(text, limit=limit)]
+    except Exception as e:  # a query the text index cannot take must not break the search
+        log.info("text search failed for %r: %s", text, e)
+        return []
+
+
+def phrase_matches(catalog, phrase: str) -> list[int]:
+    """Photos whose text (best first) or file name holds the phrase."""
+    ordered = ocr_ranking(catalog, phrase, None)
+    key = _name_key(phrase)
+    if key:
+        seen = set(ordered)
+        for file_id, path in catalog.db.execute("SELECT id, path FROM files WHERE status = 'ok' ORDER BY id"):
+            if file_id not in seen and key in _name_key(os.path.basename(path)):
+                ordered.append(file_id)
+    return ordered
+
+
+# -- vectors and concepts ------------------------------------------------------------------------
+
+
+def _max_by_id(results: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """Per id, the best score over several (ids, scores) rankings."""
+    ids = np.concatenate([r[0] for r in results]) if results else np.empty(0, dtype=np.int64)
+    scores = np.concatenate([r[1] for r in results]) if results else np.empty(0, dtype=np.float32)
+    if not len(ids):
+        return ids, scores
+    order = np.lexsort((-scores, ids))
+    ids, scores = ids[order], scores[order]
+    first = np.r_[True, ids[1:] != ids[:-1]]
+    return ids[first], scores[first]
+
+
+def _resolve_concepts(library: "Library", parsed: ParsedQuery, hints: list[str]):
+    """(concepts found [(term, Concept)], parts standing in for unknown concepts)."""
+    if not parsed.concepts:
+        return [], []
+    vocab = library.concepts.vocabulary()
+    found, stand_ins = [], []
+    for term in parsed.concepts:
+        concept = vocab.find(term.name)
+        if concept is None:
+            words = concept_key(term.name)
+            near = vocab.suggest(term.name)
+            hints.append(f"no concept #{term.name}; searching for “{words}”"
+                         + (f" (did you mean #{near[0].replace(' ', '_')}?)" if near else ""))
+            stand_ins.append(Part(words, term.weight, term.negative))
+        else:
+            found.append((term, concept))
+    return found, stand_ins
+
+
+_SAMPLE_SIZE = 4096
+_samples: dict[tuple[int, str], tuple[int, int, np.ndarray]] = {}  # (catalog, model) -> (generation, count, vectors)
+
+
+def library_sample(library: "Library") -> np.ndarray | None:
+    """Up to 4,096 image vectors of the library (all of a small one), re-drawn when it has
+    changed by more than 5 %: what the spread of a query part's scores is measured on."""
+    catalog, model_id = library.catalog, library.model_id
+    key = (id(catalog), model_id)
+    generation = catalog.generation()
+    cached = _samples.get(key)
+    if cached is not None and cached[0] == generation:
+        return cached[2]
+    count = catalog.embedding_count(model_id)
+    if cached is not None and len(cached[2]) and abs(count - cached[1]) <= 0.05 * cached[1] \
+            and (len(cached[2]) >= _SAMPLE_SIZE or count == cached[1]):
+        _samples[key] = (generation, cached[1], cached[2])
+        return cached[2]
+    rows = catalog.db.execute(
+        """
+        SELECT embeddings.vector FROM files JOIN embeddings
+        ON embeddings.fingerprint = files.fingerprint AND embeddings.model_id = ?
+        WHERE files.status = 'ok' ORDER BY RANDOM() LIMIT ?
+        """, (model_id, _SAMPLE_SIZE)).fetchall()
+    vectors = (np.frombuffer(b"".join(r[0] for r in rows), dtype=np.float16).reshape(len(rows), -1).astype(np.float32)
+               if rows else np.empty((0, 0), dtype=np.float32))
+    _samples[key] = (generation, count, vectors)
+    return vectors
+
+
+def query_vector(library: "Library", parts: list[Part], concepts: list, image_vector: np.ndarray | None,
+                 hints: list[str]) -> np.ndarray:
+    """One unit vector for the query's parts, concepts and image (see the module docstring).
+
+    With more than one term, each unit vector is divided by the spread (standard deviation) of
+    its cosine over the library: adding these vectors adds z-scored similarities, so a weight
+    means the same influence on the ranking for every term. Without it an image, whose cosine to
+    similar photos spreads far more than any text's, would drown the words that refine it."""
+    embedder = library.load_model()
+    terms: list[tuple[np.ndarray, float]] = []  # (unit vector, signed weight)
+    if parts:
+        vectors = embedder.embed_texts([p.text for p in parts])
+        terms += [(v, (-NEGATIVE_WEIGHT if p.negative else 1.0) * p.weight) for p, v in zip(parts, vectors)]
+    for term, concept in concepts:
+        centroid = normalise(library.concepts.concept_vectors(embedder, concept).mean(axis=0))
+        terms.append((centroid, (-NEGATIVE_WEIGHT if term.negative else 1.0) * term.weight))
+    if image_vector is not None:
+        terms.append((normalise(image_vector), 1.0))
+    if len(terms) > 1:
+        sample = library_sample(library)
+        if sample is not None and len(sample) >= 8 and sample.shape[1] == len(terms[0][0]):
+            terms = [(v, w / max(float(np.std(sample @ v)), 1e-3)) for v, w in terms]
+    total = sum((w * v for v, w in terms), np.zeros(embedder.dim, dtype=np.float32)) if terms else None
+    if total is None or float(np.linalg.norm(total)) < 1e-6:
+        hints.append("the exclusions cancel the rest of the query")
+        positives = [v for v, w in terms if w > 0]
+        return normalise(np.sum(positives, axis=0)) if positives else np.zeros(embedder.dim, np.float32)
+    return normalise(total)
+
+
+def concept_ranking(library: "Library", concepts: list) -> tuple[np.ndarray, np.ndarray]:
+    """Photos by concept score: for one concept its z-score (the best-prompt cosine, standardised
+    by the mean and spread of that concept's best-prompt cosine over the library); for several,
+    the weighted mean of their z-scores, so that a photo must show all of them."""
+    embedder = library.load_model()
+    index = library.concepts
+    sample = library_sample(library)
+    total_weight = sum(term.weight for term, _ in concepts)
+    ids_all, score_all = None, None
+    for term, concept in concepts:
+        prompt_vectors = index.concept_vectors(embedder, concept)
+        ids, raw = _max_by_id([library.index.search(v, None) for v in prompt_vectors])
+        if sample is not None and len(sample) >= 8 and sample.shape[1] == prompt_vectors.shape[1]:
+            reference = (sample @ prompt_vectors.T).max(axis=1)
+        else:
+            reference = raw
+        z = (raw - float(np.mean(reference))) / max(float(np.std(reference)), 1e-3)
+        order = np.argsort(ids)
+        ids, contribution = ids[order], (term.weight / total_weight) * z[order]
+        if ids_all is None:
+            ids_all, score_all = ids, contribution
+        else:  # photos ranked by every concept (all of them for an exact index)
+            common, a, b = np.intersect1d(ids_all, ids, assume_unique=True, return_indices=True)
+            ids_all, score_all = common, score_all[a] + contribution[b]
+    score = score_all.astype(np.float32)
+    order = np.argsort(-score, kind="stable")
+    return ids_all[order], score[order]
+
+
+# -- the whole search ----------------------------------------------------------------------------
+
+
+def execute(library: "Library", parsed: ParsedQuery, n: int | None = None, image_vector: np.ndarray | None = None,
+            exclude: set[int] | None = None, min_score: float | None = None, good_only: bool = False) -> SearchResult:
+    catalog = library.catalog
+    hints = list(parsed.hints)
+    concepts, stand_ins = _resolve_concepts(library, parsed, hints)
+    parts = list(parsed.parts) + stand_ins
+
+    # which photos may appear at all
+    allowed: set[int] | None = filter_ids(catalog, parsed.filters) if parsed.filters.active else None
+    phrase_order: list[int] = []
+    for phrase in parsed.phrases:
+        matches = phrase_matches(catalog, phrase)
+        phrase_order = phrase_order or matches
+        allowed = set(matches) if allowed is None else allowed & set(matches)
+    banned = set(exclude or ())
+    for phrase in parsed.excluded_phrases:
+        banned.update(phrase_matches(catalog, phrase))
+    if parsed.phrases and not _has_ocr(catalog):
+        hints.append("quoted words are matched against file names (text inside photos is not read yet)")
+
+    # ranking
+    concept_only = bool(concepts) and not parts and image_vector is None and all(not t.negative for t, _ in concepts)
+    if concept_only:
+        ids, scores = concept_ranking(library, concepts)
+    elif parts or concepts or image_vector is not None:
+        q = query_vector(library, parts, concepts, image_vector, hints)
+        ids, scores = library.index.search(q, None)
+    else:  # only filters and phrases: the matches, newest first (or best text match first)
+        if allowed is None and not banned:
+            return SearchResult([], parsed=parsed, hints=hints or ["nothing to search for"], good_count=0)
+        order = phrase_order + [r.id for r in library.photos()]
+        ids = np.array(list(dict.fromkeys(order)), dtype=np.int64)
+        scores = np.ones(len(ids), dtype=np.float32)
+
+    ids = np.asarray(ids, dtype=np.int64)
+    scores = np.asarray(scores, dtype=np.float32)
+    if allowed is not None or banned:
+        keep = np.ones(len(ids), dtype=bool)
+        if allowed is not None:
+            keep &= np.isin(ids, np.fromiter(allowed, dtype=np.int64, count=len(allowed)))
+        if banned:
+            keep &= ~np.isin(ids, np.fromiter(banned, dtype=np.int64, count=len(banned)))
+        ids, scores = ids[keep], scores[keep]
+
+    cutoff = relevance_cutoff(scores)
+    good = set(ids[: cutoff.count].tolist())
+
+    # plain words found in the photos' text: fused with the CLIP ranking
+    text_hits: set[int] = set()
+    words = " ".join(p.text for p in parts if not p.negative)
+    ocr = ocr_ranking(catalog, words) if words else []
+    if ocr:
+        present = set(ids.tolist())
+        ocr = [i for i in ocr if i in present]
+    score_of = dict(zip(ids.tolist(), scores.tolist()))
+    if ocr:
+        text_hits = set(ocr)
+        fused = [i for i, _ in rrf([ids.tolist(), ocr])]
+    else:
+        fused = ids.tolist()
+    if parsed.phrases:
+        text_hits |= set(fused)  # every result holds the quoted words
+    good |= text_hits
+    order = [i for i in fused if i in good] + [i for i in fused if i not in good]
+    good_count = len(good & set(order))
+
+    if min_score is not None:
+        order = [i for i in order if score_of[i] >= min_score or i in text_hits]
+        good_count = len([i for i in order if i in good])
+    if good_only:
+        order = order[:good_count]
+    total = len(order)
+    if n is not None:
+        order = order[: max(0, n)]
+    paths = catalog.paths(order)
+    hits = [Hit(i, paths[i], float(score_of[i]), i in text_hits) for i in order if i in paths]
+    return SearchResult(hits, parsed=parsed, hints=hints, good_count=min(good_count, len(hits)), total=total,
+                        cutoff=cutoff)
+
+
+__all__ = ["SearchResult", "execute", "filter_ids", "phrase_matches", "ocr_ranking", "query_vector",
+           "concept_ranking", "NEGATIVE_WEIGHT"]

@@ -1,0 +1,356 @@
+"""The Duplicates view: groups of photos that are the same picture, a suggested keeper in each,
+and "Move Others to Trash".
+
+The search runs on the window's worker pool (`Library.duplicates`, see app/core/duplicates.py);
+moving to the trash runs on the window's writer thread (`Library.trash`). This module only shows
+the groups and routes clicks. In each group every photo but the keeper starts checked: checked
+photos are the ones "Move Others to Trash" sends away (the user can change which, or pick another
+keeper from the context menu).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QFont, QIcon, QPixmap
+from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QDoubleSpinBox, QHBoxLayout,
+                               QHeaderView, QLabel, QMenu, QMessageBox, QPushButton, QTreeWidget,
+                               QTreeWidgetItem, QVBoxLayout, QWidget)
+
+from ..core.duplicates import DEFAULT_THRESHOLD, DuplicateReport, Photo, hash_distance_for
+from . import desktop
+
+try:
+    from shiboken6 import isValid as _valid
+except ImportError:  # pragma: no cover
+    def _valid(obj) -> bool:
+        return obj is not None
+
+log = logging.getLogger(__name__)
+
+ICON = 72
+PHOTO_ROLE = Qt.ItemDataRole.UserRole  # on photo rows: the Photo; on group rows: None
+KEEPER_ROLE = Qt.ItemDataRole.UserRole + 1  # on photo rows: whether it is the group's keeper
+
+
+def _human_size(num_bytes: int) -> str:
+    from .dialogs import human_size
+
+    return human_size(num_bytes)
+
+
+class DuplicatesDialog(QDialog):
+    """Non-modal; `window` is the MainWindow (its library, worker pools and thumbnail loader)."""
+
+    results_shown = Signal()  # a search finished and its groups are on screen
+    trashed = Signal(list)  # ids moved to the trash
+
+    def __init__(self, window, threshold: float = DEFAULT_THRESHOLD) -> None:
+        super().__init__(window)
+        self.main = window
+        self.setWindowTitle("Duplicates — PhotoSeek")
+        self.report: DuplicateReport | None = None
+        self.busy = False
+        self._seq = 0
+        self._stop: threading.Event | None = None
+        self._rows: dict[int, QTreeWidgetItem] = {}  # photo id -> its row
+
+        self.threshold_spin = QDoubleSpinBox(self)
+        self.threshold_spin.setRange(0.80, 1.00)
+        self.threshold_spin.setSingleStep(0.01)
+        self.threshold_spin.setDecimals(2)
+        self.threshold_spin.setValue(threshold)
+        self.threshold_spin.setToolTip("How alike two photos must be to count as the same picture "
+                                       "(1.00: identical only). Lower finds more.")
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(350)
+        self._debounce.timeout.connect(self.find)
+        self.threshold_spin.valueChanged.connect(lambda _value: self._debounce.start())
+        self.status = QLabel(self)
+        self.note = QLabel(self)
+        self.note.setWordWrap(True)
+        self.note.setStyleSheet("color: palette(placeholder-text);")
+        self.note.hide()
+
+        self.tree = QTreeWidget(self)
+        self.tree.setColumnCount(4)
+        self.tree.setHeaderLabels(["Photo", "Dimensions", "File size", "Folder"])
+        self.tree.setIconSize(QSize(ICON, ICON))
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._menu)
+        self.tree.itemChanged.connect(lambda *_: self._update_buttons())
+        self.tree.itemDoubleClicked.connect(self._open_item)
+        self.tree.verticalScrollBar().valueChanged.connect(lambda _v: self._request_visible())
+        self.tree.itemExpanded.connect(lambda _item: self._request_visible())
+        header = self.tree.header()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        self.tree.setColumnWidth(0, 360)
+        self.tree.setColumnWidth(1, 110)
+        self.tree.setColumnWidth(2, 90)
+
+        self.trash_button = QPushButton("Move Others to Trash…", self)
+        self.trash_button.setToolTip("Send the checked photos to the trash; each group's keeper stays")
+        self.trash_button.clicked.connect(self.trash_others)
+        self.trash_button.setEnabled(False)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.rejected.connect(self.reject)
+        buttons.addButton(self.trash_button, QDialogButtonBox.ButtonRole.ActionRole)
+
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Similarity:", self))
+        top.addWidget(self.threshold_spin)
+        top.addSpacing(12)
+        top.addWidget(self.status, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.note)
+        layout.addWidget(self.tree, 1)
+        layout.addWidget(buttons)
+        self.resize(860, 620)
+
+        window.loader.loaded.connect(self._thumbnail_loaded)
+        QTimer.singleShot(0, self.find)
+
+    # -- searching -------------------------------------------------------------------------------
+
+    def threshold(self) -> float:
+        return round(self.threshold_spin.value(), 2)
+
+    def find(self) -> None:
+        """Look for duplicates at the current threshold (off the GUI thread); a newer search wins."""
+        self._debounce.stop()
+        if self._stop is not None:
+            self._stop.set()
+        stop = threading.Event()
+        self._stop = stop
+        self._seq += 1
+        seq = self._seq
+        self.busy = True
+        self.trash_button.setEnabled(False)
+        self.status.setText("Looking for duplicates…")
+        library = self.main.library
+        self.main._run(self.main.jobs, library.duplicates, self.threshold(), None, stop.is_set,
+                       on_result=lambda report: self._show(seq, report),
+                       on_error=lambda error: self._failed(seq, error))
+
+    def _failed(self, seq: int, error: BaseException) -> None:
+        if seq != self._seq or not _valid(self):
+            return
+        self.busy = False
+        self.status.setText(f"Could not look for duplicates: {error}")
+
+    def _show(self, seq: int, report: DuplicateReport) -> None:
+        if seq != self._seq or not _valid(self):
+            return
+        self.busy = False
+        self.report = report
+        self.tree.blockSignals(True)
+        self.tree.clear()
+        self._rows.clear()
+        bold = QFont(self.tree.font())
+        bold.setBold(True)
+        for group in report.groups:
+            if group.exact:
+                title = f"Identical copies · {len(group.photos)} photos"
+            else:
+                title = f"{len(group.photos)} similar photos · {round(100 * group.similarity)}% alike"
+            parent = QTreeWidgetItem([title])
+            parent.setFirstColumnSpanned(True)
+            parent.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            parent.setFont(0, bold)
+            self.tree.addTopLevelItem(parent)
+            for k, photo in enumerate(group.photos):
+                parent.addChild(self._photo_row(photo, keeper=k == 0))
+            parent.setExpanded(True)
+        self.tree.blockSignals(False)
+        n = len(report.groups)
+        if n:
+            self.status.setText(f"{n:,} group{'s' * (n != 1)} · {report.redundant:,} photo"
+                                f"{'s' * (report.redundant != 1)} could go · keepers: largest, then oldest")
+        else:
+            self.status.setText(f"No duplicates among {report.photos:,} photos")
+        self.note.setText(report.note)
+        self.note.setVisible(bool(report.note))
+        self.threshold_spin.setToolTip(
+            f"How alike two photos must be to count as the same picture (1.00: identical only). "
+            f"Lower finds more. Image hashes may differ by {hash_distance_for(self.threshold())} bits here.")
+        self._update_buttons()
+        self._request_visible()
+        self.results_shown.emit()
+
+    def _photo_row(self, photo: Photo, keeper: bool) -> QTreeWidgetItem:
+        name = os.path.basename(photo.path)
+        dims = f"{photo.width} × {photo.height}" if photo.width and photo.height else "—"
+        item = QTreeWidgetItem(["", dims, _human_size(photo.size), os.path.dirname(photo.path)])
+        item.setData(0, PHOTO_ROLE, photo)
+        item.setToolTip(0, photo.path)
+        item.setToolTip(3, os.path.dirname(photo.path))
+        item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsUserCheckable)
+        self._set_keeper(item, keeper, name)
+        self._rows[photo.id] = item
+        return item
+
+    def _set_keeper(self, item: QTreeWidgetItem, keeper: bool, name: str | None = None) -> None:
+        photo: Photo = item.data(0, PHOTO_ROLE)
+        name = name or os.path.basename(photo.path)
+        item.setData(0, KEEPER_ROLE, keeper)
+        item.setCheckState(0, Qt.CheckState.Unchecked if keeper else Qt.CheckState.Checked)
+        suffix = "  ★ Keep" if keeper else ("  (identical copy)" if photo.identical else "")
+        item.setText(0, name + suffix)
+        font = QFont(self.tree.font())
+        font.setBold(keeper)
+        item.setFont(0, font)
+
+    # -- thumbnails ------------------------------------------------------------------------------
+
+    def _request_visible(self) -> None:
+        """Ask for the thumbnails of the rows on screen (the loader keeps only recent requests)."""
+        item = self.tree.itemAt(0, 0)
+        height = self.tree.viewport().height()
+        while item is not None:
+            if self.tree.visualItemRect(item).top() > height:
+                break
+            photo = item.data(0, PHOTO_ROLE)
+            if photo is not None and item.icon(0).isNull():
+                self._set_icon(item, photo)
+            item = self.tree.itemBelow(item)
+
+    def _set_icon(self, item: QTreeWidgetItem, photo: Photo) -> None:
+        record = self.main._records.get(photo.id)
+        if record is None:
+            return
+        image = self.main.loader.image(record)
+        if image is not None and not image.isNull():
+            item.setIcon(0, QIcon(QPixmap.fromImage(image)))
+
+    def _thumbnail_loaded(self, file_id: int) -> None:
+        if not _valid(self):
+            return
+        item = self._rows.get(file_id)
+        if item is not None and item.icon(0).isNull():
+            self._set_icon(item, item.data(0, PHOTO_ROLE))
+
+    # -- choosing and trashing -------------------------------------------------------------------
+
+    def groups(self) -> list[list[str]]:
+        """The paths of each group on screen, keeper first."""
+        out = []
+        for g in range(self.tree.topLevelItemCount()):
+            parent = self.tree.topLevelItem(g)
+            out.append([parent.child(k).data(0, PHOTO_ROLE).path for k in range(parent.childCount())])
+        return out
+
+    def keepers(self) -> list[str]:
+        return [item.data(0, PHOTO_ROLE).path for item in self._photo_items() if item.data(0, KEEPER_ROLE)]
+
+    def checked(self) -> list[Photo]:
+        """The photos that "Move Others to Trash" would send away."""
+        return [item.data(0, PHOTO_ROLE) for item in self._photo_items()
+                if item.checkState(0) == Qt.CheckState.Checked]
+
+    def _photo_items(self) -> list[QTreeWidgetItem]:
+        items = []
+        for g in range(self.tree.topLevelItemCount()):
+            parent = self.tree.topLevelItem(g)
+            items.extend(parent.child(k) for k in range(parent.childCount()))
+        return items
+
+    def keep(self, item: QTreeWidgetItem) -> None:
+        """Make this photo its group's keeper: it stays, the others are checked to go."""
+        parent = item.parent()
+        if parent is None:
+            return
+        self.tree.blockSignals(True)
+        for k in range(parent.childCount()):
+            child = parent.child(k)
+            self._set_keeper(child, child is item)
+        self.tree.blockSignals(False)
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        n = len(self.checked()) if not self.busy else 0
+        self.trash_button.setEnabled(n > 0)
+        self.trash_button.setText(f"Move {n:,} Other{'s' * (n != 1)} to Trash…" if n else "Move Others to Trash…")
+
+    def trash_others(self) -> None:
+        photos = self.checked()
+        if not photos or self.busy:
+            return
+        n = len(photos)
+        answer = QMessageBox.question(
+            self, "Move to Trash",
+            f"Move {n:,} photo{'s' * (n != 1)} to the trash?\n\nThe photo marked Keep in each group stays. "
+            "You can restore the others from the trash later.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        ids = [p.id for p in photos]
+        self.busy = True
+        self._update_buttons()
+        self.status.setText(f"Moving {n:,} photo{'s' * (n != 1)} to the trash…")
+        self.main._write(self.main.library.trash, ids,
+                         on_result=lambda failures: self._trashed(ids, failures),
+                         on_error=lambda error: self._trash_failed(error))
+
+    def _trashed(self, ids: list[int], failures: list[tuple[str, str]]) -> None:
+        self.main.refresh_photos()
+        if not _valid(self):
+            return
+        self.busy = False
+        if failures:
+            QMessageBox.warning(self, "Move to Trash", "Some photos could not be moved to the trash:\n\n"
+                                + "\n".join(f"{p}: {why}" for p, why in failures[:10]))
+        failed = {p for p, _ in failures}
+        gone = [i for i in ids if self._rows.get(i) is None or self._rows[i].data(0, PHOTO_ROLE).path not in failed]
+        self.main.notify(f"{len(gone):,} duplicate{'s' * (len(gone) != 1)} moved to the trash")
+        self.trashed.emit(gone)
+        self.find()
+
+    def _trash_failed(self, error: BaseException) -> None:
+        if not _valid(self):
+            return
+        self.busy = False
+        self._update_buttons()
+        self.status.setText(f"Could not move to the trash: {error}")
+
+    # -- context menu ----------------------------------------------------------------------------
+
+    def _menu(self, pos) -> None:
+        item = self.tree.itemAt(pos)
+        if item is None or item.data(0, PHOTO_ROLE) is None:
+            return
+        photo: Photo = item.data(0, PHOTO_ROLE)
+        menu = QMenu(self)
+        a = menu.addAction("Keep This One", lambda: self.keep(item))
+        a.setEnabled(not item.data(0, KEEPER_ROLE))
+        menu.addSeparator()
+        menu.addAction("Open", lambda: desktop.open_file(photo.path))
+        menu.addAction("Show in Folder", lambda: desktop.show_in_folder(photo.path))
+        menu.exec(self.tree.viewport().mapToGlobal(pos))
+
+    def _open_item(self, item: QTreeWidgetItem, _column: int) -> None:
+        photo = item.data(0, PHOTO_ROLE)
+        if photo is not None and Path(photo.path).exists():
+            desktop.open_file(photo.path)
+
+    # -- closing ---------------------------------------------------------------------------------
+
+    def done(self, result: int) -> None:
+        if self._stop is not None:
+            self._stop.set()
+        self._debounce.stop()
+        try:
+            self.main.loader.loaded.disconnect(self._thumbnail_loaded)
+        except (RuntimeError, TypeError):
+            pass
+        super().done(result)
+
+
+__all__ = ["DuplicatesDialog"]

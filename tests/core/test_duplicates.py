@@ -1,0 +1,266 @@
+"""Duplicates: identical files, and resized / recompressed / slightly cropped copies, grouped with
+their originals; unrelated photos left alone; a keeper suggested; fast pair finding."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from helpers import DEVDATA, devdata
+from pictures import cropped, recompressed, resized, scene
+
+from app.core import duplicates
+from app.core.catalog import Catalog, FileRecord
+from app.core.library import Library
+
+
+def _originals(n: int) -> list[Image.Image]:
+    """Real photos from devdata when it is there, photo-like scenes otherwise."""
+    folder = DEVDATA / "text2img" / "flickr8k" / "images"
+    if folder.is_dir():
+        return [Image.open(p).convert("RGB") for p in sorted(folder.glob("*.jpg"))[:n]]
+    return [scene((640, 480), seed=200 + k) for k in range(n)]
+
+
+@pytest.fixture
+def edited_library(tmp_path, make_settings, random_model):
+    """Originals, edited copies of four of them, and unrelated photos, indexed with the tiny random model."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    images = _originals(10)
+    for k, im in enumerate(images):
+        im.save(photos / f"orig_{k}.jpg", quality=92)
+        os.utime(photos / f"orig_{k}.jpg", (1_600_000_000, 1_600_000_000))  # older than the copies
+    recompressed(resized(images[0], 0.5), 30).save(photos / "copy_0_small.jpg", quality=95)
+    recompressed(images[0], 20).save(photos / "copy_0_lowq.jpg", quality=95)
+    cropped(images[1], 0.97).save(photos / "copy_1_crop.jpg", quality=90)
+    cropped(images[1], 0.98, anchor="corner").save(photos / "copy_1_cornercrop.png")
+    shutil.copy(photos / "orig_2.jpg", photos / "copy_2_identical.jpg")
+    recompressed(cropped(resized(images[3], 0.6), 0.98), 50).save(photos / "copy_3_mixed.webp")
+    library = Library(make_settings(random_model))
+    library.update([photos])
+    yield library
+    library.close()
+
+
+def _names(group) -> list[str]:
+    return [Path(p.path).name for p in group.photos]
+
+
+def test_edited_copies_are_grouped_with_their_originals(edited_library):
+    report = edited_library.duplicates()
+    groups = sorted((_names(g) for g in report.groups), key=lambda names: names[0])
+    assert groups == [
+        ["orig_0.jpg", "copy_0_lowq.jpg", "copy_0_small.jpg"],  # keeper first: largest, then oldest
+        ["orig_1.jpg", "copy_1_cornercrop.png", "copy_1_crop.jpg"],
+        ["orig_2.jpg", "copy_2_identical.jpg"],
+        ["orig_3.jpg", "copy_3_mixed.webp"],
+    ]
+    by_keeper = {Path(g.keeper.path).name: g for g in report.groups}
+    assert by_keeper["orig_2.jpg"].exact and by_keeper["orig_2.jpg"].similarity == 1.0
+    assert all(p.identical for p in by_keeper["orig_2.jpg"].photos)
+    assert not by_keeper["orig_0.jpg"].exact and 0.8 < by_keeper["orig_0.jpg"].similarity <= 1.0
+    assert [len(g.photos) for g in report.groups] == sorted((len(g.photos) for g in report.groups), reverse=True)
+    assert report.redundant == 6
+
+
+def test_a_random_weights_model_is_not_trusted_with_near_duplicates(edited_library):
+    """Random weights map unrelated photos to nearly the same vector (measured on devdata: unrelated
+    pairs up to 0.999 cosine), so a cosine threshold would group everything: the report falls back to
+    identical files and image hashes, and says why."""
+    report = edited_library.duplicates(threshold=0.95)
+    assert not report.embeddings_used
+    assert "do not tell photos apart" in report.note
+    strict = edited_library.duplicates(threshold=1.0)  # identical (or pixel-identical) only
+    assert [_names(g) for g in strict.groups] == [["orig_2.jpg", "copy_2_identical.jpg"]]
+
+
+def test_hashes_are_filled_in_for_photos_indexed_before_them(edited_library):
+    catalog = edited_library.catalog
+    with catalog.transaction() as db:
+        db.execute("DELETE FROM image_hashes")
+    before = len(edited_library.duplicates().groups)
+    assert before == 1  # only the identical files are left to find
+    report = edited_library.update()  # nothing changed on disk: only the missing hashes are made
+    assert report.embedded == 0
+    assert len(edited_library.duplicates().groups) == 4
+
+
+def test_devdata_near_duplicates_group_with_their_originals(tmp_path, make_settings, random_model):
+    root = devdata("img2img", "synthetic")
+    rows = list(csv.DictReader(open(root / "groundtruth.csv")))
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    expected: dict[str, set[str]] = {}
+    for r in rows:
+        original = DEVDATA / r["original_file"]
+        shutil.copy(original, photos / original.name)
+        expected.setdefault(original.name, {original.name})
+        variant = DEVDATA / r["query_file"]
+        shutil.copy(variant, photos / variant.name)
+        if r["transform"].startswith(("downscale", "colorjitter")):
+            expected[original.name].add(variant.name)  # what an image hash must catch
+    for extra in sorted((DEVDATA / "text2img" / "flickr8k" / "images").glob("*.jpg"))[:40]:
+        shutil.copy(extra, photos / extra.name)  # unrelated photos (and some of the originals again)
+    library = Library(make_settings(random_model))
+    library.update([photos])
+    report = library.duplicates()
+    found = {Path(g.keeper.path).name: set(_names(g)) for g in report.groups}
+    for original, members in expected.items():
+        assert members <= found.get(original, {original}), original
+    # crops, mirror images and rotations need a trained model's embeddings; with hashes alone they
+    # may stay apart, but nothing is ever grouped with the wrong original
+    group_of = {r["query_file"].split("/")[-1]: r["original_file"].split("/")[-1] for r in rows}
+    for keeper, members in found.items():
+        originals = {group_of.get(m, m) for m in members}
+        assert originals == {keeper}, (keeper, members)
+    library.close()
+
+
+def test_exact_copies_are_verified_beyond_the_fingerprint(tmp_path, make_settings, random_model):
+    """The content fingerprint reads the first 1 MB and the last 64 kB: two big files that differ only
+    in the middle share it, and must not be called identical."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    big = scene((1600, 1200), seed=7)
+    big.save(photos / "big.png")  # > 1 MB: noise does not compress
+    data = bytearray((photos / "big.png").read_bytes())
+    assert len(data) > (1 << 20) + (64 << 10) + 1000
+    shutil.copy(photos / "big.png", photos / "big_copy.png")
+    middle = (1 << 20) + 10
+    data[middle] ^= 0xFF  # the same size, head and tail: the same fingerprint
+    (photos / "big_changed.png").write_bytes(bytes(data))
+    library = Library(make_settings(random_model))
+    library.update([photos])
+    records = {Path(r.path).name: r for r in library.photos()}
+    assert len({r.fingerprint for r in records.values()}) <= 2
+    report = library.duplicates(threshold=1.0, hash_distance=-1)  # identical bytes only
+    identical = [sorted(_names(g)) for g in report.groups if g.exact]
+    assert identical == [["big.png", "big_copy.png"]]
+    library.close()
+
+
+# -- the pair finding, on planted vectors ----------------------------------------------------------
+
+
+def _catalog_with_vectors(path: Path, vectors: np.ndarray, sizes=None) -> tuple[Catalog, list[int]]:
+    catalog = Catalog(path)
+    n = len(vectors)
+    with catalog.transaction() as db:
+        catalog.put_files(db, [FileRecord(None, f"/p/{k:04d}.jpg", f"fp{k}", 1000 + k, 1.6e9 + k,
+                                          width=(sizes or {}).get(k, 100), height=100) for k in range(n)])
+        catalog.put_embeddings(db, "m", [(f"fp{k}", v) for k, v in enumerate(vectors)])
+    ids = [r.id for r in catalog.files("ORDER BY path")]
+    return catalog, ids
+
+
+def _planted(n: int = 600, dim: int = 64, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    v = rng.standard_normal((n, dim)).astype(np.float32)
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    twins = {10: 11, 20: 21, 30: 31, 500: 501}
+    for a, b in twins.items():
+        w = v[a] + rng.standard_normal(dim).astype(np.float32) * 0.025
+        v[b] = w / np.linalg.norm(w)
+    w = v[20] + rng.standard_normal(dim).astype(np.float32) * 0.025
+    v[22] = w / np.linalg.norm(w)  # a triple
+    return v, [{10, 11}, {20, 21, 22}, {30, 31}, {500, 501}]
+
+
+@pytest.mark.parametrize("exact_limit", [10_000, 50])  # exact all-pairs, and the inverted-file index
+def test_embeddings_find_planted_near_duplicates(tmp_path, exact_limit):
+    vectors, expected = _planted()
+    catalog, ids = _catalog_with_vectors(tmp_path / "c.sqlite3", vectors, sizes={11: 400, 22: 400})
+    index_of = {i: k for k, i in enumerate(ids)}
+    report = duplicates.find_duplicates(catalog, "m", threshold=0.95, use_hashes=False, exact_limit=exact_limit)
+    assert report.embeddings_used and not report.note
+    got = sorted(({index_of[p.id] for p in g.photos} for g in report.groups), key=min)
+    assert got == expected
+    keeper = {min(index_of[p.id] for p in g.photos): index_of[g.keeper.id] for g in report.groups}
+    assert keeper[10] == 11 and keeper[20] == 22  # the larger picture is kept
+    assert keeper[30] == 30  # same size: the older one
+    assert all(0.95 <= g.similarity < 1.0 for g in report.groups)
+    assert duplicates.find_duplicates(catalog, "m", threshold=0.999, use_hashes=False).groups == []
+    catalog.close()
+
+
+def test_a_model_that_maps_everything_together_is_detected(tmp_path):
+    rng = np.random.default_rng(3)
+    common = rng.standard_normal(64).astype(np.float32) * 6  # like random weights: one shared direction
+    v = common + rng.standard_normal((200, 64)).astype(np.float32)
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    usable, median = duplicates.model_separates(v, 0.95)
+    assert not usable and median > 0.9
+    catalog, _ = _catalog_with_vectors(tmp_path / "c.sqlite3", v)
+    report = duplicates.find_duplicates(catalog, "m", threshold=0.95)
+    assert report.groups == [] and not report.embeddings_used and report.note
+    catalog.close()
+
+
+def _signed(value: int) -> int:
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def test_hash_pairs_match_brute_force():
+    rng = np.random.default_rng(5)
+    values = [int(x) * 2 + int(y) for x, y in zip(rng.integers(0, 2**63, size=400, dtype=np.int64),
+                                                 rng.integers(0, 2, size=400))]
+    for k in range(0, 40, 2):  # plant near pairs: flip 0-11 bits (some beyond the distance)
+        mask = sum(1 << int(bit) for bit in rng.choice(64, size=int(rng.integers(0, 12)), replace=False))
+        values[k + 1] = values[k] ^ mask
+    hashes = np.array([_signed(v & ((1 << 64) - 1)) for v in values], dtype=np.int64)
+    a, b = duplicates.hash_pairs(hashes, 8)
+    got = set(zip(a.tolist(), b.tolist()))
+    brute = {(i, j) for i in range(len(values)) for j in range(i + 1, len(values))
+             if duplicates.hamming(values[i], values[j]) <= 8}
+    assert got == brute and len(brute) >= 10
+
+
+def test_perceptual_hash_ignores_encoding_and_orientation_but_not_content():
+    flat = Image.new("RGB", (300, 200), (120, 130, 140))
+    assert duplicates.perceptual_hash(flat) is None  # nothing to compare by
+    a, b = scene((640, 480), seed=1), scene((640, 480), seed=2)
+    ha = duplicates.perceptual_hash(a)
+    assert duplicates.hamming(ha, duplicates.perceptual_hash(recompressed(resized(a, 0.3), 25))) <= 4
+    assert duplicates.hamming(ha, duplicates.perceptual_hash(b)) > 16
+    assert -(2**63) <= ha < 2**63  # fits SQLite's INTEGER
+
+
+def test_real_encodings_and_exif_orientations_hash_alike():
+    root = devdata("img2img", "real")
+    from app.core import imaging
+
+    rows = list(csv.DictReader(open(root / "groups.csv")))
+    hashes = [duplicates.perceptual_hash(imaging.decode(DEVDATA / r["file"]).image) for r in rows]
+    assert len(hashes) >= 5 and max(duplicates.hamming(hashes[0], h) for h in hashes) <= 4
+
+
+def test_cli_duplicates(capsys, model_env, random_model, tmp_path):
+    from app.cli import main
+
+    model_env(random_model)
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    originals = _originals(4)
+    for k, im in enumerate(originals):
+        im.save(photos / f"orig_{k}.jpg", quality=92)
+    recompressed(resized(originals[0], 0.5), 40).save(photos / "small_copy.jpg")
+    assert main(["index", str(photos)]) == 0
+    capsys.readouterr()
+    assert main(["duplicates", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [sorted(Path(p).name for p in g["paths"]) for g in data["groups"]] == [["orig_0.jpg", "small_copy.jpg"]]
+    group = data["groups"][0]
+    assert Path(group["keeper"]).name == "orig_0.jpg" and group["exact"] is False and 0 < group["similarity"] <= 1
+    assert data["embeddings_used"] is False and data["note"]
+    assert main(["duplicates", "--threshold", "0.97"]) == 0
+    out = capsys.readouterr()
+    assert "keep" in out.out and "orig_0.jpg" in out.out and "note:" in out.err
+    assert main(["duplicates", "--threshold", "7"]) == 2

@@ -1,0 +1,127 @@
+"""The Duplicates view and the text-in-photos setting, driven the way a person drives them."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
+
+from helpers import wait_indexed, wait_ready
+from pictures import cropped, recompressed, resized, scene, write_signs
+
+pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
+
+
+@pytest.fixture
+def duplicates_folder(tmp_path) -> Path:
+    """Five scenes; scene 0 has a resized copy and an identical copy, scene 1 a slightly cropped one."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    images = [scene((480, 360), seed=300 + k) for k in range(5)]
+    for k, im in enumerate(images):
+        im.save(folder / f"scene_{k}.jpg", quality=92)
+        os.utime(folder / f"scene_{k}.jpg", (1_600_000_000, 1_600_000_000))
+    recompressed(resized(images[0], 0.5), 40).save(folder / "scene_0_small.jpg")
+    shutil.copy(folder / "scene_0.jpg", folder / "scene_0_copy.jpg")
+    cropped(images[1], 0.97).save(folder / "scene_1_crop.jpg", quality=90)
+    return folder
+
+
+def test_duplicates_view_groups_marks_keepers_and_trashes_the_others(
+        qtbot, make_window, make_settings, random_model, duplicates_folder, tmp_path, monkeypatch):
+    window = make_window(make_settings(random_model), folders=[duplicates_folder])
+    wait_ready(qtbot, window)
+    wait_indexed(qtbot, window, 8)
+
+    window.duplicates_action.trigger()  # View > Find Duplicates…
+    dialog = window.duplicates_dialog
+    assert dialog.isVisible()
+    qtbot.waitUntil(lambda: dialog.report is not None and not dialog.busy, timeout=20000)
+    names = [[Path(p).name for p in group] for group in dialog.groups()]
+    assert names == [["scene_0.jpg", "scene_0_copy.jpg", "scene_0_small.jpg"], ["scene_1.jpg", "scene_1_crop.jpg"]]
+    assert sorted(Path(p).name for p in dialog.keepers()) == ["scene_0.jpg", "scene_1.jpg"]
+    assert sorted(Path(p.path).name for p in dialog.checked()) == ["scene_0_copy.jpg", "scene_0_small.jpg",
+                                                                   "scene_1_crop.jpg"]
+    assert dialog.note.isVisible() and "image hash" in dialog.note.text()  # random weights: said so
+    keeper_row = dialog.tree.topLevelItem(0).child(0)
+    assert "Keep" in keeper_row.text(0) and keeper_row.checkState(0) == Qt.CheckState.Unchecked
+    qtbot.waitUntil(lambda: not keeper_row.icon(0).isNull(), timeout=10000)  # thumbnails arrive
+
+    # the user keeps the crop instead of scene_1.jpg, then thinks better of it
+    crop_row = dialog.tree.topLevelItem(1).child(1)
+    dialog.keep(crop_row)
+    assert "scene_1_crop.jpg" in [Path(p).name for p in dialog.keepers()]
+    dialog.keep(dialog.tree.topLevelItem(1).child(0))
+
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a) or QMessageBox.StandardButton.Yes)
+    assert dialog.trash_button.isEnabled() and "3" in dialog.trash_button.text()
+    qtbot.mouseClick(dialog.trash_button, Qt.MouseButton.LeftButton)
+    assert asked and "3 photos" in asked[0][2]
+    trash = tmp_path / "xdg-data" / "Trash" / "files"
+    qtbot.waitUntil(lambda: trash.is_dir() and len(list(trash.iterdir())) == 3, timeout=20000)
+    assert sorted(p.name for p in duplicates_folder.iterdir()) == [f"scene_{k}.jpg" for k in range(5)]
+    qtbot.waitUntil(lambda: not dialog.busy and dialog.groups() == [], timeout=20000)
+    assert "No duplicates" in dialog.status.text()
+    qtbot.waitUntil(lambda: window.grid_model.rowCount() == 5, timeout=20000)
+
+    dialog.close()
+    window.duplicates_action.trigger()  # opens again, fresh
+    qtbot.waitUntil(lambda: window.duplicates_dialog.report is not None, timeout=20000)
+
+
+def test_a_lower_threshold_is_asked_for_in_the_background(qtbot, make_window, make_settings, random_model,
+                                                          duplicates_folder):
+    window = make_window(make_settings(random_model), folders=[duplicates_folder])
+    wait_ready(qtbot, window)
+    wait_indexed(qtbot, window, 8)
+    window.show_duplicates()
+    dialog = window.duplicates_dialog
+    qtbot.waitUntil(lambda: dialog.report is not None and not dialog.busy, timeout=20000)
+    with qtbot.waitSignal(dialog.results_shown, timeout=20000):
+        dialog.threshold_spin.setValue(1.0)  # identical files only
+    assert [[Path(p).name for p in g] for g in dialog.groups()] == [["scene_0.jpg", "scene_0_copy.jpg"]]
+    assert dialog.report.threshold == 1.0
+
+
+def test_reading_text_is_a_setting_that_persists_and_the_text_shows_in_properties(
+        qtbot, make_window, make_settings, random_model, tmp_path, monkeypatch):
+    from app.ui import prefs
+    from app.ui.dialogs import SettingsDialog
+
+    pytest.importorskip("rapidocr_onnxruntime")
+    folder = tmp_path / "signs"
+    write_signs(folder, ["Harbour"], size=(480, 360), blank=0)
+    window = make_window(make_settings(random_model), folders=[folder])
+    wait_ready(qtbot, window)
+    wait_indexed(qtbot, window, 1)
+    assert window.settings.ocr is False
+
+    dialog = SettingsDialog(window.settings_values(), window)
+    qtbot.addWidget(dialog)
+    assert not dialog.ocr_check.isChecked()
+    dialog.ocr_check.setChecked(True)
+    assert dialog.values()["ocr"] is True
+    window.apply_settings(dialog.values())  # turning it on reads the photos' text in the background
+    assert window.settings.ocr and window.library.settings.ocr
+    qtbot.waitUntil(lambda: window.library.catalog.ocr_counts()[1] == 1 and not window.indexing, timeout=60000)
+
+    window.grid.setCurrentIndex(window.grid_model.index(0))
+    window.show_properties()
+    properties = window.properties
+    qtbot.waitUntil(lambda: properties.found_text is not None, timeout=10000)
+    assert "Harbour" in properties.text_label.text()
+    properties.close()
+
+    args = argparse.Namespace(data_dir=tmp_path / "data", model=None, pretrained=None, folders=[])
+    assert prefs.build_settings(args).ocr is True  # saved
+    monkeypatch.setenv("PHOTOSEEK_OCR", "0")
+    assert prefs.build_settings(args).ocr is False  # the environment wins
+    window.apply_settings(dict(window.settings_values(), ocr=False))
+    monkeypatch.delenv("PHOTOSEEK_OCR")
+    assert prefs.build_settings(args).ocr is False

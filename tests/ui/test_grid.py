@@ -1,0 +1,79 @@
+"""The grid view on its own: a big library, the keyboard, the mouse and re-orders."""
+
+import numpy as np
+from PySide6.QtCore import QPoint, Qt
+
+from app.core.catalog import FileRecord
+from app.ui.grid import PhotoGrid, PhotoModel, ThumbnailLoader
+
+N = 100_000
+
+
+def _grid(qtbot, n=N):
+    records = {i: FileRecord(i, f"/photos/{i}.jpg", f"fp{i}", 1, 1.0) for i in range(1, n + 1)}
+    model = PhotoModel()
+    grid = PhotoGrid(model, ThumbnailLoader(None))
+    qtbot.addWidget(grid)
+    grid.resize(1000, 700)
+    grid.show()
+    qtbot.waitExposed(grid)
+    model.set_order(list(records), records)
+    return grid, model
+
+
+def test_cells_tile_the_view_and_points_map_back_to_photos(qtbot):
+    grid, model = _grid(qtbot)
+    assert grid.columns >= 5 and grid.verticalScrollBar().maximum() > 0
+    for row in (0, 1, grid.columns, grid.columns + 3):
+        rect = grid.visualRect(model.index(row))
+        assert grid.indexAt(rect.center()).row() == row
+    grid.scrollTo(model.index(N - 1))  # the last photo of 100k is reachable
+    assert grid.viewport().rect().contains(grid.visualRect(model.index(N - 1)).center())
+    assert not grid.indexAt(QPoint(grid.columns * grid.cell + 2, 5)).isValid()  # right of the last column
+
+
+def test_keyboard_moves_through_the_grid(qtbot):
+    grid, model = _grid(qtbot, 50)
+    grid.setFocus()
+    grid.setCurrentIndex(model.index(0))
+    qtbot.keyClick(grid, Qt.Key.Key_Right)
+    assert grid.currentIndex().row() == 1
+    qtbot.keyClick(grid, Qt.Key.Key_Down)
+    assert grid.currentIndex().row() == 1 + grid.columns
+    qtbot.keyClick(grid, Qt.Key.Key_End)
+    assert grid.currentIndex().row() == 49
+    qtbot.keyClick(grid, Qt.Key.Key_Home, Qt.KeyboardModifier.ShiftModifier)
+    assert grid.currentIndex().row() == 0 and len(grid.selected_rows()) == 50
+
+
+def test_dragging_across_cells_selects_a_rectangle_and_shift_click_a_run(qtbot):
+    grid, model = _grid(qtbot, 60)
+    cols, cell = grid.columns, grid.cell
+    # a rubber band from the gap left of the first cell to the middle of row 2, column 2
+    start, end = QPoint(2, 2), grid.visualRect(model.index(cols + 1)).center()
+    qtbot.mousePress(grid.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(cols * cell + 5, 2))  # empty space
+    grid.clearSelection()
+    grid.setState(grid.State.DragSelectingState)
+    grid.setSelection(grid.visualRect(model.index(0)).united(grid.visualRect(model.index(cols + 1))),
+                      grid.selectionModel().SelectionFlag.ClearAndSelect)
+    grid.setState(grid.State.NoState)
+    assert grid.selected_rows() == [0, 1, cols, cols + 1]
+    # click the second photo, Shift+click one two rows down: everything in between, in order
+    qtbot.mouseClick(grid.viewport(), Qt.MouseButton.LeftButton, pos=grid.visualRect(model.index(1)).center())
+    target = grid.visualRect(model.index(2 * cols)).center()
+    qtbot.mouseClick(grid.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier, pos=target)
+    assert grid.selected_rows() == list(range(1, 2 * cols + 1))
+    assert start != end
+
+
+def test_a_reorder_of_100k_photos_keeps_the_selection_on_the_same_photos(qtbot):
+    grid, model = _grid(qtbot)
+    grid.setCurrentIndex(model.index(5))
+    chosen = model.ids()[5]
+    order = np.random.default_rng(0).permutation(np.arange(1, N + 1))
+    model.set_order(order)
+    assert model.ids() == order.tolist()
+    assert grid.currentIndex().row() == int(np.flatnonzero(order == chosen)[0])
+    assert grid.selected_rows() == [grid.currentIndex().row()]
+    model.set_order([3, 2, 2, 999_999, 1])  # repeats and unknown ids are dropped
+    assert model.ids() == [3, 2, 1]

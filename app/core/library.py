@@ -215,13 +215,14 @@ class Library:
         return vector
 
     def search(self, text: str, n: int | None = None, *, image=None, min_score: float | None = None,
-               good_only: bool = False, exclude: set[int] | None = None) -> SearchResult:
+               good_only: bool = False, exclude: set[int] | None = None, paths: bool = True) -> SearchResult:
         """Run a query in the search language (see query_parser.py), optionally with an image
         (a path or a PIL image) combined into it. The result is a list of hits, best first, that
-        also carries `good_count` (where the good matches end) and `hints` about the query."""
+        also carries `good_count` (where the good matches end) and `hints` about the query.
+        `paths=False`: only the result's `ids` array, no path lookups (see search.execute)."""
         parsed = parse_query(text)
         image_vector = self.image_vector(image) if image is not None else None
-        return search.execute(self, parsed, n, image_vector, exclude, min_score, good_only)
+        return search.execute(self, parsed, n, image_vector, exclude, min_score, good_only, paths)
 
     def search_image(self, image, text: str | None = None, n: int | None = None, **options) -> SearchResult:
         return self.search(text or "", n, image=image, **options)

@@ -51,12 +51,14 @@ class SearchResult(list):
     """The hits, best first (a plain list of Hit), and what the search made of the query.
 
     `good_count`: the first `good_count` hits are good matches (None when not judged, e.g. a
-    library browse); `hints`: short notes for the user about how the query was read."""
+    library browse); `hints`: short notes for the user about how the query was read; `ids`: the
+    hits' ids as an array (all there is when the search was asked for no paths)."""
 
     def __init__(self, hits: Iterable[Hit] = (), *, parsed: ParsedQuery | None = None,
                  hints: Iterable[str] = (), good_count: int | None = None, total: int = 0,
-                 cutoff: Cutoff | None = None):
+                 cutoff: Cutoff | None = None, ids: np.ndarray | None = None):
         super().__init__(hits)
+        self.ids = np.fromiter((h.id for h in self), dtype=np.int64, count=len(self)) if ids is None else ids
         self.parsed = parsed
         self.hints = list(dict.fromkeys(hints))
         self.good_count = good_count
@@ -316,7 +318,10 @@ def concept_ranking(library: "Library", concepts: list) -> tuple[np.ndarray, np.
 
 
 def execute(library: "Library", parsed: ParsedQuery, n: int | None = None, image_vector: np.ndarray | None = None,
-            exclude: set[int] | None = None, min_score: float | None = None, good_only: bool = False) -> SearchResult:
+            exclude: set[int] | None = None, min_score: float | None = None, good_only: bool = False,
+            paths: bool = True) -> SearchResult:
+    """`paths=False`: only `ids` (and `good_count`, `hints`) are filled in; what the window needs,
+    without looking up a path for each of maybe a million results."""
     catalog = library.catalog
     hints = list(parsed.hints)
     concepts, stand_ins = _resolve_concepts(library, parsed, hints)
@@ -389,8 +394,11 @@ def execute(library: "Library", parsed: ParsedQuery, n: int | None = None, image
     total = len(order)
     if n is not None:
         order = order[: max(0, n)]
-    paths = catalog.paths(order)
-    hits = [Hit(i, paths[i], float(score_of[i]), i in text_hits) for i in order if i in paths]
+    if not paths:
+        return SearchResult([], parsed=parsed, hints=hints, good_count=min(good_count, len(order)), total=total,
+                            cutoff=cutoff, ids=np.array(order, dtype=np.int64))
+    found = catalog.paths(order)
+    hits = [Hit(i, found[i], float(score_of[i]), i in text_hits) for i in order if i in found]
     return SearchResult(hits, parsed=parsed, hints=hints, good_count=min(good_count, len(hits)), total=total,
                         cutoff=cutoff)
 

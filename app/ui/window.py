@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
+
 from PySide6.QtCore import QEvent, QSize, Qt, QThreadPool, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QIcon, QImage, QKeySequence
 from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QHBoxLayout, QLabel, QListWidget,
@@ -88,21 +90,20 @@ def _browse_job(library: Library) -> tuple[list[FileRecord], dict[int, Path]]:
 
 
 def _search_job(library: Library, seq: int, latest: Callable[[], int], text: str,
-                image: ImageQuery | None) -> tuple[int, list[int], float, int | None, list[str]]:
+                image: ImageQuery | None) -> tuple[int, np.ndarray, float, int | None, list[str]]:
     """(seq, ids best first, seconds, how many of them are good matches, hints about the query)."""
     if seq != latest():  # a newer query was typed while this one waited: skip the work
-        return seq, [], 0.0, None, []
+        return seq, np.empty(0, dtype=np.int64), 0.0, None, []
     started = time.perf_counter()
     if image is None:
-        hits = library.search(text)
+        result = library.search(text, paths=False)
     elif image.photo_id is not None and not text:
-        hits = library.similar(image.photo_id)
+        result = library.similar(image.photo_id, paths=False)
     elif isinstance(image.source, QImage):
-        hits = library.search_image(_qimage_to_pil(image.source), text=text or None)
+        result = library.search_image(_qimage_to_pil(image.source), text=text or None, paths=False)
     else:
-        hits = library.search_image(image.source, text=text or None)
-    return (seq, [h.id for h in hits], time.perf_counter() - started, getattr(hits, "good_count", None),
-            list(getattr(hits, "hints", [])))
+        result = library.search_image(image.source, text=text or None, paths=False)
+    return seq, result.ids, time.perf_counter() - started, result.good_count, list(result.hints)
 
 
 def _qimage_to_pil(image: QImage):
@@ -260,11 +261,11 @@ class MainWindow(QMainWindow):
 
         # state
         self._records: dict[int, FileRecord] = {}
-        self._library_ids: list[int] = []
+        self._library_ids = np.empty(0, dtype=np.int64)  # newest first
         self._folders: dict[int, Path] = {}
         self._folder_filter: int | None = None
-        self._hits: list[int] | None = None
-        self._good: set[int] | None = None  # the good matches among _hits (None: not judged)
+        self._hits: np.ndarray | None = None  # search results, best first (None: no search)
+        self._good_count: int | None = None  # the first _good_count hits are good matches (None: not judged)
         self._good_only = False
         self._search_hints: list[str] = []
         self._concepts_running = False
@@ -688,7 +689,7 @@ class MainWindow(QMainWindow):
     def _set_photos(self, records: list[FileRecord], folders: dict[int, Path]) -> None:
         before = set(self._records)
         self._records = {r.id: r for r in records}
-        self._library_ids = [r.id for r in records]
+        self._library_ids = np.fromiter((r.id for r in records), dtype=np.int64, count=len(records))
         if folders != self._folders:
             self._folders = folders
             self._fill_sidebar()
@@ -736,16 +737,16 @@ class MainWindow(QMainWindow):
     def _apply_view(self) -> None:
         """Put the right ids in the grid: library order or search order, then the folder filter."""
         ids = self._hits if self._hits is not None else self._library_ids
+        good_count = self._good_count if self._hits is not None else None
         if self._folder_filter is not None:
-            fid = self._folder_filter
-            ids = [i for i in ids if (r := self._records.get(i)) is not None and r.folder_id == fid]
-        good_count = None
-        if self._hits is not None and self._good is not None:
-            good = self._good
-            if self._good_only:
-                ids = [i for i in ids if i in good]
-            else:
-                good_count = sum(1 for i in ids if i in good)  # the good ones come first
+            fid, records = self._folder_filter, self._records
+            keep = np.fromiter(((r := records.get(i)) is not None and r.folder_id == fid for i in ids.tolist()),
+                               dtype=bool, count=len(ids))
+            if good_count is not None:
+                good_count = int(keep[:good_count].sum())  # the good ones come first
+            ids = ids[keep]
+        if good_count is not None and self._good_only:
+            ids, good_count = ids[:good_count], None
         changed = self._records is not self.grid_model.records()
         self.grid_model.set_order(ids, self._records if changed else None)
         self.grid_model.set_good_count(good_count)
@@ -773,7 +774,7 @@ class MainWindow(QMainWindow):
             text = _plural(n, "photo") if self.stack.currentWidget() is self.grid else ""
         self.status_label.setText(text)
         self.status_label.setToolTip("\n".join(self._search_hints) if self._hits is not None else "")
-        self.good_only_button.setVisible(self._hits is not None and self._good is not None)
+        self.good_only_button.setVisible(self._hits is not None and self._good_count is not None)
 
     # -- search ------------------------------------------------------------------------------
 
@@ -795,7 +796,7 @@ class MainWindow(QMainWindow):
             if got_seq != self._search_seq:  # a newer query was issued: never let an old one win
                 return
             self._hits = ids
-            self._good = set(ids[:good_count]) if good_count is not None else None
+            self._good_count = good_count
             self._search_hints = hints
             self._apply_view()
             if not live:
@@ -825,7 +826,7 @@ class MainWindow(QMainWindow):
         self._search_seq += 1  # results still on their way are dropped
         self._search_text = ""
         self._search_hints = []
-        self._good = None
+        self._good_count = None
         self.saved_list.clearSelection()
         if self._hits is None:
             self._update_count()
@@ -1318,9 +1319,13 @@ class MainWindow(QMainWindow):
 
         def done(failures):
             gone = set(ids) - {self._id_of_path(p) for p, _ in failures}
-            self._library_ids = [i for i in self._library_ids if i not in gone]
+            gone_ids = np.fromiter(gone, dtype=np.int64, count=len(gone))
+            self._library_ids = self._library_ids[~np.isin(self._library_ids, gone_ids)]
             if self._hits is not None:
-                self._hits = [i for i in self._hits if i not in gone]
+                kept = ~np.isin(self._hits, gone_ids)
+                if self._good_count is not None:
+                    self._good_count = int(kept[:self._good_count].sum())
+                self._hits = self._hits[kept]
             for i in gone:
                 self._records.pop(i, None)
             self._apply_view()

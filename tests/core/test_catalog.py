@@ -55,3 +55,32 @@ def test_removing_a_folder_forgets_its_files(tmp_path):
         cat.put_files(db, [FileRecord(None, str(tmp_path / "a.jpg"), "fpA", 10, 1.0, folder_id=folder)])
     cat.remove_folder(tmp_path)
     assert cat.count() == 0 and cat.folders() == {}
+
+
+def test_a_schema_1_catalog_keeps_its_embeddings_and_shrinks(tmp_path):
+    """Upgrading moves the embeddings to a table that stores each vector inline (schema 3)."""
+    from app.core.catalog import MIGRATIONS
+
+    path = tmp_path / "old.sqlite3"
+    db = sqlite3.connect(path, isolation_level=None)
+    db.executescript(MIGRATIONS[0] + "PRAGMA user_version = 1;")
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(2000, 512)).astype(np.float16)
+    db.execute("INSERT INTO folders VALUES (1, '/p', 0)")
+    db.execute("BEGIN")
+    for i, v in enumerate(vectors):
+        db.execute("INSERT INTO files (path, folder_id, fingerprint, size, mtime, status) VALUES (?, 1, ?, 1, 1, 'ok')",
+                   (f"/p/{i}.jpg", f"fp{i}"))
+        db.execute("INSERT INTO embeddings VALUES (?, 'm', ?)", (f"fp{i}", v.tobytes()))
+    db.execute("COMMIT")
+    db.close()
+    before = path.stat().st_size
+
+    catalog = Catalog(path)
+    ids, got = catalog.vectors("m")
+    assert len(ids) == 2000 and np.array_equal(got, vectors.astype(np.float32)[ids - 1])
+    assert "WITHOUT ROWID" not in catalog.db.execute(
+        "SELECT sql FROM sqlite_master WHERE name = 'embeddings'").fetchone()[0]
+    catalog.close()
+    assert path.stat().st_size < before / 2  # about 1.2 KB a photo instead of 4.7 KB
+    assert Catalog(path).integrity_check() == "ok"

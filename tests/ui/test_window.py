@@ -213,7 +213,8 @@ def test_move_to_trash_asks_then_removes_the_photo(qtbot, indexed, tmp_path, mon
     qtbot.waitUntil(lambda: not Path(victim).exists() and not window.indexing)
     assert (tmp_path / "xdg-data" / "Trash" / "files" / Path(victim).name).exists()
     qtbot.waitUntil(lambda: window.grid_model.rowCount() == N_SHAPES - 1)
-    assert window.library.catalog.file_by_path(victim) is None
+    # the catalog follows on the worker, just after the file moved
+    qtbot.waitUntil(lambda: window.library.catalog.file_by_path(victim) is None)
 
 
 def test_preview_opens_on_space_and_steps_with_the_grid(qtbot, indexed):
@@ -249,11 +250,11 @@ def test_a_slow_old_query_never_overwrites_a_newer_one(qtbot, indexed, monkeypat
     real_search = library.search
     started = threading.Event()
 
-    def search(text, n=None):
+    def search(text, n=None, **options):
         if text == "slow":
             started.set()
             time.sleep(0.8)
-        return real_search(text, n)
+        return real_search(text, n, **options)
 
     monkeypatch.setattr(library, "search", search)
     window.run_search("slow")

@@ -84,9 +84,10 @@ def main(argv=None) -> dict:
     del prepared, tensors
 
     # The real pipeline, empty catalog, with the configured precision (PHOTOSEEK_PRECISION, default
-    # "auto": int8 when its fidelity on the first batch is >= 0.99).
+    # "auto": int8 when its fidelity on the first batch is >= 0.99). Reading text in photos (OCR) is
+    # a later background phase with its own benchmark (bench.features): off here.
     library.close()
-    library = Library(settings)
+    library = Library(settings.with_(ocr=False))
     pipeline_embedder = library.load_model()
     t0 = time.perf_counter()
     first = library.update([args.images]) if args.limit is None else _update_limited(library, files)

@@ -21,6 +21,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 log = logging.getLogger(__name__)
+FIDELITY_SAMPLE = 16  # photos of the first batch on which int8 is compared with float32 (precision "auto")
 
 # (bytes done, bytes total or 0 when unknown) while weights download
 DownloadProgress = Callable[[int, int], None]
@@ -251,17 +252,19 @@ class Embedder:
         import torch
 
         reference = torch.nn.functional.normalize(self.model.visual(batch).float(), dim=-1)
+        sample = slice(0, FIDELITY_SAMPLE)  # enough photos to judge; the check costs a fraction of a batch
         try:
             fast = self.int8_visual()
-            fast_features = torch.nn.functional.normalize(fast(batch).float(), dim=-1)
+            fast_features = torch.nn.functional.normalize(fast(batch[sample]).float(), dim=-1)
         except Exception as e:  # no quantised kernels on this CPU/build: stay exact
             log.info("int8 image tower unavailable (%s); using float32", e)
             self._fast_visual, self.precision = False, "fp32"
             return reference.cpu().numpy()
-        self.fidelity = float((reference * fast_features).sum(dim=-1).mean())
+        self.fidelity = float((reference[sample] * fast_features).sum(dim=-1).mean())
         keep = self.precision == "int8" or self.fidelity >= 0.99
         self._fast_visual, self.precision = (fast, "int8") if keep else (False, "fp32")
-        log.info("int8 image tower: cosine %.4f to float32 on %d photos -> %s", self.fidelity, len(batch), self.precision)
+        log.info("int8 image tower: cosine %.4f to float32 on %d photos -> %s", self.fidelity, len(fast_features),
+                 self.precision)
         return reference.cpu().numpy()  # this batch is stored exact either way
 
     def embed_images(self, images: Sequence) -> np.ndarray:
@@ -315,3 +318,4 @@ class Embedder:
 
 def load(spec: ModelSpec, cache_dir: Path, device: str = "auto", progress: DownloadProgress | None = None) -> Embedder:
     return Embedder(spec, cache_dir, device, progress)
+

@@ -10,7 +10,7 @@ import logging
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 
@@ -18,7 +18,6 @@ from . import imaging, query
 from .catalog import OK, SKIPPED, Catalog, FileRecord
 from .config import Settings
 from .embedder import DownloadProgress, Embedder, ModelSpec, ModelUnavailable
-from .index import VectorIndex
 from .indexer import Control, Indexer, IndexReport, Progress
 from .concepts import ConceptIndex, ConceptReport
 from .query import Hit
@@ -26,6 +25,9 @@ from .query_parser import concept_key
 from .query_parser import parse as parse_query
 from . import search
 from .search import SearchResult
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .index import VectorIndex
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +42,7 @@ class Library:
         self.catalog = Catalog(settings.catalog_path)
         self.spec = ModelSpec(settings.model, settings.pretrained)
         self._embedder: Embedder | None = None
-        self._index: VectorIndex | None = None
+        self._index: "VectorIndex | None" = None
         self._concepts: ConceptIndex | None = None
         self._model_lock = threading.Lock()
         self._index_lock = threading.Lock()
@@ -67,8 +69,10 @@ class Library:
             return self._embedder
 
     @property
-    def index(self) -> VectorIndex:
+    def index(self) -> "VectorIndex":
         """The vector index for the current model, loaded or rebuilt from the catalog on first use."""
+        from .index import VectorIndex  # here: FAISS takes a while to load, the window opens without it
+
         with self._index_lock:
             if self._index is None:
                 self._index = VectorIndex.open(self.catalog, self.settings.index_dir, self.model_id)
@@ -81,7 +85,7 @@ class Library:
         if not old.needs_rebuild():
             return False
         old.start_tracking()
-        new = VectorIndex.build(self.catalog, self.model_id)
+        new = type(old).build(self.catalog, self.model_id)
         with self._index_lock:
             if self._index is not old:  # the model changed meanwhile
                 return False

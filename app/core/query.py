@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import imaging
 from .embedder import Embedder
-from .index import VectorIndex
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .index import VectorIndex
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,7 @@ def combine(image_vec: np.ndarray, text_vec: np.ndarray, text_weight: float = 0.
     return normalise((1 - text_weight) * image_vec + text_weight * text_vec)
 
 
-def rank(index: VectorIndex, vector: np.ndarray, k: int | None = None, exclude: set[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+def rank(index: "VectorIndex", vector: np.ndarray, k: int | None = None, exclude: set[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
     extra = len(exclude) if exclude else 0
     ids, scores = index.search(normalise(vector), None if k is None else k + extra)
     if exclude:

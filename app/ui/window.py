@@ -273,6 +273,7 @@ class MainWindow(QMainWindow):
         self._search_seq = 0
         self._search_text = ""
         self._browse_seq = 0
+        self._after_browse: list[Callable[[], None]] = []
         self._browse_running = False
         self._browse_again = False
         self.model_state = "loading"
@@ -583,10 +584,10 @@ class MainWindow(QMainWindow):
 
     def start(self) -> None:
         """Show what the catalog has, load the model, then re-check every folder."""
-        self.refresh_photos()
+        # the model after the photo list: both are heavy Python work, and the grid matters first
+        self.refresh_photos(then=lambda: self.load_model(then_index=True))
         self.refresh_skipped()
         self.refresh_saved_searches()
-        self.load_model(then_index=True)
 
     def load_model(self, then_index: bool = False) -> None:
         self.banner.hide()
@@ -663,8 +664,11 @@ class MainWindow(QMainWindow):
 
     # -- browsing ------------------------------------------------------------------------------
 
-    def refresh_photos(self) -> None:
-        """Re-read the photo list and folders from the catalog (worker thread)."""
+    def refresh_photos(self, then: Callable[[], None] | None = None) -> None:
+        """Re-read the photo list and folders from the catalog (worker thread); `then` runs after
+        the grid has them (or the read failed)."""
+        if then is not None:
+            self._after_browse.append(then)
         if self._browse_running:
             self._browse_again = True
             return
@@ -672,17 +676,24 @@ class MainWindow(QMainWindow):
         self._browse_seq += 1
         seq, library = self._browse_seq, self.library
 
-        def done(result):
+        def finished():
             self._browse_running = False
-            if seq == self._browse_seq and library is self.library:
-                self._set_photos(*result)
             if self._browse_again:
                 self._browse_again = False
                 self.refresh_photos()
+                return
+            waiting, self._after_browse = self._after_browse, []
+            for callback in waiting:
+                callback()
+
+        def done(result):
+            if seq == self._browse_seq and library is self.library:
+                self._set_photos(*result)
+            finished()
 
         def failed(error):
-            self._browse_running = False
             self._task_failed(error)
+            finished()
 
         self._run(self.jobs, _browse_job, library, on_result=done, on_error=failed)
 

@@ -39,7 +39,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 DEVDATA = ROOT.parent / "shared" / "devdata" / "text2img"
-FORMAT_VERSION = 1  # bump when the layout changes: cached libraries are rebuilt
+FORMAT_VERSION = 2  # bump when the layout changes: cached libraries are rebuilt
 PER_FOLDER = 1000
 TINY_NAME = "tiny-random-clip"
 
@@ -220,6 +220,16 @@ def build(photos: int = 100_000, root: Path | None = None, model: str | None = N
     sources = base_photos(cache / "base-photos", base)
     thumbs = base_thumbnails(sources, cache / "base-thumbs", settings.thumb_size)
     stats = [p.stat() for p in sources]
+    try:  # image hashes as the indexer records them (duplicates), so no backfill runs on open
+        from app.core.duplicates import perceptual_hash
+        from PIL import Image
+
+        hashes = []
+        for thumb, *_ in thumbs:
+            with Image.open(thumb) as im:
+                hashes.append(perceptual_hash(im))
+    except ImportError:  # an older checkout without duplicates
+        hashes = None
 
     catalog = Catalog(settings.catalog_path)
     photos_dir.mkdir()
@@ -254,6 +264,9 @@ def build(photos: int = 100_000, root: Path | None = None, model: str | None = N
         with catalog.transaction() as db:
             catalog.put_files(db, records)
             catalog.put_embeddings(db, model_id, embeddings)
+            if hashes is not None:
+                catalog.put_hashes(db, [(r.fingerprint, hashes[i % len(sources)])
+                                        for i, r in enumerate(records, start=first)])
     VectorIndex.open(catalog, settings.index_dir, model_id)  # builds from the catalog and saves
     count = catalog.count(OK)
     catalog.close()

@@ -140,11 +140,13 @@ class PhotoModel(QAbstractListModel):
         mask[inside] = self._known[ids[inside]]
         return mask
 
-    def set_order(self, ids: Iterable[int], records: dict[int, FileRecord] | None = None) -> None:
+    def set_order(self, ids: Iterable[int], records: dict[int, FileRecord] | None = None,
+                  known: np.ndarray | None = None) -> None:
         """Show `ids` in this order (ids without a record are left out). Vectorised: a re-order of
-        100k photos costs milliseconds on the GUI thread."""
+        100k photos costs milliseconds on the GUI thread. With new `records`, `known` may give
+        which ids they hold (a bool array by id), so that it is not worked out here."""
         if records is not None:
-            self._records, self._known = records, None
+            self._records, self._known = records, known
         new = np.asarray(ids if isinstance(ids, np.ndarray) else list(ids), dtype=np.int64).reshape(-1)
         new = new[self._known_mask(new)]
         if len(new) > 1 and np.bincount(new).max() > 1:  # repeated ids: keep each one's first place

@@ -123,14 +123,22 @@ class Library:
         self.save_index()
 
     def update(self, folders: Sequence[Path | str] | None = None, progress: Callable[[Progress], None] | None = None,
-               control: Control | None = None, require_model: bool = True) -> IndexReport:
+               control: Control | None = None, require_model: bool = True, only_these: bool = False) -> IndexReport:
         """Add `folders` to the library (if given) and bring everything up to date.
 
-        Without a loadable model and `require_model=False`, photos are catalogued and thumbnailed
-        so they can be browsed; they are embedded once a model is available.
+        `only_these`: check just those folders (the rest was checked a moment ago: a folder added
+        to a big library should not mean re-walking all of it), unless they overlap a library
+        folder. Without a loadable model and `require_model=False`, photos are catalogued and
+        thumbnailed so they can be browsed; they are embedded once a model is available.
         """
-        for folder in folders or ():
-            self.add_folder(folder)
+        added = {self.add_folder(folder) for folder in folders or ()}
+        scope = None
+        if only_these and added:
+            every = self.folders()
+            scope = {fid: every[fid] for fid in added}
+            others = [p for fid, p in every.items() if fid not in added]
+            if any(a.is_relative_to(b) or b.is_relative_to(a) for a in scope.values() for b in others):
+                scope = None  # nested folders: which one a photo belongs to needs them all
         try:
             embedder = self.load_model()
         except ModelUnavailable:
@@ -143,7 +151,7 @@ class Library:
             on_vectors=index.add if index is not None else None,
             on_removed=index.remove if index is not None else None,
         )
-        report = indexer.run(progress=progress, control=control)
+        report = indexer.run(folders=scope, progress=progress, control=control)
         self.save_index()
         if index is not None:
             self.maintain_index()
@@ -153,11 +161,24 @@ class Library:
 
     # -- browsing ----------------------------------------------------------------------------
 
-    def photos(self, folder_id: int | None = None) -> list[FileRecord]:
-        """Every readable photo, newest first (EXIF capture time, else file time)."""
-        where = "WHERE status = 'ok'" + (" AND folder_id = ?" if folder_id is not None else "")
+    def photos(self, folder_id: int | None = None, after_id: int | None = None) -> list[FileRecord]:
+        """Every readable photo, newest first (`when`, then path); `after_id`: only the photos
+        catalogued after that id (the new ones, while indexing)."""
+        where, params = ["status = 'ok'"], []
+        if folder_id is not None:
+            where.append("folder_id = ?")
+            params.append(folder_id)
+        if after_id is not None:
+            where.append("id > ?")
+            params.append(after_id)
         order = " ORDER BY COALESCE(taken_at, datetime(mtime, 'unixepoch')) DESC, path"
-        return self.catalog.files(where + order, () if folder_id is None else (folder_id,))
+        return self.catalog.files("WHERE " + " AND ".join(where) + order, params)
+
+    @staticmethod
+    def when(record: FileRecord) -> str:
+        """What `photos` orders by: the capture time, else the file time (as SQLite writes it)."""
+        return record.taken_at if record.taken_at is not None else \
+            time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(int(record.mtime)))
 
     def skipped(self) -> list[FileRecord]:
         return self.catalog.files("WHERE status = 'skipped' ORDER BY path")

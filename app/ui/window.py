@@ -67,11 +67,12 @@ def app_icon() -> QIcon:
 
 
 def _index_job(library: Library, folders: list[str], control: Control, progress: Callable[[Any], None],
-               load_model: bool = False) -> IndexReport:
+               load_model: bool = False, only_these: bool = False) -> IndexReport:
     throttled = Throttle(progress, rate=10, final=lambda p: isinstance(p, Progress) and p.total and p.done == p.total)
     if load_model:  # a new model: load it first (with download progress), it must work
         library.load_model(progress=lambda done, total: throttled(("download", done, total)))
-    return library.update(folders or None, progress=throttled, control=control, require_model=load_model)
+    return library.update(folders or None, progress=throttled, control=control, require_model=load_model,
+                          only_these=only_these)
 
 
 def _image_extensions() -> set[str]:
@@ -95,10 +96,38 @@ class PhotoList:
         self.ids = np.fromiter((r.id for r in records), dtype=np.int64, count=len(records))
         self.known = np.zeros(int(self.ids.max()) + 1 if len(self.ids) else 0, dtype=bool)  # by id
         self.known[self.ids] = True
+        self.max_id = len(self.known) - 1
+
+    def with_new(self, new: list[FileRecord]) -> "PhotoList":
+        """This list with a few new photos, each put in its place (binary search: no re-sort)."""
+        records = list(self.records)
+        for record in new:
+            records.insert(_place(records, record), record)
+        return PhotoList(records, self.folders)
 
 
-def _browse_job(library: Library, previous: PhotoList | None) -> PhotoList | None:
-    """The photo list, or None when it is the same as `previous` (re-read while indexing)."""
+def _place(records: list[FileRecord], record: FileRecord) -> int:
+    """Where `record` goes among `records` (newest first, then by path: `Library.photos` order)."""
+    when, path = Library.when(record), record.path
+    lo, hi = 0, len(records)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        other = records[mid]
+        other_when = Library.when(other)
+        if other_when > when or (other_when == when and other.path < path):
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def _browse_job(library: Library, previous: PhotoList | None, new_only: bool = False) -> PhotoList | None:
+    """The photo list, or None when it is the same as `previous`. `new_only` (while indexing): just
+    add the photos catalogued since `previous`; a full re-read of a big library would keep the
+    worker threads fighting the window for the interpreter."""
+    if new_only and previous is not None:
+        new = library.photos(after_id=previous.max_id)
+        return previous.with_new(new) if new else None
     records, folders = library.photos(), library.folders()
     if previous is not None and previous.records == records and previous.folders == folders:
         return None
@@ -290,6 +319,7 @@ class MainWindow(QMainWindow):
         self._search_text = ""
         self._browse_seq = 0
         self._photo_list: PhotoList | None = None  # the last photo list read
+        self._library_checked = False  # every folder re-checked since the window opened
         self._after_browse: list[Callable[[], None]] = []
         self._browse_running = False
         self._browse_again = False
@@ -314,7 +344,7 @@ class MainWindow(QMainWindow):
         self.set_cell_size(prefs.cell_size())
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setInterval(1500)
-        self._refresh_timer.timeout.connect(self.refresh_photos)
+        self._refresh_timer.timeout.connect(lambda: self.refresh_photos(new_only=True))  # while indexing
         if start:
             QTimer.singleShot(0, self.start)
 
@@ -681,13 +711,14 @@ class MainWindow(QMainWindow):
 
     # -- browsing ------------------------------------------------------------------------------
 
-    def refresh_photos(self, then: Callable[[], None] | None = None) -> None:
+    def refresh_photos(self, then: Callable[[], None] | None = None, new_only: bool = False) -> None:
         """Re-read the photo list and folders from the catalog (worker thread); `then` runs after
-        the grid has them (or the read failed)."""
+        the grid has them (or the read failed). `new_only`: just add the photos indexed since."""
         if then is not None:
             self._after_browse.append(then)
         if self._browse_running:
-            self._browse_again = True
+            if not new_only:  # new photos only: the next tick will do
+                self._browse_again = True
             return
         self._browse_running = True
         self._browse_seq += 1
@@ -712,7 +743,7 @@ class MainWindow(QMainWindow):
             self._task_failed(error)
             finished()
 
-        self._run(self.jobs, _browse_job, library, self._photo_list, on_result=done, on_error=failed)
+        self._run(self.jobs, _browse_job, library, self._photo_list, new_only, on_result=done, on_error=failed)
 
     def _set_photos(self, photos: PhotoList | None) -> None:
         if photos is None:  # nothing changed
@@ -1066,6 +1097,8 @@ class MainWindow(QMainWindow):
 
     def _start_index_run(self, library: Library, load_model: bool) -> None:
         folders, self._queued_folders = self._queued_folders, []
+        # new folders alone, once the whole library has been checked this session
+        only_these = bool(folders) and self._library_checked
         control = Control()
         self._index_control = control
         self._reindex = False
@@ -1076,7 +1109,7 @@ class MainWindow(QMainWindow):
         self._refresh_timer.start()
         self._index_started = time.monotonic()
         self._index_task = self._run(self.writer, _index_job, library, folders, control, report_kw="progress",
-                                     load_model=load_model, on_progress=self._index_progress,
+                                     load_model=load_model, only_these=only_these, on_progress=self._index_progress,
                                      on_result=lambda report: self._index_done(library, report),
                                      on_error=lambda error: self._index_done(library, error))
 
@@ -1105,6 +1138,8 @@ class MainWindow(QMainWindow):
     def _index_done(self, library: Library, result) -> None:
         self._index_task = None
         self._index_control = None
+        if isinstance(result, IndexReport) and not result.cancelled:
+            self._library_checked = True  # (a cancelled run may have left folders unchecked)
         self._refresh_timer.stop()
         self.index_box.hide()
         if isinstance(result, BaseException):

@@ -112,15 +112,14 @@ def test_devdata_near_duplicates_group_with_their_originals(tmp_path, make_setti
     library = Library(make_settings(random_model))
     library.update([photos])
     report = library.duplicates()
-    found = {Path(g.keeper.path).name: set(_names(g)) for g in report.groups}
+    groups = [set(_names(g)) for g in report.groups]  # (the keeper may be a same-size copy)
     for original, members in expected.items():
-        assert members <= found.get(original, {original}), original
+        assert members <= next((g for g in groups if original in g), {original}), original
     # crops, mirror images and rotations need a trained model's embeddings; with hashes alone they
     # may stay apart, but nothing is ever grouped with the wrong original
     group_of = {r["query_file"].split("/")[-1]: r["original_file"].split("/")[-1] for r in rows}
-    for keeper, members in found.items():
-        originals = {group_of.get(m, m) for m in members}
-        assert originals == {keeper}, (keeper, members)
+    for members in groups:
+        assert len({group_of.get(m, m) for m in members}) == 1, members
     library.close()
 
 

@@ -79,3 +79,16 @@ def test_int8_image_tower_is_kept_only_when_it_matches_float32(random_model, tmp
     fast = forced.embed_tensors(_photos(forced))
     assert not np.allclose(fast, reference, atol=1e-6)  # really the quantised tower...
     assert float(np.mean(np.sum(fast * reference, axis=1))) > 0.9  # ...and still the same model
+
+
+def test_text_without_its_padding_gives_the_model_s_own_vectors(trained_model, tmp_path):
+    import torch
+
+    embedder = Embedder(ModelSpec(str(trained_model[0]), str(trained_model[1])), tmp_path)
+    assert embedder._short_text  # a causal CLIP text tower: the padding can go
+    texts = ["a red circle", "a photo of a blue square on a light background", "red"]
+    ours = embedder.encode_texts(texts)
+    with torch.inference_mode():
+        reference = torch.nn.functional.normalize(embedder.model.encode_text(embedder.tokenizer(texts)), dim=-1)
+    assert np.allclose(ours, reference.numpy(), atol=1e-5)
+    assert np.allclose(embedder.embed_texts(texts), ours, atol=1e-6)

@@ -161,3 +161,18 @@ def test_a_library_that_outgrows_exact_search_switches_to_an_approximate_index(l
         p.unlink()
     library.update()  # 4 left < 6: exact again
     assert library.doctor()["index_type"] == "flat" and len(library.index) == 4
+
+
+def test_a_folder_added_alone_is_checked_alone_unless_nested(library, photos, tmp_path):
+    library.update([photos])
+    (photos / "red_circle_0.jpg").unlink()  # not noticed by a check of another folder
+    more = tmp_path / "more"
+    write_shapes(more, per_kind=1, seed=9)
+    report = library.update([more], only_these=True)
+    assert (report.new, report.embedded, report.removed) == (12, 12, 0)
+    assert library.update().removed == 1  # a full check notices it
+
+    inner = photos / "trips"  # already inside a library folder: everything is checked
+    (photos / "green_circle_0.jpg").unlink()
+    report = library.update([inner], only_these=True)
+    assert report.removed == 1 and report.new == 0

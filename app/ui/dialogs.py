@@ -227,6 +227,8 @@ class PreviewDialog(QDialog):
         palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, QColor(85, 85, 85))
         self.setPalette(palette)
         self.setAutoFillBackground(True)
+        # the main window's style sheet would otherwise paint the caption in its dark default text
+        self.setStyleSheet("QLabel, QToolButton { color: rgb(200, 200, 200); }")
 
         screen = self.screen() or QGuiApplication.primaryScreen()
         avail = screen.availableGeometry().size()

@@ -142,8 +142,8 @@ def _search_job(library: Library, seq: int, latest: Callable[[], int], text: str
     started = time.perf_counter()
     if image is None:
         result = library.search(text, paths=False)
-    elif image.photo_id is not None and not text:
-        result = library.similar(image.photo_id, paths=False)
+    elif image.photo_id is not None:  # a library photo: itself left out, words refine it
+        result = library.similar(image.photo_id, text=text, paths=False)
     elif isinstance(image.source, QImage):
         result = library.search_image(_qimage_to_pil(image.source), text=text or None, paths=False)
     else:

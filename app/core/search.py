@@ -365,7 +365,6 @@ def execute(library: "Library", parsed: ParsedQuery, n: int | None = None, image
         ids, scores = ids[keep], scores[keep]
 
     cutoff = relevance_cutoff(scores)
-    good = set(ids[: cutoff.count].tolist())
 
     # plain words found in the photos' text: fused with the CLIP ranking
     text_hits: set[int] = set()
@@ -374,6 +373,17 @@ def execute(library: "Library", parsed: ParsedQuery, n: int | None = None, image
     if ocr:
         present = set(ids.tolist())
         ocr = [i for i in ocr if i in present]
+    if not ocr and not parsed.phrases and min_score is None and not paths:
+        # the usual case, kept in arrays: the CLIP order is the order, the good ones lead it
+        # (a Python list of 100k ids here held the interpreter long enough to stall the window)
+        good_count = len(ids) if cutoff.count > len(ids) else cutoff.count
+        order_ids = ids[:good_count] if good_only else ids
+        total = len(order_ids)
+        if n is not None:
+            order_ids = order_ids[: max(0, n)]
+        return SearchResult([], parsed=parsed, hints=hints, good_count=min(good_count, len(order_ids)), total=total,
+                            cutoff=cutoff, ids=np.ascontiguousarray(order_ids, dtype=np.int64))
+    good = set(ids[: cutoff.count].tolist())
     score_of = dict(zip(ids.tolist(), scores.tolist()))
     if ocr:
         text_hits = set(ocr)

@@ -324,3 +324,12 @@ def test_saved_searches(library):
     generation = library.catalog.generation()
     library.save_search("x", "y")
     assert library.catalog.generation() == generation  # the index stays valid
+
+
+def test_ids_only_results_match_the_full_ones(shapes_library):
+    for query, options in [("a red circle", {}), ("#triangle", {}), ("a red shape -circle", {"good_only": True}),
+                           ("red", {"n": 5}), ("orientation:square", {})]:
+        full = shapes_library.search(query, **options)
+        ids = shapes_library.search(query, paths=False, **options)
+        assert [h.id for h in full] == ids.ids.tolist(), query
+        assert (full.good_count, full.total) == (ids.good_count, ids.total), query

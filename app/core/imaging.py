@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
+import math
 import os
 import warnings
 from dataclasses import dataclass
@@ -114,6 +115,13 @@ def _reduce_factor(size: tuple[int, int], min_short: int, min_long: int) -> int:
     return factor
 
 
+def _smallest_size(size: tuple[int, int], min_short: int, min_long: int) -> tuple[int, int]:
+    """`size` scaled down as far as possible while keeping both sides at least the minimums."""
+    w, h = size
+    scale = min(1.0, max(min_short / min(w, h), min_long / max(w, h)))
+    return math.ceil(w * scale), math.ceil(h * scale)
+
+
 def decode(path: str | Path, min_side: int = 224, thumb_size: int = 320, max_pixels: int = 150_000_000) -> Decoded:
     """Open `path` once and return it upright, in RGB, shrunk as far as the model and the thumbnail
     allow. Raises ImageError with a readable reason for anything unusable."""
@@ -143,6 +151,10 @@ def decode(path: str | Path, min_side: int = 224, thumb_size: int = 320, max_pix
                     factor = _reduce_factor((w, h), min_side, thumb_size)
                     if factor > 1:
                         im.draft("RGB", (w // factor, h // factor))
+                elif fmt == "HEIF":
+                    # phones embed a thumbnail (an iPhone: 320 px); draft() decodes it instead of the
+                    # 12 MP picture when it is at least as big as the model and our thumbnail need
+                    im.draft("RGB", _smallest_size((w, h), min_side, thumb_size))
                 im.load()
                 if getattr(im, "n_frames", 1) > 1:
                     im.seek(0)

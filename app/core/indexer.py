@@ -46,6 +46,7 @@ class IndexReport:
     moved: int = 0
     copied: int = 0
     removed: int = 0
+    touched: int = 0  # same content, new modification time
     unchanged: int = 0
     embedded: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason), this run
@@ -55,10 +56,15 @@ class IndexReport:
     ocr: int = 0  # photos whose text was read (app.core.ocr), this run
     ocr_error: str = ""  # why text could not be read, if it could not
 
+    @property
+    def only_added(self) -> bool:
+        """Photos were only added: every photo known before is as it was."""
+        return not (self.changed or self.moved or self.removed or self.touched)
+
     def as_dict(self) -> dict:
         return {
             "new": self.new, "changed": self.changed, "moved": self.moved, "copied": self.copied,
-            "removed": self.removed, "unchanged": self.unchanged, "embedded": self.embedded,
+            "removed": self.removed, "touched": self.touched, "unchanged": self.unchanged, "embedded": self.embedded,
             "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
             "unavailable_folders": self.unavailable_folders,
             "cancelled": self.cancelled, "seconds": round(self.seconds, 3),
@@ -193,7 +199,7 @@ class Indexer:
             record = FileRecord(None, f.path, fp, f.size, f.mtime, SKIPPED, f"cannot decode: {e}", folder_id=f.folder_id)
             return _Decoded(f, fp, record, None)
         imaging.save_thumbnail(d.image, imaging.thumbnail_path(s.thumbs_dir, fp), s.thumb_size)
-        tensor = self.embedder.preprocess(d.image) if self.embedder else None
+        tensor = self.embedder.prepare(d.image) if self.embedder else None
         record = FileRecord(None, f.path, fp, f.size, f.mtime, OK, None, d.width, d.height, d.taken_at,
                             d.format, f.folder_id)
         return _Decoded(f, fp, record, tensor, duplicates.perceptual_hash(d.image))
@@ -202,10 +208,8 @@ class Indexer:
 
     def _write(self, batch: list[_Decoded], report: IndexReport) -> None:
         """Embed the decoded photos of a batch and commit rows and vectors in one transaction."""
-        import torch
-
         ok = [item for item in batch if item.tensor is not None]
-        vectors = self.embedder.embed_tensors(torch.stack([i.tensor for i in ok])) if ok else None
+        vectors = self.embedder.embed_tensors(self.embedder.batch([i.tensor for i in ok])) if ok else None
         with self.catalog.transaction() as db:
             self.catalog.put_files(db, [item.record for item in batch])
             self.catalog.put_hashes(db, [(i.fingerprint, i.phash) for i in batch if i.record.status == OK])
@@ -234,6 +238,7 @@ class Indexer:
         report.new, report.changed = plan.new_count, plan.changed_count
         report.moved, report.copied = len(plan.moved), len(plan.copied)
         report.removed, report.unchanged = len(plan.removed), plan.unchanged
+        report.touched = len(plan.touched)
 
         work = plan.to_process
         total = len(work)

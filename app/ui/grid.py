@@ -12,17 +12,18 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from pathlib import Path
-from typing import Iterable, Sequence
-
-import numpy as np
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 from PySide6.QtCore import (QAbstractListModel, QItemSelection, QMimeData, QModelIndex, QObject,
                             QPersistentModelIndex, QPoint, QRect, QRectF, QSize, QThreadPool, Qt, QTimer, QUrl, Signal)
 from PySide6.QtGui import QColor, QImage, QImageReader, QPainter, QPainterPath, QPalette, QPen, QRegion
 from PySide6.QtWidgets import QAbstractItemView, QFrame, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
-from ..core.catalog import FileRecord
+from .lazy import numpy as np
 from .workers import run_task
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..core.catalog import FileRecord
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +41,11 @@ class PhotoModel(QAbstractListModel):
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
-        self._ids = np.empty(0, dtype=np.int64)  # display order
+        # int64 arrays once photos are set; empty tuples until then (numpy loads after first paint)
+        self._ids: np.ndarray | tuple = ()  # display order
         self._records: dict[int, FileRecord] = {}
         self._known: np.ndarray | None = None  # _known[id]: has a record
-        self._row = np.empty(0, dtype=np.int64)  # _row[id]: its row, or -1
+        self._row: np.ndarray | tuple = ()  # _row[id]: its row, or -1
         self.good_count: int | None = None  # search results: the first good_count rows match well
 
     def set_good_count(self, count: int | None) -> None:
@@ -106,10 +108,10 @@ class PhotoModel(QAbstractListModel):
 
     # ours
     def ids(self) -> list[int]:
-        return self._ids.tolist()
+        return [int(i) for i in self._ids] if isinstance(self._ids, tuple) else self._ids.tolist()
 
     def paths(self) -> list[str]:
-        return [self._records[i].path for i in self._ids.tolist()]
+        return [self._records[i].path for i in self.ids()]
 
     def record(self, row: int) -> FileRecord:
         return self._records[int(self._ids[row])]
@@ -151,7 +153,7 @@ class PhotoModel(QAbstractListModel):
         new = new[self._known_mask(new)]
         if len(new) > 1 and np.bincount(new).max() > 1:  # repeated ids: keep each one's first place
             new = new[np.sort(np.unique(new, return_index=True)[1])]
-        old = self._ids
+        old = self._ids = np.asarray(self._ids, dtype=np.int64)
         if len(new) == len(old) and np.array_equal(new, old):
             return
         gone = np.flatnonzero(~np.isin(old, new, assume_unique=True)) if len(old) else np.empty(0, np.int64)
@@ -188,7 +190,8 @@ class PhotoModel(QAbstractListModel):
 
     def remove_ids(self, ids: Iterable[int]) -> None:
         drop = np.asarray(list(ids), dtype=np.int64)
-        self.set_order(self._ids[~np.isin(self._ids, drop)])
+        current = np.asarray(self._ids, dtype=np.int64)
+        self.set_order(current[~np.isin(current, drop)])
 
     def thumbnail_ready(self, file_id: int) -> None:
         row = self.row_of(file_id)
@@ -234,6 +237,7 @@ class ThumbnailLoader(QObject):
     """Loads thumbnails on a thread pool, newest request first; keeps a bounded LRU of QImages."""
 
     loaded = Signal(int)  # file id
+    BATCH = 8  # thumbnails per task: a task and its reply cost the GUI thread more than a decode
 
     def __init__(self, library=None, capacity: int = 2000, parent: QObject | None = None):
         super().__init__(parent)
@@ -245,6 +249,7 @@ class ThumbnailLoader(QObject):
         self._cache: OrderedDict[int, tuple[int, QImage]] = OrderedDict()
         self._pending: OrderedDict[int, FileRecord] = OrderedDict()
         self._running: set[int] = set()
+        self._tasks = 0  # batches in flight
         self._failed: set[int] = set()
 
     def set_library(self, library) -> None:
@@ -284,28 +289,29 @@ class ThumbnailLoader(QObject):
         self._pump()
 
     def _pump(self) -> None:
-        while self._pending and len(self._running) < self.pool.maxThreadCount() and self.library is not None:
-            file_id, record = self._pending.popitem(last=True)  # newest first: what is on screen now
-            self._running.add(file_id)
-            side, library = self.side, self.library
-            run_task(self.pool, _load_thumbnail, library, record, side,
-                     on_result=lambda result, fid=file_id, s=side: self._done(fid, s, result),
-                     on_error=lambda error, fid=file_id: self._error(fid, error))
+        while self._pending and self._tasks < self.pool.maxThreadCount() and self.library is not None:
+            records = []
+            while self._pending and len(records) < self.BATCH:
+                records.append(self._pending.popitem(last=True)[1])  # newest first: what is on screen now
+            self._running.update(r.id for r in records)
+            self._tasks += 1
+            run_task(self.pool, _load_thumbnails, self.library, records, self.side,
+                     on_result=self._done, on_error=lambda error, rs=records: self._done(
+                         [(r.id, self.side, None, str(error)) for r in rs]))
 
-    def _done(self, file_id: int, side: int, image: QImage) -> None:
-        self._running.discard(file_id)
-        self._cache[file_id] = (side, image)
-        self._cache.move_to_end(file_id)
+    def _done(self, results: list[tuple[int, int, QImage | None, str | None]]) -> None:
+        self._tasks -= 1
+        for file_id, side, image, error in results:
+            self._running.discard(file_id)
+            if image is None:
+                log.info("no thumbnail for %s: %s", file_id, error)
+                self._failed.add(file_id)
+            else:
+                self._cache[file_id] = (side, image)
+                self._cache.move_to_end(file_id)
+            self.loaded.emit(file_id)
         while len(self._cache) > self.capacity:
             self._cache.popitem(last=False)
-        self.loaded.emit(file_id)
-        self._pump()
-
-    def _error(self, file_id: int, error: BaseException) -> None:
-        log.info("no thumbnail for %s: %s", file_id, error)
-        self._running.discard(file_id)
-        self._failed.add(file_id)
-        self.loaded.emit(file_id)
         self._pump()
 
     def shutdown(self) -> None:
@@ -314,8 +320,15 @@ class ThumbnailLoader(QObject):
         self.pool.waitForDone(5000)
 
 
-def _load_thumbnail(library, record: FileRecord, side: int) -> QImage:
-    return read_square_thumbnail(library.thumbnail(record), side)
+def _load_thumbnails(library, records: list[FileRecord], side: int) -> list[tuple[int, int, QImage | None, str | None]]:
+    """(file id, side, image or None, why not) for each record (worker thread)."""
+    results = []
+    for record in records:
+        try:
+            results.append((record.id, side, read_square_thumbnail(library.thumbnail(record), side), None))
+        except Exception as e:  # noqa: BLE001 - one unreadable thumbnail must not lose the others
+            results.append((record.id, side, None, str(e) or type(e).__name__))
+    return results
 
 
 # -- delegate --------------------------------------------------------------------------------------

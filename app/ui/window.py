@@ -13,9 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
-from typing import Any, Callable
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Callable
 
 from PySide6.QtCore import QEvent, QSize, Qt, QThreadPool, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QIcon, QImage, QKeySequence
@@ -24,16 +22,19 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QHBoxLayout, Q
                                QSizePolicy, QSlider, QSplitter, QStackedWidget, QStyle, QToolBar, QToolButton,
                                QVBoxLayout, QWidget)
 
-from ..core import scanner
-from ..core.catalog import FileRecord
 from ..core.config import RESOURCES_DIR, Settings
-from ..core.embedder import ModelUnavailable
-from ..core.indexer import Control, IndexReport, Progress
-from ..core.library import Library
 from . import desktop, prefs
 from .grid import PhotoGrid, PhotoModel, ThumbnailLoader, read_square_thumbnail
+from .lazy import numpy as np
 from .searchbar import ImageQuery, SearchBar, image_query_from_mime, line_icon
-from .workers import Task, Throttle, run_task
+from .workers import Task, Throttle, run_task, settle_long_lived
+
+# The engine (numpy, SQLite, Pillow, torch) is imported where it is used, on workers or after the
+# window has painted: importing it first would double the time to the first paint.
+if TYPE_CHECKING:  # pragma: no cover
+    from ..core.catalog import FileRecord
+    from ..core.indexer import Control, IndexReport
+    from ..core.library import Library
 
 try:
     from shiboken6 import isValid as shiboken_valid
@@ -66,8 +67,24 @@ def app_icon() -> QIcon:
 # -- background jobs (run on worker threads; no Qt here) ---------------------------------------------
 
 
+def _is_model_unavailable(error: BaseException) -> bool:
+    from ..core.embedder import ModelUnavailable
+
+    return isinstance(error, ModelUnavailable)
+
+
+def _open_library(settings: Settings) -> Library:
+    from ..core.library import Library  # the whole engine: the first heavy import
+
+    library = Library(settings)
+    settle_long_lived()  # the engine's modules
+    return library
+
+
 def _index_job(library: Library, folders: list[str], control: Control, progress: Callable[[Any], None],
                load_model: bool = False, only_these: bool = False) -> IndexReport:
+    from ..core.indexer import Progress
+
     throttled = Throttle(progress, rate=10, final=lambda p: isinstance(p, Progress) and p.total and p.done == p.total)
     if load_model:  # a new model: load it first (with download progress), it must work
         library.load_model(progress=lambda done, total: throttled(("download", done, total)))
@@ -78,6 +95,7 @@ def _index_job(library: Library, folders: list[str], control: Control, progress:
 def _image_extensions() -> set[str]:
     # Asked on the first drop, not at startup: Pillow's full plugin registry takes a while to load.
     global _IMAGE_EXTS
+    from ..core import scanner
     if _IMAGE_EXTS is None:
         _IMAGE_EXTS = {e.lower() for e in scanner.supported_extensions()}
     return _IMAGE_EXTS
@@ -108,6 +126,8 @@ class PhotoList:
 
 def _place(records: list[FileRecord], record: FileRecord) -> int:
     """Where `record` goes among `records` (newest first, then by path: `Library.photos` order)."""
+    from ..core.library import Library
+
     when, path = Library.when(record), record.path
     lo, hi = 0, len(records)
     while lo < hi:
@@ -126,12 +146,18 @@ def _browse_job(library: Library, previous: PhotoList | None, new_only: bool = F
     add the photos catalogued since `previous`; a full re-read of a big library would keep the
     worker threads fighting the window for the interpreter."""
     if new_only and previous is not None:
-        new = library.photos(after_id=previous.max_id)
-        return previous.with_new(new) if new else None
+        new, folders = library.photos(after_id=previous.max_id), library.folders()
+        if folders != previous.folders:
+            previous = PhotoList(previous.records, folders)
+        elif not new:
+            return None
+        return previous.with_new(new)
     records, folders = library.photos(), library.folders()
     if previous is not None and previous.records == records and previous.folders == folders:
         return None
-    return PhotoList(records, folders)
+    photos = PhotoList(records, folders)
+    settle_long_lived()
+    return photos
 
 
 def _search_job(library: Library, seq: int, latest: Callable[[], int], text: str,
@@ -225,7 +251,8 @@ class Banner(QFrame):
         self.setStyleSheet("#banner { background: #fff4ce; border-bottom: 1px solid #e0c97a; }"
                            "#banner QLabel { color: #3b3000; } #bannerTitle { font-weight: 600; }")
 
-    def show_error(self, title: str, message: str) -> None:
+    def show_error(self, title: str, message: str, can_choose_model: bool = True) -> None:
+        self.choose_button.setVisible(can_choose_model)
         self.title.setText(title)
         self.message.setText(message)
         self.show()
@@ -293,7 +320,7 @@ class MainWindow(QMainWindow):
                  start: bool = True):
         super().__init__()
         self.settings = settings
-        self.library = library or Library(settings)
+        self.library: Library | None = library  # else opened on a worker once the window has painted
         self.setWindowTitle("PhotoSeek")
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
@@ -306,7 +333,7 @@ class MainWindow(QMainWindow):
 
         # state
         self._records: dict[int, FileRecord] = {}
-        self._library_ids = np.empty(0, dtype=np.int64)  # newest first
+        self._library_ids: np.ndarray | None = None  # newest first (None: not read yet)
         self._folders: dict[int, Path] = {}
         self._folder_filter: int | None = None
         self._hits: np.ndarray | None = None  # search results, best first (None: no search)
@@ -322,7 +349,7 @@ class MainWindow(QMainWindow):
         self._library_checked = False  # every folder re-checked since the window opened
         self._after_browse: list[Callable[[], None]] = []
         self._browse_running = False
-        self._browse_again = False
+        self._browse_again: str | None = None  # "new" or "full": read again after the running read
         self.model_state = "loading"
         self.skipped_items: list[tuple[str, str]] = []
         self._index_task: Task | None = None
@@ -330,6 +357,7 @@ class MainWindow(QMainWindow):
         self._reindex = False
         self._queued_folders: list[str] = list(folders or [])
         self._pending_library: Library | None = None
+        self._after_open: list[Callable[[], None]] = []  # asked for before the library was open
         self.last_report: IndexReport | None = None
         self.preview = None
         self.properties = None
@@ -345,8 +373,9 @@ class MainWindow(QMainWindow):
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setInterval(1500)
         self._refresh_timer.timeout.connect(lambda: self.refresh_photos(new_only=True))  # while indexing
-        if start:
-            QTimer.singleShot(0, self.start)
+        self._start_pending = start
+        if start:  # at the first paint (see paintEvent); a window never painted (minimised) starts anyway
+            QTimer.singleShot(300, self._start_once)
 
     # -- construction --------------------------------------------------------------------------
 
@@ -438,7 +467,7 @@ class MainWindow(QMainWindow):
         self.banner = Banner(self)
         self.banner.hide()
         self.banner.choose_button.clicked.connect(self.choose_checkpoint)
-        self.banner.retry_button.clicked.connect(self.load_model)
+        self.banner.retry_button.clicked.connect(self._retry)
         centre = QWidget(self)
         centre_layout = QVBoxLayout(centre)
         centre_layout.setContentsMargins(0, 0, 0, 0)
@@ -629,12 +658,56 @@ class MainWindow(QMainWindow):
 
     # -- startup and model ---------------------------------------------------------------------
 
+    def paintEvent(self, event) -> None:
+        super().paintEvent(event)
+        if self._start_pending:  # painted once: now the heavy part
+            QTimer.singleShot(0, self._start_once)
+
+    def _start_once(self) -> None:
+        if self._start_pending:
+            self._start_pending = False
+            self.start()
+
+    def _when_open(self, action: Callable[[], None]) -> bool:
+        """True if the library is open; else `action` runs once it is (the first moments after start)."""
+        if self.library is not None:
+            return True
+        self._after_open.append(action)
+        return False
+
     def start(self) -> None:
-        """Show what the catalog has, load the model, then re-check every folder."""
+        """Open the library, show what the catalog has, load the model, then re-check every folder."""
+        if self.library is None:
+            # on a worker: the engine's imports, and a catalog upgrade that may take a while
+            self.status_label.setText("Opening the library…")
+            self._run(self.jobs, _open_library, self.settings, on_result=self._library_opened,
+                      on_error=self._library_failed)
+            return
         # the model after the photo list: both are heavy Python work, and the grid matters first
         self.refresh_photos(then=lambda: self.load_model(then_index=True))
         self.refresh_skipped()
         self.refresh_saved_searches()
+
+    def _library_opened(self, library: Library) -> None:
+        self.library = library
+        self.loader.set_library(library)
+        self.start()
+        waiting, self._after_open = self._after_open, []
+        for action in waiting:
+            action()
+
+    def _library_failed(self, error: BaseException) -> None:
+        self.status_label.setText("")
+        self.banner.show_error("The library could not be opened",
+                               f"{self.settings.catalog_path}: {error}", can_choose_model=False)
+        log.error("cannot open the library: %s\n%s", error, getattr(error, "__traceback_text__", ""))
+
+    def _retry(self) -> None:
+        if self.library is None:
+            self.banner.hide()
+            self.start()
+        else:
+            self.load_model()
 
     def load_model(self, then_index: bool = False) -> None:
         self.banner.hide()
@@ -646,6 +719,7 @@ class MainWindow(QMainWindow):
         def job(progress):
             throttled = Throttle(progress, 10, final=lambda v: v[1] and v[0] >= v[1])
             library.load_model(progress=lambda done, total: throttled((done, total)))
+            settle_long_lived()
             return library
 
         def done(lib):
@@ -673,7 +747,7 @@ class MainWindow(QMainWindow):
         self.model_state = "failed"
         self.search_bar.set_loading(False)
         self.search_bar.edit.setPlaceholderText("Search is unavailable until a model is loaded")
-        text = str(error) if isinstance(error, ModelUnavailable) else f"{type(error).__name__}: {error}"
+        text = str(error) if _is_model_unavailable(error) else f"{type(error).__name__}: {error}"
         self.banner.show_error("The search model could not be loaded",
                                f"{text}\nYou can still browse your photos. To search offline, choose a CLIP "
                                "checkpoint file on this computer.")
@@ -716,9 +790,10 @@ class MainWindow(QMainWindow):
         the grid has them (or the read failed). `new_only`: just add the photos indexed since."""
         if then is not None:
             self._after_browse.append(then)
-        if self._browse_running:
-            if not new_only:  # new photos only: the next tick will do
-                self._browse_again = True
+        if self.library is None:  # start() reads them once the library is open
+            return
+        if self._browse_running:  # once more when it is done (a full read wins over new photos only)
+            self._browse_again = "new" if new_only and self._browse_again in (None, "new") else "full"
             return
         self._browse_running = True
         self._browse_seq += 1
@@ -727,8 +802,8 @@ class MainWindow(QMainWindow):
         def finished():
             self._browse_running = False
             if self._browse_again:
-                self._browse_again = False
-                self.refresh_photos()
+                again, self._browse_again = self._browse_again, None
+                self.refresh_photos(new_only=again == "new")
                 return
             waiting, self._after_browse = self._after_browse, []
             for callback in waiting:
@@ -799,6 +874,8 @@ class MainWindow(QMainWindow):
     def _apply_view(self, known: np.ndarray | None = None) -> None:
         """Put the right ids in the grid: library order or search order, then the folder filter."""
         ids = self._hits if self._hits is not None else self._library_ids
+        if ids is None:  # nothing read yet
+            return
         good_count = self._good_count if self._hits is not None else None
         if self._folder_filter is not None:
             fid, records = self._folder_filter, self._records
@@ -847,6 +924,8 @@ class MainWindow(QMainWindow):
         if not text and image is None:
             self.clear_search()
             return
+        if not self._when_open(lambda: self.run_search(self.search_bar.text())):
+            return
         self._search_seq += 1
         self._search_text = text
         seq, library = self._search_seq, self.library
@@ -872,7 +951,7 @@ class MainWindow(QMainWindow):
         def failed(error):
             if seq != self._search_seq:
                 return
-            if isinstance(error, ModelUnavailable):
+            if _is_model_unavailable(error):
                 self.status_label.setText("Search needs a model")
                 self._model_failed(error)
             elif isinstance(error, KeyError):
@@ -953,6 +1032,8 @@ class MainWindow(QMainWindow):
 
     def refresh_saved_searches(self) -> None:
         library = self.library
+        if library is None:  # start() reads them once the library is open
+            return
 
         def done(rows):
             if library is not self.library:
@@ -994,6 +1075,8 @@ class MainWindow(QMainWindow):
             self.save_search(name.strip(), text)
 
     def save_search(self, name: str, query: str) -> None:
+        if not self._when_open(lambda: self.save_search(name, query)):
+            return
         library = self.library
         self._run(self.jobs, library.save_search, name, query,
                   on_result=lambda _: (self.refresh_saved_searches(), self.notify(f"Saved “{name}”")),
@@ -1036,7 +1119,7 @@ class MainWindow(QMainWindow):
 
     def refresh_concepts(self) -> None:
         """Score new photos against the concepts (background), then update '#' autocomplete."""
-        if self._closing or not self.library.model_loaded:
+        if self._closing or self.library is None or not self.library.model_loaded:
             return
         if self._concepts_running:
             self._concepts_again = True
@@ -1066,6 +1149,8 @@ class MainWindow(QMainWindow):
     def new_concept_dialog(self) -> None:
         from .dialogs import ConceptDialog
 
+        if not self._when_open(self.new_concept_dialog):
+            return
         dialog = ConceptDialog(self.library.user_concepts(), self)
         if not dialog.exec():
             return
@@ -1093,12 +1178,16 @@ class MainWindow(QMainWindow):
         if self._index_task is not None:
             self._reindex = True
             return
+        if self.library is None:  # start() indexes once the library is open
+            return
         self._start_index_run(self.library, load_model=False)
 
     def _start_index_run(self, library: Library, load_model: bool) -> None:
         folders, self._queued_folders = self._queued_folders, []
         # new folders alone, once the whole library has been checked this session
         only_these = bool(folders) and self._library_checked
+        from ..core.indexer import Control
+
         control = Control()
         self._index_control = control
         self._reindex = False
@@ -1138,12 +1227,12 @@ class MainWindow(QMainWindow):
     def _index_done(self, library: Library, result) -> None:
         self._index_task = None
         self._index_control = None
-        if isinstance(result, IndexReport) and not result.cancelled:
+        if not isinstance(result, BaseException) and not result.cancelled:
             self._library_checked = True  # (a cancelled run may have left folders unchecked)
         self._refresh_timer.stop()
         self.index_box.hide()
         if isinstance(result, BaseException):
-            if isinstance(result, ModelUnavailable) and library is self._pending_library:
+            if _is_model_unavailable(result) and library is self._pending_library:
                 self._pending_library = None
                 self._model_failed(result)
             else:
@@ -1157,7 +1246,8 @@ class MainWindow(QMainWindow):
             self._start_index_run(self._pending_library, load_model=True)
         elif self._reindex or self._queued_folders:
             self._start_index_run(self.library, load_model=False)
-        self.refresh_photos()
+        # only additions (the usual case): merge the new photos, no 100k-row re-read
+        self.refresh_photos(new_only=not isinstance(result, BaseException) and result.only_added)
         self.refresh_skipped()
         if self._index_task is None and not isinstance(result, BaseException):
             self.refresh_concepts()  # new photos: score them against the concepts, in the background
@@ -1209,6 +1299,8 @@ class MainWindow(QMainWindow):
 
     def refresh_skipped(self) -> None:
         library = self.library
+        if library is None:  # start() reads them once the library is open
+            return
 
         def done(records):
             if library is self.library:
@@ -1503,6 +1595,8 @@ class MainWindow(QMainWindow):
 
     def apply_settings(self, values: dict) -> None:
         """Persist new preferences; a new model re-indexes in the background and swaps in when done."""
+        if not self._when_open(lambda: self.apply_settings(values)):
+            return
         engine = {k: values[k] for k in ("model", "pretrained", "thumb_size", "decode_threads")
                   if values.get(k) not in (None, "")}
         engine["thumb_size"] = int(engine.get("thumb_size", self.settings.thumb_size))
@@ -1537,7 +1631,7 @@ class MainWindow(QMainWindow):
 
     def switch_library(self, settings: Settings) -> None:
         """Use another model: a new Library indexes in the background, then replaces this one."""
-        library = Library(settings)
+        library = _open_library(settings)
         self.settings = settings
         if self.model_state != "ready":  # nothing to keep searching with: switch now
             self._swap_library(library)
@@ -1613,10 +1707,10 @@ class MainWindow(QMainWindow):
         self.writer.waitForDone(wait_ms)
         self.jobs.waitForDone(wait_ms)
 
-    def event(self, event) -> bool:
+    def changeEvent(self, event) -> None:  # (not event(): that would run Python for every event)
         if event.type() == QEvent.Type.PaletteChange:
             self.search_bar._update_style()
-        return super().event(event)
+        super().changeEvent(event)
 
 
 __all__ = ["MainWindow", "app_icon", "QUrl", "QApplication"]

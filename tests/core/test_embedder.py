@@ -92,3 +92,30 @@ def test_text_without_its_padding_gives_the_model_s_own_vectors(trained_model, t
         reference = torch.nn.functional.normalize(embedder.model.encode_text(embedder.tokenizer(texts)), dim=-1)
     assert np.allclose(ours, reference.numpy(), atol=1e-5)
     assert np.allclose(embedder.embed_texts(texts), ours, atol=1e-6)
+
+
+def test_batched_model_input_is_open_clips_preprocessing(random_model, tmp_path):
+    """`prepare` + `batch` (Pillow crop-and-resize, normalised a batch at a time) give the tensors
+    open_clip's own transform gives, for wide, tall, square and smaller-than-input pictures."""
+    import open_clip
+    import torch
+    from PIL import Image
+
+    e = Embedder(ModelSpec(str(random_model[0]), str(random_model[1])), tmp_path)
+    rng = np.random.default_rng(0)
+    pictures = []
+    for w, h in [(640, 480), (300, 500), (224, 224), (150, 100)]:
+        smooth = rng.random((h // 10 + 1, w // 10 + 1, 3)) * 255  # photo-like: no pixel noise
+        pictures.append(Image.fromarray(smooth.astype(np.uint8)).resize((w, h), Image.Resampling.BICUBIC))
+    ours = e.batch([e.prepare(p) for p in pictures])
+    reference = torch.stack([e.preprocess(p) for p in pictures])
+    assert ours.shape == reference.shape
+    assert float((ours - reference).abs().mean()) < 0.05  # (values span about -1.8 .. 2.1)
+    cos = (e.embed_tensors(ours) * e.embed_tensors(reference)).sum(axis=1)
+    assert cos.min() > 0.999
+
+    # other kinds of transform (SigLIP's squash, letterboxing) keep open_clip's own preprocessing
+    from app.core.embedder import _fast_input
+
+    for mode in ("squash", "longest"):
+        assert _fast_input(open_clip.image_transform(224, is_train=False, resize_mode=mode)) is None

@@ -19,9 +19,9 @@ def test_pipeline_embedding_matches_reference_preprocessing(random_model, tmp_pa
     cosines = []
     for start in range(0, len(paths), 32):
         chunk = paths[start : start + 32]
-        ours = [embedder.preprocess(imaging.decode(p, min_side=embedder.image_size).image) for p in chunk]
+        ours = [embedder.prepare(imaging.decode(p, min_side=embedder.image_size).image) for p in chunk]
         reference = [embedder.preprocess(Image.open(p).convert("RGB")) for p in chunk]
-        a = embedder.embed_tensors(torch.stack(ours))
+        a = embedder.embed_tensors(embedder.batch(ours))
         b = embedder.embed_tensors(torch.stack(reference))
         cosines.extend((a * b).sum(axis=1))
     cosines = np.array(cosines)

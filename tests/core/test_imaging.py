@@ -67,6 +67,20 @@ def test_heic_decodes(tmp_path):
     assert d.format in ("heif", "heic") and (d.width, d.height) == (400, 300)
 
 
+def test_a_phone_heic_is_decoded_from_its_embedded_thumbnail_when_that_is_big_enough(tmp_path):
+    pillow_heif = pytest.importorskip("pillow_heif")
+    photo = _photo(2000, 1500)
+    path = tmp_path / "phone.heic"
+    pillow_heif.from_pillow(photo).save(path, quality=80, thumbnails=[320])
+    d = imaging.decode(path, min_side=224, thumb_size=256)
+    assert (d.width, d.height) == (2000, 1500)  # the photo's own size is what the catalog keeps
+    assert d.image.size == (320, 240)  # the 12 MP decode was skipped
+    same = np.asarray(photo.resize(d.image.size, Image.Resampling.BOX), dtype=np.float32)
+    assert np.abs(np.asarray(d.image, dtype=np.float32) - same).mean() < 12  # the same picture
+    too_small = imaging.decode(path, min_side=300, thumb_size=400)  # the thumbnail would not do
+    assert min(too_small.image.size) >= 300
+
+
 @pytest.mark.parametrize("name, content, reason", [
     ("empty.jpg", b"", "empty"),
     ("notes.jpg", b"these are not the pixels you are looking for\n" * 20, "not an image"),

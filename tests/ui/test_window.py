@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import threading
 import time
 from pathlib import Path
@@ -387,3 +388,19 @@ def test_the_model_handles_100k_photos_without_touching_their_images(qtbot):
     grid.verticalScrollBar().setValue(grid.verticalScrollBar().maximum() // 2)
     qtbot.waitUntil(lambda: len(set(requested)) > before)
     assert len(set(requested)) < 400
+
+
+def test_renames_deletions_and_new_times_on_disk_reach_the_grid_after_a_recheck(qtbot, indexed, shapes):
+    window = indexed
+    names = sorted(p.name for p in shapes.glob("*.jpg") if p.stat().st_size)
+    gone, renamed, touched = names[0], names[1], names[2]
+    (shapes / gone).unlink()
+    (shapes / renamed).rename(shapes / f"renamed_{renamed}")
+    future = time.time() + 86400
+    os.utime(shapes / touched, (future, future))  # now the newest: first in the grid
+    with qtbot.waitSignal(window.indexing_finished, timeout=30000):
+        window.start_indexing()
+    qtbot.waitUntil(lambda: _names(window, 1) == [touched] and window.grid_model.rowCount() == N_SHAPES - 1,
+                    timeout=10000)
+    shown = _names(window)
+    assert gone not in shown and renamed not in shown and f"renamed_{renamed}" in shown

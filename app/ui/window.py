@@ -464,6 +464,7 @@ class MainWindow(QMainWindow):
         self.stack = QStackedWidget(self)
         self.stack.addWidget(self.empty)
         self.stack.addWidget(self.grid)
+        self.stack.setCurrentWidget(self.grid)  # blank until the catalog says whether there are photos
         self.banner = Banner(self)
         self.banner.hide()
         self.banner.choose_button.clicked.connect(self.choose_checkpoint)
@@ -698,6 +699,8 @@ class MainWindow(QMainWindow):
 
     def _library_failed(self, error: BaseException) -> None:
         self.status_label.setText("")
+        self.search_bar.set_loading(False)
+        self.search_bar.edit.setPlaceholderText("Search is unavailable: the library could not be opened")
         self.banner.show_error("The library could not be opened",
                                f"{self.settings.catalog_path}: {error}", can_choose_model=False)
         log.error("cannot open the library: %s\n%s", error, getattr(error, "__traceback_text__", ""))

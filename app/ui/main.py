@@ -17,11 +17,6 @@ log = logging.getLogger(__name__)
 
 
 def create_app(argv: list[str] | None = None) -> QApplication:
-    # Workers run Python (catalog reads, search ranking, thumbnails) beside the GUI thread. Each time
-    # the GUI thread needs the interpreter back (a paint calls Python per cell) it waits for the
-    # running thread to yield it: at most this interval, 5 ms by default. With dozens of such waits
-    # in a paint, 1 ms keeps a frame within budget.
-    sys.setswitchinterval(0.0002)
     app = QApplication.instance()
     if app is None:
         QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts, True)

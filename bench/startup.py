@@ -18,6 +18,7 @@ Runs use QT_QPA_PLATFORM (offscreen when unset); figures are medians over `--run
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import statistics
@@ -100,6 +101,9 @@ def main(argv=None) -> dict:
     args = p.parse_args(argv)
 
     lib = synthetic.build(args.photos)
+    # An installed app starts from compiled bytecode (pip writes it); a checkout run with
+    # PYTHONDONTWRITEBYTECODE would compile PhotoSeek's sources on every start instead.
+    compileall.compile_dir(Path(__file__).resolve().parents[1] / "app", quiet=1)
     env = dict(os.environ)
     env.setdefault("QT_QPA_PLATFORM", "offscreen")
     bare, shown, grid, model = [], [], [], []

@@ -58,7 +58,7 @@ VOCABULARY_PATH = RESOURCES_DIR / "concepts.json"
 HAS_THRESHOLD = 0.10  # p(concept | photo) at which a photo counts as showing the concept
 TAG_THRESHOLD = 0.05  # the smallest p shown as a tag
 TOP_K = 8  # concepts remembered per photo
-CHUNK = 512  # photos per matrix product: each numpy step stays short, so the window never waits on one
+CHUNK = 512  # photos per matrix product: 9.5 MB of similarities at 4,632 prompts (4096 took 76 MB), same speed
 
 
 @dataclass(frozen=True)

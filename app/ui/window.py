@@ -116,6 +116,11 @@ class PhotoList:
         self.known[self.ids] = True
         self.max_id = len(self.known) - 1
 
+    def dispose(self) -> None:
+        """Drop the records (call on a worker: freeing 100k of them holds the interpreter ~25 ms)."""
+        self.records.clear()
+        self.by_id.clear()
+
     def with_new(self, new: list[FileRecord]) -> "PhotoList":
         """This list with a few new photos, each put in its place (binary search: no re-sort)."""
         records = list(self.records)
@@ -836,6 +841,8 @@ class MainWindow(QMainWindow):
         same_photos = previous is not None and np.array_equal(previous.known, photos.known)
         if self._hits is not None and not self.search_bar.is_empty() and not same_photos:
             self.run_search(self.search_bar.text(), live=True)  # results follow the library
+        if previous is not None:  # nothing here refers to it any more: free it off this thread
+            self._run(self.jobs, previous.dispose)
 
     def _fill_sidebar(self) -> None:
         current = self._folder_filter

@@ -609,16 +609,34 @@ class Catalog:
     # User data, not derived from the files: written without bumping the generation, so the
     # index and other caches stay valid.
 
-    def indexed_files(self, model_id: str) -> list[tuple[int, str]]:
-        """(file id, fingerprint) of every readable photo embedded with this model."""
+    def indexed_files(self, model_id: str, after_id: int = 0) -> list[tuple[int, str]]:
+        """(file id, fingerprint) of every readable photo embedded with this model (ids above `after_id`)."""
         return self.db.execute(
             """
             SELECT files.id, files.fingerprint FROM files JOIN embeddings
             ON embeddings.fingerprint = files.fingerprint AND embeddings.model_id = ?
-            WHERE files.status = 'ok' ORDER BY files.id
+            WHERE files.status = 'ok' AND files.id > ? ORDER BY files.id
             """,
-            (model_id,),
+            (model_id, after_id),
         ).fetchall()
+
+    def indexed_summary(self, model_id: str, up_to_id: int) -> tuple[int, int]:
+        """(count, checksum) of the (id, fingerprint) pairs `indexed_files` lists up to `up_to_id`.
+        Equal summaries at two moments: those photos did not change in between (with overwhelming
+        odds). One aggregate inside SQLite: no row reaches Python."""
+        count, checksum = self.db.execute(
+            """
+            SELECT count(*), coalesce(sum((files.id * 16777259 + unicode(substr(files.fingerprint, 1, 1))
+                   + 131 * unicode(substr(files.fingerprint, 2, 1)) + 17161 * unicode(substr(files.fingerprint, 3, 1))
+                   + 2248091 * unicode(substr(files.fingerprint, 4, 1))
+                   + 294499921 * unicode(substr(files.fingerprint, 5, 1))) % 4294967291), 0)
+            FROM files JOIN embeddings
+            ON embeddings.fingerprint = files.fingerprint AND embeddings.model_id = ?
+            WHERE files.status = 'ok' AND files.id <= ?
+            """,
+            (model_id, up_to_id),
+        ).fetchone()
+        return int(count), int(checksum)
 
     def vectors_by_fingerprint(self, model_id: str, fingerprints: list[str]) -> tuple[list[str], np.ndarray]:
         """(fingerprints found, float32[n, d]) for these fingerprints' embeddings."""

@@ -157,6 +157,10 @@ class _State:
         self.ids = np.empty(0, dtype=np.int64)  # file ids, and the row of each
         self.id_rows = np.empty(0, dtype=np.int64)
         self.counts: dict[str, int] = {}
+        # every indexed photo up to max_id has its row, and the catalog's summary of them then
+        # (None: not known to be complete, e.g. after a cancelled refresh)
+        self.max_id = 0
+        self.summary: tuple[int, int] | None = None
 
     def rebuild_rows(self) -> None:
         self.row = {fp: i for i, fp in enumerate(self.fingerprints)}
@@ -287,13 +291,21 @@ class ConceptIndex:
             if prompts is None:
                 return ConceptReport(0, len(state.fingerprints), time.perf_counter() - started, cancelled=True)
             matrix, starts = prompts
-            files = self.catalog.indexed_files(self.model_id)
+            # Photos were only added since the last refresh (the usual case after indexing): keep
+            # every row and look at the new photos alone, instead of matching 100k fingerprints.
+            appended = state is self._state and state.summary is not None and \
+                self.catalog.indexed_summary(self.model_id, state.max_id) == state.summary
+            files = self.catalog.indexed_files(self.model_id, after_id=state.max_id if appended else 0)
             wanted = list(dict.fromkeys(fp for _, fp in files))
-            keep = [state.row[fp] for fp in wanted if fp in state.row]
             missing = [fp for fp in wanted if fp not in state.row]
-            # drop photos that are gone; keep the rest in place
-            fps = [state.fingerprints[i] for i in keep]
-            logz, top_idx, top_p = [state.logz[keep]], [state.top_idx[keep]], [state.top_p[keep]]
+            if appended:
+                keep = None
+                fps = list(state.fingerprints)
+                logz, top_idx, top_p = [state.logz], [state.top_idx], [state.top_p]
+            else:  # drop photos that are gone; keep the rest in place
+                keep = [state.row[fp] for fp in wanted if fp in state.row]
+                fps = [state.fingerprints[i] for i in keep]
+                logz, top_idx, top_p = [state.logz[keep]], [state.top_idx[keep]], [state.top_p[keep]]
             scored, cancelled = 0, False
             score_started = time.perf_counter()
             for start in range(0, len(missing), CHUNK):
@@ -317,14 +329,25 @@ class ConceptIndex:
             new.logz = np.concatenate(logz).astype(np.float32)
             new.top_idx = np.concatenate(top_idx).astype(np.int32)
             new.top_p = np.concatenate(top_p).astype(np.float32)
-            new.rebuild_rows()
+            if appended:
+                new.row = dict(state.row)
+                new.row.update((fp, i) for i, fp in enumerate(fps[len(state.fingerprints):], len(state.fingerprints)))
+            else:
+                new.rebuild_rows()
             new.generation = -1 if cancelled else generation
             rows = np.array([new.row.get(fp, -1) for _, fp in files], dtype=np.int64)
             ids = np.array([i for i, _ in files], dtype=np.int64)
             have = rows >= 0
             new.ids, new.id_rows = ids[have], rows[have]
+            if appended:
+                new.ids = np.concatenate([state.ids, new.ids])
+                new.id_rows = np.concatenate([state.id_rows, new.id_rows])
+            new.max_id = max(state.max_id if appended else 0, int(ids.max()) if len(ids) else 0)
+            summary = self.catalog.indexed_summary(self.model_id, new.max_id)
+            if not cancelled and self.catalog.generation() == generation:  # no write since `files` was read
+                new.summary = summary
             new.counts = _counts(new)
-            if scored or len(keep) != len(state.fingerprints) or state is not self._state:
+            if scored or (keep is not None and len(keep) != len(state.fingerprints)) or state is not self._state:
                 self._save(new)
             self._state = new
             if scored:

@@ -168,6 +168,15 @@ def test_concept_scores_are_kept_per_photo_and_follow_the_library(make_settings,
     lib.update()
     report = lib.update_concepts()
     assert (report.scored, report.total) == (0, 23)
+    # an edited photo keeps its id but not its content: its new content is scored
+    write_shapes(tmp_path / "elsewhere", per_kind=1, seed=9)
+    (tmp_path / "b" / "red_circle_0.jpg").write_bytes((tmp_path / "elsewhere" / "blue_square_0.jpg").read_bytes())
+    lib.update()
+    report = lib.update_concepts()
+    assert (report.scored, report.total) == (1, 23)
+    write_shapes(tmp_path / "c", per_kind=1, seed=5)  # and after that, new photos alone again
+    lib.update([tmp_path / "c"])
+    assert lib.update_concepts().scored == 12 and lib.concepts.is_current()
     cancelled = Library(make_settings(trained_model, data_dir=tmp_path / "other"))
     cancelled.update([tmp_path / "a"])
     assert cancelled.update_concepts(should_stop=lambda: True).cancelled

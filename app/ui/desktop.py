@@ -1,4 +1,4 @@
-"""Hand files to the desktop: open them, reveal them in the system file manager."""
+"""Hand files to the desktop: open them, reveal them in the system file manager; ask before acting."""
 
 from __future__ import annotations
 
@@ -10,8 +10,15 @@ from pathlib import Path
 
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QMessageBox, QWidget
 
 log = logging.getLogger(__name__)
+
+
+def confirm(parent: QWidget, title: str, text: str, default_yes: bool = False) -> bool:
+    """Ask a yes/no question before a change the user may regret; True for Yes."""
+    yes, no = QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.No
+    return QMessageBox.question(parent, title, text, yes | no, yes if default_yes else no) == yes
 
 
 def open_file(path: str | Path) -> bool:

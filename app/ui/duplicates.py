@@ -284,12 +284,10 @@ class DuplicatesDialog(QDialog):
         if not photos or self.busy:
             return
         n = len(photos)
-        answer = QMessageBox.question(
-            self, "Move to Trash",
-            f"Move {n:,} photo{'s' * (n != 1)} to the trash?\n\nThe photo marked Keep in each group stays. "
-            "You can restore the others from the trash later.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
-        if answer != QMessageBox.StandardButton.Yes:
+        if not desktop.confirm(
+                self, "Move to Trash",
+                f"Move {n:,} photo{'s' * (n != 1)} to the trash?\n\nThe photo marked Keep in each group stays. "
+                "You can restore the others from the trash later."):
             return
         ids = [p.id for p in photos]
         self.busy = True

@@ -108,7 +108,7 @@ class PhotoModel(QAbstractListModel):
 
     # ours
     def ids(self) -> list[int]:
-        return [int(i) for i in self._ids] if isinstance(self._ids, tuple) else self._ids.tolist()
+        return self._ids.tolist() if len(self._ids) else []
 
     def paths(self) -> list[str]:
         return [self._records[i].path for i in self.ids()]

@@ -1354,14 +1354,11 @@ class MainWindow(QMainWindow):
         path = self._folders.get(folder_id)
         if path is None:
             return
-        if confirm:
-            answer = QMessageBox.question(
+        if confirm and not desktop.confirm(
                 self, "Remove Folder",
                 f"Remove “{path.name}” from the library?\n\nThe photos stay on disk; "
-                "PhotoSeek just stops showing and searching them.",
-                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
-            if answer != QMessageBox.StandardButton.Yes:
-                return
+                "PhotoSeek just stops showing and searching them."):
+            return
         if self._folder_filter == folder_id:
             self.select_folder(None)
         self._write(self.library.remove_folder, path, on_result=lambda _: self._after_change())
@@ -1477,10 +1474,8 @@ class MainWindow(QMainWindow):
         if not records:
             return
         name = Path(records[0].path).name if len(records) == 1 else f"these {len(records)} photos"
-        answer = QMessageBox.question(
-            self, "Move to Trash", f"Move {name} to the trash?\n\nYou can restore from the trash later.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes)
-        if answer != QMessageBox.StandardButton.Yes:
+        if not desktop.confirm(self, "Move to Trash", f"Move {name} to the trash?\n\nYou can restore from the trash later.",
+                               default_yes=True):
             return
         ids = [r.id for r in records]
         row = min(self.grid.selected_rows())

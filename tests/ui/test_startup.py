@@ -22,12 +22,25 @@ def test_the_window_module_leaves_the_engine_for_later():
 
 def test_the_library_opens_after_the_first_paint_and_a_search_typed_meanwhile_waits(
         qtbot, make_window, shapes):
+    from PySide6.QtCore import QEvent, QObject
+
+    class FirstPaint(QObject):
+        library_then = "not painted"
+
+        def eventFilter(self, obj, event):
+            if event.type() == QEvent.Type.Paint and self.library_then == "not painted":
+                self.library_then = window.library
+            return False
+
+    first_paint = FirstPaint()
     window = make_window(folders=[shapes])
+    window.installEventFilter(first_paint)
     assert window.library is None  # shown, not yet painted: nothing heavy has run
     window.search_bar.edit.setText("a red circle")  # typed before the library was open
     window.search_bar.search_now()
     wait_ready(qtbot, window)
     assert window.library is not None
+    assert first_paint.library_then is None  # the window had painted before the library opened
     wait_indexed(qtbot, window, 24)
     qtbot.waitUntil(lambda: window.search_bar.text() == "a red circle" and window.grid_model.rowCount() == 24
                     and "red_circle" in window.grid_model.paths()[0], timeout=30000)

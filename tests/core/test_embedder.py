@@ -1,3 +1,5 @@
+import threading
+
 import numpy as np
 import pytest
 
@@ -67,11 +69,11 @@ def test_int8_image_tower_is_kept_only_when_it_matches_float32(random_model, tmp
     assert exact.precision == "fp32" and exact.fidelity is None
 
     auto = Embedder(spec, tmp_path, precision="auto")
-    first = auto.embed_tensors(_photos(auto))  # measured on this batch, which is stored exact
-    assert np.allclose(first, reference, atol=1e-5)
+    auto.quantise_now()  # as the indexer does while it decodes the first photos
+    first = auto.embed_tensors(_photos(auto))  # measured on this batch, stored in the precision chosen
     assert auto.fidelity is not None and auto.precision == ("int8" if auto.fidelity >= 0.99 else "fp32")
-    again = auto.embed_tensors(_photos(auto))
-    assert float(np.mean(np.sum(again * reference, axis=1))) >= 0.99
+    assert np.allclose(first, auto.embed_tensors(_photos(auto)), atol=1e-6)  # the same tower from then on
+    assert float(np.mean(np.sum(first * reference, axis=1))) >= 0.99
 
     forced = Embedder(spec, tmp_path, precision="int8")
     forced.embed_tensors(_photos(forced))
@@ -119,3 +121,27 @@ def test_batched_model_input_is_open_clips_preprocessing(random_model, tmp_path)
 
     for mode in ("squash", "longest"):
         assert _fast_input(open_clip.image_transform(224, is_train=False, resize_mode=mode)) is None
+
+
+def test_a_query_is_encoded_while_photos_are_being_embedded(random_model, tmp_path):
+    """The towers have a lock each: a search typed during indexing does not wait for the batch."""
+    config, checkpoint = random_model
+    embedder = Embedder(ModelSpec(str(config), str(checkpoint)), tmp_path, precision="fp32")
+    inside, release = threading.Event(), threading.Event()
+    forward = embedder.model.visual.forward
+
+    def held_forward(x):  # a batch of photos that lasts as long as this test needs
+        inside.set()
+        release.wait(10)
+        return forward(x)
+
+    embedder.model.visual.forward = held_forward
+    batch = threading.Thread(target=embedder.embed_tensors, args=(_photos(embedder),))
+    batch.start()
+    try:
+        assert inside.wait(10)
+        assert embedder.embed_texts(["a red circle"]).shape == (1, embedder.dim)
+        assert batch.is_alive()  # the query did not wait for the photos
+    finally:
+        release.set()
+        batch.join()

@@ -4,7 +4,7 @@ import numpy as np
 from PySide6.QtCore import QPoint, Qt
 
 from app.core.catalog import FileRecord
-from app.ui.grid import PhotoGrid, PhotoModel, ThumbnailLoader
+from app.ui.grid import PhotoGrid, PhotoModel, ThumbnailDelegate, ThumbnailLoader
 
 N = 100_000
 
@@ -77,3 +77,43 @@ def test_a_reorder_of_100k_photos_keeps_the_selection_on_the_same_photos(qtbot):
     assert grid.selected_rows() == [grid.currentIndex().row()]
     model.set_order([3, 2, 2, 999_999, 1])  # repeats and unknown ids are dropped
     assert model.ids() == [3, 2, 1]
+
+
+class _RedThumbnails:
+    """A library whose every thumbnail is the same red picture."""
+
+    def __init__(self, path):
+        from PIL import Image
+
+        self.path = path
+        Image.new("RGB", (320, 320), (220, 30, 30)).save(path)
+
+    def thumbnail(self, record):
+        return self.path
+
+
+def test_weaker_matches_are_faded_and_cells_have_rounded_corners(qtbot, tmp_path):
+    from PySide6.QtGui import QPalette
+
+    records = {i: FileRecord(i, f"/photos/{i}.jpg", f"fp{i}", 1, 1.0) for i in (1, 2)}
+    model = PhotoModel()
+    loader = ThumbnailLoader(_RedThumbnails(tmp_path / "red.jpg"))
+    grid = PhotoGrid(model, loader)
+    qtbot.addWidget(grid)
+    grid.resize(600, 400)
+    grid.show()
+    qtbot.waitExposed(grid)
+    model.set_order([1, 2], records)
+    model.set_good_count(1)  # photo 1 matches well, photo 2 is a weaker match
+    qtbot.waitUntil(lambda: all(loader.image(r) is not None for r in records.values()))
+    shot = grid.viewport().grab().toImage()
+    base = grid.palette().color(QPalette.ColorRole.Base)
+    good, weak = (grid.visualRect(model.index(row)) for row in (0, 1))
+    red = shot.pixelColor(good.center())
+    assert red.red() > 200 and red.green() < 50
+    faded = shot.pixelColor(weak.center())  # red blended toward the background
+    assert abs(faded.green() - (30 + (base.green() - 30) * 110 / 255)) < 12
+    corner = shot.pixelColor(good.topLeft() + QPoint(ThumbnailDelegate.MARGIN, ThumbnailDelegate.MARGIN))
+    assert corner == base  # the picture's square corner is rounded off
+    inside = shot.pixelColor(good.topLeft() + QPoint(ThumbnailDelegate.MARGIN + 8, ThumbnailDelegate.MARGIN + 8))
+    assert inside.red() > 200

@@ -353,7 +353,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
         super().__init__(parent)
         self.loader = loader
         self.cell = 160
-        self._corner_paths: dict[tuple[float, float], QPainterPath] = {}
+        self._corners_made: tuple[tuple[float, float] | None, QPainterPath] = (None, QPainterPath())  # (cell size, path)
 
     def sizeHint(self, option, index) -> QSize:
         return QSize(self.cell, self.cell)
@@ -392,9 +392,9 @@ class ThumbnailDelegate(QStyledItemDelegate):
             else:
                 painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
                 painter.drawImage(rect, image)
-            painter.setOpacity(1.0)
-            painter.fillPath(self._corners(rect), base)
         painter.setOpacity(1.0)
+        if image is not None:
+            painter.fillPath(self._corners(rect), base)
         if hovered and not selected:
             painter.fillPath(path, QColor(255, 255, 255, 36))
         if selected:
@@ -414,16 +414,16 @@ class ThumbnailDelegate(QStyledItemDelegate):
     def _corners(self, rect: QRectF) -> QPainterPath:
         """The four corner pieces outside a rounded `rect` (squares minus quarter circles), made
         once per cell size."""
-        key = (rect.width(), rect.height())
-        if key not in self._corner_paths:
-            r, w, h = self.RADIUS, rect.width(), rect.height()
+        size = (rect.width(), rect.height())
+        if self._corners_made[0] != size:
+            r, (w, h) = self.RADIUS, size
             squares = QPainterPath()
             for x, y in ((0, 0), (w - r, 0), (0, h - r), (w - r, h - r)):
                 squares.addRect(QRectF(x, y, r, r))
             rounded = QPainterPath()
             rounded.addRoundedRect(QRectF(0, 0, w, h), r, r)
-            self._corner_paths = {key: squares.subtracted(rounded)}  # one size at a time
-        return self._corner_paths[key].translated(rect.topLeft())
+            self._corners_made = (size, squares.subtracted(rounded))
+        return self._corners_made[1].translated(rect.topLeft())
 
 
 # -- view ----------------------------------------------------------------------------------------

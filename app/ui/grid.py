@@ -116,6 +116,10 @@ class PhotoModel(QAbstractListModel):
     def record(self, row: int) -> FileRecord:
         return self._records[int(self._ids[row])]
 
+    def record_at(self, row: int) -> FileRecord | None:
+        """The record shown at `row`, None past the end (the grid paints with it)."""
+        return self._records.get(int(self._ids[row])) if 0 <= row < len(self._ids) else None
+
     def records(self) -> dict[int, FileRecord]:
         return self._records
 
@@ -128,65 +132,59 @@ class PhotoModel(QAbstractListModel):
         row = self.row_of(file_id)
         return QModelIndex() if row is None else self.index(row)
 
-    def _reindex(self) -> None:
-        self._row = np.full(int(self._ids.max()) + 1 if len(self._ids) else 0, -1, dtype=np.int64)
-        self._row[self._ids] = np.arange(len(self._ids))
-
-    def _known_mask(self, ids: np.ndarray) -> np.ndarray:
+    def set_order(self, ids: Iterable[int] | Order, records: dict[int, FileRecord] | None = None,
+                  known: np.ndarray | None = None) -> None:
+        """Show `ids` in this order (ids without a record are left out). Vectorised: a re-order of
+        100k photos costs milliseconds on the GUI thread, fewer when given as an `Order` worked out
+        on a worker against the records shown. With new `records`, `known` may give which ids they
+        hold (a bool array by id), so that it is not worked out here."""
+        if records is not None:
+            self._records, self._known = records, known
         if self._known is None:
             keys = np.fromiter(self._records, dtype=np.int64, count=len(self._records))
             self._known = np.zeros(int(keys.max()) + 1 if len(keys) else 0, dtype=bool)
             self._known[keys] = True
-        inside = (ids >= 0) & (ids < len(self._known))
-        mask = np.zeros(len(ids), dtype=bool)
-        mask[inside] = self._known[ids[inside]]
-        return mask
-
-    def set_order(self, ids: Iterable[int], records: dict[int, FileRecord] | None = None,
-                  known: np.ndarray | None = None) -> None:
-        """Show `ids` in this order (ids without a record are left out). Vectorised: a re-order of
-        100k photos costs milliseconds on the GUI thread. With new `records`, `known` may give
-        which ids they hold (a bool array by id), so that it is not worked out here."""
-        if records is not None:
-            self._records, self._known = records, known
-        new = np.asarray(ids if isinstance(ids, np.ndarray) else list(ids), dtype=np.int64).reshape(-1)
-        new = new[self._known_mask(new)]
-        if len(new) > 1 and np.bincount(new).max() > 1:  # repeated ids: keep each one's first place
-            new = new[np.sort(np.unique(new, return_index=True)[1])]
+        if not (isinstance(ids, Order) and ids.known is self._known):  # else made for other records
+            ids = Order(ids.ids if isinstance(ids, Order) else ids, self._known)
+        new = ids.ids
         old = self._ids = np.asarray(self._ids, dtype=np.int64)
         if len(new) == len(old) and np.array_equal(new, old):
             return
-        gone = np.flatnonzero(~_among(old, new))
+        gone = np.flatnonzero(ids.row_of(old) < 0)
         breaks = np.flatnonzero(np.diff(gone) != 1) if len(gone) else np.empty(0, np.int64)
         if len(breaks) > 64 or (len(old) and len(gone) == len(old)):
             # A wholesale change (another folder, a new library): a reset is cheaper than moves.
             self.beginResetModel()
-            self._ids = new
-            self._reindex()
+            self._ids, self._row = new, ids.rows
             self.endResetModel()
             return
         for first, last in reversed(_ranges(gone)):
             self.beginRemoveRows(QModelIndex(), first, last)
             self._ids = np.delete(self._ids, slice(first, last + 1))
             self.endRemoveRows()
-        added = new[~_among(new, self._ids)]
+        if len(gone):
+            self._row = _rows_of(self._ids)
+        added = new[self.row_array_of(new) < 0]
         if len(added):
             start = len(self._ids)
             self.beginInsertRows(QModelIndex(), start, start + len(added) - 1)
             self._ids = np.concatenate([self._ids, added])
-            self._reindex()
+            self._row = _rows_of(self._ids)
             self.endInsertRows()
         if not np.array_equal(self._ids, new):  # what is left is a permutation: move, keep selection
             self.layoutAboutToBeChanged.emit()
             persistent = self.persistentIndexList()
             old_ids = [int(self._ids[p.row()]) if 0 <= p.row() < len(self._ids) else None for p in persistent]
-            self._ids = new
-            self._reindex()
+            self._ids, self._row = new, ids.rows
             self.changePersistentIndexList(
                 persistent, [self.index_of(i) if i is not None else QModelIndex() for i in old_ids])
             self.layoutChanged.emit()
         else:
-            self._reindex()
+            self._row = ids.rows
+
+    def row_array_of(self, ids: np.ndarray) -> np.ndarray:
+        """The row of each id, -1 where it is not shown."""
+        return _lookup(np.asarray(self._row, dtype=np.int64), ids)
 
     def remove_ids(self, ids: Iterable[int]) -> None:
         drop = np.asarray(list(ids), dtype=np.int64)
@@ -200,14 +198,42 @@ class PhotoModel(QAbstractListModel):
             self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
 
 
-def _among(ids, others):
-    """np.isin for catalog ids (small non-negative integers) in linear time: a mark per id instead
-    of sorting both (a re-order of 100k photos spent most of its GUI-thread time sorting)."""
-    if not len(ids) or not len(others):
-        return np.zeros(len(ids), dtype=bool)
-    marks = np.zeros(int(max(ids.max(), others.max())) + 1, dtype=bool)
-    marks[others] = True
-    return marks[ids]
+class Order:
+    """A display order worked out ahead (numpy only: a search job makes it on its worker thread,
+    so the GUI thread just swaps it in): the ids that have a record in `known` (a bool array by
+    id), each repeat left out after its first place, and each id's row."""
+
+    __slots__ = ("ids", "known", "rows")
+
+    def __init__(self, ids: Iterable[int], known: np.ndarray):
+        new = np.asarray(ids if isinstance(ids, np.ndarray) else list(ids), dtype=np.int64).reshape(-1)
+        inside = (new >= 0) & (new < len(known))
+        new = new[inside] if not inside.all() else new
+        new = new[known[new]]
+        if len(new) > 1 and np.bincount(new).max() > 1:
+            new = new[np.sort(np.unique(new, return_index=True)[1])]
+        self.ids, self.known, self.rows = new, known, _rows_of(new)
+
+    def row_of(self, ids: np.ndarray) -> np.ndarray:
+        """Where each of `ids` is in this order, -1 where it is not."""
+        return _lookup(self.rows, ids)
+
+
+def _rows_of(ids: np.ndarray) -> np.ndarray:
+    """rows[id] = its place in `ids`, -1 for ids not in it."""
+    rows = np.full(int(ids.max()) + 1 if len(ids) else 0, -1, dtype=np.int64)
+    rows[ids] = np.arange(len(ids))
+    return rows
+
+
+def _lookup(rows: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """rows[ids], -1 for ids past the end of `rows`."""
+    if len(ids) and int(ids.max()) < len(rows):
+        return rows[ids]
+    out = np.full(len(ids), -1, dtype=np.int64)
+    inside = ids < len(rows)
+    out[inside] = rows[ids[inside]]
+    return out
 
 
 def _ranges(rows) -> list[tuple[int, int]]:
@@ -261,6 +287,7 @@ class ThumbnailLoader(QObject):
         self._running: set[int] = set()
         self._tasks = 0  # batches in flight
         self._failed: set[int] = set()
+        self._pump_due = False
 
     def set_library(self, library) -> None:
         self.library = library
@@ -296,9 +323,12 @@ class ThumbnailLoader(QObject):
         self._pending.move_to_end(record.id)
         while len(self._pending) > 400:  # scrolled far past these: forget them
             self._pending.popitem(last=False)
-        self._pump()
+        if not self._pump_due:  # requests come from painting: start the work once the paint is done,
+            self._pump_due = True  # not on the cores the paint needs (first paints took ~2x longer)
+            QTimer.singleShot(0, self, self._pump)
 
     def _pump(self) -> None:
+        self._pump_due = False
         while self._pending and self._tasks < self.pool.maxThreadCount() and self.library is not None:
             records = []
             while self._pending and len(records) < self.BATCH:
@@ -360,8 +390,12 @@ class ThumbnailDelegate(QStyledItemDelegate):
 
     def paint(self, painter: QPainter, option, index: QModelIndex) -> None:
         record: FileRecord | None = index.data(RecordRole)
-        if record is None:
-            return
+        if record is not None:
+            self.paint_cell(painter, option, record, weak=index.data(GoodRole) is False)
+
+    def paint_cell(self, painter: QPainter, option, record: FileRecord, weak: bool) -> None:
+        """Paint one photo's cell; `weak`: below the good matches of a search. (The grid calls this
+        directly with what it holds: two model round trips a cell were a tenth of a repaint.)"""
         palette = option.palette
         state = option.state
         selected = bool(state & QStyle.StateFlag.State_Selected)
@@ -376,7 +410,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
         path.addRoundedRect(rect, self.RADIUS, self.RADIUS)
         # A weaker match is faded into the background: drawn at part opacity in one pass (a veil
         # painted over it cost ~0.2 ms a cell here, most of a full repaint of the grid).
-        painter.setOpacity(self.FADED if index.data(GoodRole) is False and not selected else 1.0)
+        painter.setOpacity(self.FADED if weak and not selected else 1.0)
         image = self.loader.image(record)
         if image is None:
             placeholder = base.darker(108) if base.lightness() > 128 else base.lighter(140)
@@ -650,7 +684,7 @@ class PhotoGrid(QAbstractItemView):
         painter = QPainter(self.viewport())
         option = QStyleOptionViewItem()
         self.initViewItemOption(option)
-        model, selection = self.model(), self.selectionModel()
+        model, selection, photos = self.model(), self.selectionModel(), self.photo_model()
         current, focus = self.currentIndex(), self.hasFocus()
         S = QStyle.StateFlag
         base_state = option.state & ~(S.State_Selected | S.State_HasFocus | S.State_MouseOver)
@@ -665,7 +699,9 @@ class PhotoGrid(QAbstractItemView):
             if index == self._hover:
                 state |= S.State_MouseOver
             option.state = state
-            self.delegate.paint(painter, option, index)
+            record = photos.record_at(row)
+            if record is not None:
+                self.delegate.paint_cell(painter, option, record, photos.is_weak(row))
         self._paint_divider(painter)
         if self._band is not None:
             color = self.palette().color(QPalette.ColorRole.Highlight)

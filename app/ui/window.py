@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QHBoxLayout, Q
 
 from ..core.config import RESOURCES_DIR, Settings
 from . import desktop, prefs
-from .grid import PhotoGrid, PhotoModel, ThumbnailLoader, read_square_thumbnail
+from .grid import Order, PhotoGrid, PhotoModel, ThumbnailLoader, read_square_thumbnail
 from .lazy import numpy as np
 from .searchbar import ImageQuery, SearchBar, image_query_from_mime, line_icon
 from .workers import Task, Throttle, run_task, settle_long_lived
@@ -156,7 +156,9 @@ def _browse_job(library: Library, previous: PhotoList | None, new_only: bool = F
             previous = PhotoList(previous.records, folders)
         elif not new:
             return None
-        return previous.with_new(new)
+        photos = previous.with_new(new)
+        settle_long_lived()  # its 100k-entry list and dict, young, made every collection a slow one
+        return photos
     records, folders = library.photos(), library.folders()
     if previous is not None and previous.records == records and previous.folders == folders:
         return None
@@ -165,9 +167,11 @@ def _browse_job(library: Library, previous: PhotoList | None, new_only: bool = F
     return photos
 
 
-def _search_job(library: Library, seq: int, latest: Callable[[], int], text: str,
-                image: ImageQuery | None) -> tuple[int, np.ndarray, float, int | None, list[str]]:
-    """(seq, ids best first, seconds, how many of them are good matches, hints about the query)."""
+def _search_job(library: Library, seq: int, latest: Callable[[], int], text: str, image: ImageQuery | None,
+                known: np.ndarray | None) -> tuple[int, np.ndarray | Order, float, int | None, list[str]]:
+    """(seq, ids best first, seconds, how many of them are good matches, hints about the query).
+    With `known` (the photos shown, a bool array by id), the ids come as the grid's `Order`, worked
+    out here rather than on the GUI thread, and only shown photos count as good matches."""
     if seq != latest():  # a newer query was typed while this one waited: skip the work
         return seq, np.empty(0, dtype=np.int64), 0.0, None, []
     started = time.perf_counter()
@@ -179,7 +183,12 @@ def _search_job(library: Library, seq: int, latest: Callable[[], int], text: str
         result = library.search_image(_qimage_to_pil(image.source), text=text or None, paths=False)
     else:
         result = library.search_image(image.source, text=text or None, paths=False)
-    return seq, result.ids, time.perf_counter() - started, result.good_count, list(result.hints)
+    ids, good_count = result.ids, result.good_count
+    if known is not None:
+        ids = Order(ids, known)
+        if good_count is not None:
+            good_count = len(Order(result.ids[:good_count], known).ids)
+    return seq, ids, time.perf_counter() - started, good_count, list(result.hints)
 
 
 def _qimage_to_pil(image: QImage):
@@ -342,6 +351,7 @@ class MainWindow(QMainWindow):
         self._folders: dict[int, Path] = {}
         self._folder_filter: int | None = None
         self._hits: np.ndarray | None = None  # search results, best first (None: no search)
+        self._hits_order: Order | None = None  # the same, as the grid's order when worked out ahead
         self._good_count: int | None = None  # the first _good_count hits are good matches (None: not judged)
         self._good_only = False
         self._search_hints: list[str] = []
@@ -886,6 +896,7 @@ class MainWindow(QMainWindow):
         ids = self._hits if self._hits is not None else self._library_ids
         if ids is None:  # nothing read yet
             return
+        ahead = self._hits_order if self._hits is not None else None
         good_count = self._good_count if self._hits is not None else None
         if self._folder_filter is not None:
             fid, records = self._folder_filter, self._records
@@ -897,7 +908,8 @@ class MainWindow(QMainWindow):
         if good_count is not None and self._good_only:
             ids, good_count = ids[:good_count], None
         changed = self._records is not self.grid_model.records()
-        self.grid_model.set_order(ids, self._records if changed else None, known if changed else None)
+        order = ahead if ahead is not None and ahead.ids is ids else ids
+        self.grid_model.set_order(order, self._records if changed else None, known if changed else None)
         self.grid_model.set_good_count(good_count)
         self.grid.viewport().update()
         has_library = bool(self._folders) or bool(self._records)
@@ -946,7 +958,8 @@ class MainWindow(QMainWindow):
             got_seq, ids, elapsed, good_count, hints = result
             if got_seq != self._search_seq:  # a newer query was issued: never let an old one win
                 return
-            self._hits = ids
+            self._hits_order = ids if isinstance(ids, Order) else None
+            self._hits = ids.ids if isinstance(ids, Order) else ids
             self._good_count = good_count
             self._search_hints = hints
             self._apply_view()
@@ -970,7 +983,8 @@ class MainWindow(QMainWindow):
                 self._task_failed(error)
             self.search_finished.emit(seq)
 
-        self._run(self.jobs, _search_job, library, seq, lambda: self._search_seq, text, image,
+        known = self._photo_list.known if self._photo_list is not None else None
+        self._run(self.jobs, _search_job, library, seq, lambda: self._search_seq, text, image, known,
                   on_result=done, on_error=failed)
 
     def clear_search(self) -> None:

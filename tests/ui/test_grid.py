@@ -4,7 +4,7 @@ import numpy as np
 from PySide6.QtCore import QPoint, Qt
 
 from app.core.catalog import FileRecord
-from app.ui.grid import PhotoGrid, PhotoModel, ThumbnailDelegate, ThumbnailLoader
+from app.ui.grid import Order, PhotoGrid, PhotoModel, ThumbnailDelegate, ThumbnailLoader
 
 N = 100_000
 
@@ -77,6 +77,21 @@ def test_a_reorder_of_100k_photos_keeps_the_selection_on_the_same_photos(qtbot):
     assert grid.selected_rows() == [grid.currentIndex().row()]
     model.set_order([3, 2, 2, 999_999, 1])  # repeats and unknown ids are dropped
     assert model.ids() == [3, 2, 1]
+
+
+def test_an_order_worked_out_ahead_is_shown_and_one_for_other_photos_is_checked(qtbot):
+    records = {i: FileRecord(i, f"/photos/{i}.jpg", f"fp{i}", 1, 1.0) for i in range(1, 6)}
+    known = np.zeros(6, dtype=bool)
+    known[1:] = True
+    model = PhotoModel()
+    model.set_order(list(records), records, known)
+    model.set_order(Order([5, 3, 3, 42, 1, 2, 4], known))  # as a search job makes it, off the GUI thread
+    assert model.ids() == [5, 3, 1, 2, 4] and model.row_of(1) == 2
+    stale = Order([4, 3, 2, 1, 5], known)  # made before photo 2 was removed
+    fewer = {i: r for i, r in records.items() if i != 2}
+    model.set_order(model.ids(), fewer)
+    model.set_order(stale)
+    assert model.ids() == [4, 3, 1, 5] and model.row_of(2) is None
 
 
 class _RedThumbnails:

@@ -58,30 +58,36 @@ def main(argv=None) -> dict:
         prepared = list(pool.map(lambda f: scratch.prepare(f, f"{hash(f.path) & (1 << 64) - 1:032x}"), files))
     decode_ips = len(files) / (time.perf_counter() - t0)
 
-    # The model alone on pre-decoded tensors, same batch size.
+    # The model alone on pre-decoded tensors, same batch size, batches run as the indexer runs them
+    # (`lanes` side by side, each on its share of torch's threads).
     import torch
 
     tensors = [d.tensor for d in prepared if d.tensor is not None]
-    embedder.embed_tensors(embedder.batch(tensors[:batch]))  # warm-up
-    t0 = time.perf_counter()
-    for start in range(0, len(tensors), batch):
-        embedder.embed_tensors(embedder.batch(tensors[start : start + batch]))
-    model_ips = len(tensors) / (time.perf_counter() - t0)
+    batches = [embedder.batch(tensors[s:s + batch]) for s in range(0, len(tensors), batch)]
+    lanes = embedder.lanes
+
+    def model_alone(visual) -> tuple[float, list]:
+        def run(pictures):
+            with torch.inference_mode():  # per thread
+                return visual(pictures)
+
+        with embedder.side_by_side(lanes), ThreadPoolExecutor(lanes) as pool:
+            list(pool.map(run, batches[:lanes]))  # warm-up
+            t0 = time.perf_counter()
+            out = list(pool.map(run, batches))
+            return len(tensors) / (time.perf_counter() - t0), out
+
+    model_ips, _ = model_alone(embedder.embed_tensors)
 
     # The optional int8 image tower: speed on the same tensors, fidelity to float32 on every image.
     int8_ips = fidelity = None
     if embedder.device == "cpu":
         fast = embedder.int8_visual()
-        with torch.inference_mode():
-            fast(embedder.batch(tensors[:batch]))
-            t0 = time.perf_counter()
-            int8 = [fast(embedder.batch(tensors[s:s + batch])) for s in range(0, len(tensors), batch)]
-            int8_ips = len(tensors) / (time.perf_counter() - t0)
-            int8 = torch.nn.functional.normalize(torch.cat(int8).float(), dim=-1).numpy()
-        exact = np.concatenate([embedder.embed_tensors(embedder.batch(tensors[s:s + batch]))
-                                for s in range(0, len(tensors), batch)])
+        int8_ips, int8 = model_alone(fast)
+        int8 = torch.nn.functional.normalize(torch.cat(int8).float(), dim=-1).numpy()
+        exact = np.concatenate([embedder.embed_tensors(b) for b in batches])
         fidelity = float((exact * int8).sum(axis=1).mean())
-    del prepared, tensors
+    del prepared, tensors, batches
 
     # The real pipeline, empty catalog, with the configured precision (PHOTOSEEK_PRECISION, default
     # "auto": int8 when its fidelity on the first batch is >= 0.99). Reading text in photos (OCR) is
@@ -106,6 +112,7 @@ def main(argv=None) -> dict:
         "threads": threads,
         "batch": batch,
         "torch_threads": torch.get_num_threads(),
+        "lanes": lanes,  # image batches embedded side by side, each on torch_threads / lanes threads
         "model_load_s": round(load_s, 2),
         "model_ips": round(model_ips, 2),
         "int8_model_ips": round(int8_ips, 2) if int8_ips else None,

@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 from collections import deque
+from contextlib import ExitStack
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -204,12 +205,20 @@ class Indexer:
                             d.format, f.folder_id)
         return _Decoded(f, fp, record, tensor, duplicates.perceptual_hash(d.image))
 
+    def _first_batch(self, batch_size: int) -> int:
+        deciding = self.embedder.first_batch if self.embedder is not None else None
+        return min(batch_size, deciding) if deciding else batch_size
+
     # -- write -------------------------------------------------------------------------------
 
-    def _write(self, batch: list[_Decoded], report: IndexReport) -> None:
-        """Embed the decoded photos of a batch and commit rows and vectors in one transaction."""
+    def _embed(self, batch: list[_Decoded]) -> np.ndarray | None:
+        """The vectors of a batch's decoded photos (on an embedding lane)."""
+        ok = [item.tensor for item in batch if item.tensor is not None]
+        return self.embedder.embed_tensors(self.embedder.batch(ok)) if ok else None
+
+    def _write(self, batch: list[_Decoded], vectors: np.ndarray | None, report: IndexReport) -> None:
+        """Commit a batch's rows and vectors in one transaction."""
         ok = [item for item in batch if item.tensor is not None]
-        vectors = self.embedder.embed_tensors(self.embedder.batch([i.tensor for i in ok])) if ok else None
         with self.catalog.transaction() as db:
             self.catalog.put_files(db, [item.record for item in batch])
             self.catalog.put_hashes(db, [(i.fingerprint, i.phash) for i in batch if i.record.status == OK])
@@ -247,10 +256,22 @@ class Indexer:
         in_flight_limit = max(2 * batch_size, 4 * threads)  # backpressure: bounded decode-ahead
         batch: list[_Decoded] = []
         done = 0
-        pending: deque = deque()
+        pending: deque = deque()  # decodes in flight, in catalog order
+        embedding: deque = deque()  # (batch, its vectors to come), oldest first
+        lanes = self.embedder.lanes if self.embedder is not None else 1
+        embedded_first = False
         next_item = 0
         run_started = time.monotonic()
-        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="decode") as pool:
+
+        def write_ready(in_flight: int) -> None:
+            """Commit embedded batches, oldest first, waiting while more than `in_flight` are out."""
+            while embedding and (len(embedding) > in_flight or embedding[0][1].done()):
+                items, vectors = embedding.popleft()
+                self._write(items, vectors.result(), report)
+
+        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="decode") as pool, \
+                ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="embed") as model_lanes, \
+                ExitStack() as side_by_side:
             if total and self.embedder is not None:
                 pool.submit(self.embedder.quantise_now)  # alongside the first decodes, not before them
             try:
@@ -265,13 +286,23 @@ class Indexer:
                     item = pending.popleft().result()
                     batch.append(item)
                     done += 1
-                    if len(batch) >= batch_size or (next_item >= total and not pending):
-                        self._write(batch, report)
+                    # the first batch is just big enough to choose the precision: the lanes wait for it
+                    wanted = batch_size if embedded_first else self._first_batch(batch_size)
+                    if len(batch) >= wanted or (next_item >= total and not pending):
+                        if embedded_first:  # each lane embeds a batch; one more waits, so no lane idles
+                            embedding.append((batch, model_lanes.submit(self._embed, batch)))
+                        else:  # the first one decides the precision (int8 or not) on every core
+                            self._write(batch, self._embed(batch), report)
+                            if self.embedder is not None:
+                                side_by_side.enter_context(self.embedder.side_by_side(lanes))
+                            embedded_first = True
                         batch = []
+                    write_ready(in_flight=lanes)
                     elapsed = max(1e-6, time.monotonic() - run_started)
                     progress(Progress(done, total, done / elapsed, item.disk.path))
                 if batch:  # cancelled mid-batch: keep what was decoded
-                    self._write(batch, report)
+                    embedding.append((batch, model_lanes.submit(self._embed, batch)))
+                write_ready(in_flight=0)
             finally:
                 for fut in pending:
                     fut.cancel()

@@ -124,7 +124,7 @@ def test_batched_model_input_is_open_clips_preprocessing(random_model, tmp_path)
 
 
 def test_a_query_is_encoded_while_photos_are_being_embedded(random_model, tmp_path):
-    """The towers have a lock each: a search typed during indexing does not wait for the batch."""
+    """A search typed during indexing does not wait for the batch of photos being embedded."""
     config, checkpoint = random_model
     embedder = Embedder(ModelSpec(str(config), str(checkpoint)), tmp_path, precision="fp32")
     inside, release = threading.Event(), threading.Event()
@@ -145,3 +145,38 @@ def test_a_query_is_encoded_while_photos_are_being_embedded(random_model, tmp_pa
     finally:
         release.set()
         batch.join()
+
+
+def test_side_by_side_batches_give_their_cores_back_even_to_threads_first_used_meanwhile(random_model, tmp_path):
+    """Indexing embeds batches side by side on one thread each; a thread that first computed then
+    (a search during indexing) must answer later queries on every core again."""
+    import queue
+
+    import torch
+
+    threads = torch.get_num_threads()
+    if threads < 2:
+        pytest.skip("one core: nothing to share")
+    config, checkpoint = random_model
+    embedder = Embedder(ModelSpec(str(config), str(checkpoint)), tmp_path, precision="fp32")
+    asks, answers = queue.Queue(), queue.Queue()
+
+    def searcher():  # a long-lived worker thread, like the window's
+        while text := asks.get():
+            embedder.embed_texts([text])
+            answers.put(torch.get_num_threads())
+
+    worker = threading.Thread(target=searcher)
+    worker.start()
+    lanes = embedder.lanes
+    try:
+        with embedder.side_by_side(lanes):
+            assert torch.get_num_threads() == threads // lanes
+            asks.put("a red circle")
+            assert answers.get(timeout=60) <= threads
+        assert torch.get_num_threads() == threads
+        asks.put("a blue square")
+        assert answers.get(timeout=60) == threads
+    finally:
+        asks.put("")
+        worker.join()

@@ -176,3 +176,23 @@ def test_a_folder_added_alone_is_checked_alone_unless_nested(library, photos, tm
     (photos / "green_circle_0.jpg").unlink()
     report = library.update([inner], only_these=True)
     assert report.removed == 1 and report.new == 0
+
+
+def test_batches_embedded_side_by_side_each_keep_their_own_photos_vectors(make_settings, random_model, photos):
+    import numpy as np
+    import torch
+
+    from app.core import imaging
+
+    threads = torch.get_num_threads()
+    library = Library(make_settings(random_model, batch_size=2))  # 6 batches: several on each lane
+    assert library.update([photos]).embedded == 12
+    assert torch.get_num_threads() == threads  # the lanes gave their share of the cores back
+    embedder = library.load_model()
+    records = library.photos()
+    stored = np.stack([library.catalog.vector(r.id, embedder.model_id) for r in records]).astype(np.float32)
+    size, thumb = embedder.image_size, library.settings.thumb_size
+    fresh = embedder.embed_images([imaging.decode(r.path, min_side=size, thumb_size=thumb).image for r in records])
+    similarity = fresh @ stored.T
+    assert (similarity.argmax(axis=1) == np.arange(len(records))).all()
+    assert similarity.diagonal().min() > 0.999

@@ -395,7 +395,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
 
     def paint_cell(self, painter: QPainter, option, record: FileRecord, weak: bool) -> None:
         """Paint one photo's cell; `weak`: below the good matches of a search. (The grid calls this
-        directly with what it holds: two model round trips a cell were a tenth of a repaint.)"""
+        directly with what it holds: two model round trips a cell were a fifth of a repaint.)"""
         palette = option.palette
         state = option.state
         selected = bool(state & QStyle.StateFlag.State_Selected)

@@ -158,13 +158,11 @@ class PhotoModel(QAbstractListModel):
             self._ids, self._row = new, ids.rows
             self.endResetModel()
             return
+        added = new[_lookup(np.asarray(self._row, dtype=np.int64), new) < 0]  # not shown before
         for first, last in reversed(_ranges(gone)):
             self.beginRemoveRows(QModelIndex(), first, last)
             self._ids = np.delete(self._ids, slice(first, last + 1))
             self.endRemoveRows()
-        if len(gone):
-            self._row = _rows_of(self._ids)
-        added = new[self.row_array_of(new) < 0]
         if len(added):
             start = len(self._ids)
             self.beginInsertRows(QModelIndex(), start, start + len(added) - 1)
@@ -181,10 +179,6 @@ class PhotoModel(QAbstractListModel):
             self.layoutChanged.emit()
         else:
             self._row = ids.rows
-
-    def row_array_of(self, ids: np.ndarray) -> np.ndarray:
-        """The row of each id, -1 where it is not shown."""
-        return _lookup(np.asarray(self._row, dtype=np.int64), ids)
 
     def remove_ids(self, ids: Iterable[int]) -> None:
         drop = np.asarray(list(ids), dtype=np.int64)

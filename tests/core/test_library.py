@@ -189,6 +189,7 @@ def test_batches_embedded_side_by_side_each_keep_their_own_photos_vectors(make_s
     assert library.update([photos]).embedded == 12
     assert torch.get_num_threads() == threads  # the lanes gave their share of the cores back
     embedder = library.load_model()
+    assert embedder.lanes == min(2, threads)  # on a CPU with 2+ threads the batches did run two at a time
     records = library.photos()
     stored = np.stack([library.catalog.vector(r.id, embedder.model_id) for r in records]).astype(np.float32)
     size, thumb = embedder.image_size, library.settings.thumb_size

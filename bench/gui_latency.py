@@ -57,20 +57,30 @@ class Heartbeat:
         return round(percentile(self.gaps, 99), 1)
 
 
-def wait_until(app, condition, timeout: float) -> None:
-    end = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > end:
-            raise TimeoutError("gave up waiting")
-        app.processEvents()
-        time.sleep(0.001)
+def wait_until(app, condition, timeout: float, poll_ms: int = 5) -> None:
+    """Run Qt's own event loop (as the app does) until `condition()` holds. A Python loop of
+    processEvents() and sleeps would add its own oversleeping to the stalls measured."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    if condition():
+        return
+    loop, end = QEventLoop(), time.monotonic() + timeout
+    timer = QTimer()
+    timer.setInterval(poll_ms)
+    timer.timeout.connect(lambda: (condition() or time.monotonic() > end) and loop.quit())
+    timer.start()
+    loop.exec()
+    timer.stop()
+    if not condition():
+        raise TimeoutError("gave up waiting")
 
 
 def pump(app, seconds: float) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        app.processEvents()
-        time.sleep(0.001)
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    QTimer.singleShot(max(0, round(seconds * 1000)), loop.quit)
+    loop.exec()
 
 
 def new_photos(folder: Path, count: int) -> Path:

@@ -43,7 +43,7 @@ class Settings:
     pretrained: str = DEFAULT_PRETRAINED  # open_clip tag, path to a checkpoint, or "none"
     decode_threads: int = field(default_factory=_default_threads)
     batch_size: int = 32
-    thumb_size: int = 320  # long side of cached thumbnails, px
+    thumb_size: int = 256  # short side of cached thumbnails, px (the grid shows their centre squares)
     max_pixels: int = 150_000_000  # decompression-bomb guard
     device: str = "auto"
     # Image tower precision on CPU: "auto" measures int8 against float32 on the first batch of the

@@ -190,11 +190,23 @@ def thumbnail_path(thumbs_dir: Path, fingerprint: str) -> Path:
     return Path(thumbs_dir) / fingerprint[:2] / f"{fingerprint}.jpg"
 
 
+def shrink_short_side(image: Image.Image, side: int) -> Image.Image:
+    """`image` resized (bicubic) so that its short side is `side`; as it is when not bigger."""
+    w, h = image.size
+    if min(w, h) <= side:
+        return image
+    scale = side / min(w, h)
+    return image.resize((max(side, round(w * scale)), max(side, round(h * scale))), Image.Resampling.BICUBIC)
+
+
 def save_thumbnail(image: Image.Image, dest: Path, size: int) -> None:
-    """Write a JPEG thumbnail (long side `size`) atomically, so a crash never leaves half a file."""
+    """Write a JPEG thumbnail atomically, so a crash never leaves half a file. Its short side is
+    `size` (the grid shows centre squares); a panorama's long side stops at four times that."""
     if dest.exists():
         return
-    thumb = ImageOps.contain(image, (size, size), Image.Resampling.BICUBIC) if max(image.size) > size else image
+    thumb = shrink_short_side(image, size)
+    if max(thumb.size) > 4 * size:
+        thumb = ImageOps.contain(thumb, (4 * size, 4 * size), Image.Resampling.BICUBIC)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_suffix(f".{os.getpid()}.{id(thumb)}.tmp")
     thumb.save(tmp, "JPEG", quality=THUMB_QUALITY)

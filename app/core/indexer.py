@@ -8,6 +8,7 @@ batch in flight, and the next run picks up exactly what is missing.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections import deque
@@ -29,10 +30,10 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Progress:
-    done: int
+    done: int  # photos committed (embedded or skipped)
     total: int
     rate: float  # photos per second over this run
-    current: str  # the file just finished
+    current: str  # the file just read
     phase: str = "indexing"  # "scanning" or "indexing"
 
     @property
@@ -118,6 +119,21 @@ VectorsSink = Callable[[np.ndarray, np.ndarray], None]  # (file ids, vectors) no
 RemovedSink = Callable[[list[int]], None]
 
 
+def batch_sizes(total: int, batch_size: int, lanes: int = 1, first: int | None = None) -> list[int]:
+    """How `total` photos are cut into batches: `first` photos alone when the model wants them so
+    (`Embedder.first_batch`), then full batches, then the last round in small even batches, so that
+    the lanes finish together instead of one embedding a last batch while the others wait."""
+    sizes = [min(first, total)] if first and total else []
+    left = total - sum(sizes)
+    while left > lanes * batch_size:
+        sizes.append(batch_size)
+        left -= batch_size
+    if left:
+        pieces = math.ceil(left / max(1, batch_size // 4))
+        sizes += [left // pieces + (i < left % pieces) for i in range(pieces)]
+    return sizes
+
+
 class Indexer:
     def __init__(self, catalog: Catalog, settings: Settings, embedder: Embedder | None,
                  on_vectors: VectorsSink | None = None, on_removed: RemovedSink | None = None):
@@ -189,9 +205,9 @@ class Indexer:
     def prepare(self, f: scanner.DiskFile, fp: str) -> _Decoded:
         """Decode one photo, write its thumbnail and make its model input (runs on decode threads)."""
         s = self.settings
-        min_side = self.embedder.image_size if self.embedder else 224
+        side = max(self.embedder.image_size if self.embedder else 0, s.thumb_size)
         try:
-            d = imaging.decode(f.path, min_side=min_side, thumb_size=s.thumb_size, max_pixels=s.max_pixels)
+            d = imaging.decode(f.path, min_side=side, thumb_size=side, max_pixels=s.max_pixels)
         except imaging.ImageError as e:
             record = FileRecord(None, f.path, fp, f.size, f.mtime, SKIPPED, str(e), folder_id=f.folder_id)
             return _Decoded(f, fp, record, None)
@@ -199,15 +215,14 @@ class Indexer:
             log.exception("unexpected error decoding %s", f.path)
             record = FileRecord(None, f.path, fp, f.size, f.mtime, SKIPPED, f"cannot decode: {e}", folder_id=f.folder_id)
             return _Decoded(f, fp, record, None)
-        imaging.save_thumbnail(d.image, imaging.thumbnail_path(s.thumbs_dir, fp), s.thumb_size)
-        tensor = self.embedder.prepare(d.image) if self.embedder else None
+        # One resampling feeds all three: the model's resize of the short side (the centre square
+        # is its input), the thumbnail and the hash. Resampling was 40 % of this work.
+        view = imaging.shrink_short_side(d.image, side)
+        imaging.save_thumbnail(view, imaging.thumbnail_path(s.thumbs_dir, fp), s.thumb_size)
+        tensor = self.embedder.prepare(view) if self.embedder else None
         record = FileRecord(None, f.path, fp, f.size, f.mtime, OK, None, d.width, d.height, d.taken_at,
                             d.format, f.folder_id)
-        return _Decoded(f, fp, record, tensor, duplicates.perceptual_hash(d.image))
-
-    def _first_batch(self, batch_size: int) -> int:
-        deciding = self.embedder.first_batch if self.embedder is not None else None
-        return min(batch_size, deciding) if deciding else batch_size
+        return _Decoded(f, fp, record, tensor, duplicates.perceptual_hash(view))
 
     # -- write -------------------------------------------------------------------------------
 
@@ -254,25 +269,34 @@ class Indexer:
         batch_size = max(1, self.settings.batch_size)
         threads = max(1, self.settings.decode_threads)
         in_flight_limit = max(2 * batch_size, 4 * threads)  # backpressure: bounded decode-ahead
+        lanes = self.embedder.lanes if self.embedder is not None else 1
+        first = self.embedder.first_batch if self.embedder is not None else None
+        sizes = deque(batch_sizes(total, batch_size, lanes, first))
         batch: list[_Decoded] = []
-        done = 0
+        written = 0
         pending: deque = deque()  # decodes in flight, in catalog order
         embedding: deque = deque()  # (batch, its vectors to come), oldest first
-        lanes = self.embedder.lanes if self.embedder is not None else 1
-        embedded_first = False
         next_item = 0
         run_started = time.monotonic()
+
+        def write_oldest() -> str:
+            """Commit the oldest batch out (waiting for its vectors); returns its last photo."""
+            nonlocal written
+            items, vectors = embedding.popleft()
+            self._write(items, vectors.result(), report)
+            written += len(items)
+            return items[-1].disk.path
 
         def write_ready(in_flight: int) -> None:
             """Commit embedded batches, oldest first, waiting while more than `in_flight` are out."""
             while embedding and (len(embedding) > in_flight or embedding[0][1].done()):
-                items, vectors = embedding.popleft()
-                self._write(items, vectors.result(), report)
+                write_oldest()
 
         with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="decode") as pool, \
                 ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="embed") as model_lanes, \
                 ExitStack() as side_by_side:
             if total and self.embedder is not None:
+                side_by_side.enter_context(self.embedder.side_by_side(lanes))
                 pool.submit(self.embedder.quantise_now)  # alongside the first decodes, not before them
             try:
                 while next_item < total or pending:
@@ -285,24 +309,19 @@ class Indexer:
                         next_item += 1
                     item = pending.popleft().result()
                     batch.append(item)
-                    done += 1
-                    # the first batch is just big enough to choose the precision: the lanes wait for it
-                    wanted = batch_size if embedded_first else self._first_batch(batch_size)
-                    if len(batch) >= wanted or (next_item >= total and not pending):
-                        if embedded_first:  # each lane embeds a batch; one more waits, so no lane idles
-                            embedding.append((batch, model_lanes.submit(self._embed, batch)))
-                        else:  # the first one decides the precision (int8 or not) on every core
-                            self._write(batch, self._embed(batch), report)
-                            if self.embedder is not None:
-                                side_by_side.enter_context(self.embedder.side_by_side(lanes))
-                            embedded_first = True
+                    if len(batch) == sizes[0]:
+                        embedding.append((batch, model_lanes.submit(self._embed, batch)))
+                        sizes.popleft()
                         batch = []
-                    write_ready(in_flight=lanes)
+                    write_ready(in_flight=lanes)  # each lane embeds a batch; one more waits, so no lane idles
                     elapsed = max(1e-6, time.monotonic() - run_started)
-                    progress(Progress(done, total, done / elapsed, item.disk.path))
+                    progress(Progress(written, total, written / elapsed, item.disk.path))
                 if batch:  # cancelled mid-batch: keep what was decoded
                     embedding.append((batch, model_lanes.submit(self._embed, batch)))
-                write_ready(in_flight=0)
+                while embedding:  # the batches still out, each reported as it is committed
+                    last = write_oldest()
+                    elapsed = max(1e-6, time.monotonic() - run_started)
+                    progress(Progress(written, total, written / elapsed, last))
             finally:
                 for fut in pending:
                     fut.cancel()

@@ -187,7 +187,8 @@ class Library:
         """The cached thumbnail of a photo, made now if the cache lost it."""
         path = imaging.thumbnail_path(self.settings.thumbs_dir, record.fingerprint)
         if not path.exists():
-            decoded = imaging.decode(record.path, thumb_size=self.settings.thumb_size, max_pixels=self.settings.max_pixels)
+            side = self.settings.thumb_size
+            decoded = imaging.decode(record.path, min_side=side, thumb_size=side, max_pixels=self.settings.max_pixels)
             imaging.save_thumbnail(decoded.image, path, self.settings.thumb_size)
         return path
 

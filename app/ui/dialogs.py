@@ -580,7 +580,8 @@ class SettingsDialog(QDialog):
         self.thumb_spin.setRange(128, 512)
         self.thumb_spin.setSingleStep(32)
         self.thumb_spin.setSuffix(" px")
-        self.thumb_spin.setValue(int(values.get("thumb_size", 320)))
+        self.thumb_spin.setValue(int(values.get("thumb_size", 256)))
+        self.thumb_spin.setToolTip("Short side of the thumbnails made from now on; the grid shows their centre squares.")
 
         self.threads_spin = QSpinBox(self)
         self.threads_spin.setRange(1, os.cpu_count() or 1)

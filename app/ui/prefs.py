@@ -18,7 +18,7 @@ PERSISTED: dict[str, tuple[str, type, str | None]] = {
     "model": ("engine/model", str, "PHOTOSEEK_MODEL"),
     "pretrained": ("engine/pretrained", str, "PHOTOSEEK_PRETRAINED"),
     "decode_threads": ("engine/decode_threads", int, "PHOTOSEEK_THREADS"),
-    "thumb_size": ("engine/thumb_size", int, None),
+    "thumb_size": ("engine/thumb_short_side", int, None),  # "engine/thumb_size" was the long side
     "ocr": ("engine/ocr", bool, "PHOTOSEEK_OCR"),
 }
 

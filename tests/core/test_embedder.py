@@ -83,6 +83,40 @@ def test_int8_image_tower_is_kept_only_when_it_matches_float32(random_model, tmp
     assert float(np.mean(np.sum(fast * reference, axis=1))) > 0.9  # ...and still the same model
 
 
+def test_a_batch_embedded_while_the_precision_is_chosen_gets_the_chosen_tower_s_vectors(random_model, tmp_path):
+    """The other lane embeds its batch with the int8 tower before the first batch has chosen; it
+    must end up with the vectors of the tower chosen, int8 or (after a bad quantisation) float32."""
+    import threading
+    import time
+
+    import torch
+
+    config, checkpoint = random_model
+    for quantisation_is_bad in (False, True):
+        embedder = Embedder(ModelSpec(str(config), str(checkpoint)), tmp_path, precision="auto")
+        quantise = embedder.int8_visual
+
+        def slow_int8():
+            time.sleep(0.3)  # the second batch arrives before the int8 tower exists
+            tower = quantise()
+            return (lambda pictures: torch.randn(len(pictures), embedder.dim)) if quantisation_is_bad else tower
+
+        embedder.int8_visual = slow_int8
+        g = torch.Generator().manual_seed(1)
+        batches = [_photos(embedder), torch.rand(5, 3, embedder.image_size, embedder.image_size, generator=g)]
+        out = {}
+        lanes = [threading.Thread(target=lambda i=i: out.__setitem__(i, embedder.embed_tensors(batches[i])))
+                 for i in range(2)]
+        for lane in lanes:
+            lane.start()
+            time.sleep(0.05)
+        for lane in lanes:
+            lane.join()
+        assert embedder.precision == ("fp32" if quantisation_is_bad else "int8")
+        for i, batch in enumerate(batches):
+            assert np.allclose(out[i], embedder.embed_tensors(batch), atol=1e-5)
+
+
 def test_text_without_its_padding_gives_the_model_s_own_vectors(trained_model, tmp_path):
     import torch
 
@@ -106,7 +140,8 @@ def test_batched_model_input_is_open_clips_preprocessing(random_model, tmp_path)
     e = Embedder(ModelSpec(str(random_model[0]), str(random_model[1])), tmp_path)
     rng = np.random.default_rng(0)
     pictures = []
-    for w, h in [(640, 480), (300, 500), (224, 224), (150, 100)]:
+    size = e.image_size
+    for w, h in [(640, 480), (300, 500), (224, 224), (150, 100), (size * 3 // 2 + 1, size)]:
         smooth = rng.random((h // 10 + 1, w // 10 + 1, 3)) * 255  # photo-like: no pixel noise
         pictures.append(Image.fromarray(smooth.astype(np.uint8)).resize((w, h), Image.Resampling.BICUBIC))
     ours = e.batch([e.prepare(p) for p in pictures])
@@ -115,6 +150,9 @@ def test_batched_model_input_is_open_clips_preprocessing(random_model, tmp_path)
     assert float((ours - reference).abs().mean()) < 0.05  # (values span about -1.8 .. 2.1)
     cos = (e.embed_tensors(ours) * e.embed_tensors(reference)).sum(axis=1)
     assert cos.min() > 0.999
+    # a picture already at the model's size on its short side (as the indexer passes them) is only
+    # cut, exactly where open_clip cuts it
+    assert float((ours[-1] - reference[-1]).abs().max()) < 1e-4
 
     # other kinds of transform (SigLIP's squash, letterboxing) keep open_clip's own preprocessing
     from app.core.embedder import _fast_input

@@ -109,13 +109,21 @@ def test_decompression_bomb_is_refused_before_decoding(tmp_path):
         imaging.decode(path, max_pixels=50_000_000)
 
 
-def test_thumbnail_is_written_once_with_the_long_side_requested(tmp_path):
-    d = imaging.decode(_save(tmp_path, _photo(1600, 1200)), thumb_size=256)
+def test_thumbnail_is_written_once_with_the_short_side_requested(tmp_path):
+    d = imaging.decode(_save(tmp_path, _photo(1600, 1200)), min_side=256, thumb_size=256)
     dest = imaging.thumbnail_path(tmp_path / "thumbs", "ab" * 16)
     imaging.save_thumbnail(d.image, dest, 256)
     with Image.open(dest) as t:
-        assert max(t.size) == 256
+        assert t.size == (341, 256)  # the grid's centre square keeps all 256 px
     assert not list(dest.parent.glob("*.tmp"))
+    imaging.save_thumbnail(_photo(800, 600), dest, 128)  # already there: kept as it is
+    with Image.open(dest) as t:
+        assert t.size == (341, 256)
+
+    panorama = imaging.thumbnail_path(tmp_path / "thumbs", "cd" * 16)
+    imaging.save_thumbnail(_photo(4000, 500), panorama, 256)
+    with Image.open(panorama) as t:
+        assert t.size == (1024, 128)  # a long side of at most four times the size asked
 
 
 def _save(tmp_path, im):

@@ -123,14 +123,29 @@ def test_cancel_keeps_what_was_done_and_the_next_run_finishes(library, photos):
     control = Control()
 
     def progress(p):
-        if p.done >= 3:
+        if p.phase == "indexing" and p.current:  # a photo has been read
             control.cancel()
 
     first = library.update([photos], progress=progress, control=control)
-    assert first.cancelled and 3 <= first.embedded < 12
+    assert first.cancelled and 0 < first.embedded < 12
     second = library.update()
     assert first.embedded + second.embedded == 12
     assert library.doctor()["index_ok"] and len(library.search("x")) == 12
+
+
+def test_progress_counts_the_photos_committed(library, photos):
+    seen = []
+    report = library.update([photos], progress=lambda p: seen.append(p) if p.phase == "indexing" else None)
+    from itertools import accumulate
+
+    from app.core.embedder import FIDELITY_SAMPLE
+    from app.core.indexer import batch_sizes
+
+    done = [p.done for p in seen]
+    assert done[0] == 0 and done[-1] == seen[-1].total == report.embedded == 12
+    assert done == sorted(done)
+    batches = batch_sizes(12, library.settings.batch_size, library.load_model().lanes, FIDELITY_SAMPLE)
+    assert set(done) <= {0, *accumulate(batches)}  # whole batches, counted once committed
 
 
 def test_every_devdata_odd_file_is_indexed_or_skipped_with_a_reason(library):

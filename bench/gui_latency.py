@@ -65,12 +65,24 @@ def wait_until(app, condition, timeout: float, poll_ms: int = 5) -> None:
     if condition():
         return
     loop, end = QEventLoop(), time.monotonic() + timeout
+    errors: list[BaseException] = []
+
+    def check() -> None:
+        try:
+            if condition() or time.monotonic() > end:
+                loop.quit()
+        except BaseException as e:  # a slot's exception would only be logged: stop and raise it
+            errors.append(e)
+            loop.quit()
+
     timer = QTimer()
     timer.setInterval(poll_ms)
-    timer.timeout.connect(lambda: (condition() or time.monotonic() > end) and loop.quit())
+    timer.timeout.connect(check)
     timer.start()
     loop.exec()
     timer.stop()
+    if errors:
+        raise errors[0]
     if not condition():
         raise TimeoutError("gave up waiting")
 

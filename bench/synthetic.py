@@ -39,7 +39,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 DEVDATA = ROOT.parent / "shared" / "devdata" / "text2img"
-FORMAT_VERSION = 2  # bump when the layout changes: cached libraries are rebuilt
+FORMAT_VERSION = 3  # bump when the layout changes: cached libraries are rebuilt (3: thumbnails by short side)
 PER_FOLDER = 1000
 TINY_NAME = "tiny-random-clip"
 
@@ -147,7 +147,7 @@ def base_thumbnails(photos: list[Path], folder: Path, thumb_size: int) -> list[t
         thumb = folder / f"{p.stem}-{thumb_size}.jpg"
         key = thumb.name
         if not thumb.exists() or key not in meta:
-            d = imaging.decode(p, thumb_size=thumb_size)
+            d = imaging.decode(p, min_side=thumb_size, thumb_size=thumb_size)
             imaging.save_thumbnail(d.image, thumb, thumb_size)
             meta[key] = [d.width, d.height]
         out.append((thumb, *meta[key]))

@@ -191,12 +191,14 @@ def thumbnail_path(thumbs_dir: Path, fingerprint: str) -> Path:
 
 
 def shrink_short_side(image: Image.Image, side: int) -> Image.Image:
-    """`image` resized (bicubic) so that its short side is `side`; as it is when not bigger."""
+    """`image` resized (bicubic) so that its short side is `side`; as it is when not bigger. The
+    long side is cut to an integer as torchvision's Resize cuts it (CLIP's own preprocessing)."""
     w, h = image.size
-    if min(w, h) <= side:
+    short = min(w, h)
+    if short <= side:
         return image
-    scale = side / min(w, h)
-    return image.resize((max(side, round(w * scale)), max(side, round(h * scale))), Image.Resampling.BICUBIC)
+    size = (side, int(side * h / w)) if w == short else (int(side * w / h), side)
+    return image.resize(size, Image.Resampling.BICUBIC)
 
 
 def save_thumbnail(image: Image.Image, dest: Path, size: int) -> None:

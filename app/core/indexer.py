@@ -129,7 +129,7 @@ def batch_sizes(total: int, batch_size: int, lanes: int = 1, first: int | None =
         sizes.append(batch_size)
         left -= batch_size
     if left:
-        pieces = math.ceil(left / max(1, batch_size // 4))
+        pieces = math.ceil(left / (max(1, batch_size // 4) if lanes > 1 else batch_size))
         sizes += [left // pieces + (i < left % pieces) for i in range(pieces)]
     return sizes
 
@@ -219,7 +219,9 @@ class Indexer:
         # is its input), the thumbnail and the hash. Resampling was 40 % of this work.
         view = imaging.shrink_short_side(d.image, side)
         imaging.save_thumbnail(view, imaging.thumbnail_path(s.thumbs_dir, fp), s.thumb_size)
-        tensor = self.embedder.prepare(view) if self.embedder else None
+        tensor = None
+        if self.embedder is not None:  # a model smaller than the thumbnails resamples from the decode
+            tensor = self.embedder.prepare(view if side == self.embedder.image_size else d.image)
         record = FileRecord(None, f.path, fp, f.size, f.mtime, OK, None, d.width, d.height, d.taken_at,
                             d.format, f.folder_id)
         return _Decoded(f, fp, record, tensor, duplicates.perceptual_hash(view))

@@ -62,6 +62,8 @@ def _photos(e, n=8):
 
 
 def test_int8_image_tower_is_kept_only_when_it_matches_float32(random_model, tmp_path):
+    import torch
+
     config, checkpoint = random_model
     spec = ModelSpec(str(config), str(checkpoint))
     exact = Embedder(spec, tmp_path, precision="fp32")
@@ -74,6 +76,11 @@ def test_int8_image_tower_is_kept_only_when_it_matches_float32(random_model, tmp
     assert auto.fidelity is not None and auto.precision == ("int8" if auto.fidelity >= 0.99 else "fp32")
     assert np.allclose(first, auto.embed_tensors(_photos(auto)), atol=1e-6)  # the same tower from then on
     assert float(np.mean(np.sum(first * reference, axis=1))) >= 0.99
+
+    # the int8 copy shares the float32 tower's tensors and leaves that tower as it was
+    assert not any("quantized" in type(m).__module__ for m in auto.model.visual.modules())
+    with torch.inference_mode():
+        assert torch.allclose(auto.model.visual(_photos(auto)), exact.model.visual(_photos(exact)), atol=1e-5)
 
     forced = Embedder(spec, tmp_path, precision="int8")
     forced.embed_tensors(_photos(forced))
@@ -140,8 +147,7 @@ def test_batched_model_input_is_open_clips_preprocessing(random_model, tmp_path)
     e = Embedder(ModelSpec(str(random_model[0]), str(random_model[1])), tmp_path)
     rng = np.random.default_rng(0)
     pictures = []
-    size = e.image_size
-    for w, h in [(640, 480), (300, 500), (224, 224), (150, 100), (size * 3 // 2 + 1, size)]:
+    for w, h in [(640, 480), (300, 500), (224, 224), (150, 100), (640, 427)]:
         smooth = rng.random((h // 10 + 1, w // 10 + 1, 3)) * 255  # photo-like: no pixel noise
         pictures.append(Image.fromarray(smooth.astype(np.uint8)).resize((w, h), Image.Resampling.BICUBIC))
     ours = e.batch([e.prepare(p) for p in pictures])
@@ -150,9 +156,13 @@ def test_batched_model_input_is_open_clips_preprocessing(random_model, tmp_path)
     assert float((ours - reference).abs().mean()) < 0.05  # (values span about -1.8 .. 2.1)
     cos = (e.embed_tensors(ours) * e.embed_tensors(reference)).sum(axis=1)
     assert cos.min() > 0.999
-    # a picture already at the model's size on its short side (as the indexer passes them) is only
-    # cut, exactly where open_clip cuts it
-    assert float((ours[-1] - reference[-1]).abs().max()) < 1e-4
+    # the indexer resizes the short side once (imaging.shrink_short_side) and `prepare` only cuts the
+    # centre square: exactly open_clip's resize and crop
+    from app.core import imaging
+
+    for picture in pictures[:2] + pictures[-1:]:
+        cut = e.prepare(imaging.shrink_short_side(picture, e.image_size))
+        assert float((torch.from_numpy(cut) - e.preprocess(picture)).abs().max()) < 1e-4
 
     # other kinds of transform (SigLIP's squash, letterboxing) keep open_clip's own preprocessing
     from app.core.embedder import _fast_input

@@ -189,7 +189,7 @@ class Library:
         if not path.exists():
             side = self.settings.thumb_size
             decoded = imaging.decode(record.path, min_side=side, thumb_size=side, max_pixels=self.settings.max_pixels)
-            imaging.save_thumbnail(decoded.image, path, self.settings.thumb_size)
+            imaging.save_thumbnail(decoded.image, path, side)
         return path
 
     def trash(self, ids: Sequence[int]) -> list[tuple[str, str]]:

@@ -134,13 +134,13 @@ def test_cancel_keeps_what_was_done_and_the_next_run_finishes(library, photos):
 
 
 def test_progress_counts_the_photos_committed(library, photos):
-    seen = []
-    report = library.update([photos], progress=lambda p: seen.append(p) if p.phase == "indexing" else None)
     from itertools import accumulate
 
     from app.core.embedder import FIDELITY_SAMPLE
     from app.core.indexer import batch_sizes
 
+    seen = []
+    report = library.update([photos], progress=lambda p: seen.append(p) if p.phase == "indexing" else None)
     done = [p.done for p in seen]
     assert done[0] == 0 and done[-1] == seen[-1].total == report.embedded == 12
     assert done == sorted(done)

@@ -27,7 +27,7 @@ from . import desktop, prefs
 from .grid import Order, PhotoGrid, PhotoModel, ThumbnailLoader, read_square_thumbnail
 from .lazy import numpy as np
 from .searchbar import ImageQuery, SearchBar, image_query_from_mime, line_icon
-from .workers import Task, Throttle, run_task, settle_long_lived
+from .workers import Task, Throttle, building_long_lived, run_task, settle_long_lived
 
 # The engine (numpy, SQLite, Pillow, torch) is imported where it is used, on workers or after the
 # window has painted: importing it first would double the time to the first paint.
@@ -74,11 +74,10 @@ def _is_model_unavailable(error: BaseException) -> bool:
 
 
 def _open_library(settings: Settings) -> Library:
-    from ..core.library import Library  # the whole engine: the first heavy import
+    with building_long_lived():  # the engine's modules
+        from ..core.library import Library  # the whole engine but torch: the first heavy import
 
-    library = Library(settings)
-    settle_long_lived()  # the engine's modules
-    return library
+        return Library(settings)
 
 
 def _index_job(library: Library, folders: list[str], control: Control, progress: Callable[[Any], None],
@@ -342,6 +341,8 @@ class MainWindow(QMainWindow):
         self.jobs.setMaxThreadCount(3)
         self.writer = QThreadPool(self)
         self.writer.setMaxThreadCount(1)
+        for pool in (self.jobs, self.writer):  # threads live with the window: each keeps its
+            pool.setExpiryTimeout(-1)          # catalog connection (Catalog.db)
         self._tasks: set[Task] = set()
         self._closing = False
 
@@ -736,8 +737,8 @@ class MainWindow(QMainWindow):
 
         def job(progress):
             throttled = Throttle(progress, 10, final=lambda v: v[1] and v[0] >= v[1])
-            library.load_model(progress=lambda done, total: throttled((done, total)))
-            settle_long_lived()
+            with building_long_lived():  # torch, open_clip and the model
+                library.load_model(progress=lambda done, total: throttled((done, total)))
             return library
 
         def done(lib):

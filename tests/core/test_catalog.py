@@ -1,4 +1,5 @@
 import sqlite3
+import threading
 
 import numpy as np
 import pytest
@@ -84,3 +85,19 @@ def test_a_schema_1_catalog_keeps_its_embeddings_and_shrinks(tmp_path):
     catalog.close()
     assert path.stat().st_size < before / 2  # about 1.2 KB a photo instead of 4.7 KB
     assert Catalog(path).integrity_check() == "ok"
+
+
+def test_close_closes_the_connection_of_every_thread(tmp_path):
+    catalog = Catalog(tmp_path / "catalog.db")
+    opened = []
+    worker = threading.Thread(target=lambda: opened.append(catalog.db))
+    worker.start()
+    worker.join()
+    mine = catalog.db
+    assert opened[0] is not mine
+    catalog.close()
+    for conn in (opened[0], mine):
+        with pytest.raises(sqlite3.ProgrammingError):
+            conn.execute("SELECT 1")
+    assert catalog.db.execute("SELECT COUNT(*) FROM files").fetchone() == (0,)  # opens a new one
+    catalog.close()

@@ -15,8 +15,9 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from PySide6.QtCore import QEvent, QSize, Qt, QThreadPool, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QGuiApplication, QIcon, QImage, QKeySequence
+# Types used on worker threads are imported here, on the GUI thread (see app/ui/workers.py)
+from PySide6.QtCore import QBuffer, QByteArray, QEvent, QIODevice, QSize, Qt, QThreadPool, QTimer, QUrl, Signal
+from PySide6.QtGui import QAction, QGuiApplication, QIcon, QImage, QImageReader, QKeySequence
 from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QHBoxLayout, QLabel, QListWidget,
                                QListWidgetItem, QMainWindow, QMenu, QMessageBox, QProgressBar, QPushButton,
                                QSizePolicy, QSlider, QSplitter, QStackedWidget, QStyle, QToolBar, QToolButton,
@@ -195,7 +196,6 @@ def _qimage_to_pil(image: QImage):
     import io
 
     from PIL import Image
-    from PySide6.QtCore import QBuffer, QByteArray, QIODevice
 
     data = QByteArray()
     buffer = QBuffer(data)
@@ -206,8 +206,6 @@ def _qimage_to_pil(image: QImage):
 
 
 def _read_image(path: str) -> QImage:
-    from PySide6.QtGui import QImageReader
-
     reader = QImageReader(path)
     reader.setAutoTransform(True)
     image = reader.read()

@@ -19,6 +19,12 @@ from typing import Any, Callable, Iterator
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
+# PySide makes a Qt class's Python type the first time it is used, and two threads doing that at
+# once crashed the app (two thumbnail loaders in QImageReader(path), which needs QIODevice). The
+# types that worker calls need without naming them are made here, on the GUI thread, at import;
+# tests/ui/test_workers.py checks that worker calls make no new ones.
+from PySide6.QtCore import QIODevice  # noqa: F401, E402
+
 log = logging.getLogger(__name__)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from PySide6.QtCore import QThreadPool
 
 from app.core.catalog import Catalog
@@ -40,3 +42,42 @@ def test_the_collector_waits_for_every_build_then_freezes_what_was_built():
         assert not gc.isenabled()  # the first one is still building
     assert gc.isenabled()
     assert gc.get_freeze_count() >= frozen + len(built)
+
+
+WORKER_CALLS = r"""
+import sys
+from pathlib import Path
+import PySide6.QtCore, PySide6.QtGui, PySide6.QtWidgets
+from app.ui.main import create_app
+from app.ui import dialogs, grid, window
+from PySide6.QtCore import QSize
+
+app = create_app()
+modules = (PySide6.QtCore, PySide6.QtGui, PySide6.QtWidgets)
+made = [set(vars(m)) for m in modules]
+photo = sys.argv[1]
+grid.read_square_thumbnail(Path(photo), 64)
+window._qimage_to_pil(window._read_image(photo))
+dialogs.read_image(photo, QSize(200, 200))
+try:
+    grid.read_square_thumbnail(Path(photo + ".missing"), 64)
+except OSError:
+    pass
+print(sorted(set().union(*(set(vars(m)) - before for m, before in zip(modules, made)))))
+"""
+
+
+def test_worker_calls_make_no_qt_types(tmp_path):
+    # A fresh interpreter, as the app starts: every Python type the calls made on worker threads
+    # need exists once the window's modules are imported (see app/ui/workers.py).
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    photo = tmp_path / "photo.jpg"
+    Image.new("RGB", (120, 80), "teal").save(photo)
+    out = subprocess.run([sys.executable, "-c", WORKER_CALLS, str(photo)], capture_output=True, text=True,
+                         timeout=120, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "[]"

@@ -163,10 +163,10 @@ class Catalog:
 
     @property
     def db(self) -> sqlite3.Connection:
-        """This thread's connection, kept for the thread's life. Not in a threading.local: a Qt
-        pool thread gets a new Python thread state for every job, so each search opened a
-        connection and dropped the last one to the cycle collector, which later closed them in
-        bursts (8 at once: a 76 ms pause for the window while typing)."""
+        """This thread's connection, kept until `close()` (a later thread with the same ident
+        reuses it). Not in a threading.local: a Qt pool thread gets a new Python thread state for
+        every job, so each search opened a connection and dropped the last one to the cycle
+        collector, which later closed them in bursts (8 at once: a 76 ms pause for the window)."""
         conn = self._connections.get(threading.get_ident())
         if conn is None:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
@@ -178,7 +178,7 @@ class Catalog:
         return conn
 
     def close(self) -> None:
-        """Close every thread's connection; for when the library is no longer used (a later use
+        """Close every thread's connection, once no other thread uses the catalog (a later use
         opens a new one)."""
         with self._connections_lock:
             connections, self._connections = list(self._connections.values()), {}

@@ -68,6 +68,12 @@ def _file_digest(path: Path) -> str:
     return fingerprint(path)[:16]
 
 
+def import_model_code() -> None:
+    """Import torch and open_clip: seconds and most of the process's Python objects, once."""
+    import open_clip  # noqa: F401
+    import torch  # noqa: F401
+
+
 def pick_device(preference: str = "auto") -> str:
     import torch
 

@@ -18,8 +18,8 @@ log = logging.getLogger(__name__)
 
 def create_app(argv: list[str] | None = None) -> QApplication:
     # Worker threads run Python (ranking, tokenising, thumbnails) while the window answers events
-    # in Python: a thread that wants the interpreter waits up to this switch interval for it.
-    # Python's default, 5 ms, let a busy search worker stretch the window's pauses while typing.
+    # in Python: a thread waiting for the interpreter asks the running one to hand it over after
+    # this long (Python's default, 5 ms, let a busy search worker stretch the window's pauses).
     sys.setswitchinterval(0.0005)
     app = QApplication.instance()
     if app is None:

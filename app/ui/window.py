@@ -28,7 +28,7 @@ from . import desktop, prefs
 from .grid import Order, PhotoGrid, PhotoModel, ThumbnailLoader, read_square_thumbnail
 from .lazy import numpy as np
 from .searchbar import ImageQuery, SearchBar, image_query_from_mime, line_icon
-from .workers import Task, Throttle, building_long_lived, run_task, settle_long_lived
+from .workers import Task, Throttle, heavy_imports, run_task, settle_long_lived
 
 # The engine (numpy, SQLite, Pillow, torch) is imported where it is used, on workers or after the
 # window has painted: importing it first would double the time to the first paint.
@@ -65,7 +65,7 @@ def app_icon() -> QIcon:
     return QIcon(str(svg)) if svg.exists() else QIcon()
 
 
-# -- background jobs (run on worker threads; no Qt here) ---------------------------------------------
+# -- background jobs (run on worker threads; Qt only through the names imported above) --------------
 
 
 def _is_model_unavailable(error: BaseException) -> bool:
@@ -75,10 +75,12 @@ def _is_model_unavailable(error: BaseException) -> bool:
 
 
 def _open_library(settings: Settings) -> Library:
-    with building_long_lived():  # the engine's modules
-        from ..core.library import Library  # the whole engine but torch: the first heavy import
+    with heavy_imports():
+        from ..core.library import Library  # the whole engine but torch
 
-        return Library(settings)
+    library = Library(settings)
+    settle_long_lived()
+    return library
 
 
 def _index_job(library: Library, folders: list[str], control: Control, progress: Callable[[Any], None],
@@ -735,8 +737,12 @@ class MainWindow(QMainWindow):
 
         def job(progress):
             throttled = Throttle(progress, 10, final=lambda v: v[1] and v[0] >= v[1])
-            with building_long_lived():  # torch, open_clip and the model
-                library.load_model(progress=lambda done, total: throttled((done, total)))
+            with heavy_imports():
+                from ..core.embedder import import_model_code
+
+                import_model_code()
+            library.load_model(progress=lambda done, total: throttled((done, total)))
+            settle_long_lived()
             return library
 
         def done(lib):

@@ -20,10 +20,11 @@ from typing import Any, Callable, Iterator
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 # PySide makes a Qt class's Python type the first time it is used, and two threads doing that at
-# once crashed the app (two thumbnail loaders in QImageReader(path), which needs QIODevice). The
-# types that worker calls need without naming them are made here, on the GUI thread, at import;
-# tests/ui/test_workers.py checks that worker calls make no new ones.
-from PySide6.QtCore import QIODevice  # noqa: F401, E402
+# once crashed the app (two thumbnail loaders in QImageReader(path), which needs QIODevice). So
+# worker code uses Qt only through names its module imports at the top, on the GUI thread, and
+# types their calls need without naming them are made here; tests/ui/test_workers.py checks
+# that worker calls make no new types.
+from PySide6.QtCore import QIODevice  # noqa: F401
 
 log = logging.getLogger(__name__)
 
@@ -142,32 +143,39 @@ def settle_long_lived() -> None:
     the cyclic garbage collector stops walking what exists now. Its full passes over a 100k-photo
     library and the model's modules took up to 0.8 s, holding the interpreter, so the window froze.
     Young garbage is collected first so that none is kept; frozen objects are still freed as usual
-    when nothing refers to them any more."""
-    gc.collect(1)
-    gc.freeze()
+    when nothing refers to them any more. Inside `heavy_imports` it is left to their end."""
+    with _importing_lock:
+        if _importing:
+            return
+        gc.collect(1)
+        gc.freeze()
 
 
-_building = 0  # jobs inside `building_long_lived`
-_building_lock = threading.Lock()
+_importing = 0  # threads inside `heavy_imports`
+_importing_lock = threading.Lock()
+_collector_was_on = True
 
 
 @contextmanager
-def building_long_lived() -> Iterator[None]:
-    """Around a one-time job that builds what lives as long as the window (the engine's modules,
-    the model): the cyclic collector waits until it is done, then everything is frozen. While the
-    heap grows, a full pass comes at every quarter of growth and walks it all holding the
-    interpreter: eight passes of 15-187 ms froze the window while a 100k library opened. Frozen
-    without collecting first, as a young collection of all that would be one 330 ms pause: the
-    cycles the imports leave (about 11,000 objects, 8 MB) are kept, once."""
-    global _building
-    with _building_lock:
-        _building += 1
-        gc.disable()
+def heavy_imports() -> Iterator[None]:
+    """Around the first import of big modules (the engine, torch, open_clip): the cyclic collector
+    waits, then everything is frozen. While the heap grows, a full pass comes at every quarter of
+    growth and walks it all holding the interpreter: eight passes of 15-187 ms froze the window
+    while a 100k library and its model loaded. Frozen without collecting first, as a young
+    collection of all that is one 330 ms pause; what the imports leave in cycles (about 11,000
+    objects, 8 MB) is kept, once."""
+    global _importing, _collector_was_on
+    with _importing_lock:
+        if _importing == 0:
+            _collector_was_on = gc.isenabled()
+            gc.disable()
+        _importing += 1
     try:
         yield
     finally:
-        with _building_lock:
-            _building -= 1
-            if _building == 0:
-                gc.enable()
+        with _importing_lock:
+            _importing -= 1
+            if _importing == 0:
+                if _collector_was_on:
+                    gc.enable()
                 gc.freeze()

@@ -7,7 +7,7 @@ import os
 from PySide6.QtCore import QThreadPool
 
 from app.core.catalog import Catalog
-from app.ui.workers import building_long_lived, run_task
+from app.ui.workers import heavy_imports, run_task, settle_long_lived
 
 
 def test_jobs_on_a_pool_thread_reuse_its_catalog_connection(qtbot, tmp_path):
@@ -17,6 +17,7 @@ def test_jobs_on_a_pool_thread_reuse_its_catalog_connection(qtbot, tmp_path):
     catalog = Catalog(tmp_path / "catalog.db")
     pool = QThreadPool()
     pool.setMaxThreadCount(1)
+    pool.setExpiryTimeout(-1)  # as the window's pools
     used = []
 
     def job():
@@ -32,16 +33,22 @@ def test_jobs_on_a_pool_thread_reuse_its_catalog_connection(qtbot, tmp_path):
     catalog.close()
 
 
-def test_the_collector_waits_for_every_build_then_freezes_what_was_built():
+def test_the_collector_waits_for_heavy_imports_then_freezes_what_they_made():
     import gc
 
     frozen = gc.get_freeze_count()
-    with building_long_lived():
-        with building_long_lived():  # a second job building at the same time
-            built = [[i] for i in range(1000)]
-        assert not gc.isenabled()  # the first one is still building
-    assert gc.isenabled()
-    assert gc.get_freeze_count() >= frozen + len(built)
+    try:
+        with heavy_imports():
+            with heavy_imports():  # a second job importing at the same time
+                made = [[i] for i in range(1000)]
+            assert not gc.isenabled()  # the first one is still importing
+            settle_long_lived()  # left to the end of the imports: no collection now
+            assert gc.get_freeze_count() == frozen
+        assert gc.isenabled()
+        assert gc.get_freeze_count() >= frozen + len(made)
+    finally:
+        gc.enable()
+        gc.unfreeze()  # the test session's objects are collectable again
 
 
 WORKER_CALLS = r"""

@@ -145,8 +145,8 @@ def settle_long_lived() -> None:
     Young garbage is collected first so that none is kept; frozen objects are still freed as usual
     when nothing refers to them any more. Inside `heavy_imports` it is left to their end."""
     with _importing_lock:
-        if _importing:
-            return
+        importing = _importing > 0
+    if not importing:
         gc.collect(1)
         gc.freeze()
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -27,6 +26,8 @@ def open_file(path: str | Path) -> bool:
 
 def show_in_folder(path: str | Path) -> bool:
     """Reveal a file in the file manager, selected where the platform allows it."""
+    import subprocess  # here: 5 ms of the window's start for a menu item
+
     path = Path(path)
     try:
         if sys.platform == "darwin":

@@ -13,7 +13,6 @@ from PySide6.QtGui import (QColor, QGuiApplication, QIcon, QImage, QKeySequence,
                            QPixmap, QStandardItem, QStandardItemModel)
 from PySide6.QtWidgets import QCompleter, QFrame, QHBoxLayout, QLabel, QLineEdit, QMenu, QToolButton, QWidget
 
-from ..core.query_parser import concept_key
 
 DEBOUNCE_MS = 250
 SEARCH_TIPS = (
@@ -316,6 +315,8 @@ class SearchBar(QFrame):
     def completions(self, prefix: str, limit: int = 50) -> list[tuple[str, int]]:
         """Concepts for a typed prefix: names starting with it, then names with a word starting
         with it; each group most frequent first."""
+        from ..core.query_parser import concept_key  # here: loaded with the engine, not at start
+
         key = concept_key(prefix)
         first, second = [], []
         for name, count in self._concepts:

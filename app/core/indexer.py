@@ -20,7 +20,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import duplicates, imaging, scanner
+from . import allocator, duplicates, imaging, scanner
 from .catalog import OK, SKIPPED, Catalog, FileRecord
 from .config import Settings
 from .embedder import Embedder
@@ -329,5 +329,7 @@ class Indexer:
                     fut.cancel()
         if plan.removed or plan.changed_count:
             self.catalog.prune_embeddings()
+        if total:
+            allocator.release_free_memory()
         report.seconds = time.monotonic() - started
         return report

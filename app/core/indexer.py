@@ -170,7 +170,7 @@ class Indexer:
             embedded = self.catalog.embedded_fingerprints(self.embedder.model_id)
         else:
             embedded = {r.fingerprint for r in known}
-        return scanner.plan(list(by_path.values()), known, embedded)
+        return scanner.plan(list(by_path.values()), known, embedded, workers=max(1, self.settings.decode_threads))
 
     def _apply(self, plan: scanner.ScanPlan) -> None:
         """Record renames, copies, touches and deletions: none of them needs a decode."""

@@ -81,3 +81,24 @@ def test_plan_reprocesses_rows_missing_an_embedding_for_this_model():
     disk = [scanner.DiskFile("/l/a.jpg", 1, 1.0)]
     p = scanner.plan(disk, [_row(1, "/l/a.jpg", "fpA")], embedded=set())
     assert [f.path for f, _ in p.to_process] == ["/l/a.jpg"]
+
+
+def test_plan_fingerprints_new_files_on_several_threads_and_keeps_their_order(tmp_path):
+    import threading
+    import time
+
+    files = [_touch(tmp_path / f"{i:03d}.jpg", bytes([i]) * 5000) for i in range(200)]
+    disk = sorted(scanner.walk(tmp_path), key=lambda f: f.path)
+    hashed_on = set()
+
+    def hasher(path, size):  # as slow as reading a photo from a disk
+        hashed_on.add(threading.get_ident())
+        time.sleep(0.001)
+        return scanner.fingerprint(path, size)
+
+    one = scanner.plan(disk, [], set())
+    several = scanner.plan(disk, [], set(), hasher=hasher, workers=3)
+    assert len(hashed_on) > 1
+    assert several.to_process == one.to_process
+    assert [f.path for f, _ in several.to_process] == [str(p) for p in files]
+    assert len({fp for _, fp in several.to_process}) == 200

@@ -277,9 +277,6 @@ COMMANDS = ("index", "search", "similar", "concepts", "saved", "duplicates", "do
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .core import allocator
-
-    allocator.tune_for_batches()  # before any thread starts
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and not argv[0].startswith("-") and argv[0] not in COMMANDS:
         argv = ["gui", *argv]  # `photoseek ~/Pictures` opens the window on that folder

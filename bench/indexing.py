@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.core import allocator, scanner
+from app.core import scanner
 from app.core.config import Settings
 from app.core.indexer import Indexer, batch_sizes
 from app.core.library import Library
@@ -38,7 +38,6 @@ def main(argv=None) -> dict:
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     warnings.simplefilter("ignore")
-    allocator.tune_for_batches()  # as the app does at start
 
     data_dir = Path(tempfile.mkdtemp(prefix="photoseek-bench-"))
     settings = Settings.from_env(data_dir=data_dir, model=args.model, pretrained=args.pretrained,

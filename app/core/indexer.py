@@ -329,7 +329,7 @@ class Indexer:
                     fut.cancel()
         if plan.removed or plan.changed_count:
             self.catalog.prune_embeddings()
-        if total:
+        if total:  # what the run freed (decoded photos, batches) stays resident otherwise
             allocator.release_free_memory()
         report.seconds = time.monotonic() - started
         return report

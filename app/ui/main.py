@@ -9,7 +9,6 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import QApplication
 
-from ..core import allocator
 from ..core.config import APP_NAME
 from . import prefs
 from .window import MainWindow, app_icon
@@ -18,7 +17,6 @@ log = logging.getLogger(__name__)
 
 
 def create_app(argv: list[str] | None = None) -> QApplication:
-    allocator.tune_for_batches()  # before Qt starts its threads
     # Worker threads run Python (ranking, tokenising, thumbnails) while the window answers events
     # in Python: a thread waiting for the interpreter asks the running one to hand it over after
     # this long (Python's default, 5 ms, let a busy search worker stretch the window's pauses).

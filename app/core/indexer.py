@@ -110,7 +110,7 @@ class Control:
 class _Decoded:
     disk: scanner.DiskFile
     fingerprint: str
-    record: FileRecord
+    record: FileRecord | None  # None: the file could not be read, nothing to write
     tensor: object | None  # torch tensor ready for the model, None when skipped
     phash: int | None = None  # perceptual hash (duplicates.py), None when skipped or flat
 
@@ -202,9 +202,17 @@ class Indexer:
 
     # -- decode ------------------------------------------------------------------------------
 
-    def prepare(self, f: scanner.DiskFile, fp: str) -> _Decoded:
-        """Decode one photo, write its thumbnail and make its model input (runs on decode threads)."""
+    def prepare(self, f: scanner.DiskFile, fp: str | None) -> _Decoded:
+        """Fingerprint one photo if the scan left it to us, decode it, write its thumbnail and make its
+        model input (runs on decode threads). A file that cannot be read at all gets no record (the
+        next scan tries it again), as in the scan."""
         s = self.settings
+        if fp is None:
+            try:
+                fp = scanner.fingerprint(f.path, f.size)
+            except OSError as e:
+                log.warning("cannot read %s: %s", f.path, e)
+                return _Decoded(f, "", None, None)
         side = max(self.embedder.image_size if self.embedder else 0, s.thumb_size)
         try:
             d = imaging.decode(f.path, min_side=side, thumb_size=side, max_pixels=s.max_pixels)
@@ -235,6 +243,7 @@ class Indexer:
 
     def _write(self, batch: list[_Decoded], vectors: np.ndarray | None, report: IndexReport) -> None:
         """Commit a batch's rows and vectors in one transaction."""
+        batch = [item for item in batch if item.record is not None]
         ok = [item for item in batch if item.tensor is not None]
         with self.catalog.transaction() as db:
             self.catalog.put_files(db, [item.record for item in batch])

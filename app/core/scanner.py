@@ -102,7 +102,8 @@ def walk(root: Path, extensions: set[str] | None = None, folder_id: int | None =
 class ScanPlan:
     """What changed on disk since the catalog was last written."""
 
-    to_process: list[tuple[DiskFile, str]] = field(default_factory=list)  # (file, fingerprint): decode
+    # (file, fingerprint) to decode; the fingerprint is None on a first scan (`plan`)
+    to_process: list[tuple[DiskFile, str | None]] = field(default_factory=list)
     moved: list[tuple[FileRecord, DiskFile]] = field(default_factory=list)  # same content, new path
     copied: list[tuple[FileRecord, DiskFile]] = field(default_factory=list)  # new path, known content
     touched: list[tuple[FileRecord, DiskFile]] = field(default_factory=list)  # mtime only
@@ -139,6 +140,10 @@ def plan(disk: list[DiskFile], known: list[FileRecord], embedded: set[str], hash
     catalog rows lacking one (a new model, an interrupted run) are processed again.
     """
     result = ScanPlan()
+    if not known:  # a first scan: no move, copy or edit to recognise, so the decoders fingerprint
+        result.to_process = [(f, None) for f in disk]  # (the model starts at once, not after ~1 ms a file)
+        result.new_count = len(disk)
+        return result
     by_path = {r.path: r for r in known}
     same = {f.path for f in disk if (row := by_path.get(f.path)) is not None and row.size == f.size
             and row.mtime == f.mtime}

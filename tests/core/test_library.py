@@ -28,6 +28,11 @@ def test_first_run_indexes_everything_and_a_rerun_embeds_nothing(library, photos
     report = library.update([photos])
     assert (report.new, report.embedded, report.skipped) == (12, 12, [])
     assert library.doctor()["index_ok"]
+    # the first scan left fingerprints to the decode threads: they are the scanner's
+    from app.core import scanner
+
+    stored = {r.path: r.fingerprint for r in library.catalog.files()}
+    assert stored == {p: scanner.fingerprint(p) for p in stored} and len(stored) == 12
     again = library.update()
     assert (again.new, again.embedded, again.unchanged) == (0, 0, 12)
 
@@ -212,3 +217,21 @@ def test_batches_embedded_side_by_side_each_keep_their_own_photos_vectors(make_s
     similarity = fresh @ stored.T
     assert (similarity.argmax(axis=1) == np.arange(len(records))).all()
     assert similarity.diagonal().min() > 0.999
+
+
+def test_a_photo_gone_between_the_first_scan_and_its_decode_gets_no_row(library, photos, monkeypatch):
+    from app.core import scanner
+
+    walk = scanner.walk
+
+    def walk_and_lose_one(root, *args, **kwargs):  # listed, then deleted before it is read
+        yield from walk(root, *args, **kwargs)
+        yield scanner.DiskFile(str(root / "gone.jpg"), 1000, 1.0, *args[1:2])
+
+    monkeypatch.setattr(scanner, "walk", walk_and_lose_one)
+    report = library.update([photos])
+    assert (report.new, report.embedded, report.skipped) == (13, 12, [])
+    assert len(library.catalog.files()) == 12
+    monkeypatch.setattr(scanner, "walk", walk)
+    again = library.update()
+    assert (again.new, again.embedded, again.unchanged) == (0, 0, 12)

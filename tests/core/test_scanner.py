@@ -96,9 +96,22 @@ def test_plan_fingerprints_new_files_on_several_threads_and_keeps_their_order(tm
         time.sleep(0.001)
         return scanner.fingerprint(path, size)
 
-    one = scanner.plan(disk, [], set())
-    several = scanner.plan(disk, [], set(), hasher=hasher, workers=3)
+    known = [_row(1, str(tmp_path / "elsewhere.jpg"), "fpE")]  # a catalog row: moves are possible
+    one = scanner.plan(disk, known, set())
+    several = scanner.plan(disk, known, set(), hasher=hasher, workers=3)
     assert len(hashed_on) > 1
     assert several.to_process == one.to_process
     assert [f.path for f, _ in several.to_process] == [str(p) for p in files]
     assert len({fp for _, fp in several.to_process}) == 200
+
+
+def test_a_first_scan_leaves_fingerprints_to_the_decoders(tmp_path):
+    _touch(tmp_path / "a.jpg")
+    _touch(tmp_path / "b.jpg")
+
+    def hasher(path, size):
+        raise AssertionError("nothing in the catalog to compare with: no need to read the file yet")
+
+    p = scanner.plan(sorted(scanner.walk(tmp_path), key=lambda f: f.path), [], set(), hasher=hasher, workers=2)
+    assert [(f.path, fp) for f, fp in p.to_process] == [(str(tmp_path / "a.jpg"), None), (str(tmp_path / "b.jpg"), None)]
+    assert p.new_count == 2

@@ -61,6 +61,37 @@ def _photos(e, n=8):
     return torch.rand(n, 3, e.image_size, e.image_size, generator=g)
 
 
+def test_the_int8_tower_quantises_attention_too(random_model, tmp_path):
+    """Every matrix product in the ViT's blocks runs in int8, attention's projections included (the
+    rewritten attention is nn.MultiheadAttention's function), within cosine 0.99 of float32."""
+    import copy
+
+    import torch
+    from PIL import Image
+
+    from app.core.embedder import _quantisable_attention
+    from tiny_clip import write_shapes
+
+    e = Embedder(ModelSpec(str(random_model[0]), str(random_model[1])), tmp_path, precision="fp32")
+    pictures = e.batch([e.prepare(Image.open(p).convert("RGB")) for p in write_shapes(tmp_path / "s", per_kind=2)])
+    exact = e.embed_tensors(pictures)
+    assert any(type(m) is torch.nn.MultiheadAttention for m in e.model.visual.modules())
+
+    rewritten = copy.deepcopy(e.model.visual)
+    _quantisable_attention(rewritten)
+    assert not any(type(m) is torch.nn.MultiheadAttention for m in rewritten.modules())
+    with torch.inference_mode():
+        same = torch.nn.functional.normalize(rewritten(pictures), dim=-1).numpy()
+    assert np.abs(same - exact).max() < 1e-5
+
+    int8 = e.int8_visual()
+    float_layers = [type(m) for m in int8.modules() if type(m) in (torch.nn.Linear, torch.nn.MultiheadAttention)]
+    assert float_layers == []  # every projection quantised
+    with torch.inference_mode():
+        fast = torch.nn.functional.normalize(int8(pictures).float(), dim=-1).numpy()
+    assert (fast * exact).sum(axis=1).min() >= 0.99 and not np.allclose(fast, exact, atol=1e-6)
+
+
 def test_int8_image_tower_is_kept_only_when_it_matches_float32(random_model, tmp_path):
     import torch
 

@@ -525,7 +525,7 @@ def _quantisable_attention(tower) -> None:
         attention = getattr(block, "attn", None)
         if (type(attention) is nn.MultiheadAttention and attention.batch_first and attention._qkv_same_embed_dim
                 and attention.bias_k is None and not attention.add_zero_attn and attention.dropout == 0
-                and not hasattr(block, "ln_1_kv")):  # open_clip's cross-attention blocks have ln_1_kv
+                and hasattr(block, "ln_1") and not hasattr(block, "ln_1_kv")):  # open_clip's self-attention blocks
             block.attn = SelfAttention(attention)
 
 

@@ -22,6 +22,7 @@ def _glibc():
         if sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc":
             try:
                 _libc = ctypes.CDLL("libc.so.6")
+                _libc.malloc_trim.argtypes = [ctypes.c_size_t]
             except OSError:
                 pass
     return _libc

@@ -243,7 +243,9 @@ class Indexer:
 
     def _write(self, batch: list[_Decoded], vectors: np.ndarray | None, report: IndexReport) -> None:
         """Commit a batch's rows and vectors in one transaction."""
-        batch = [item for item in batch if item.record is not None]
+        readable = [item for item in batch if item.record is not None]
+        report.new -= len(batch) - len(readable)  # listed by a first scan, gone or unreadable since
+        batch = readable
         ok = [item for item in batch if item.tensor is not None]
         with self.catalog.transaction() as db:
             self.catalog.put_files(db, [item.record for item in batch])

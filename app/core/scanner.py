@@ -126,7 +126,7 @@ def _fingerprints(files: list[DiskFile], hasher, workers: int) -> dict[str, str]
 
     if workers > 1 and len(files) > 1:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fingerprint") as pool:
-            found = list(pool.map(one, files, chunksize=64))
+            found = list(pool.map(one, files))
     else:
         found = [one(f) for f in files]
     return {f.path: fp for f, fp in zip(files, found) if fp is not None}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -12,13 +13,13 @@ import pytest
 
 # 200 MB in blocks the size of a row of pixels, freed below one block still in use: glibc keeps them
 FREED = """
-import json, sys
+import json, os, sys
 from app.core import allocator
 
 
 def rss_mb():
     with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * 4096 / 2**20
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 before = rss_mb()
@@ -33,8 +34,9 @@ print(json.dumps(dict(kept=kept, after=rss_mb() - before)))
 
 
 def _run(mode: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MALLOC_", "GLIBC_TUNABLES", "LD_PRELOAD"))}
     out = subprocess.run([sys.executable, "-c", FREED, mode], capture_output=True, text=True, check=True,
-                         cwd=Path(__file__).resolve().parents[2])
+                         cwd=Path(__file__).resolve().parents[2], env=env)
     return json.loads(out.stdout)
 
 

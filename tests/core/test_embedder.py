@@ -83,6 +83,14 @@ def test_the_int8_tower_quantises_attention_too(random_model, tmp_path):
     with torch.inference_mode():
         same = torch.nn.functional.normalize(rewritten(pictures), dim=-1).numpy()
     assert np.abs(same - exact).max() < 1e-5
+    # and with the masks nn.MultiheadAttention takes (True = masked; float: added)
+    original, ours = e.model.visual.transformer.resblocks[0].attn, rewritten.transformer.resblocks[0].attn
+    x = torch.randn(3, 5, original.embed_dim, generator=torch.Generator().manual_seed(1))
+    causal = torch.ones(5, 5, dtype=torch.bool).triu(1)
+    for mask in (causal, torch.zeros(5, 5).masked_fill(causal, float("-inf")), causal.repeat(3 * original.num_heads, 1, 1)):
+        with torch.inference_mode():
+            assert torch.allclose(ours(x, x, x, attn_mask=mask)[0],
+                                  original(x, x, x, need_weights=False, attn_mask=mask)[0], atol=1e-5)
 
     int8 = e.int8_visual()
     float_layers = [type(m) for m in int8.modules() if type(m) in (torch.nn.Linear, torch.nn.MultiheadAttention)]
@@ -90,6 +98,7 @@ def test_the_int8_tower_quantises_attention_too(random_model, tmp_path):
     with torch.inference_mode():
         fast = torch.nn.functional.normalize(int8(pictures).float(), dim=-1).numpy()
     assert (fast * exact).sum(axis=1).min() >= 0.99 and not np.allclose(fast, exact, atol=1e-6)
+    assert np.allclose(e.embed_tensors(pictures), exact, atol=1e-6)  # the float32 tower as it was
 
 
 def test_int8_image_tower_is_kept_only_when_it_matches_float32(random_model, tmp_path):

@@ -230,8 +230,19 @@ def test_a_photo_gone_between_the_first_scan_and_its_decode_gets_no_row(library,
 
     monkeypatch.setattr(scanner, "walk", walk_and_lose_one)
     report = library.update([photos])
-    assert (report.new, report.embedded, report.skipped) == (13, 12, [])
+    assert (report.new, report.embedded, report.skipped) == (12, 12, [])
     assert len(library.catalog.files()) == 12
     monkeypatch.setattr(scanner, "walk", walk)
     again = library.update()
     assert (again.new, again.embedded, again.unchanged) == (0, 0, 12)
+
+
+def test_a_run_with_work_gives_freed_memory_back(library, photos, monkeypatch):
+    from app.core import allocator
+
+    calls = []
+    monkeypatch.setattr(allocator, "release_free_memory", lambda: calls.append(1))
+    library.update([photos])
+    assert calls == [1]
+    library.update()  # nothing to do: nothing freed
+    assert calls == [1]

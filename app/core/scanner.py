@@ -186,7 +186,6 @@ def plan(disk: list[DiskFile], known: list[FileRecord], embedded: set[str], hash
             result.copied.append((twin, f))
             continue
         result.new_count += 1
-        result.to_process.append((f, fp))
-        live_by_fp.setdefault(fp, FileRecord(None, f.path, fp, f.size, f.mtime))
+        result.to_process.append((f, fp))  # an identical new file too: each gets its own full row
     result.removed = list(gone.values())
     return result

@@ -115,7 +115,7 @@ class DuplicatesDialog(QDialog):
         layout.addWidget(buttons)
         self.resize(860, 620)
 
-        window.loader.loaded.connect(self._thumbnail_loaded)
+        window.loader.loaded.connect(self._thumbnails_loaded)
         QTimer.singleShot(0, self.find)
 
     # -- searching -------------------------------------------------------------------------------
@@ -230,12 +230,13 @@ class DuplicatesDialog(QDialog):
         if image is not None and not image.isNull():
             item.setIcon(0, QIcon(QPixmap.fromImage(image)))
 
-    def _thumbnail_loaded(self, file_id: int) -> None:
+    def _thumbnails_loaded(self, file_ids: list[int]) -> None:
         if not _valid(self):
             return
-        item = self._rows.get(file_id)
-        if item is not None and item.icon(0).isNull():
-            self._set_icon(item, item.data(0, PHOTO_ROLE))
+        for file_id in file_ids:
+            item = self._rows.get(file_id)
+            if item is not None and item.icon(0).isNull():
+                self._set_icon(item, item.data(0, PHOTO_ROLE))
 
     # -- choosing and trashing -------------------------------------------------------------------
 
@@ -345,7 +346,7 @@ class DuplicatesDialog(QDialog):
             self._stop.set()
         self._debounce.stop()
         try:
-            self.main.loader.loaded.disconnect(self._thumbnail_loaded)
+            self.main.loader.loaded.disconnect(self._thumbnails_loaded)
         except (RuntimeError, TypeError):
             pass
         super().done(result)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 from PySide6.QtCore import (QAbstractListModel, QItemSelection, QMimeData, QModelIndex, QObject,
                             QPersistentModelIndex, QPoint, QRect, QRectF, QSize, QThreadPool, Qt, QTimer, QUrl, Signal)
 from PySide6.QtGui import QColor, QImage, QImageReader, QPainter, QPainterPath, QPalette, QPen, QRegion
-from PySide6.QtWidgets import QAbstractItemView, QFrame, QStyle, QStyledItemDelegate, QStyleOptionViewItem
+from PySide6.QtWidgets import QAbstractItemView, QFrame, QStyle, QStyledItemDelegate
 
 from .lazy import numpy as np
 from .workers import run_task
@@ -185,11 +185,12 @@ class PhotoModel(QAbstractListModel):
         current = np.asarray(self._ids, dtype=np.int64)
         self.set_order(current[~np.isin(current, drop)])
 
-    def thumbnail_ready(self, file_id: int) -> None:
-        row = self.row_of(file_id)
-        if row is not None:
-            index = self.index(row)
-            self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
+    def thumbnails_ready(self, file_ids: list[int]) -> None:
+        """A batch of thumbnails came: one change signal for the rows they span (a signal a photo
+        was eight trips between Python and Qt each, on the GUI thread)."""
+        rows = [row for row in map(self.row_of, file_ids) if row is not None]
+        if rows:
+            self.dataChanged.emit(self.index(min(rows)), self.index(max(rows)), [Qt.ItemDataRole.DecorationRole])
 
 
 class Order:
@@ -263,10 +264,41 @@ def read_square_thumbnail(path: Path, side: int) -> QImage:
     return image.convertToFormat(QImage.Format.Format_RGB32)
 
 
+def cell_image(path: Path, side: int, corners: QImage | None = None, ratio: float = 1.0) -> QImage:
+    """A photo's grid cell picture (worker thread): its `side`-pixel square, with the corners of
+    `corners` (`corner_mask`) cut off, for a screen of `ratio` device pixels a point. The grid then
+    draws a cell in one call: a paint makes no round trips into Qt that a busy worker could make it
+    wait for."""
+    square = read_square_thumbnail(path, side)
+    if square.width() != side:  # a photo smaller than a cell
+        square = square.scaled(side, side, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation)
+    if corners is not None:
+        square = square.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
+        painter = QPainter(square)
+        painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_DestinationIn)
+        painter.drawImage(0, 0, corners)
+        painter.end()
+    square.setDevicePixelRatio(ratio)
+    return square
+
+
+def corner_mask(side: int, radius: float) -> QImage:
+    """An opaque `side` square with rounded, antialiased corners, to cut pictures' corners with."""
+    mask = QImage(side, side, QImage.Format.Format_ARGB32_Premultiplied)
+    mask.fill(0)
+    outline = QPainterPath()
+    outline.addRoundedRect(QRectF(0, 0, side, side), radius, radius)
+    painter = QPainter(mask)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+    painter.fillPath(outline, QColor(0, 0, 0))
+    painter.end()
+    return mask
+
+
 class ThumbnailLoader(QObject):
     """Loads thumbnails on a thread pool, newest request first; keeps a bounded LRU of QImages."""
 
-    loaded = Signal(int)  # file id
+    loaded = Signal(object)  # the file ids of a batch of thumbnails just loaded (or failed)
     BATCH = 8  # thumbnails per task: a task and its reply cost the GUI thread more than a decode
 
     def __init__(self, library=None, capacity: int = 2000, parent: QObject | None = None):
@@ -275,7 +307,9 @@ class ThumbnailLoader(QObject):
         self.capacity = capacity
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(2)
-        self.side = 160
+        self.side = 160  # device pixels
+        self.ratio = 1.0  # device pixels a point
+        self._corners: QImage | None = None  # corner_mask, made here: the workers share it
         self._cache: OrderedDict[int, tuple[int, QImage]] = OrderedDict()
         self._pending: OrderedDict[int, FileRecord] = OrderedDict()
         self._running: set[int] = set()
@@ -287,8 +321,10 @@ class ThumbnailLoader(QObject):
         self.library = library
         self.clear()
 
-    def set_side(self, side: int) -> None:
-        self.side = side
+    def set_side(self, side: int, ratio: float = 1.0, radius: float = 0.0) -> None:
+        """Load pictures `side` device pixels square, their corners rounded by `radius` points."""
+        self.side, self.ratio = side, ratio
+        self._corners = corner_mask(side, radius * ratio) if radius > 0 else None
         self._pending.clear()
 
     def clear(self) -> None:
@@ -301,14 +337,18 @@ class ThumbnailLoader(QObject):
 
     def image(self, record: FileRecord) -> QImage | None:
         """The best image we have now for a photo (maybe at another size); loads one otherwise."""
+        return self.lookup(record)[0]
+
+    def lookup(self, record: FileRecord) -> tuple[QImage | None, bool]:
+        """`image(record)`, and whether it is at the current size (else it is drawn scaled)."""
         hit = self._cache.get(record.id)
         if hit is not None:
             self._cache.move_to_end(record.id)
             if hit[0] == self.side:
-                return hit[1]
+                return hit[1], True
         if record.id not in self._failed:
             self.request(record)
-        return hit[1] if hit else None
+        return (hit[1], False) if hit else (None, False)
 
     def request(self, record: FileRecord) -> None:
         if record.id in self._running:
@@ -329,7 +369,7 @@ class ThumbnailLoader(QObject):
                 records.append(self._pending.popitem(last=True)[1])  # newest first: what is on screen now
             self._running.update(r.id for r in records)
             self._tasks += 1
-            run_task(self.pool, _load_thumbnails, self.library, records, self.side,
+            run_task(self.pool, _load_thumbnails, self.library, records, self.side, self._corners, self.ratio,
                      on_result=self._done, on_error=lambda error, rs=records: self._done(
                          [(r.id, self.side, None, str(error)) for r in rs]))
 
@@ -343,7 +383,7 @@ class ThumbnailLoader(QObject):
             else:
                 self._cache[file_id] = (side, image)
                 self._cache.move_to_end(file_id)
-            self.loaded.emit(file_id)
+        self.loaded.emit([file_id for file_id, *_ in results])
         while len(self._cache) > self.capacity:
             self._cache.popitem(last=False)
         self._pump()
@@ -354,18 +394,23 @@ class ThumbnailLoader(QObject):
         self.pool.waitForDone(5000)
 
 
-def _load_thumbnails(library, records: list[FileRecord], side: int) -> list[tuple[int, int, QImage | None, str | None]]:
+def _load_thumbnails(library, records: list[FileRecord], side: int, corners: QImage | None,
+                     ratio: float) -> list[tuple[int, int, QImage | None, str | None]]:
     """(file id, side, image or None, why not) for each record (worker thread)."""
     results = []
     for record in records:
         try:
-            results.append((record.id, side, read_square_thumbnail(library.thumbnail(record), side), None))
+            results.append((record.id, side, cell_image(library.thumbnail(record), side, corners, ratio), None))
         except Exception as e:  # noqa: BLE001 - one unreadable thumbnail must not lose the others
             results.append((record.id, side, None, str(e) or type(e).__name__))
     return results
 
 
 # -- delegate --------------------------------------------------------------------------------------
+
+
+# A cell to paint: x, y (its top left), record, weak, selected, hovered, focused.
+Cell = tuple[int, int, "FileRecord", bool, bool, bool, bool]
 
 
 class ThumbnailDelegate(QStyledItemDelegate):
@@ -377,81 +422,106 @@ class ThumbnailDelegate(QStyledItemDelegate):
         super().__init__(parent)
         self.loader = loader
         self.cell = 160
-        self._corners_made: tuple[tuple[float, float] | None, QPainterPath] = (None, QPainterPath())  # (cell size, path)
+        self._outline_made: tuple[int | None, QPainterPath] = (None, QPainterPath())  # (picture side, path)
+        self._palette_colours: tuple[QPalette | None, tuple] = (None, ())  # (a paint's palette, its colours)
+        self._placeholders: dict[tuple, QImage] = {}  # by (cell, pixel ratio, colours, failed)
 
     def sizeHint(self, option, index) -> QSize:
         return QSize(self.cell, self.cell)
 
     def paint(self, painter: QPainter, option, index: QModelIndex) -> None:
+        """Qt's delegate API (the grid itself paints its cells with `paint_cells`)."""
         record: FileRecord | None = index.data(RecordRole)
         if record is not None:
-            self.paint_cell(painter, option, record, weak=index.data(GoodRole) is False)
+            state, S = option.state, QStyle.StateFlag
+            cell = (option.rect.x(), option.rect.y(), record, index.data(GoodRole) is False,
+                    bool(state & S.State_Selected), bool(state & S.State_MouseOver), bool(state & S.State_HasFocus))
+            self.paint_cells(painter, [cell], option.palette)
 
-    def paint_cell(self, painter: QPainter, option, record: FileRecord, weak: bool) -> None:
-        """Paint one photo's cell; `weak`: below the good matches of a search. (The grid calls this
-        directly with what it holds: two model round trips a cell were a fifth of a repaint.)"""
-        palette = option.palette
-        state = option.state
-        selected = bool(state & QStyle.StateFlag.State_Selected)
-        hovered = bool(state & QStyle.StateFlag.State_MouseOver)
-        focused = bool(state & QStyle.StateFlag.State_HasFocus)
+    def paint_cells(self, painter: QPainter, cells: Iterable[Cell], palette: QPalette) -> None:
+        """Paint cells given as (x, y, record, weak, selected, hovered, focused), (x, y) the cell's
+        top left; `weak`: below the good matches of a search. A cell with its picture and nothing
+        highlighted, nearly all of them, is one call into Qt: each call is a moment a worker thread
+        running Python can keep the window waiting (a repaint took 3 ms alone, 20-60 ms beside two
+        such threads with a dozen calls a cell)."""
         m = self.MARGIN
-        rect = QRectF(option.rect).adjusted(m, m, -m, -m)
-        base = palette.color(QPalette.ColorRole.Base)  # the grid's background
-        painter.save()
+        opacity = 1.0
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        path = QPainterPath()
-        path.addRoundedRect(rect, self.RADIUS, self.RADIUS)
-        # A weaker match is faded into the background: drawn at part opacity in one pass (a veil
-        # painted over it cost ~0.2 ms a cell here, most of a full repaint of the grid).
-        painter.setOpacity(self.FADED if weak and not selected else 1.0)
-        image = self.loader.image(record)
-        if image is None:
-            placeholder = base.darker(108) if base.lightness() > 128 else base.lighter(140)
-            painter.fillPath(path, placeholder)
-            if self.loader.failed(record.id):
-                painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
-                painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, "?")
-        else:
-            # Drawn square, then its corners rounded off in the background colour: clipping to a
-            # rounded path is several times slower.
-            if image.width() == int(rect.width()) and image.height() == int(rect.height()):
-                painter.drawImage(rect.topLeft(), image)
-            else:
+        for x, y, record, weak, selected, hovered, focused in cells:
+            faded = self.FADED if weak and not selected else 1.0
+            if faded != opacity:  # a weaker match is drawn faded into the background, in one pass
+                painter.setOpacity(faded)
+                opacity = faded
+            image, exact = self.loader.lookup(record)
+            if exact:  # rounded and sized by the loader
+                painter.drawImage(x + m, y + m, image)
+            elif image is not None:  # at a previous size, until the new one comes
                 painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
-                painter.drawImage(rect, image)
-        painter.setOpacity(1.0)
-        if image is not None:
-            painter.fillPath(self._corners(rect), base)
+                painter.drawImage(QRectF(x + m, y + m, self.cell - 2 * m, self.cell - 2 * m), image)
+            else:  # not loaded yet, or cannot be
+                painter.drawImage(x + m, y + m, self._placeholder(palette, self.loader.failed(record.id)))
+            if selected or hovered or focused:
+                if opacity != 1.0:
+                    painter.setOpacity(1.0)
+                    opacity = 1.0
+                self._paint_highlight(painter, x + m, y + m, selected, hovered, focused, palette)
+        if opacity != 1.0:
+            painter.setOpacity(1.0)
+
+    def _outline(self, x: float, y: float) -> QPainterPath:
+        """The rounded outline of a cell's picture with its top left at (x, y)."""
+        side = self.cell - 2 * self.MARGIN
+        if self._outline_made[0] != side:
+            path = QPainterPath()
+            path.addRoundedRect(QRectF(0, 0, side, side), self.RADIUS, self.RADIUS)
+            self._outline_made = (side, path)
+        return self._outline_made[1].translated(x, y)
+
+    def _placeholder(self, palette: QPalette, failed: bool) -> QImage:
+        """The rounded square shown until a picture is loaded, with a "?" when it cannot be; drawn
+        once per size and colours, so that a screenful of them is a screenful of single calls."""
+        if self._palette_colours[0] is not palette:  # read once a paint
+            colours = (palette.color(QPalette.ColorRole.Base).rgba(), palette.color(QPalette.ColorRole.PlaceholderText).rgba())
+            self._palette_colours = (palette, colours)
+        colours = self._palette_colours[1]
+        key = (self.cell, self.loader.ratio, colours, failed)
+        made = self._placeholders
+        if key not in made:
+            ratio, side = self.loader.ratio, self.cell - 2 * self.MARGIN
+            image = QImage(round(side * ratio), round(side * ratio), QImage.Format.Format_ARGB32_Premultiplied)
+            image.setDevicePixelRatio(ratio)
+            image.fill(0)
+            painter = QPainter(image)
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+            base = QColor.fromRgba(colours[0])
+            painter.fillPath(self._outline(0, 0), base.darker(108) if base.lightness() > 128 else base.lighter(140))
+            if failed:
+                painter.setPen(QColor.fromRgba(colours[1]))
+                painter.drawText(QRect(0, 0, side, side), Qt.AlignmentFlag.AlignCenter, "?")
+            painter.end()
+            if len(made) >= 8:  # old sizes and colours
+                made.clear()
+            made[key] = image
+        return made[key]
+
+    def _paint_highlight(self, painter: QPainter, x: int, y: int, selected: bool, hovered: bool, focused: bool,
+                         palette: QPalette) -> None:
+        """The hovered, selected or current (keyboard focus) look of a cell."""
+        side = self.cell - 2 * self.MARGIN
+        highlight = palette.color(QPalette.ColorRole.Highlight)
         if hovered and not selected:
-            painter.fillPath(path, QColor(255, 255, 255, 36))
+            painter.fillPath(self._outline(x, y), QColor(255, 255, 255, 36))
         if selected:
-            highlight = palette.color(QPalette.ColorRole.Highlight)
             tint = QColor(highlight)
             tint.setAlpha(60)
-            painter.fillPath(path, tint)
-            pen = QPen(highlight, 3)
-            painter.setPen(pen)
-            painter.drawRoundedRect(rect.adjusted(1.5, 1.5, -1.5, -1.5), self.RADIUS - 1, self.RADIUS - 1)
-        elif focused:
-            pen = QPen(palette.color(QPalette.ColorRole.Highlight), 1.5)
-            painter.setPen(pen)
-            painter.drawRoundedRect(rect.adjusted(0.75, 0.75, -0.75, -0.75), self.RADIUS, self.RADIUS)
-        painter.restore()
-
-    def _corners(self, rect: QRectF) -> QPainterPath:
-        """The four corner pieces outside a rounded `rect` (squares minus quarter circles), made
-        once per cell size."""
-        size = (rect.width(), rect.height())
-        if self._corners_made[0] != size:
-            r, (w, h) = self.RADIUS, size
-            squares = QPainterPath()
-            for x, y in ((0, 0), (w - r, 0), (0, h - r), (w - r, h - r)):
-                squares.addRect(QRectF(x, y, r, r))
-            rounded = QPainterPath()
-            rounded.addRoundedRect(QRectF(0, 0, w, h), r, r)
-            self._corners_made = (size, squares.subtracted(rounded))
-        return self._corners_made[1].translated(rect.topLeft())
+            painter.fillPath(self._outline(x, y), tint)
+            painter.setPen(QPen(highlight, 3))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRoundedRect(QRectF(x + 1.5, y + 1.5, side - 3, side - 3), self.RADIUS - 1, self.RADIUS - 1)
+        elif focused:  # the current cell while the grid has the keyboard
+            painter.setPen(QPen(highlight, 1.5))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRoundedRect(QRectF(x + 0.75, y + 0.75, side - 1.5, side - 1.5), self.RADIUS, self.RADIUS)
 
 
 # -- view ----------------------------------------------------------------------------------------
@@ -490,7 +560,7 @@ class PhotoGrid(QAbstractItemView):
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.setAccessibleName("Photos")
         self.doubleClicked.connect(lambda index: self.preview_requested.emit(index.row()))
-        loader.loaded.connect(model.thumbnail_ready)
+        loader.loaded.connect(model.thumbnails_ready)
         self.set_cell_size(160)
 
     def photo_model(self) -> PhotoModel:
@@ -519,7 +589,7 @@ class PhotoGrid(QAbstractItemView):
             return
         self.delegate.cell, self.columns = cell, columns
         ratio = self.devicePixelRatioF()
-        self.loader.set_side(int(round((cell - 2 * ThumbnailDelegate.MARGIN) * ratio)))
+        self.loader.set_side(int(round((cell - 2 * ThumbnailDelegate.MARGIN) * ratio)), ratio, ThumbnailDelegate.RADIUS)
         self.setIconSize(QSize(cell, cell))
         self.updateGeometries()
         self.viewport().update()
@@ -639,12 +709,16 @@ class PhotoGrid(QAbstractItemView):
 
     def visualRegionForSelection(self, selection: QItemSelection) -> QRegion:
         region = QRegion()
-        visible = self._visible_rows(self.viewport().rect())
-        for span in selection:
-            first, last = max(span.top(), visible.start), min(span.bottom(), visible.stop - 1)
-            for row in range(first, last + 1):
-                region += self._row_rect(row)
+        for row in self._selected_rows_in(self._visible_rows(self.viewport().rect()), selection):
+            region += self._row_rect(row)
         return region
+
+    def _selected_rows_in(self, rows: range, selection: QItemSelection | None = None) -> set[int]:
+        """The rows of `rows` in `selection` (default: the view's), from its ranges."""
+        selected: set[int] = set()
+        for span in self.selectionModel().selection() if selection is None else selection:
+            selected.update(range(max(span.top(), rows.start), min(span.bottom(), rows.stop - 1) + 1))
+        return selected
 
     def updateGeometries(self) -> None:
         cell = self.delegate.cell
@@ -675,27 +749,23 @@ class PhotoGrid(QAbstractItemView):
     # -- painting ----------------------------------------------------------------------------
 
     def paintEvent(self, event) -> None:
+        # Each cell's state is worked out here in Python, from a few calls for the whole paint:
+        # every call into Qt is a moment a busy worker thread can keep the window waiting.
         painter = QPainter(self.viewport())
-        option = QStyleOptionViewItem()
-        self.initViewItemOption(option)
-        model, selection, photos = self.model(), self.selectionModel(), self.photo_model()
-        current, focus = self.currentIndex(), self.hasFocus()
-        S = QStyle.StateFlag
-        base_state = option.state & ~(S.State_Selected | S.State_HasFocus | S.State_MouseOver)
-        for row in self._visible_rows(event.rect()):
-            index = model.index(row, 0)
-            option.rect = self._row_rect(row)
-            state = base_state
-            if selection.isSelected(index):
-                state |= S.State_Selected
-            if focus and index == current:
-                state |= S.State_HasFocus
-            if index == self._hover:
-                state |= S.State_MouseOver
-            option.state = state
+        photos = self.photo_model()
+        rows = self._visible_rows(event.rect())
+        selected = self._selected_rows_in(rows)
+        current = self.currentIndex()
+        focus_row = current.row() if self.hasFocus() and current.isValid() else -1
+        hover_row = self._hover.row() if self._hover.isValid() else -1
+        cell, columns, top = self.delegate.cell, self.columns, self.verticalOffset()
+        cells = []
+        for row in rows:
             record = photos.record_at(row)
             if record is not None:
-                self.delegate.paint_cell(painter, option, record, photos.is_weak(row))
+                cells.append(((row % columns) * cell, (row // columns) * cell - top, record, photos.is_weak(row),
+                              row in selected, row == hover_row, row == focus_row))
+        self.delegate.paint_cells(painter, cells, self.palette())
         self._paint_divider(painter)
         if self._band is not None:
             color = self.palette().color(QPalette.ColorRole.Highlight)

@@ -132,3 +132,48 @@ def test_weaker_matches_are_faded_and_cells_have_rounded_corners(qtbot, tmp_path
     assert corner == base  # the picture's square corner is rounded off
     inside = shot.pixelColor(good.topLeft() + QPoint(ThumbnailDelegate.MARGIN + 8, ThumbnailDelegate.MARGIN + 8))
     assert inside.red() > 200
+
+
+class _MixedThumbnails:
+    """Photo 1: a small blue picture (smaller than a cell); photo 2: a thumbnail that cannot be read."""
+
+    def __init__(self, folder):
+        from PIL import Image
+
+        self.small, self.broken = folder / "small.jpg", folder / "broken.jpg"
+        Image.new("RGB", (40, 30), (20, 40, 230)).save(self.small)
+        self.broken.write_bytes(b"not a jpeg")
+
+    def thumbnail(self, record):
+        return self.small if record.id == 1 else self.broken
+
+
+def test_cells_show_small_pictures_whole_and_mark_unreadable_ones(qtbot, tmp_path):
+    from PySide6.QtGui import QPalette
+
+    records = {i: FileRecord(i, f"/photos/{i}.jpg", f"fp{i}", 1, 1.0) for i in (1, 2, 3)}
+    model = PhotoModel()
+    loader = ThumbnailLoader(_MixedThumbnails(tmp_path))
+    grid = PhotoGrid(model, loader)
+    qtbot.addWidget(grid)
+    grid.resize(600, 400)
+    grid.show()
+    qtbot.waitExposed(grid)
+    model.set_order([1, 2], records)
+    qtbot.waitUntil(lambda: loader.image(records[1]) is not None and loader.failed(2))
+    grid.selectionModel().select(model.index(0), grid.selectionModel().SelectionFlag.Select)
+    shot = grid.viewport().grab().toImage()
+    small, broken = (grid.visualRect(model.index(row)) for row in (0, 1))
+    inset = ThumbnailDelegate.MARGIN + 12
+    for point in (small.center(), small.topLeft() + QPoint(inset, inset), small.bottomRight() - QPoint(inset, inset)):
+        color = shot.pixelColor(point)  # the 40x30 picture covers its whole cell, under the selection tint
+        assert color.blue() > 150 and color.red() < 120, (point, color.name())
+    edge = shot.pixelColor(small.left() + ThumbnailDelegate.MARGIN + 1, small.center().y())
+    highlight = grid.palette().color(QPalette.ColorRole.Highlight)
+    assert abs(edge.red() - highlight.red()) + abs(edge.green() - highlight.green()) + abs(edge.blue() - highlight.blue()) < 60
+    # the unreadable one: a plain placeholder square with a "?" in its middle
+    base = grid.palette().color(QPalette.ColorRole.Base)
+    fill = shot.pixelColor(broken.topLeft() + QPoint(inset, inset))
+    assert fill != base and abs(fill.lightness() - base.lightness()) < 40
+    middle = [shot.pixelColor(broken.center() + QPoint(dx, dy)) for dx in range(-6, 7) for dy in range(-8, 9)]
+    assert any(abs(c.lightness() - fill.lightness()) > 60 for c in middle)  # the "?" is drawn

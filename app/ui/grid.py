@@ -158,7 +158,10 @@ class PhotoModel(QAbstractListModel):
             self._ids, self._row = new, ids.rows
             self.endResetModel()
             return
-        added = new[_lookup(np.asarray(self._row, dtype=np.int64), new) < 0]  # not shown before
+        added_at = np.flatnonzero(_lookup(np.asarray(self._row, dtype=np.int64), new) < 0)  # not shown before
+        if not len(gone) and 0 < len(added_at) < len(new) and self._insert(ids, added_at):
+            return
+        added = new[added_at]
         for first, last in reversed(_ranges(gone)):
             self.beginRemoveRows(QModelIndex(), first, last)
             self._ids = np.delete(self._ids, slice(first, last + 1))
@@ -179,6 +182,21 @@ class PhotoModel(QAbstractListModel):
             self.layoutChanged.emit()
         else:
             self._row = ids.rows
+
+    def _insert(self, order: Order, added_at: np.ndarray) -> bool:
+        """Show `order` when it is the shown order with new photos put in (photos coming in while
+        indexing): each run of them goes in where it belongs, so the others keep their rows, the
+        selection and the scroll position, with no re-layout. False when it is not such an order."""
+        new = order.ids
+        runs = _ranges(added_at)
+        if len(runs) > 16 or not np.array_equal(np.delete(new, added_at), self._ids):
+            return False
+        for first, last in runs:  # ascending: the rows before a run are then as in `new`
+            self.beginInsertRows(QModelIndex(), first, last)
+            self._ids = np.insert(self._ids, first, new[first : last + 1])
+            self.endInsertRows()
+        self._ids, self._row = new, order.rows
+        return True
 
     def remove_ids(self, ids: Iterable[int]) -> None:
         drop = np.asarray(list(ids), dtype=np.int64)

@@ -113,10 +113,12 @@ class PhotoList:
     def __init__(self, records: list[FileRecord], folders: dict[int, Path]):
         self.records, self.folders = records, folders
         self.by_id = {r.id: r for r in records}
-        self.ids = np.fromiter((r.id for r in records), dtype=np.int64, count=len(records))
-        self.known = np.zeros(int(self.ids.max()) + 1 if len(self.ids) else 0, dtype=bool)  # by id
-        self.known[self.ids] = True
+        ids = np.fromiter((r.id for r in records), dtype=np.int64, count=len(records))
+        self.known = np.zeros(int(ids.max()) + 1 if len(ids) else 0, dtype=bool)  # by id
+        self.known[ids] = True
         self.max_id = len(self.known) - 1
+        self.order = Order(ids, self.known)  # the grid's order, worked out here
+        self.ids = self.order.ids
 
     def dispose(self) -> None:
         """Drop the records (call on a worker: freeing 100k of them holds the interpreter ~25 ms)."""
@@ -901,7 +903,10 @@ class MainWindow(QMainWindow):
         ids = self._hits if self._hits is not None else self._library_ids
         if ids is None:  # nothing read yet
             return
-        ahead = self._hits_order if self._hits is not None else None
+        if self._hits is not None:
+            ahead = self._hits_order
+        else:  # the library's order, worked out with the photo list (on its worker)
+            ahead = self._photo_list.order if self._photo_list is not None else None
         good_count = self._good_count if self._hits is not None else None
         if self._folder_filter is not None:
             fid, records = self._folder_filter, self._records

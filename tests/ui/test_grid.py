@@ -177,3 +177,30 @@ def test_cells_show_small_pictures_whole_and_mark_unreadable_ones(qtbot, tmp_pat
     assert fill != base and abs(fill.lightness() - base.lightness()) < 40
     middle = [shot.pixelColor(broken.center() + QPoint(dx, dy)) for dx in range(-6, 7) for dy in range(-8, 9)]
     assert any(abs(c.lightness() - fill.lightness()) > 60 for c in middle)  # the "?" is drawn
+
+
+def test_new_photos_go_in_where_they_belong_and_the_others_keep_selection_and_place(qtbot):
+    records = {i: FileRecord(i, f"/photos/{i}.jpg", f"fp{i}", 1, 1.0) for i in range(1, 1001)}
+    model = PhotoModel()
+    grid = PhotoGrid(model, ThumbnailLoader(None))
+    qtbot.addWidget(grid)
+    grid.resize(800, 600)
+    grid.show()
+    shown = list(range(800, 0, -1))  # newest first
+    model.set_order(shown, {i: records[i] for i in shown})
+    grid.setCurrentIndex(model.index(model.row_of(500)))
+    grid.selectionModel().select(model.index(model.row_of(300)), grid.selectionModel().SelectionFlag.Select)
+    inserted, relaid = [], []
+    model.rowsInserted.connect(lambda _parent, first, last: inserted.append((first, last)))
+    model.layoutChanged.connect(lambda *args: relaid.append(True))
+
+    # two new photos at the top (the newest) and three among the others (older dates)
+    order = [1000, 999] + shown[:100] + [950, 951, 952] + shown[100:]
+    known = np.zeros(1001, dtype=bool)
+    known[order] = True
+    model.set_order(Order(order, known), {i: records[i] for i in order}, known)
+
+    assert model.ids() == order and model.row_of(952) == 104 and model.row_of(1) == len(order) - 1
+    assert inserted == [(0, 1), (102, 104)] and not relaid  # put in place, nothing re-laid out
+    assert model.ids()[grid.currentIndex().row()] == 500
+    assert sorted(model.ids()[row] for row in grid.selected_rows()) == [300, 500]

@@ -185,13 +185,15 @@ class PhotoModel(QAbstractListModel):
 
     def _insert(self, order: Order, added_at: np.ndarray) -> bool:
         """Show `order` when it is the shown order with new photos put in (photos coming in while
-        indexing): each run of them goes in where it belongs, so the others keep their rows, the
-        selection and the scroll position, with no re-layout. False when it is not such an order."""
+        indexing): each run of them goes in where it belongs, so the others keep their order, the
+        selection and the current photo, with no re-layout. False when it is not such an order."""
         new = order.ids
         runs = _ranges(added_at)
         if len(runs) > 16 or not np.array_equal(np.delete(new, added_at), self._ids):
             return False
-        for first, last in runs:  # ascending: the rows before a run are then as in `new`
+        # Ascending: the rows before a run are then as in `new`. (`_row` is the old one until the
+        # end; nothing that answers these signals asks for it.)
+        for first, last in runs:
             self.beginInsertRows(QModelIndex(), first, last)
             self._ids = np.insert(self._ids, first, new[first : last + 1])
             self.endInsertRows()
@@ -288,7 +290,7 @@ def cell_image(path: Path, side: int, corners: QImage | None = None, ratio: floa
     draws a cell in one call: a paint makes no round trips into Qt that a busy worker could make it
     wait for."""
     square = read_square_thumbnail(path, side)
-    if square.width() != side:  # a photo smaller than a cell
+    if square.width() != side:  # not a `side` square yet: a photo smaller than a cell, or of unknown size
         square = square.scaled(side, side, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation)
     if corners is not None:
         square = square.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
@@ -328,7 +330,7 @@ class ThumbnailLoader(QObject):
         self.side = 160  # device pixels
         self.ratio = 1.0  # device pixels a point
         self._corners: QImage | None = None  # corner_mask, made here: the workers share it
-        self._cache: OrderedDict[int, tuple[int, QImage]] = OrderedDict()
+        self._cache: OrderedDict[int, tuple[tuple[int, float], QImage]] = OrderedDict()  # id: ((side, ratio), image)
         self._pending: OrderedDict[int, FileRecord] = OrderedDict()
         self._running: set[int] = set()
         self._tasks = 0  # batches in flight
@@ -362,7 +364,7 @@ class ThumbnailLoader(QObject):
         hit = self._cache.get(record.id)
         if hit is not None:
             self._cache.move_to_end(record.id)
-            if hit[0] == self.side:
+            if hit[0] == (self.side, self.ratio):
                 return hit[1], True
         if record.id not in self._failed:
             self.request(record)
@@ -387,19 +389,20 @@ class ThumbnailLoader(QObject):
                 records.append(self._pending.popitem(last=True)[1])  # newest first: what is on screen now
             self._running.update(r.id for r in records)
             self._tasks += 1
-            run_task(self.pool, _load_thumbnails, self.library, records, self.side, self._corners, self.ratio,
-                     on_result=self._done, on_error=lambda error, rs=records: self._done(
-                         [(r.id, self.side, None, str(error)) for r in rs]))
+            size = (self.side, self.ratio)
+            run_task(self.pool, _load_thumbnails, self.library, records, size, self._corners,
+                     on_result=self._done, on_error=lambda error, rs=records, size=size: self._done(
+                         [(r.id, size, None, str(error)) for r in rs]))
 
-    def _done(self, results: list[tuple[int, int, QImage | None, str | None]]) -> None:
+    def _done(self, results: list[tuple[int, tuple[int, float], QImage | None, str | None]]) -> None:
         self._tasks -= 1
-        for file_id, side, image, error in results:
+        for file_id, size, image, error in results:
             self._running.discard(file_id)
             if image is None:
                 log.info("no thumbnail for %s: %s", file_id, error)
                 self._failed.add(file_id)
             else:
-                self._cache[file_id] = (side, image)
+                self._cache[file_id] = (size, image)
                 self._cache.move_to_end(file_id)
         self.loaded.emit([file_id for file_id, *_ in results])
         while len(self._cache) > self.capacity:
@@ -412,15 +415,16 @@ class ThumbnailLoader(QObject):
         self.pool.waitForDone(5000)
 
 
-def _load_thumbnails(library, records: list[FileRecord], side: int, corners: QImage | None,
-                     ratio: float) -> list[tuple[int, int, QImage | None, str | None]]:
-    """(file id, side, image or None, why not) for each record (worker thread)."""
+def _load_thumbnails(library, records: list[FileRecord], size: tuple[int, float], corners: QImage | None
+                     ) -> list[tuple[int, tuple[int, float], QImage | None, str | None]]:
+    """(file id, (side, ratio), image or None, why not) for each record (worker thread)."""
+    side, ratio = size
     results = []
     for record in records:
         try:
-            results.append((record.id, side, cell_image(library.thumbnail(record), side, corners, ratio), None))
+            results.append((record.id, size, cell_image(library.thumbnail(record), side, corners, ratio), None))
         except Exception as e:  # noqa: BLE001 - one unreadable thumbnail must not lose the others
-            results.append((record.id, side, None, str(e) or type(e).__name__))
+            results.append((record.id, size, None, str(e) or type(e).__name__))
     return results
 
 
@@ -441,7 +445,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
         self.loader = loader
         self.cell = 160
         self._outline_made: tuple[int | None, QPainterPath] = (None, QPainterPath())  # (picture side, path)
-        self._palette_colours: tuple[QPalette | None, tuple] = (None, ())  # (a paint's palette, its colours)
+        self._palette_colours: tuple[int | None, tuple] = (None, ())  # (the palette's cacheKey, its colours)
         self._placeholders: dict[tuple, QImage] = {}  # by (cell, pixel ratio, colours, failed)
 
     def sizeHint(self, option, index) -> QSize:
@@ -464,6 +468,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
         such threads with a dozen calls a cell)."""
         m = self.MARGIN
         opacity = 1.0
+        painter.save()  # the hints, pen and brush set here stay here (the rubber band is drawn after)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         for x, y, record, weak, selected, hovered, focused in cells:
             faded = self.FADED if weak and not selected else 1.0
@@ -483,8 +488,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
                     painter.setOpacity(1.0)
                     opacity = 1.0
                 self._paint_highlight(painter, x + m, y + m, selected, hovered, focused, palette)
-        if opacity != 1.0:
-            painter.setOpacity(1.0)
+        painter.restore()
 
     def _outline(self, x: float, y: float) -> QPainterPath:
         """The rounded outline of a cell's picture with its top left at (x, y)."""
@@ -498,9 +502,9 @@ class ThumbnailDelegate(QStyledItemDelegate):
     def _placeholder(self, palette: QPalette, failed: bool) -> QImage:
         """The rounded square shown until a picture is loaded, with a "?" when it cannot be; drawn
         once per size and colours, so that a screenful of them is a screenful of single calls."""
-        if self._palette_colours[0] is not palette:  # read once a paint
+        if self._palette_colours[0] != palette.cacheKey():
             colours = (palette.color(QPalette.ColorRole.Base).rgba(), palette.color(QPalette.ColorRole.PlaceholderText).rgba())
-            self._palette_colours = (palette, colours)
+            self._palette_colours = (palette.cacheKey(), colours)
         colours = self._palette_colours[1]
         key = (self.cell, self.loader.ratio, colours, failed)
         made = self._placeholders

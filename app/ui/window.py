@@ -123,10 +123,9 @@ class PhotoList:
     def dispose(self) -> None:
         """Drop the records (call on a worker), a slice at a time: freeing 100k of them in one call
         held the interpreter, and so the window, ~25 ms."""
-        by_id, keys = self.by_id, list(self.by_id)
-        for start in range(0, len(keys), 2000):
-            for key in keys[start : start + 2000]:
-                del by_id[key]
+        by_id = self.by_id
+        for key in list(by_id):  # a step each
+            del by_id[key]
         while self.records:
             del self.records[-2000:]
 
@@ -1288,7 +1287,10 @@ class MainWindow(QMainWindow):
         # only additions (the usual case): merge the new photos, no 100k-row re-read
         # New photos: score them against the concepts, in the background, once the grid has them
         # (the scoring's Python work beside the grid's update made the window wait).
-        concepts = self.refresh_concepts if self._index_task is None and not isinstance(result, BaseException) else None
+        def concepts() -> None:
+            if self._index_task is None and not isinstance(result, BaseException):  # (no run started since)
+                self.refresh_concepts()
+
         self.refresh_photos(then=concepts, new_only=not isinstance(result, BaseException) and result.only_added)
         self.refresh_skipped()
         self.indexing_finished.emit(result)

@@ -62,10 +62,13 @@ from PySide6.QtCore import QSize
 app = create_app()
 modules = (PySide6.QtCore, PySide6.QtGui, PySide6.QtWidgets)
 corners = grid.corner_mask(64, 12.0)  # made on the GUI thread (ThumbnailLoader.set_side)
+big_corners = grid.corner_mask(400, 6.0)
 made = [set(vars(m)) for m in modules]
 photo = sys.argv[1]
 grid.read_square_thumbnail(Path(photo), 64)
 grid.cell_image(Path(photo), 64, corners, 2.0)
+grid.cell_image(Path(photo), 400, big_corners)  # a photo smaller than its cell: scaled up
+grid.cell_image(Path(photo), 64)  # square corners
 window._qimage_to_pil(window._read_image(photo))
 dialogs.read_image(photo, QSize(200, 200))
 try:

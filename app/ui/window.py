@@ -519,6 +519,7 @@ class MainWindow(QMainWindow):
         status.setSizeGripEnabled(False)
         self.status_label = QLabel(self)
         self.status_label.setContentsMargins(6, 0, 0, 0)
+        self.status_label.setMinimumWidth(40)  # it gives way (cut) before the indexing progress does
         status.addWidget(self.status_label, 1)
         self.good_only_button = QToolButton(self)
         self.good_only_button.setAutoRaise(True)
@@ -949,7 +950,9 @@ class MainWindow(QMainWindow):
             text = _plural(n, "photo") if self.stack.currentWidget() is self.grid else ""
         self.status_label.setText(text)
         self.status_label.setToolTip("\n".join(self._search_hints) if self._hits is not None else "")
-        self.good_only_button.setVisible(self._hits is not None and self._good_count is not None)
+        # (with no good match it would show nothing, unless it is on and has to be turned off)
+        self.good_only_button.setVisible(self._hits is not None and self._good_count is not None
+                                         and (self._good_count > 0 or self._good_only))
 
     # -- search ------------------------------------------------------------------------------
 

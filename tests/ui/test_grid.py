@@ -107,18 +107,24 @@ class _RedThumbnails:
         return self.path
 
 
-def test_weaker_matches_are_faded_and_cells_have_rounded_corners(qtbot, tmp_path):
-    from PySide6.QtGui import QPalette
-
+def _shown_with(qtbot, library):
+    """A grid showing photos 1 and 2, their thumbnails from `library`."""
     records = {i: FileRecord(i, f"/photos/{i}.jpg", f"fp{i}", 1, 1.0) for i in (1, 2)}
     model = PhotoModel()
-    loader = ThumbnailLoader(_RedThumbnails(tmp_path / "red.jpg"))
+    loader = ThumbnailLoader(library)
     grid = PhotoGrid(model, loader)
     qtbot.addWidget(grid)
     grid.resize(600, 400)
     grid.show()
     qtbot.waitExposed(grid)
     model.set_order([1, 2], records)
+    return grid, model, loader, records
+
+
+def test_weaker_matches_are_faded_and_cells_have_rounded_corners(qtbot, tmp_path):
+    from PySide6.QtGui import QPalette
+
+    grid, model, loader, records = _shown_with(qtbot, _RedThumbnails(tmp_path / "red.jpg"))
     model.set_good_count(1)  # photo 1 matches well, photo 2 is a weaker match
     qtbot.waitUntil(lambda: all(loader.image(r) is not None for r in records.values()))
     shot = grid.viewport().grab().toImage()
@@ -151,15 +157,7 @@ class _MixedThumbnails:
 def test_cells_show_small_pictures_whole_and_mark_unreadable_ones(qtbot, tmp_path):
     from PySide6.QtGui import QPalette
 
-    records = {i: FileRecord(i, f"/photos/{i}.jpg", f"fp{i}", 1, 1.0) for i in (1, 2, 3)}
-    model = PhotoModel()
-    loader = ThumbnailLoader(_MixedThumbnails(tmp_path))
-    grid = PhotoGrid(model, loader)
-    qtbot.addWidget(grid)
-    grid.resize(600, 400)
-    grid.show()
-    qtbot.waitExposed(grid)
-    model.set_order([1, 2], records)
+    grid, model, loader, records = _shown_with(qtbot, _MixedThumbnails(tmp_path))
     qtbot.waitUntil(lambda: loader.image(records[1]) is not None and loader.failed(2))
     grid.selectionModel().select(model.index(0), grid.selectionModel().SelectionFlag.Select)
     shot = grid.viewport().grab().toImage()

@@ -195,9 +195,9 @@ class PhotoModel(QAbstractListModel):
         # end; nothing that answers these signals asks for it.)
         for first, last in runs:
             self.beginInsertRows(QModelIndex(), first, last)
-            self._ids = np.insert(self._ids, first, new[first : last + 1])
+            self._ids = new if last == runs[-1][1] else np.insert(self._ids, first, new[first : last + 1])
             self.endInsertRows()
-        self._ids, self._row = new, order.rows
+        self._row = order.rows
         return True
 
     def remove_ids(self, ids: Iterable[int]) -> None:

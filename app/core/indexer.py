@@ -208,10 +208,8 @@ class Indexer:
         next scan tries it again), as in the scan."""
         s = self.settings
         if fp is None:
-            try:
-                fp = scanner.fingerprint(f.path, f.size)
-            except OSError as e:
-                log.warning("cannot read %s: %s", f.path, e)
+            fp = scanner.readable_fingerprint(f)
+            if fp is None:
                 return _Decoded(f, "", None, None)
         side = max(self.embedder.image_size if self.embedder else 0, s.thumb_size)
         try:

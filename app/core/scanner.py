@@ -12,6 +12,7 @@ import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Iterator
 
@@ -113,17 +114,20 @@ class ScanPlan:
     unchanged: int = 0
 
 
+def readable_fingerprint(f: DiskFile, hasher=fingerprint) -> str | None:
+    """`hasher`'s fingerprint of a file, None (logged) when it cannot be read: it gets no catalog
+    row, and the next scan tries it again."""
+    try:
+        return hasher(f.path, f.size)
+    except OSError as e:
+        log.warning("cannot read %s: %s", f.path, e)
+        return None
+
+
 def _fingerprints(files: list[DiskFile], hasher, workers: int) -> dict[str, str]:
     """path -> fingerprint of each readable file, `workers` at a time (files are read and hashed
     with the interpreter released: a first scan of a library of phone photos reads ~1 MB each)."""
-
-    def one(f: DiskFile) -> str | None:
-        try:
-            return hasher(f.path, f.size)
-        except OSError as e:
-            log.warning("cannot read %s: %s", f.path, e)
-            return None
-
+    one = partial(readable_fingerprint, hasher=hasher)
     if workers > 1 and len(files) > 1:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fingerprint") as pool:
             found = list(pool.map(one, files))

@@ -451,6 +451,11 @@ class ThumbnailDelegate(QStyledItemDelegate):
     def sizeHint(self, option, index) -> QSize:
         return QSize(self.cell, self.cell)
 
+    @property
+    def picture_side(self) -> int:
+        """A cell's picture, in points: the cell less its margins."""
+        return self.cell - 2 * self.MARGIN
+
     def paint(self, painter: QPainter, option, index: QModelIndex) -> None:
         """Qt's delegate API (the grid itself paints its cells with `paint_cells`)."""
         record: FileRecord | None = index.data(RecordRole)
@@ -480,7 +485,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
                 painter.drawImage(x + m, y + m, image)
             elif image is not None:  # at a previous size, until the new one comes
                 painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
-                painter.drawImage(QRectF(x + m, y + m, self.cell - 2 * m, self.cell - 2 * m), image)
+                painter.drawImage(QRectF(x + m, y + m, self.picture_side, self.picture_side), image)
             else:  # not loaded yet, or cannot be
                 painter.drawImage(x + m, y + m, self._placeholder(palette, self.loader.failed(record.id)))
             if selected or hovered or focused:
@@ -492,7 +497,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
 
     def _outline(self, x: float, y: float) -> QPainterPath:
         """The rounded outline of a cell's picture with its top left at (x, y)."""
-        side = self.cell - 2 * self.MARGIN
+        side = self.picture_side
         if self._outline_made[0] != side:
             path = QPainterPath()
             path.addRoundedRect(QRectF(0, 0, side, side), self.RADIUS, self.RADIUS)
@@ -509,7 +514,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
         key = (self.cell, self.loader.ratio, colours, failed)
         made = self._placeholders
         if key not in made:
-            ratio, side = self.loader.ratio, self.cell - 2 * self.MARGIN
+            ratio, side = self.loader.ratio, self.picture_side
             image = QImage(round(side * ratio), round(side * ratio), QImage.Format.Format_ARGB32_Premultiplied)
             image.setDevicePixelRatio(ratio)
             image.fill(0)
@@ -529,7 +534,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
     def _paint_highlight(self, painter: QPainter, x: int, y: int, selected: bool, hovered: bool, focused: bool,
                          palette: QPalette) -> None:
         """The hovered, selected or current (keyboard focus) look of a cell."""
-        side = self.cell - 2 * self.MARGIN
+        side = self.picture_side
         highlight = palette.color(QPalette.ColorRole.Highlight)
         if hovered and not selected:
             painter.fillPath(self._outline(x, y), QColor(255, 255, 255, 36))
@@ -611,7 +616,7 @@ class PhotoGrid(QAbstractItemView):
             return
         self.delegate.cell, self.columns = cell, columns
         ratio = self.devicePixelRatioF()
-        self.loader.set_side(int(round((cell - 2 * ThumbnailDelegate.MARGIN) * ratio)), ratio, ThumbnailDelegate.RADIUS)
+        self.loader.set_side(int(round(self.delegate.picture_side * ratio)), ratio, ThumbnailDelegate.RADIUS)
         self.setIconSize(QSize(cell, cell))
         self.updateGeometries()
         self.viewport().update()

@@ -5,6 +5,11 @@
 ratio = pipeline_ips / model_ips (in the precision the pipeline ran with; the model alone is measured
 before and after the pipeline, and the mean taken, as this machine's speed drifts): 1.0 means
 decoding, thumbnails, hashing and writes are fully hidden behind the model.
+
+`ratio_ceiling` is the best ratio this machine allows, from CPU time measured in the two runs alone:
+when the model alone keeps every core busy, whatever the decoding costs is taken from the model,
+so a photo cannot take less than (model + decode CPU time) / cores. Measured on 2 cores with the
+int8 tower: 0.89 for devdata's small photos, 0.62 for 12 MP JPEGs (~20 ms of entropy decoding each).
 """
 
 from __future__ import annotations
@@ -54,10 +59,11 @@ def main(argv=None) -> dict:
 
     # Decoding alone (decode + thumbnail + model input), all workers; thumbnails go to a scratch dir.
     scratch = Indexer(library.catalog, settings.with_(data_dir=data_dir / "scratch"), embedder)
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     with ThreadPoolExecutor(threads) as pool:
         prepared = list(pool.map(lambda f: scratch.prepare(f, f"{hash(f.path) & (1 << 64) - 1:032x}"), files))
     decode_ips = len(files) / (time.perf_counter() - t0)
+    decode_cpu_s = (time.process_time() - cpu0) / len(files)  # all threads' CPU time, a photo
 
     # The model alone on pre-decoded tensors, same batch size, batches run as the indexer runs them
     # (`lanes` side by side, each on its share of torch's threads).
@@ -68,6 +74,8 @@ def main(argv=None) -> dict:
     ends = np.cumsum(batch_sizes(len(tensors), batch, lanes))  # cut as the indexer cuts them
     batches = [embedder.batch(tensors[end - size:end]) for end, size in zip(ends, np.diff(ends, prepend=0))]
 
+    model_cpu_s: dict = {}  # CPU time a photo, by tower
+
     def model_alone(visual) -> tuple[float, list]:
         def run(pictures):
             with torch.inference_mode():  # per thread
@@ -75,9 +83,11 @@ def main(argv=None) -> dict:
 
         with embedder.side_by_side(lanes), ThreadPoolExecutor(lanes) as pool:
             list(pool.map(run, batches[:lanes]))  # warm-up
-            t0 = time.perf_counter()
+            t0, cpu0 = time.perf_counter(), time.process_time()
             out = list(pool.map(run, batches))
-            return sum(len(b) for b in batches) / (time.perf_counter() - t0), out
+            photos = sum(len(b) for b in batches)
+            model_cpu_s.setdefault(visual, []).append((time.process_time() - cpu0) / photos)
+            return photos / (time.perf_counter() - t0), out
 
     model_ips, _ = model_alone(embedder.embed_tensors)
 
@@ -106,8 +116,14 @@ def main(argv=None) -> dict:
     # pipeline, in the precision it ran with; the ratio is against the mean of before and after.
     int8_ran = pipeline_embedder.precision == "int8" and fast is not None
     alone_before = int8_ips if int8_ran else model_ips
-    alone_after, _ = model_alone(fast if int8_ran else embedder.embed_tensors)
+    tower = fast if int8_ran else embedder.embed_tensors
+    alone_after, _ = model_alone(tower)
     del batches
+    # The most the pipeline can do here: each photo's model time alone, unless the model and the
+    # decoding together need more CPU time than the cores give in that time.
+    model_s = 2 / (alone_before + alone_after)
+    model_cpu = float(np.mean(model_cpu_s[tower]))
+    ceiling = model_s / max(model_s, (model_cpu + decode_cpu_s) / (os.cpu_count() or 1))
 
     t0 = time.perf_counter()
     again = library.update()
@@ -133,6 +149,9 @@ def main(argv=None) -> dict:
         # against the model alone in the precision the pipeline ran with, before and after it
         "model_alone_after_ips": round(alone_after, 2),
         "ratio": round(pipeline_ips / ((alone_before + alone_after) / 2), 3),
+        "decode_cpu_ms": round(decode_cpu_s * 1000, 2),  # CPU time a photo: decode, thumbnail, hash, input
+        "model_cpu_ms": round(model_cpu * 1000, 2),  # CPU time a photo in the model alone (as the pipeline ran)
+        "ratio_ceiling": round(ceiling, 3),
         "rescan_s": round(rescan_s, 3),
         "rescan_files_per_s": round(len(files) / rescan_s, 1),
         "cpu_count": os.cpu_count(),

@@ -74,9 +74,8 @@ def main(argv=None) -> dict:
     ends = np.cumsum(batch_sizes(len(tensors), batch, lanes))  # cut as the indexer cuts them
     batches = [embedder.batch(tensors[end - size:end]) for end, size in zip(ends, np.diff(ends, prepend=0))]
 
-    model_cpu_s: dict = {}  # CPU time a photo, by tower
-
-    def model_alone(visual) -> tuple[float, list]:
+    def model_alone(visual) -> tuple[float, float, list]:
+        """(photos/s, CPU seconds a photo, outputs)"""
         def run(pictures):
             with torch.inference_mode():  # per thread
                 return visual(pictures)
@@ -86,16 +85,15 @@ def main(argv=None) -> dict:
             t0, cpu0 = time.perf_counter(), time.process_time()
             out = list(pool.map(run, batches))
             photos = sum(len(b) for b in batches)
-            model_cpu_s.setdefault(visual, []).append((time.process_time() - cpu0) / photos)
-            return photos / (time.perf_counter() - t0), out
+            return photos / (time.perf_counter() - t0), (time.process_time() - cpu0) / photos, out
 
-    model_ips, _ = model_alone(embedder.embed_tensors)
+    model_ips, model_cpu_s, _ = model_alone(embedder.embed_tensors)
 
     # The optional int8 image tower: speed on the same tensors, fidelity to float32 on every image.
-    int8_ips = fidelity = fast = None
+    int8_ips = int8_cpu_s = fidelity = fast = None
     if embedder.device == "cpu":
         fast = embedder.int8_visual()
-        int8_ips, int8 = model_alone(fast)
+        int8_ips, int8_cpu_s, int8 = model_alone(fast)
         int8 = torch.nn.functional.normalize(torch.cat(int8).float(), dim=-1).numpy()
         exact = np.concatenate([embedder.embed_tensors(b) for b in batches])
         fidelity = float((exact * int8).sum(axis=1).mean())
@@ -115,14 +113,13 @@ def main(argv=None) -> dict:
     # This VM's speed drifts by 10-20 % within minutes: the model alone once more, right after the
     # pipeline, in the precision it ran with; the ratio is against the mean of before and after.
     int8_ran = pipeline_embedder.precision == "int8" and fast is not None
-    alone_before = int8_ips if int8_ran else model_ips
-    tower = fast if int8_ran else embedder.embed_tensors
-    alone_after, _ = model_alone(tower)
+    alone_before, cpu_before = (int8_ips, int8_cpu_s) if int8_ran else (model_ips, model_cpu_s)
+    alone_after, cpu_after, _ = model_alone(fast if int8_ran else embedder.embed_tensors)
     del batches
     # The most the pipeline can do here: each photo's model time alone, unless the model and the
     # decoding together need more CPU time than the cores give in that time.
     model_s = 2 / (alone_before + alone_after)
-    model_cpu = float(np.mean(model_cpu_s[tower]))
+    model_cpu = (cpu_before + cpu_after) / 2
     ceiling = model_s / max(model_s, (model_cpu + decode_cpu_s) / (os.cpu_count() or 1))
 
     t0 = time.perf_counter()

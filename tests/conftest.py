@@ -41,14 +41,16 @@ def trained_model(tmp_path_factory) -> tuple[Path, Path]:
         return cache / f"{name}.json", cache / f"{name}.pt"
     config, checkpoint = write_model(tmp_path_factory.mktemp("trained-model"), name, shapes_config(),
                                      train_steps=tiny_clip.TRAIN_STEPS)
+    staging = None
     try:  # publish atomically: a concurrent run sees all of it or none
         cache.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=cache.parent))
         shutil.copy(config, staging / config.name)
         shutil.copy(checkpoint, staging / checkpoint.name)
         os.replace(staging, cache)
-    except OSError:
-        pass
+    except OSError:  # another run published first (the same bytes: training is deterministic)
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
     return config, checkpoint
 
 

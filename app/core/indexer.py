@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import threading
 import time
 from collections import deque
@@ -149,16 +150,21 @@ class Indexer:
 
     def _scan(self, folders: dict[int, Path], report: IndexReport) -> scanner.ScanPlan:
         exts = scanner.supported_extensions()
+        known_in: dict[int, list[FileRecord]] = {}
+        for r in self.catalog.files(f"WHERE folder_id IN ({','.join('?' * len(folders))})", list(folders)):
+            known_in.setdefault(r.folder_id, []).append(r)
         disk: list[scanner.DiskFile] = []
         reachable: list[int] = []
+        unlistable: list[str] = []
         for folder_id, root in folders.items():
-            if not root.is_dir():  # unplugged drive or deleted folder: keep its photos, say so
-                report.unavailable_folders.append(str(root))
+            if self._unavailable(root, bool(known_in.get(folder_id)), report):
                 continue
             reachable.append(folder_id)
-            disk.extend(scanner.walk(root, exts, folder_id))
-        marks = ",".join("?" * len(reachable))
-        known = self.catalog.files(f"WHERE folder_id IN ({marks})", reachable) if reachable else []
+            disk.extend(scanner.walk(root, exts, folder_id, unlistable))
+        # Photos in a subfolder that cannot be listed are out of reach, not gone: the plan never sees them.
+        out_of_reach = tuple(os.path.join(d, "") for d in unlistable)
+        known = [r for fid in reachable for r in known_in.get(fid, ()) if not r.path.startswith(out_of_reach)]
+        report.skipped += [(d, "this folder cannot be listed; its photos are kept") for d in unlistable]
         # A photo in two nested library folders belongs to the innermost one only.
         by_path: dict[str, scanner.DiskFile] = {}
         depth = {fid: len(folders[fid].parts) for fid in reachable}
@@ -171,6 +177,20 @@ class Indexer:
         else:
             embedded = {r.fingerprint for r in known}
         return scanner.plan(list(by_path.values()), known, embedded, workers=max(1, self.settings.decode_threads))
+
+    def _unavailable(self, root: Path, has_photos: bool, report: IndexReport) -> bool:
+        """True (and said in the report) when a library folder can't be trusted to list its photos;
+        remembers whether it is a mount point, to recognise one with its drive unplugged."""
+        key = f"mount_point:{root}"
+        was_mount = self.catalog.get_setting(key) == "1"
+        why = scanner.unavailable_reason(root, has_photos, was_mount)
+        if why is not None:
+            log.warning("library folder %s is %s: its photos are kept", root, why)
+            report.unavailable_folders.append(str(root))
+            return True
+        if os.path.ismount(root) != was_mount:
+            self.catalog.set_setting(key, "1" if not was_mount else "0")
+        return False
 
     def _apply(self, plan: scanner.ScanPlan) -> None:
         """Record renames, copies, touches and deletions: none of them needs a decode."""

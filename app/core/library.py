@@ -131,6 +131,7 @@ class Library:
         folder. Without a loadable model and `require_model=False`, photos are catalogued and
         thumbnailed so they can be browsed; they are embedded once a model is available.
         """
+        started = time.monotonic()
         added = {self.add_folder(folder) for folder in folders or ()}
         scope = None
         if only_these and added:
@@ -157,6 +158,7 @@ class Library:
             self.maintain_index()
         if not report.cancelled:
             self.update_derived(report, progress=progress, control=control)
+        report.seconds = time.monotonic() - started  # the whole run: model, scan, embedding, text reading
         return report
 
     # -- browsing ----------------------------------------------------------------------------

@@ -63,9 +63,30 @@ def fingerprint(path: str | Path, size: int | None = None) -> str:
     return h.hexdigest()
 
 
-def walk(root: Path, extensions: set[str] | None = None, folder_id: int | None = None) -> Iterator[DiskFile]:
+def unavailable_reason(root: Path, has_photos: bool, was_mount_point: bool = False) -> str | None:
+    """Why a library folder cannot be trusted to list its photos right now, or None when it can.
+
+    A drive that is unplugged often leaves its mount point behind as an empty folder (fstab, NAS,
+    automount): a folder that is gone, empty, unlistable, or a mount point with nothing mounted says
+    nothing about its photos (`has_photos`: the catalog holds some), so they are kept. Photos are
+    removed only from a folder that lists something."""
+    if not root.is_dir():
+        return "not found (an unplugged drive or a deleted folder)"
+    if was_mount_point and not os.path.ismount(root):
+        return "nothing is mounted there (an unplugged drive?)"
+    try:
+        with os.scandir(root) as entries:
+            empty = next(entries, None) is None
+    except OSError as e:
+        return f"cannot be listed ({e.strerror or e})"
+    return "empty (an unplugged drive?)" if empty and has_photos else None
+
+
+def walk(root: Path, extensions: set[str] | None = None, folder_id: int | None = None,
+         unlistable: list[str] | None = None) -> Iterator[DiskFile]:
     """Every image file under root. Skips hidden folders and files, AppleDouble `._*` files and
-    symlink loops; unreadable folders are logged and skipped."""
+    symlink loops; folders that cannot be listed are logged, skipped and added to `unlistable`
+    (their photos are not gone, only out of reach)."""
     exts = extensions or supported_extensions()
     seen_dirs: set[tuple[int, int]] = set()
     stack = [Path(root)]
@@ -73,17 +94,15 @@ def walk(root: Path, extensions: set[str] | None = None, folder_id: int | None =
         directory = stack.pop()
         try:
             st = directory.stat()
-        except OSError as e:
-            log.warning("cannot read folder %s: %s", directory, e)
-            continue
-        key = (st.st_dev, st.st_ino)
-        if key in seen_dirs:  # a symlink loop or a second link to a folder already walked
-            continue
-        seen_dirs.add(key)
-        try:
+            key = (st.st_dev, st.st_ino)
+            if key in seen_dirs:  # a symlink loop or a second link to a folder already walked
+                continue
+            seen_dirs.add(key)
             entries = list(os.scandir(directory))
         except OSError as e:
             log.warning("cannot list folder %s: %s", directory, e)
+            if unlistable is not None:
+                unlistable.append(str(directory))
             continue
         for entry in entries:
             name = entry.name

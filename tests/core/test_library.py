@@ -86,6 +86,68 @@ def test_unplugged_folder_keeps_its_photos(library, photos, tmp_path):
     assert len(library.photos()) == 12
 
 
+def test_a_folder_left_empty_by_an_unplugged_drive_keeps_its_photos(library, photos, tmp_path):
+    """A mount point stays behind as an empty folder when its drive is unplugged: nothing is gone."""
+    library.update([photos])
+    before = {r.path: r.fingerprint for r in library.photos()}
+    drive = tmp_path / "drive"
+    photos.rename(drive)
+    photos.mkdir()  # what is left of the mount point
+    report = library.update()
+    assert report.removed == 0 and report.unavailable_folders == [str(photos.resolve())]
+    assert {r.path: r.fingerprint for r in library.photos()} == before
+    photos.rmdir()
+    drive.rename(photos)  # plugged in again: the same photos, nothing to embed again
+    report = library.update()
+    assert (report.removed, report.new, report.embedded, report.unavailable_folders) == (0, 0, 0, [])
+    assert {r.path: r.fingerprint for r in library.photos()} == before
+
+
+def test_a_mount_point_with_nothing_mounted_keeps_its_photos(library, photos, monkeypatch):
+    """A mount point whose drive is gone may still list something (a stray file on the disk
+    below): it is unavailable all the same, because it is no longer a mount point."""
+    import os
+
+    real_ismount = os.path.ismount
+    mounted = {str(photos.resolve())}
+    monkeypatch.setattr(os.path, "ismount", lambda p: str(p) in mounted or real_ismount(p))
+    library.update([photos])
+    count = len(library.photos())
+    mounted.clear()  # unplugged; the folder below the mount point holds one unrelated photo
+    for p in photos.rglob("*.jpg"):
+        if p.name != "red_circle_0.jpg":
+            p.unlink()
+    report = library.update()
+    assert report.removed == 0 and report.unavailable_folders == [str(photos.resolve())]
+    assert len(library.photos()) == count
+
+
+def test_a_subfolder_that_cannot_be_listed_keeps_its_photos(library, photos, monkeypatch):
+    """Permissions (or a dying disk) can make one subfolder unlistable: its photos are out of
+    reach, not deleted, and the report says which folder could not be read."""
+    import os
+
+    library.update([photos])
+    count = len(library.photos())
+    trips = str((photos / "trips").resolve())
+    real_scandir = os.scandir
+
+    def scandir(path="."):
+        if str(path) == trips:
+            raise PermissionError(13, "Permission denied", trips)
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    (photos / "red_circle_0.jpg").unlink()  # a real deletion in a listable folder still counts
+    report = library.update()
+    assert report.removed == 1
+    assert len(library.photos()) == count - 1
+    assert [p for p, _ in report.skipped] == [trips]
+    monkeypatch.undo()
+    report = library.update()
+    assert (report.removed, report.embedded, report.skipped) == (0, 0, [])
+
+
 def test_switching_model_reindexes_without_touching_old_embeddings(make_settings, random_model, trained_model, photos):
     lib = Library(make_settings(random_model))
     lib.update([photos])
@@ -246,3 +308,21 @@ def test_a_run_with_work_gives_freed_memory_back(library, photos, monkeypatch):
     assert calls == [1]
     library.update()  # nothing to do: nothing freed
     assert calls == [1]
+
+
+def test_a_runs_seconds_include_reading_text(make_settings, random_model, tmp_path, monkeypatch):
+    """`index --json`'s `seconds` is the whole run: the text-reading pass after embedding too."""
+    from app.core import ocr
+
+    def slow_reader(catalog, settings, progress=None, control=None):
+        time.sleep(1.0)  # stands in for OCR's ~0.3 s a photo
+        return 0
+
+    monkeypatch.setattr(ocr, "read_library", slow_reader)
+    (tmp_path / "empty").mkdir()
+    lib = Library(make_settings(random_model, ocr=True))
+    try:
+        report = lib.update([tmp_path / "empty"])
+    finally:
+        lib.close()
+    assert report.as_dict()["seconds"] >= 1.0

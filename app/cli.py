@@ -70,9 +70,10 @@ def _parser() -> argparse.ArgumentParser:
                        "slightly cropped copies), largest groups first, each with a suggested keeper "
                        "(largest resolution, then oldest).")
     p.add_argument("--threshold", type=float, default=None,
-                   help="how similar counts as the same picture, 0-1 (default 0.95; lower finds more)")
-    p.add_argument("--hash-distance", type=int, default=None, help="image-hash bits that may differ "
-                   "(default: from the threshold, 8 at 0.95)")
+                   help="how similar counts as the same picture, 0.90-1.00 (default 0.95; lower finds more; "
+                   "1: identical files only)")
+    p.add_argument("--hash-distance", type=int, default=None, help="image-hash bits that may differ, 0-6 "
+                   "(default: from the threshold, 6 at 0.95 and below)")
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("doctor", parents=[common], help="model, device, counts and index health")
@@ -251,8 +252,13 @@ def _saved(library, args) -> int:
 
 
 def _duplicates(library, args) -> int:
-    if args.threshold is not None and not 0.0 < args.threshold <= 1.0:
-        print("photoseek: --threshold must be between 0 and 1", file=sys.stderr)
+    from .core import duplicates
+
+    try:
+        duplicates.check_settings(duplicates.DEFAULT_THRESHOLD if args.threshold is None else args.threshold,
+                                  args.hash_distance)
+    except ValueError as e:
+        print(f"photoseek: {e}", file=sys.stderr)
         return 2
     report = library.duplicates(args.threshold, args.hash_distance)
     if args.json:
@@ -264,12 +270,11 @@ def _duplicates(library, args) -> int:
           f"{report.redundant} could go (threshold {report.threshold:g}, hash distance {report.hash_distance}, "
           f"{report.seconds:.2f}s).")
     for group in report.groups:
-        kind = "identical" if group.exact else f"similar {group.similarity:.3f}"
+        kind = group.kind if group.exact else f"{group.kind} {group.similarity:.3f}"
         print(f"\n[{kind}] {len(group.photos)} photos")
         for k, photo in enumerate(group.photos):
             size = f"{photo.width}x{photo.height}" if photo.width and photo.height else "?"
-            same = "  (identical)" if k and photo.identical else ""
-            print(f"  {'keep' if k == 0 else '    '}  {photo.path}  {size}{same}")
+            print(f"  {'keep' if k == 0 else '    '}  {photo.path}  {size}{f'  ({photo.kind})' if k else ''}")
     return 0
 
 

@@ -382,7 +382,7 @@ class Library:
                    progress: Callable[[str, int, int], None] | None = None):
         """Groups of duplicate photos, largest first (see duplicates.py): identical files, photos
         whose image hashes are nearly equal, and photos whose embeddings are at least `threshold`
-        similar (default duplicates.DEFAULT_THRESHOLD)."""
+        similar (default duplicates.DEFAULT_THRESHOLD). ValueError outside the allowed range."""
         from . import duplicates
 
         return duplicates.find_duplicates(

@@ -3,9 +3,10 @@ and "Move Others to Trash".
 
 The search runs on the window's worker pool (`Library.duplicates`, see app/core/duplicates.py);
 moving to the trash runs on the window's writer thread (`Library.trash`). This module only shows
-the groups and routes clicks. In each group every photo but the keeper starts checked: checked
-photos are the ones "Move Others to Trash" sends away (the user can change which, or pick another
-keeper from the context menu).
+the groups and routes clicks. In each group the identical and near copies of the keeper start
+checked; photos that only look alike are offered unchecked (they may be other shots of the same
+scene). Checked photos are the ones "Move Others to Trash" sends away (the user can change which,
+or pick another keeper from the context menu).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QDo
                                QHeaderView, QLabel, QMenu, QMessageBox, QPushButton, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
-from ..core.duplicates import DEFAULT_THRESHOLD, DuplicateReport, Photo, hash_distance_for
+from ..core.duplicates import (DEFAULT_THRESHOLD, IDENTICAL, KEEPER, LOOKS_ALIKE, MIN_THRESHOLD, NEAR_COPY,
+                               SAME_PICTURE, DuplicateGroup, DuplicateReport, Photo, hash_distance_for)
 from . import desktop
 
 try:
@@ -35,6 +37,9 @@ log = logging.getLogger(__name__)
 ICON = 72
 PHOTO_ROLE = Qt.ItemDataRole.UserRole  # on photo rows: the Photo; on group rows: None
 KEEPER_ROLE = Qt.ItemDataRole.UserRole + 1  # on photo rows: whether it is the group's keeper
+GROUP_ROLE = Qt.ItemDataRole.UserRole + 2  # on group rows: the DuplicateGroup
+_TITLES = {IDENTICAL: "Identical copies", NEAR_COPY: "Near copies", LOOKS_ALIKE: "Look-alikes"}
+_RANGE = f"{MIN_THRESHOLD:.2f}–1.00"
 
 
 def _human_size(num_bytes: int) -> str:
@@ -60,12 +65,12 @@ class DuplicatesDialog(QDialog):
         self._rows: dict[int, QTreeWidgetItem] = {}  # photo id -> its row
 
         self.threshold_spin = QDoubleSpinBox(self)
-        self.threshold_spin.setRange(0.80, 1.00)
+        self.threshold_spin.setRange(MIN_THRESHOLD, 1.00)  # looser would group photos that are not copies
         self.threshold_spin.setSingleStep(0.01)
         self.threshold_spin.setDecimals(2)
         self.threshold_spin.setValue(threshold)
-        self.threshold_spin.setToolTip("How alike two photos must be to count as the same picture "
-                                       "(1.00: identical only). Lower finds more.")
+        self.threshold_spin.setToolTip(f"How alike two photos must be to count as the same picture, {_RANGE} "
+                                       "(1.00: identical files only). Lower finds more.")
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(350)
@@ -104,7 +109,7 @@ class DuplicatesDialog(QDialog):
         buttons.addButton(self.trash_button, QDialogButtonBox.ButtonRole.ActionRole)
 
         top = QHBoxLayout()
-        top.addWidget(QLabel("Similarity:", self))
+        top.addWidget(QLabel(f"Similarity ({_RANGE}):", self))
         top.addWidget(self.threshold_spin)
         top.addSpacing(12)
         top.addWidget(self.status, 1)
@@ -157,17 +162,17 @@ class DuplicatesDialog(QDialog):
         bold = QFont(self.tree.font())
         bold.setBold(True)
         for group in report.groups:
-            if group.exact:
-                title = f"Identical copies · {len(group.photos)} photos"
-            else:
-                title = f"{len(group.photos)} similar photos · {round(100 * group.similarity)}% alike"
+            title = f"{_TITLES[group.kind]} · {len(group.photos)} photos"
+            if not group.exact:
+                title += f" · {round(100 * group.similarity)}% alike"
             parent = QTreeWidgetItem([title])
+            parent.setData(0, GROUP_ROLE, group)
             parent.setFirstColumnSpanned(True)
             parent.setFlags(Qt.ItemFlag.ItemIsEnabled)
             parent.setFont(0, bold)
             self.tree.addTopLevelItem(parent)
-            for k, photo in enumerate(group.photos):
-                parent.addChild(self._photo_row(photo, keeper=k == 0))
+            for photo in group.photos:
+                parent.addChild(self._photo_row(photo))
             parent.setExpanded(True)
         self.tree.blockSignals(False)
         n = len(report.groups)
@@ -178,32 +183,35 @@ class DuplicatesDialog(QDialog):
             self.status.setText(f"No duplicates among {report.photos:,} photos")
         self.note.setText(report.note)
         self.note.setVisible(bool(report.note))
+        bits = hash_distance_for(self.threshold())
         self.threshold_spin.setToolTip(
-            f"How alike two photos must be to count as the same picture (1.00: identical only). "
-            f"Lower finds more. Image hashes may differ by {hash_distance_for(self.threshold())} bits here.")
+            f"How alike two photos must be to count as the same picture, {_RANGE} (1.00: identical files only). "
+            "Lower finds more." + (f" Image hashes may differ by {bits} bits here." if bits >= 0 else ""))
         self._update_buttons()
         self._request_visible()
         self.results_shown.emit()
 
-    def _photo_row(self, photo: Photo, keeper: bool) -> QTreeWidgetItem:
-        name = os.path.basename(photo.path)
+    def _photo_row(self, photo: Photo) -> QTreeWidgetItem:
         dims = f"{photo.width} × {photo.height}" if photo.width and photo.height else "—"
         item = QTreeWidgetItem(["", dims, _human_size(photo.size), os.path.dirname(photo.path)])
         item.setData(0, PHOTO_ROLE, photo)
         item.setToolTip(0, photo.path)
         item.setToolTip(3, os.path.dirname(photo.path))
         item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsUserCheckable)
-        self._set_keeper(item, keeper, name)
+        self._mark(item, photo.kind)
         self._rows[photo.id] = item
         return item
 
-    def _set_keeper(self, item: QTreeWidgetItem, keeper: bool, name: str | None = None) -> None:
+    def _mark(self, item: QTreeWidgetItem, kind: str) -> None:
+        """Show how a photo matches its group's keeper (KEEPER for the keeper); only the same
+        picture for sure (identical, near copy) starts checked for the trash."""
         photo: Photo = item.data(0, PHOTO_ROLE)
-        name = name or os.path.basename(photo.path)
+        keeper = kind == KEEPER
         item.setData(0, KEEPER_ROLE, keeper)
-        item.setCheckState(0, Qt.CheckState.Unchecked if keeper else Qt.CheckState.Checked)
-        suffix = "  ★ Keep" if keeper else ("  (identical copy)" if photo.identical else "")
-        item.setText(0, name + suffix)
+        trash = kind in SAME_PICTURE
+        item.setCheckState(0, Qt.CheckState.Checked if trash else Qt.CheckState.Unchecked)
+        suffix = "  ★ Keep" if keeper else f"  ({'identical copy' if kind == IDENTICAL else kind})"
+        item.setText(0, os.path.basename(photo.path) + suffix)
         font = QFont(self.tree.font())
         font.setBold(keeper)
         item.setFont(0, font)
@@ -264,14 +272,17 @@ class DuplicatesDialog(QDialog):
         return items
 
     def keep(self, item: QTreeWidgetItem) -> None:
-        """Make this photo its group's keeper: it stays, the others are checked to go."""
+        """Make this photo its group's keeper: it stays, its identical and near copies are checked
+        to go, the photos that only look like it are not."""
         parent = item.parent()
         if parent is None:
             return
+        group: DuplicateGroup = parent.data(0, GROUP_ROLE)
+        keeper: Photo = item.data(0, PHOTO_ROLE)
         self.tree.blockSignals(True)
         for k in range(parent.childCount()):
             child = parent.child(k)
-            self._set_keeper(child, child is item)
+            self._mark(child, KEEPER if child is item else group.match(keeper, child.data(0, PHOTO_ROLE)).kind)
         self.tree.blockSignals(False)
         self._update_buttons()
 

@@ -1,5 +1,6 @@
 """Duplicates: identical files, and resized / recompressed / slightly cropped copies, grouped with
-their originals; unrelated photos left alone; a keeper suggested; fast pair finding."""
+their originals; unrelated photos left alone, at every allowed threshold and through any chain of
+pairs; a model that cannot tell photos apart is not used; a keeper suggested; fast pair finding."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from PIL import Image
 
 from helpers import DEVDATA, devdata
 from pictures import cropped, recompressed, resized, scene
+from tiny_clip import write_shapes
 
 from app.core import duplicates
 from app.core.catalog import Catalog, FileRecord
@@ -64,10 +66,13 @@ def test_edited_copies_are_grouped_with_their_originals(edited_library):
         ["orig_3.jpg", "copy_3_mixed.webp"],
     ]
     by_keeper = {Path(g.keeper.path).name: g for g in report.groups}
-    assert by_keeper["orig_2.jpg"].exact and by_keeper["orig_2.jpg"].similarity == 1.0
-    assert all(p.identical for p in by_keeper["orig_2.jpg"].photos)
-    assert not by_keeper["orig_0.jpg"].exact and 0.8 < by_keeper["orig_0.jpg"].similarity <= 1.0
-    assert [len(g.photos) for g in report.groups] == sorted((len(g.photos) for g in report.groups), reverse=True)
+    exact, near = by_keeper["orig_2.jpg"], by_keeper["orig_0.jpg"]
+    assert exact.exact and exact.similarity == 1.0 and [p.kind for p in exact.photos] == ["keeper", "identical"]
+    assert exact.others[0].identical and not near.others[0].identical
+    assert near.kind == duplicates.NEAR_COPY and {p.kind for p in near.others} == {duplicates.NEAR_COPY}
+    assert 1 - duplicates.MAX_HASH_DISTANCE / 64 <= near.similarity <= 1.0  # 1 - differing bits / 64
+    assert report.groups[0] is exact  # identical copies first, then near copies, largest first
+    assert [len(g.photos) for g in report.groups[1:]] == [3, 3, 2]
     assert report.redundant == 6
 
 
@@ -93,33 +98,72 @@ def test_hashes_are_filled_in_for_photos_indexed_before_them(edited_library):
     assert len(edited_library.duplicates().groups) == 4
 
 
-def test_devdata_near_duplicates_group_with_their_originals(tmp_path, make_settings, random_model):
+def _devdata_library(tmp_path: Path) -> tuple[Path, dict[str, str], dict[str, set[str]]]:
+    """Every photo of text2img, the img2img near-duplicates and the 24 shapes in one folder, with
+    (the label of each file: photos with one label are copies of one picture, the others are not;
+    the copies an image hash must find, by original)."""
     root = devdata("img2img", "synthetic")
-    rows = list(csv.DictReader(open(root / "groundtruth.csv")))
     photos = tmp_path / "photos"
     photos.mkdir()
+    label: dict[str, str] = {}
+    for folder in sorted((DEVDATA / "text2img").glob("*/images")):
+        for extra in sorted(folder.iterdir()):
+            shutil.copy(extra, photos / extra.name)
+            label[extra.name] = extra.name
     expected: dict[str, set[str]] = {}
-    for r in rows:
-        original = DEVDATA / r["original_file"]
-        shutil.copy(original, photos / original.name)
-        expected.setdefault(original.name, {original.name})
-        variant = DEVDATA / r["query_file"]
+    for r in csv.DictReader(open(root / "groundtruth.csv")):
+        original, variant = DEVDATA / r["original_file"], DEVDATA / r["query_file"]
         shutil.copy(variant, photos / variant.name)
+        label[variant.name] = label[original.name] = r["group"]
         if r["transform"].startswith(("downscale", "colorjitter")):
-            expected[original.name].add(variant.name)  # what an image hash must catch
-    for extra in sorted((DEVDATA / "text2img" / "flickr8k" / "images").glob("*.jpg"))[:40]:
-        shutil.copy(extra, photos / extra.name)  # unrelated photos (and some of the originals again)
+            expected.setdefault(original.name, {original.name}).add(variant.name)
+    real = [DEVDATA / r["file"] for r in csv.DictReader(open(DEVDATA / "img2img" / "real" / "groups.csv"))]
+    for k, path in enumerate(real):  # one picture in 11 encodings and EXIF orientations
+        name = f"real_{k}_{path.name}"
+        shutil.copy(path, photos / name)
+        label[name] = "real"
+    expected["real_0_hopper.jpg"] = {f"real_{k}_{path.name}" for k, path in enumerate(real)}
+    for name in write_shapes(photos / "shapes", per_kind=2, size=256):
+        label[Path(name).name] = Path(name).name
+    return photos, label, expected
+
+
+def test_devdata_near_copies_are_found_and_nothing_else_at_any_allowed_threshold(tmp_path, make_settings,
+                                                                                 random_model):
+    """At the default and at the loosest threshold, with the tiny random model: each group is copies of
+    one picture (by devdata's labels), and the resized, recompressed and re-coloured copies are found."""
+    photos, label, expected = _devdata_library(tmp_path)
     library = Library(make_settings(random_model))
     library.update([photos])
-    report = library.duplicates()
-    groups = [set(_names(g)) for g in report.groups]  # (the keeper may be a same-size copy)
-    for original, members in expected.items():
-        assert members <= next((g for g in groups if original in g), {original}), original
-    # crops, mirror images and rotations need a trained model's embeddings; with hashes alone they
-    # may stay apart, but nothing is ever grouped with the wrong original
-    group_of = {r["query_file"].split("/")[-1]: r["original_file"].split("/")[-1] for r in rows}
-    for members in groups:
-        assert len({group_of.get(m, m) for m in members}) == 1, members
+    assert len(library.photos()) >= 400
+    for threshold in (duplicates.DEFAULT_THRESHOLD, duplicates.MIN_THRESHOLD):
+        report = library.duplicates(threshold)
+        assert not report.embeddings_used and report.hash_distance == duplicates.MAX_HASH_DISTANCE
+        groups = [set(_names(g)) for g in report.groups]  # (the keeper may be a same-size copy)
+        for members in groups:
+            assert len({label[m] for m in members}) == 1, members
+        for original, members in expected.items():
+            assert members <= next((g for g in groups if original in g), {original}), original
+        # crops, mirror images and rotations need a trained model's embeddings; hashes leave them apart
+    library.close()
+
+
+@pytest.mark.parametrize("n_shapes, n_photos", [(12, 12), (24, 3), (3, 21)])
+def test_random_weights_offer_no_look_alikes_whatever_the_mix(tmp_path, make_settings, random_model,
+                                                               n_shapes, n_photos):
+    """Random weights map pictures of one kind (shapes, photos) to nearly one vector, but a mix of kinds
+    pulls a median over random pairs down: the check must see it in any mix."""
+    photos = tmp_path / "photos"
+    shapes = sorted(write_shapes(photos, per_kind=2, size=256))
+    for name in shapes[n_shapes:]:
+        (photos / Path(name).name).unlink()
+    for k, im in enumerate(_originals(n_photos)):
+        im.save(photos / f"photo_{k}.jpg", quality=92)
+    library = Library(make_settings(random_model))
+    library.update([photos])
+    report = library.duplicates(duplicates.MIN_THRESHOLD)
+    assert not report.embeddings_used and "do not tell photos apart" in report.note
+    assert all(g.kind != duplicates.LOOKS_ALIKE for g in report.groups)
     library.close()
 
 
@@ -149,13 +193,14 @@ def test_exact_copies_are_verified_beyond_the_fingerprint(tmp_path, make_setting
 # -- the pair finding, on planted vectors ----------------------------------------------------------
 
 
-def _catalog_with_vectors(path: Path, vectors: np.ndarray, sizes=None) -> tuple[Catalog, list[int]]:
+def _catalog_with_vectors(path: Path, vectors: np.ndarray, sizes=None, hashes=None) -> tuple[Catalog, list[int]]:
     catalog = Catalog(path)
     n = len(vectors)
     with catalog.transaction() as db:
         catalog.put_files(db, [FileRecord(None, f"/p/{k:04d}.jpg", f"fp{k}", 1000 + k, 1.6e9 + k,
                                           width=(sizes or {}).get(k, 100), height=100) for k in range(n)])
         catalog.put_embeddings(db, "m", [(f"fp{k}", v) for k, v in enumerate(vectors)])
+        catalog.put_hashes(db, [(f"fp{k}", _signed(h)) for k, h in (hashes or {}).items()])
     ids = [r.id for r in catalog.files("ORDER BY path")]
     return catalog, ids
 
@@ -195,11 +240,54 @@ def test_a_model_that_maps_everything_together_is_detected(tmp_path):
     common = rng.standard_normal(64).astype(np.float32) * 6  # like random weights: one shared direction
     v = common + rng.standard_normal((200, 64)).astype(np.float32)
     v /= np.linalg.norm(v, axis=1, keepdims=True)
-    usable, median = duplicates.model_separates(v, 0.95)
-    assert not usable and median > 0.9
+    usable, share = duplicates.model_separates(v)
+    assert not usable and share > 0.5  # one photo in four looks like half the library or more
+    assert duplicates.model_separates(_planted()[0]) == (True, 0.0)  # copies only
     catalog, _ = _catalog_with_vectors(tmp_path / "c.sqlite3", v)
-    report = duplicates.find_duplicates(catalog, "m", threshold=0.95)
-    assert report.groups == [] and not report.embeddings_used and report.note
+    for threshold in (0.95, 0.99):  # whatever the threshold
+        report = duplicates.find_duplicates(catalog, "m", threshold=threshold)
+        assert report.groups == [] and not report.embeddings_used and "do not tell photos apart" in report.note
+    catalog.close()
+
+
+def _arc(angles_deg: list[float], dim: int = 64) -> np.ndarray:
+    """Unit vectors on one great circle at these angles: cosines are exactly cos(difference)."""
+    a = np.radians(np.array(angles_deg))[:, None]
+    v = np.zeros((len(angles_deg), dim), dtype=np.float32)
+    v[:, 0], v[:, 1] = np.cos(a[:, 0]), np.sin(a[:, 0])
+    return v
+
+
+@pytest.mark.parametrize("signal", ["embeddings", "hashes"])
+def test_a_chain_of_pairs_is_never_one_group(tmp_path, signal):
+    """A~B, B~C and C~D are each within the threshold, A~C, B~D and A~D are not: A and D (or A and C)
+    never share a group; the closest pairs, A~B and C~D, do."""
+    vectors, _ = _planted(seed=4)  # unrelated photos (and twins), so that the model is trusted
+    hashes = {}
+    if signal == "embeddings":  # cosines: A~B 0.97, B~C 0.96, C~D 0.97; A~C 0.86
+        step_ab, step_bc = np.degrees(np.arccos(0.97)), np.degrees(np.arccos(0.96))
+        vectors[:4] = _arc([0, step_ab, step_ab + step_bc, 2 * step_ab + step_bc])
+    else:  # hashes 4 bits apart one after the other (A~C: 8 bits, more than the 6 allowed)
+        a = int(np.random.default_rng(5).integers(0, 2**63))
+        hashes = {0: a, 1: a ^ 0xF, 2: a ^ 0xFF, 3: a ^ 0xFFF}
+    catalog, ids = _catalog_with_vectors(tmp_path / "c.sqlite3", vectors, hashes=hashes)
+    report = duplicates.find_duplicates(catalog, "m", threshold=duplicates.DEFAULT_THRESHOLD,
+                                        use_embeddings=signal == "embeddings")
+    groups = sorted({ids.index(p.id) for p in g.photos} for g in report.groups if min(p.id for p in g.photos) <= ids[3])
+    assert groups == [{0, 1}, {2, 3}]
+    kind = duplicates.LOOKS_ALIKE if signal == "embeddings" else duplicates.NEAR_COPY
+    assert all(p.kind == kind for g in report.groups for p in g.others)
+    catalog.close()
+
+
+def test_settings_that_would_group_unlike_photos_are_refused(tmp_path):
+    catalog, _ = _catalog_with_vectors(tmp_path / "c.sqlite3", _planted()[0])
+    with pytest.raises(ValueError, match="between 0.90 and 1.00"):
+        duplicates.find_duplicates(catalog, "m", threshold=0.85)
+    with pytest.raises(ValueError, match="between 0 and 6 bits"):
+        duplicates.find_duplicates(catalog, "m", hash_distance=8)
+    assert duplicates.hash_distance_for(duplicates.MIN_THRESHOLD) == duplicates.MAX_HASH_DISTANCE
+    assert len(duplicates.find_duplicates(catalog, "m", threshold=duplicates.MIN_THRESHOLD).groups) == 4
     catalog.close()
 
 
@@ -259,7 +347,10 @@ def test_cli_duplicates(capsys, model_env, random_model, tmp_path):
     group = data["groups"][0]
     assert Path(group["keeper"]).name == "orig_0.jpg" and group["exact"] is False and 0 < group["similarity"] <= 1
     assert data["embeddings_used"] is False and data["note"]
+    assert [p["kind"] for p in group["photos"]] == ["keeper", "near copy"]
     assert main(["duplicates", "--threshold", "0.97"]) == 0
     out = capsys.readouterr()
-    assert "keep" in out.out and "orig_0.jpg" in out.out and "note:" in out.err
-    assert main(["duplicates", "--threshold", "7"]) == 2
+    assert "keep" in out.out and "orig_0.jpg" in out.out and "(near copy)" in out.out and "note:" in out.err
+    for wrong in (["--threshold", "7"], ["--threshold", "0.85"], ["--hash-distance", "20"]):
+        assert main(["duplicates", *wrong]) == 2
+        assert "must be between" in capsys.readouterr().err

@@ -8,11 +8,16 @@ import shutil
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from helpers import wait_indexed, wait_ready
 from pictures import cropped, recompressed, resized, scene, write_signs
+from tiny_clip import write_shapes
+
+from app.core.duplicates import KEEPER, LOOKS_ALIKE, MIN_THRESHOLD, NEAR_COPY
+from app.ui.duplicates import PHOTO_ROLE
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
 
@@ -87,6 +92,42 @@ def test_a_lower_threshold_is_asked_for_in_the_background(qtbot, make_window, ma
         dialog.threshold_spin.setValue(1.0)  # identical files only
     assert [[Path(p).name for p in g] for g in dialog.groups()] == [["scene_0.jpg", "scene_0_copy.jpg"]]
     assert dialog.report.threshold == 1.0
+    with qtbot.waitSignal(dialog.results_shown, timeout=20000):
+        dialog.threshold_spin.setValue(0.5)  # refused: the loosest allowed is taken, and the range is shown
+    assert dialog.report.threshold == MIN_THRESHOLD and "0.90–1.00" in dialog.threshold_spin.toolTip()
+
+
+def test_look_alikes_are_offered_but_not_checked(qtbot, make_window, make_settings, trained_model, tmp_path):
+    """With a model that tells the shapes apart, two pictures of one kind of shape look alike: they are
+    grouped but left unchecked; a resized copy is a near copy and checked; after "Keep This One" on a
+    look-alike, the photos that only look like it are unchecked."""
+    folder = tmp_path / "shapes"
+    write_shapes(folder, per_kind=2, size=256)
+    os.utime(folder / "red_circle_0.jpg", (1_600_000_000, 1_600_000_000))  # the keeper: as large, older
+    with Image.open(folder / "red_circle_0.jpg") as im:
+        recompressed(resized(im.convert("RGB"), 0.5), 60).save(folder / "red_circle_0_small.jpg")
+    window = make_window(make_settings(trained_model), folders=[folder])
+    wait_ready(qtbot, window)
+    wait_indexed(qtbot, window, 25)
+    window.show_duplicates()
+    dialog = window.duplicates_dialog
+    qtbot.waitUntil(lambda: dialog.report is not None and not dialog.busy, timeout=20000)
+    assert dialog.report.embeddings_used, dialog.report.note
+    rows = {Path(item.data(0, PHOTO_ROLE).path).name: item for item in dialog._photo_items()}
+    kinds = {name: item.data(0, PHOTO_ROLE).kind for name, item in rows.items()}
+    assert kinds["red_circle_0_small.jpg"] == NEAR_COPY and kinds["red_circle_1.jpg"] == LOOKS_ALIKE
+    for name, item in rows.items():  # only the same picture for sure starts checked
+        assert (item.checkState(0) == Qt.CheckState.Checked) == (kinds[name] == NEAR_COPY), name
+        assert ("Keep" if kinds[name] == KEEPER else kinds[name]) in item.text(0)
+    titles = [dialog.tree.topLevelItem(g).text(0) for g in range(dialog.tree.topLevelItemCount())]
+    assert any(title.startswith("Look-alikes") for title in titles), titles
+    assert [Path(p.path).name for p in dialog.checked()] == ["red_circle_0_small.jpg"]
+
+    dialog.keep(rows["red_circle_1.jpg"])  # the look-alike is kept: what only looks like it stays unchecked
+    assert "Keep" in rows["red_circle_1.jpg"].text(0)
+    assert rows["red_circle_0.jpg"].checkState(0) == Qt.CheckState.Unchecked
+    assert "looks alike" in rows["red_circle_0.jpg"].text(0)
+    assert dialog.checked() == [] and not dialog.trash_button.isEnabled()
 
 
 def test_reading_text_is_a_setting_that_persists_and_the_text_shows_in_properties(

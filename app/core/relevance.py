@@ -8,7 +8,8 @@ finds where they drop away:
    with the largest between-group variance (one pass over cumulative sums). The split is taken
    when it explains most of the spread (between-group variance >= SEPARATION of the total): a
    clear step, whether the good group is 3 photos or 80 % of the library. A straight or gently
-   curved decline explains at most 75 % (a uniform spread) and is not a step.
+   curved decline explains at most 75 % (a uniform spread) and is not a step. The cut goes at the
+   steepest drop within the step.
 2. Otherwise, a few best matches above a gap: the largest gap between neighbouring scores in the
    better half, if it covers a good share of the way from the best score to the median and is
    much wider than the gaps around it (3 red circles at 0.95, then the rest from 0.47 down).
@@ -58,6 +59,7 @@ def relevance_cutoff(scores: Sequence[float] | np.ndarray, separation: float = S
         return Cutoff(n, float(s[-1]), "flat")
     k, share = _otsu(s)
     if share >= separation:
+        k = _steepest_edge(s, k)
         return Cutoff(k, float(s[k - 1]), "step")
     median = float(np.median(s))
     k = _top_gap(s, median)
@@ -86,6 +88,21 @@ def _top_gap(s: np.ndarray, median: float) -> int:
     if gaps[k] >= GAP_SHARE * (s[0] - median) and gaps[k] >= GAP_RATIO * max(typical, 1e-12):
         return k + 1
     return 0
+
+
+def _steepest_edge(s: np.ndarray, k: int) -> int:
+    """Where a step found by Otsu really drops: the largest gap between neighbours whose scores lie
+    between the two groups' means. Otsu maximises variance, not the drop, so a lone score in the
+    middle of the step (a blue circle at 0.36 under triangles >= 0.97, the rest <= 0.07) can land
+    in the top group."""
+    tolerance = 1e-9 * (s[0] - s[-1])  # a mean of equal scores may round below them
+    top, low = float(s[:k].mean()) + tolerance, float(s[k:].mean()) - tolerance
+    j = np.arange(1, len(s))  # a cut before s[j]
+    inside = (s[j - 1] <= top) & (s[j] >= low)
+    if not inside.any():
+        return k
+    gaps = np.where(inside, s[j - 1] - s[j], -np.inf)
+    return int(j[np.argmax(gaps)])
 
 
 def _otsu(s: np.ndarray) -> tuple[int, float]:

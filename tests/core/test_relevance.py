@@ -97,3 +97,15 @@ def test_a_few_best_above_a_wide_gap():
 def test_chance_gaps_in_small_noisy_samples_are_rarely_taken():
     false = sum(relevance_cutoff(np.random.default_rng(seed).normal(0, 1, 36)).count > 0 for seed in range(200))
     assert false <= 16  # at most 8 % of pure-noise queries get a divider (mostly chance outliers)
+
+
+def test_a_step_is_cut_at_its_steepest_drop():
+    """A lone score inside the drop stays below the cut, where Otsu's variance split alone put it
+    above. These are the tiny trained model's #triangle scores: twelve triangles >= 0.96, one blue
+    circle at 0.36, then the rest from 0.07 down."""
+    scores = [1.615, 1.5445, 1.5324, 1.5126, 1.4789, 1.4149, 1.213, 1.1232, 1.0708, 0.9881, 0.9651, 0.9646,
+              0.3582, 0.0736, 0.0651, 0.0527, -0.15, -0.2705, -0.4228, -0.4682, -0.5132, -0.5436, -0.6402,
+              -0.6901, -0.6946, -0.7019, -0.7494, -0.7892, -0.8198, -0.8768, -1.1536, -1.1702, -1.2453,
+              -1.3094, -1.3648, -1.3986]
+    cut = relevance_cutoff(scores)
+    assert (cut.count, cut.method) == (12, "step")

@@ -158,10 +158,9 @@ def decode(path: str | Path, min_side: int = 224, thumb_size: int = 320, max_pix
                     # phones embed a thumbnail (an iPhone: 320 px); draft() decodes it instead of the
                     # 12 MP picture when it is at least as big as the model and our thumbnail need
                     im.draft("RGB", _smallest_size((w, h), min_side, thumb_size))
+                # Pillow opens a file at the picture it shows: the first frame of a GIF, the primary
+                # image of a HEIF (pillow-heif), which need not be its first (a burst, an edit).
                 im.load()
-                if getattr(im, "n_frames", 1) > 1:
-                    im.seek(0)
-                    im.load()
                 rgb = _to_rgb(im)
                 factor = _reduce_factor(rgb.size, min_side, thumb_size)
                 out = rgb.reduce(factor) if factor > 1 else rgb

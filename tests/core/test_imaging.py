@@ -4,6 +4,7 @@ from PIL import Image
 
 from app.core import imaging
 from helpers import devdata
+from pictures import decoy_first_heif
 
 
 def _photo(w=640, h=480, seed=0):
@@ -79,6 +80,42 @@ def test_a_phone_heic_is_decoded_from_its_embedded_thumbnail_when_that_is_big_en
     assert np.abs(np.asarray(d.image, dtype=np.float32) - same).mean() < 12  # the same picture
     too_small = imaging.decode(path, min_side=300, thumb_size=400)  # the thumbnail would not do
     assert min(too_small.image.size) >= 300
+
+
+
+def _difference(a: Image.Image, b: Image.Image) -> float:
+    """Mean absolute pixel difference, `b` resized to `a`'s size."""
+    b = b.convert("RGB").resize(a.size, Image.Resampling.BOX)
+    return float(np.abs(np.asarray(a.convert("RGB"), np.float32) - np.asarray(b, np.float32)).mean())
+
+
+def test_a_heif_is_read_from_its_primary_image_not_its_first(tmp_path):
+    pytest.importorskip("pillow_heif")
+    path = tmp_path / "burst.heic"
+    primary = decoy_first_heif(path, (480, 640))
+    d = imaging.decode(path, min_side=224, thumb_size=256)
+    assert (d.width, d.height) == (480, 640)  # the decoy is 640 x 480
+    assert _difference(d.image, primary) < 6
+
+
+def test_a_heifs_embedded_thumbnail_is_its_primary_images(tmp_path):
+    pytest.importorskip("pillow_heif")
+    path = tmp_path / "burst.heic"
+    primary = decoy_first_heif(path, (960, 1280), thumbnails=(320,))
+    d = imaging.decode(path, min_side=224, thumb_size=256)
+    assert d.image.size == (240, 320) and (d.width, d.height) == (960, 1280)  # the thumbnail
+    assert _difference(d.image, primary) < 8
+
+
+def test_devdata_heif_of_three_images_is_read_from_its_primary():
+    pillow_heif = pytest.importorskip("pillow_heif")
+    path = devdata("odd_files", "heic") / "zPug_3.heic"
+    heif = pillow_heif.open_heif(path)
+    assert heif.primary_index != 0  # the file this test is about
+    primary = heif[heif.primary_index].to_pillow()
+    d = imaging.decode(path)
+    assert d.image.size == primary.size and _difference(d.image, primary) < 1
+    assert _difference(d.image, heif[0].to_pillow()) > 20  # the first image is another picture
 
 
 @pytest.mark.parametrize("name, content, reason", [

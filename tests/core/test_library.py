@@ -246,3 +246,50 @@ def test_a_run_with_work_gives_freed_memory_back(library, photos, monkeypatch):
     assert calls == [1]
     library.update()  # nothing to do: nothing freed
     assert calls == [1]
+
+
+def _looks_like(thumbnail: Path, picture) -> bool:
+    import numpy as np
+    from PIL import Image
+
+    with Image.open(thumbnail) as im:
+        got = im.convert("RGB")
+    want = picture.convert("RGB").resize(got.size, Image.Resampling.BOX)
+    return float(np.abs(np.asarray(got, np.float32) - np.asarray(want, np.float32)).mean()) < 8
+
+
+def _index_heif_beside_its_pictures(library, folder: Path, heif: Path, primary, decoy):
+    """Index `heif` with its primary and its first image as PNGs beside it; its record."""
+    primary.save(folder / "primary.png")
+    decoy.save(folder / "first.png")
+    library.update([folder])
+    return library.catalog.file_by_path(str(heif.resolve()))
+
+
+def test_a_heifs_thumbnail_and_embedding_are_of_its_primary_image(library, tmp_path):
+    pytest.importorskip("pillow_heif")
+    from pictures import decoy_first_heif, scene
+
+    folder = tmp_path / "burst"
+    folder.mkdir()
+    primary = decoy_first_heif(folder / "burst.heic", (480, 640))
+    record = _index_heif_beside_its_pictures(library, folder, folder / "burst.heic", primary, scene((640, 480), seed=7))
+    assert (record.width, record.height) == (480, 640)
+    assert _looks_like(library.thumbnail(record), primary)
+    assert _paths(library.similar(record.id, n=1)) == ["primary.png"]
+
+
+def test_devdata_heif_whose_primary_is_not_first_is_indexed_from_its_primary(library, tmp_path):
+    pillow_heif = pytest.importorskip("pillow_heif")
+    from helpers import devdata
+
+    source = devdata("odd_files", "heic") / "zPug_3.heic"
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    shutil.copy(source, folder / "zPug_3.heic")
+    heif = pillow_heif.open_heif(source)
+    primary, first = heif[heif.primary_index].to_pillow(), heif[0].to_pillow()
+    record = _index_heif_beside_its_pictures(library, folder, folder / "zPug_3.heic", primary, first)
+    assert _looks_like(library.thumbnail(record), primary)
+    assert not _looks_like(library.thumbnail(record), first)
+    assert _paths(library.similar(record.id, n=1)) == ["primary.png"]

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 # Types used on worker threads are imported here, on the GUI thread (see app/ui/workers.py)
 from PySide6.QtCore import QBuffer, QByteArray, QEvent, QIODevice, QSize, Qt, QThreadPool, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QGuiApplication, QIcon, QImage, QImageReader, QKeySequence
+from PySide6.QtGui import QAction, QGuiApplication, QIcon, QImage, QKeySequence
 from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QHBoxLayout, QLabel, QListWidget,
                                QListWidgetItem, QMainWindow, QMenu, QMessageBox, QProgressBar, QPushButton,
                                QSizePolicy, QSlider, QSplitter, QStackedWidget, QStyle, QToolBar, QToolButton,
@@ -221,11 +221,12 @@ def _qimage_to_pil(image: QImage):
 
 
 def _read_image(path: str) -> QImage:
-    reader = QImageReader(path)
-    reader.setAutoTransform(True)
-    image = reader.read()
+    """A photo at full size, upright, as the preview reads it (a HEIF's primary image)."""
+    from .dialogs import read_image
+
+    image, error = read_image(path)
     if image.isNull():
-        raise OSError(reader.errorString())
+        raise OSError(error)
     return image
 
 

@@ -130,6 +130,30 @@ def test_preview_of_heic_goes_through_the_engine_decoder(qtbot):
     assert image.width() < image.height() and image.height() <= 600
 
 
+
+def _pixels(image) -> Image.Image:
+    from PySide6.QtGui import QImage
+
+    rgb = image.convertToFormat(QImage.Format.Format_RGB888)
+    rows = np.frombuffer(rgb.constBits(), np.uint8).reshape(rgb.height(), rgb.bytesPerLine())
+    return Image.fromarray(rows[:, : 3 * rgb.width()].reshape(rgb.height(), rgb.width(), 3).copy(), "RGB")
+
+
+def test_preview_of_a_heif_shows_its_primary_image_not_its_first(qtbot, tmp_path):
+    pytest.importorskip("pillow_heif")
+    from pictures import decoy_first_heif
+
+    path = tmp_path / "burst.heic"
+    primary = decoy_first_heif(path, (480, 640))
+    dialog = _open_preview(qtbot, [str(path)])
+    full, error = dialogs.read_image(str(path))  # no bound: full size (Copy Image)
+    assert error == "" and (full.width(), full.height()) == (480, 640)
+    for image in (dialog.image(), full):
+        got = _pixels(image)
+        want = primary.resize(got.size, Image.Resampling.BOX)
+        assert np.abs(np.asarray(got, np.float32) - np.asarray(want, np.float32)).mean() < 8
+
+
 # -- properties ------------------------------------------------------------------------------
 
 

@@ -36,13 +36,14 @@ class FileRecord:
     skip_reason: str | None = None
     width: int | None = None
     height: int | None = None
-    taken_at: str | None = None  # ISO 8601, from EXIF, local time as the camera wrote it
+    taken_at: str | None = None  # ISO 8601, local time as the camera wrote it (+ its UTC offset if known)
     format: str | None = None
     folder_id: int | None = None
+    taken_from: str | None = None  # where taken_at was read (imaging.capture_date); None: no date
 
 
 _FILE_COLUMNS = (
-    "id, path, fingerprint, size, mtime, status, skip_reason, width, height, taken_at, format, folder_id"
+    "id, path, fingerprint, size, mtime, status, skip_reason, width, height, taken_at, format, folder_id, taken_from"
 )
 
 # Each entry upgrades the schema by one version. Append, never edit: users' catalogs depend on them.
@@ -138,6 +139,11 @@ MIGRATIONS: list[str] = [
         SELECT fingerprint, model_id, vector FROM embeddings ORDER BY fingerprint, model_id;
     DROP TABLE embeddings;
     ALTER TABLE embeddings_inline RENAME TO embeddings;
+    """,
+    # 4: where a capture date was read ('EXIF', 'XMP', 'IPTC', 'PNG text'); until now only EXIF was
+    """
+    ALTER TABLE files ADD COLUMN taken_from TEXT;
+    UPDATE files SET taken_from = 'EXIF' WHERE taken_at IS NOT NULL;
     """,
 ]
 
@@ -312,17 +318,18 @@ class Catalog:
         db.executemany(
             """
             INSERT INTO files (path, folder_id, fingerprint, size, mtime, status, skip_reason,
-                               width, height, taken_at, format)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                               width, height, taken_at, format, taken_from)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(path) DO UPDATE SET
                 folder_id = excluded.folder_id, fingerprint = excluded.fingerprint,
                 size = excluded.size, mtime = excluded.mtime, status = excluded.status,
                 skip_reason = excluded.skip_reason, width = excluded.width,
-                height = excluded.height, taken_at = excluded.taken_at, format = excluded.format
+                height = excluded.height, taken_at = excluded.taken_at, format = excluded.format,
+                taken_from = excluded.taken_from
             """,
             [
                 (r.path, r.folder_id, r.fingerprint, r.size, r.mtime, r.status, r.skip_reason,
-                 r.width, r.height, r.taken_at, r.format)
+                 r.width, r.height, r.taken_at, r.format, r.taken_from)
                 for r in records
             ],
         )

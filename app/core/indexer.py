@@ -183,7 +183,7 @@ class Indexer:
                 db.execute("UPDATE files SET mtime = ?, size = ? WHERE id = ?", (f.mtime, f.size, old.id))
             self.catalog.put_files(db, [
                 FileRecord(None, f.path, twin.fingerprint, f.size, f.mtime, twin.status, twin.skip_reason,
-                           twin.width, twin.height, twin.taken_at, twin.format, f.folder_id)
+                           twin.width, twin.height, twin.taken_at, twin.format, f.folder_id, twin.taken_from)
                 for twin, f in plan.copied
             ])
         if plan.removed:
@@ -229,7 +229,7 @@ class Indexer:
         if self.embedder is not None:  # a model smaller than the thumbnails resamples from the decode
             tensor = self.embedder.prepare(view if side == self.embedder.image_size else d.image)
         record = FileRecord(None, f.path, fp, f.size, f.mtime, OK, None, d.width, d.height, d.taken_at,
-                            d.format, f.folder_id)
+                            d.format, f.folder_id, d.taken_from)
         return _Decoded(f, fp, record, tensor, duplicates.perceptual_hash(view))
 
     # -- write -------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from PIL import Image
 
 from app.core import imaging
 from helpers import devdata
-from pictures import decoy_first_heif
+from pictures import decoy_first_heif, xmp_packet
 
 
 def _photo(w=640, h=480, seed=0):
@@ -206,20 +206,6 @@ def test_read_metadata_of_a_camera_photo():
 # -- capture dates -----------------------------------------------------------------------------
 
 
-def _xmp(**dates: str) -> bytes:
-    """An XMP packet as editors write one: `prefix_Name="value"` becomes `prefix:Name`, the first as an
-    attribute of rdf:Description, the others as elements."""
-    ns = {"exif": "http://ns.adobe.com/exif/1.0/", "xmp": "http://ns.adobe.com/xap/1.0/",
-          "photoshop": "http://ns.adobe.com/photoshop/1.0/"}
-    (first, value), *rest = [(k.replace("_", ":", 1), v) for k, v in dates.items()]
-    elements = "".join(f"<{k}>{v}</{k}>" for k, v in rest)
-    declared = " ".join(f'xmlns:{p}="{u}"' for p, u in ns.items())
-    return (f'<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">'
-            f'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
-            f'<rdf:Description rdf:about="" {declared} {first}="{value}">{elements}</rdf:Description>'
-            f'</rdf:RDF></x:xmpmeta><?xpacket end="w"?>').encode()
-
-
 def _exif(original: str | None = None, offset: str | None = None, modified: str | None = None) -> bytes:
     exif = Image.Exif()
     if modified:
@@ -245,32 +231,32 @@ def _heif(path, **metadata):
 
 
 DATED = {
-    "xmp_only.jpg": (lambda p: _photo(64, 48).save(p, xmp=_xmp(xmp_CreateDate="2010-07-03T18:30:05")),
+    "xmp_only.jpg": (lambda p: _photo(64, 48).save(p, xmp=xmp_packet(xmp_CreateDate="2010-07-03T18:30:05")),
                      "2010-07-03T18:30:05", "XMP"),
-    "xmp_utc.jpg": (lambda p: _photo(64, 48).save(p, xmp=_xmp(xmp_CreateDate="2011-09-23T11:42:46.25Z")),
+    "xmp_utc.jpg": (lambda p: _photo(64, 48).save(p, xmp=xmp_packet(xmp_CreateDate="2011-09-23T11:42:46.25Z")),
                     "2011-09-23T11:42:46+00:00", "XMP"),
     # the order of preference within XMP: exif:DateTimeOriginal, photoshop:DateCreated, xmp:CreateDate
-    "xmp_many.jpg": (lambda p: _photo(64, 48).save(p, xmp=_xmp(
+    "xmp_many.jpg": (lambda p: _photo(64, 48).save(p, xmp=xmp_packet(
         xmp_CreateDate="2012-01-01T00:00:00", photoshop_DateCreated="2011-02-03", exif_DateTimeOriginal="2009-04-05T06:07:08-05:00")),
         "2009-04-05T06:07:08-05:00", "XMP"),
-    "xmp_day.jpg": (lambda p: _photo(64, 48).save(p, xmp=_xmp(photoshop_DateCreated="2011-02-03")),
+    "xmp_day.jpg": (lambda p: _photo(64, 48).save(p, xmp=xmp_packet(photoshop_DateCreated="2011-02-03")),
                     "2011-02-03T00:00:00", "XMP"),
     # EXIF's capture date wins over XMP's; XMP's over EXIF's DateTime (when the file was changed)
     "exif_and_xmp.jpg": (lambda p: _photo(64, 48).save(p, exif=_exif("2015:06:07 08:09:10", "+02:00"),
-                                                       xmp=_xmp(xmp_CreateDate="2001-01-01T00:00:00")),
+                                                       xmp=xmp_packet(xmp_CreateDate="2001-01-01T00:00:00")),
                          "2015-06-07T08:09:10+02:00", "EXIF"),
     "edited.jpg": (lambda p: _photo(64, 48).save(p, exif=_exif(modified="2020:01:01 00:00:00"),
-                                                 xmp=_xmp(xmp_CreateDate="2010-10-10T10:10:10")),
+                                                 xmp=xmp_packet(xmp_CreateDate="2010-10-10T10:10:10")),
                    "2010-10-10T10:10:10", "XMP"),
     "modified_only.jpg": (lambda p: _photo(64, 48).save(p, exif=_exif(modified="2020:01:02 03:04:05")),
                           "2020-01-02T03:04:05", "EXIF"),
     "rfc1123.png": (lambda p: _png_text(p, "Creation Time", "Sat, 12 Jun 2010 10:00:00 GMT"),
                     "2010-06-12T10:00:00+00:00", "PNG text"),
     "exif_style.png": (lambda p: _png_text(p, "Creation Time", "2009:08:04 10:35:03"), "2009-08-04T10:35:03", "PNG text"),
-    "xmp.png": (lambda p: _photo(64, 48).save(p, pnginfo=_png_xmp(_xmp(xmp_CreateDate="2008-03-04T05:06:07"))),
+    "xmp.png": (lambda p: _photo(64, 48).save(p, pnginfo=_png_xmp(xmp_packet(xmp_CreateDate="2008-03-04T05:06:07"))),
                 "2008-03-04T05:06:07", "XMP"),
-    "xmp.heic": (lambda p: _heif(p, xmp=_xmp(xmp_CreateDate="2010-11-12T13:14:15+01:00")), "2010-11-12T13:14:15+01:00", "XMP"),
-    "exif.heic": (lambda p: _heif(p, exif=_exif("2011:01:02 03:04:05", "-05:00"), xmp=_xmp(xmp_CreateDate="2016-01-01")),
+    "xmp.heic": (lambda p: _heif(p, xmp=xmp_packet(xmp_CreateDate="2010-11-12T13:14:15+01:00")), "2010-11-12T13:14:15+01:00", "XMP"),
+    "exif.heic": (lambda p: _heif(p, exif=_exif("2011:01:02 03:04:05", "-05:00"), xmp=xmp_packet(xmp_CreateDate="2016-01-01")),
                   "2011-01-02T03:04:05-05:00", "EXIF"),
     "undated.png": (lambda p: _png_text(p, "Creation Time", "sometime last summer"), None, None),
 }

@@ -293,3 +293,44 @@ def test_devdata_heif_whose_primary_is_not_first_is_indexed_from_its_primary(lib
     assert _looks_like(library.thumbnail(record), primary)
     assert not _looks_like(library.thumbnail(record), first)
     assert _paths(library.similar(record.id, n=1)) == ["primary.png"]
+
+
+def test_capture_dates_outside_exif_are_catalogued_with_their_source_and_filter_by_date(library, tmp_path):
+    import datetime as dt
+    import os
+
+    from PIL import Image, PngImagePlugin
+    from pictures import scene, xmp_packet
+
+    folder = tmp_path / "dated"
+    folder.mkdir()
+    scene((320, 240), seed=1).save(folder / "edited.jpg", xmp=xmp_packet(xmp_CreateDate="2010-07-03T18:30:05"))
+    text = PngImagePlugin.PngInfo()
+    text.add_text("Creation Time", "Sat, 12 Jun 2010 10:00:00 GMT")
+    scene((320, 240), seed=2).save(folder / "screen.png", pnginfo=text)
+    scene((320, 240), seed=3).save(folder / "undated.jpg")
+    expected = {"edited.jpg": ("2010-07-03T18:30:05", "XMP"), "screen.png": ("2010-06-12T10:00:00+00:00", "PNG text"),
+                "undated.jpg": (None, None)}
+    try:
+        import pillow_heif
+    except ImportError:
+        pillow_heif = None
+    if pillow_heif is not None:
+        exif = Image.Exif()
+        exif.get_ifd(0x8769).update({0x9003: "2011:01:02 03:04:05", 0x9011: "-05:00"})
+        pillow_heif.from_pillow(scene((320, 240), seed=4)).save(folder / "phone.heic", exif=exif.tobytes())
+        pillow_heif.from_pillow(scene((320, 240), seed=5)).save(
+            folder / "burst.heic", xmp=xmp_packet(photoshop_DateCreated="2009-11-12T13:14:15+01:00"))
+        expected |= {"phone.heic": ("2011-01-02T03:04:05-05:00", "EXIF"), "burst.heic": ("2009-11-12T13:14:15+01:00", "XMP")}
+    summer_2016 = dt.datetime(2016, 6, 1).timestamp()  # the file times say 2016
+    for path in folder.iterdir():
+        os.utime(path, (summer_2016, summer_2016))
+    library.update([folder])
+    shutil.copy2(folder / "edited.jpg", folder / "copy.jpg")  # a copy takes its twin's record
+    library.update()
+    expected["copy.jpg"] = expected["edited.jpg"]
+
+    assert {Path(r.path).name: (r.taken_at, r.taken_from) for r in library.catalog.files()} == expected
+    assert set(_paths(library.search("after:2016 before:2017"))) == {"undated.jpg"}
+    assert set(_paths(library.search("after:2009 before:2012"))) == set(expected) - {"undated.jpg"}
+    assert set(_paths(library.search("after:2010-07 before:2010-08"))) == {"edited.jpg", "copy.jpg"}

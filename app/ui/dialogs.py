@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from html import escape
 from pathlib import Path
 
@@ -450,7 +451,7 @@ class PropertiesDialog(QDialog):
             if w and h:
                 form.addRow("Dimensions:", self._value(f"{w} × {h} px ({w * h / 1e6:.1f} MP)"))
             form.addRow("Format:", self._value(meta.get("format") or "—"))
-            form.addRow("Taken:", self._value(self._date(meta.get("taken_at"))))
+            form.addRow("Taken:", self._value(self._taken(meta.get("taken_at"), meta.get("taken_from"))))
             form.addRow("Camera:", self._value(meta.get("camera") or "—"))
             form.addRow("GPS:", self._gps_row(meta.get("gps")))
             self.tags_label = QLabel("…", self)
@@ -515,6 +516,17 @@ class PropertiesDialog(QDialog):
         label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         return label
 
+    def _taken(self, iso: str | None, source: str | None) -> str:
+        """The capture date and where it was read; the file time when the file holds none (as for
+        sorting and date filters)."""
+        if iso:
+            return f"{self._date(iso)}  (from {source or 'EXIF'})"
+        try:
+            mtime = time.localtime(os.path.getmtime(self.path))
+        except OSError:
+            return "—"
+        return f"{self._date(time.strftime('%Y-%m-%dT%H:%M:%S', mtime))}  (file time)"
+
     @staticmethod
     def _date(iso: str | None) -> str:
         if not iso:
@@ -523,9 +535,11 @@ class PropertiesDialog(QDialog):
         if not when.isValid():
             return iso
         locale = QLocale()
-        # EXIF times carry no time zone, so none is shown.
-        return (f"{locale.toString(when.date(), QLocale.FormatType.LongFormat)}, "
+        # The time as the camera showed it, and its time zone only when the file says (few do).
+        offset = iso[19:]
+        text = (f"{locale.toString(when.date(), QLocale.FormatType.LongFormat)}, "
                 f"{locale.toString(when.time(), QLocale.FormatType.ShortFormat)}")
+        return f"{text} UTC{offset.replace('+00:00', '')}" if offset else text
 
     def _gps_row(self, gps: tuple[float, float] | None) -> QLabel:
         if not gps:

@@ -140,14 +140,17 @@ MIGRATIONS: list[str] = [
     DROP TABLE embeddings;
     ALTER TABLE embeddings_inline RENAME TO embeddings;
     """,
-    # 4: where a capture date was read ('EXIF', 'XMP', 'IPTC', 'PNG text'); until now only EXIF was
+    # 4: where a capture date was read ('EXIF', 'XMP', 'IPTC', 'PNG text'). Until now only EXIF was:
+    # an undated photo is 'unread' (UNREAD_DATE) until the rest of its metadata is read, once.
     """
     ALTER TABLE files ADD COLUMN taken_from TEXT;
     UPDATE files SET taken_from = 'EXIF' WHERE taken_at IS NOT NULL;
+    UPDATE files SET taken_from = 'unread' WHERE taken_at IS NULL AND status = 'ok';
     """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
+UNREAD_DATE = "unread"  # taken_from of a photo catalogued when only EXIF dates were read
 
 
 class CatalogError(RuntimeError):
@@ -333,6 +336,17 @@ class Catalog:
                 for r in records
             ],
         )
+
+    def unread_dates(self) -> list[tuple[int, str]]:
+        """(id, path) of the photos whose date was looked for only in EXIF (catalogued before schema 4)."""
+        return self.db.execute("SELECT id, path FROM files WHERE taken_from = ?", (UNREAD_DATE,)).fetchall()
+
+    def set_dates(self, dates: Iterable[tuple[int, str | None, str | None]]) -> None:
+        """Store (id, taken_at, taken_from) rows. No cache derives from dates: the generation stays."""
+        rows = [(taken_at, taken_from, file_id) for file_id, taken_at, taken_from in dates]
+        if rows:
+            with self.transaction(bump=False) as db:
+                db.executemany("UPDATE files SET taken_at = ?, taken_from = ? WHERE id = ?", rows)
 
     def delete_files(self, db: sqlite3.Connection, ids: Iterable[int]) -> None:
         db.executemany("DELETE FROM files WHERE id = ?", [(i,) for i in ids])

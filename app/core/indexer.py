@@ -57,11 +57,12 @@ class IndexReport:
     seconds: float = 0.0
     ocr: int = 0  # photos whose text was read (app.core.ocr), this run
     ocr_error: str = ""  # why text could not be read, if it could not
+    redated: int = 0  # photos catalogued before dates were read beyond EXIF that have one now
 
     @property
     def only_added(self) -> bool:
         """Photos were only added: every photo known before is as it was."""
-        return not (self.changed or self.moved or self.removed or self.touched)
+        return not (self.changed or self.moved or self.removed or self.touched or self.redated)
 
     def as_dict(self) -> dict:
         return {

@@ -104,7 +104,8 @@ def test_close_closes_the_connection_of_every_thread(tmp_path):
 
 
 def test_a_schema_3_catalog_learns_that_its_dates_came_from_exif(tmp_path):
-    """Until schema 4 only EXIF dates were read: a dated photo's date came from there."""
+    """Until schema 4 only EXIF dates were read: a dated photo's date came from there, an undated
+    one's other metadata is still to be read."""
     from app.core.catalog import MIGRATIONS
 
     path = tmp_path / "old.sqlite3"
@@ -116,5 +117,10 @@ def test_a_schema_3_catalog_learns_that_its_dates_came_from_exif(tmp_path):
     db.close()
     catalog = Catalog(path)
     assert {r.fingerprint: (r.taken_at, r.taken_from) for r in catalog.files()} == {
-        "dated": ("2010-05-01T10:00:00", "EXIF"), "undated": (None, None)}
+        "dated": ("2010-05-01T10:00:00", "EXIF"), "undated": (None, "unread")}
+    assert catalog.unread_dates() == [(2, "/p/undated.jpg")]
+    generation = catalog.generation()
+    catalog.set_dates([(2, "2009-01-02T03:04:05", "XMP")])
+    assert catalog.file(2).taken_at == "2009-01-02T03:04:05" and catalog.unread_dates() == []
+    assert catalog.generation() == generation  # the index and concept scores stay valid
     catalog.close()

@@ -334,3 +334,24 @@ def test_capture_dates_outside_exif_are_catalogued_with_their_source_and_filter_
     assert set(_paths(library.search("after:2016 before:2017"))) == {"undated.jpg"}
     assert set(_paths(library.search("after:2009 before:2012"))) == set(expected) - {"undated.jpg"}
     assert set(_paths(library.search("after:2010-07 before:2010-08"))) == {"edited.jpg", "copy.jpg"}
+
+
+def test_a_library_catalogued_before_dates_beyond_exif_finds_them_at_its_next_update(library, tmp_path):
+    import sqlite3
+
+    from pictures import scene, xmp_packet
+
+    folder = tmp_path / "old"
+    folder.mkdir()
+    scene((320, 240), seed=1).save(folder / "edited.jpg", xmp=xmp_packet(xmp_CreateDate="2010-07-03T18:30:05"))
+    scene((320, 240), seed=2).save(folder / "plain.jpg")
+    library.update([folder])
+    # as the schema 3 -> 4 migration leaves photos that had no EXIF date
+    db = sqlite3.connect(library.catalog.path, isolation_level=None)
+    db.execute("UPDATE files SET taken_at = NULL, taken_from = 'unread'")
+    db.close()
+    report = library.update()
+    assert (report.embedded, report.redated, report.only_added) == (0, 1, False)
+    assert {Path(r.path).name: (r.taken_at, r.taken_from) for r in library.catalog.files()} == {
+        "edited.jpg": ("2010-07-03T18:30:05", "XMP"), "plain.jpg": (None, None)}
+    assert library.update().redated == 0  # read once

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QHBoxLayout, Q
 
 from ..core.config import RESOURCES_DIR, Settings
 from . import desktop, prefs
-from .grid import Order, PhotoGrid, PhotoModel, ThumbnailLoader, read_square_thumbnail
+from .grid import Order, PhotoGrid, PhotoModel, ThumbnailLoader
 from .lazy import numpy as np
 from .searchbar import ImageQuery, SearchBar, image_query_from_mime, line_icon
 from .workers import Task, Throttle, heavy_imports, run_task, settle_long_lived
@@ -220,11 +220,12 @@ def _qimage_to_pil(image: QImage):
     return Image.open(io.BytesIO(bytes(data))).convert("RGB")
 
 
-def _read_image(path: str) -> QImage:
-    """A photo at full size, upright, as the preview reads it (a HEIF's primary image)."""
+def _read_image(path: str, bound: QSize = QSize()) -> QImage:
+    """A photo upright, within `bound` (none: full size), as the preview reads it (a HEIF's
+    primary image)."""
     from .dialogs import read_image
 
-    image, error = read_image(path)
+    image, error = read_image(path, bound)
     if image.isNull():
         raise OSError(error)
     return image
@@ -1035,7 +1036,7 @@ class MainWindow(QMainWindow):
         self.search_bar.set_image(query, search=False)
         if query.thumb is None and isinstance(query.source, str):
             source = query.source
-            self._run(self.jobs, read_square_thumbnail, Path(source), 88,
+            self._run(self.jobs, _read_image, source, QSize(176, 176),  # the chip shows its centre square
                       on_result=lambda image: self.search_bar.image_query is query and self.search_bar.set_chip_thumb(image),
                       on_error=lambda e: None)
         self.search_bar.search_now()

@@ -71,7 +71,7 @@ _EXIF_IFD = 0x8769
 # (date, its UTC offset) in the Exif IFD: DateTimeOriginal, DateTimeDigitized
 _EXIF_DATES = ((0x9003, 0x9011), (0x9004, 0x9012))
 _XMP_DATES = ("DateTimeOriginal", "DateTimeDigitized", "DateCreated", "CreateDate")  # exif:, photoshop:, xmp:
-_PNG_DATES = ("Creation Time", "CreationTime")  # the PNG spec's keyword, and a common variant
+_PNG_DATE = "Creation Time"  # the PNG spec's keyword (tEXt, zTXt or iTXt)
 _OFFSET = re.compile(r"^[+-]\d\d:\d\d$")
 
 
@@ -155,7 +155,7 @@ def _iptc_taken(im: Image.Image, exif: Image.Exif) -> str | None:
 
 
 def _png_taken(im: Image.Image, exif: Image.Exif) -> str | None:
-    return next(filter(None, (_text_date(im.info.get(key)) for key in _PNG_DATES)), None)
+    return _text_date(im.info.get(_PNG_DATE))
 
 
 def _iso_date(text: str | None) -> str | None:

@@ -346,8 +346,8 @@ class Library:
     def update_derived(self, report: IndexReport | None = None, progress: Callable[[Progress], None] | None = None,
                        control: Control | None = None) -> IndexReport:
         """After embedding: forget what belonged to deleted content, date and hash photos indexed
-        before such dates and hashes were read, then (when `settings.ocr`) read the text of photos not read yet. Resumable
-        and cancellable like indexing; progress phases "hashing" and "ocr"."""
+        before such dates and hashes were read, then (when `settings.ocr`) read the text of photos
+        not read yet. Resumable and cancellable like indexing; progress phases "hashing" and "ocr"."""
         from . import duplicates, ocr
 
         report = report or IndexReport()

@@ -84,3 +84,31 @@ def cropped(im: Image.Image, keep: float, anchor: str = "centre") -> Image.Image
     w, h = round(im.width * keep), round(im.height * keep)
     x, y = ((im.width - w) // 2, (im.height - h) // 2) if anchor == "centre" else (0, 0)
     return im.crop((x, y, x + w, y + h))
+
+
+def decoy_first_heif(path: Path, size: tuple[int, int] = (480, 640), thumbnails: tuple[int, ...] = ()) -> Image.Image:
+    """Write a HEIF whose primary image (a portrait scene) is its second: its first is another
+    picture, of another size. Returns the primary image as pillow-heif reads it back."""
+    import pillow_heif
+
+    heif = pillow_heif.HeifFile()
+    heif.add_from_pillow(scene((size[1], size[0]), seed=7))  # the decoy, landscape
+    heif.add_from_pillow(scene(size, seed=8))
+    heif.save(path, quality=90, primary_index=1, thumbnails=list(thumbnails))
+    back = pillow_heif.open_heif(path)
+    assert back.primary_index == 1
+    return back[back.primary_index].to_pillow().convert("RGB")
+
+
+def xmp_packet(**dates: str) -> bytes:
+    """An XMP packet as editors write one: `prefix_Name="value"` becomes `prefix:Name`, the first as an
+    attribute of rdf:Description, the others as elements."""
+    ns = {"exif": "http://ns.adobe.com/exif/1.0/", "xmp": "http://ns.adobe.com/xap/1.0/",
+          "photoshop": "http://ns.adobe.com/photoshop/1.0/"}
+    (first, value), *rest = [(k.replace("_", ":", 1), v) for k, v in dates.items()]
+    elements = "".join(f"<{k}>{v}</{k}>" for k, v in rest)
+    declared = " ".join(f'xmlns:{p}="{u}"' for p, u in ns.items())
+    return (f'<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">'
+            f'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+            f'<rdf:Description rdf:about="" {declared} {first}="{value}">{elements}</rdf:Description>'
+            f'</rdf:RDF></x:xmpmeta><?xpacket end="w"?>').encode()

@@ -36,13 +36,14 @@ class FileRecord:
     skip_reason: str | None = None
     width: int | None = None
     height: int | None = None
-    taken_at: str | None = None  # ISO 8601, from EXIF, local time as the camera wrote it
+    taken_at: str | None = None  # ISO 8601, local time as the camera wrote it (+ its UTC offset if known)
     format: str | None = None
     folder_id: int | None = None
+    taken_from: str | None = None  # where taken_at was read (imaging.capture_date); None: no date
 
 
 _FILE_COLUMNS = (
-    "id, path, fingerprint, size, mtime, status, skip_reason, width, height, taken_at, format, folder_id"
+    "id, path, fingerprint, size, mtime, status, skip_reason, width, height, taken_at, format, folder_id, taken_from"
 )
 
 # Each entry upgrades the schema by one version. Append, never edit: users' catalogs depend on them.
@@ -139,9 +140,17 @@ MIGRATIONS: list[str] = [
     DROP TABLE embeddings;
     ALTER TABLE embeddings_inline RENAME TO embeddings;
     """,
+    # 4: where a capture date was read ('EXIF', 'XMP', 'IPTC', 'PNG text'). Until now only EXIF was:
+    # an undated photo is 'unread' (UNREAD_DATE) until the rest of its metadata is read, once.
+    """
+    ALTER TABLE files ADD COLUMN taken_from TEXT;
+    UPDATE files SET taken_from = 'EXIF' WHERE taken_at IS NOT NULL;
+    UPDATE files SET taken_from = 'unread' WHERE taken_at IS NULL AND status = 'ok';
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
+UNREAD_DATE = "unread"  # taken_from of a photo catalogued when only EXIF dates were read
 
 
 class CatalogError(RuntimeError):
@@ -312,20 +321,32 @@ class Catalog:
         db.executemany(
             """
             INSERT INTO files (path, folder_id, fingerprint, size, mtime, status, skip_reason,
-                               width, height, taken_at, format)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                               width, height, taken_at, format, taken_from)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(path) DO UPDATE SET
                 folder_id = excluded.folder_id, fingerprint = excluded.fingerprint,
                 size = excluded.size, mtime = excluded.mtime, status = excluded.status,
                 skip_reason = excluded.skip_reason, width = excluded.width,
-                height = excluded.height, taken_at = excluded.taken_at, format = excluded.format
+                height = excluded.height, taken_at = excluded.taken_at, format = excluded.format,
+                taken_from = excluded.taken_from
             """,
             [
                 (r.path, r.folder_id, r.fingerprint, r.size, r.mtime, r.status, r.skip_reason,
-                 r.width, r.height, r.taken_at, r.format)
+                 r.width, r.height, r.taken_at, r.format, r.taken_from)
                 for r in records
             ],
         )
+
+    def unread_dates(self) -> list[tuple[int, str]]:
+        """(id, path) of the photos whose date was looked for only in EXIF (catalogued before schema 4)."""
+        return self.db.execute("SELECT id, path FROM files WHERE taken_from = ?", (UNREAD_DATE,)).fetchall()
+
+    def set_dates(self, dates: Iterable[tuple[int, str | None, str | None]]) -> None:
+        """Store (id, taken_at, taken_from) rows. No cache derives from dates: the generation stays."""
+        rows = [(taken_at, taken_from, file_id) for file_id, taken_at, taken_from in dates]
+        if rows:
+            with self.transaction(bump=False) as db:
+                db.executemany("UPDATE files SET taken_at = ?, taken_from = ? WHERE id = ?", rows)
 
     def delete_files(self, db: sqlite3.Connection, ids: Iterable[int]) -> None:
         db.executemany("DELETE FROM files WHERE id = ?", [(i,) for i in ids])

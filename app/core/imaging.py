@@ -12,6 +12,7 @@ import datetime as _dt
 import logging
 import math
 import os
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,26 +50,137 @@ class Decoded:
     width: int  # original size, upright
     height: int
     format: str
-    taken_at: str | None
+    taken_at: str | None  # see capture_date
+    taken_from: str | None = None  # where taken_at was read; None: nowhere (the file time stands in)
 
 
 def avif_supported() -> bool:
     return ".avif" in Image.registered_extensions()
 
 
-def _exif_datetime(exif: Image.Exif) -> str | None:
-    try:
-        sub = exif.get_ifd(0x8769)  # Exif IFD
-    except Exception:  # broken EXIF: not worth failing the photo for
-        sub = {}
-    for value in (sub.get(0x9003), sub.get(0x9004), exif.get(0x0132)):  # original, digitized, modified
-        if not value or not isinstance(value, str):
-            continue
+# -- capture dates ---------------------------------------------------------------------------
+#
+# Cameras and phones put the capture date in EXIF; editors and some apps only in XMP (or IPTC);
+# PNGs in a text chunk. All of them are read from the image Pillow (and pillow-heif, which gives
+# a HEIF's EXIF and XMP items) already opened, so the file is read once. XMP is parsed by Pillow's
+# `getxmp` with defusedxml (safe against XML bombs); no metadata library is needed on top: exifread
+# and `exif` read EXIF only, which Pillow does, and would open the file a second time; py3exiv2
+# and pyexiv2 bind GPL exiv2.
+
+_EXIF_IFD = 0x8769
+# (date, its UTC offset) in the Exif IFD: DateTimeOriginal, DateTimeDigitized
+_EXIF_DATES = ((0x9003, 0x9011), (0x9004, 0x9012))
+_XMP_DATES = ("DateTimeOriginal", "DateTimeDigitized", "DateCreated", "CreateDate")  # exif:, photoshop:, xmp:
+_PNG_DATE = "Creation Time"  # the PNG spec's keyword (tEXt, zTXt or iTXt)
+_OFFSET = re.compile(r"^[+-]\d\d:\d\d$")
+
+
+def capture_date(im: Image.Image, exif: Image.Exif) -> tuple[str | None, str | None]:
+    """When the photo was taken, as ISO 8601 local time (with its UTC offset when the file says),
+    and where that was read: "EXIF", "XMP", "IPTC" or "PNG text". (None, None): the file does not
+    say, and the file time stands in."""
+    readers = (("EXIF", _exif_taken), ("XMP", _xmp_taken), ("IPTC", _iptc_taken), ("PNG text", _png_taken),
+               ("EXIF", _exif_modified))
+    for source, read in readers:
         try:
-            return _dt.datetime.strptime(value.strip("\x00 ")[:19], "%Y:%m:%d %H:%M:%S").isoformat()
-        except ValueError:
+            when = read(im, exif)
+        except Exception:  # noqa: BLE001 - broken metadata is not worth failing the photo for
+            log.debug("unreadable %s date in %s", source, getattr(im, "filename", "?"), exc_info=True)
             continue
-    return None
+        if when:
+            return when, source
+    return None, None
+
+
+def _exif_date(value, offset=None) -> str | None:
+    if not value or not isinstance(value, str):
+        return None
+    try:
+        when = _dt.datetime.strptime(value.strip("\x00 ")[:19], "%Y:%m:%d %H:%M:%S").isoformat()
+    except ValueError:
+        return None
+    offset = offset.strip("\x00 ") if isinstance(offset, str) else ""
+    return when + offset if _OFFSET.match(offset) else when
+
+
+def _exif_ifd(exif: Image.Exif) -> dict:
+    try:
+        return exif.get_ifd(_EXIF_IFD)
+    except Exception:  # noqa: BLE001 - a broken Exif IFD: the main IFD may still hold a date
+        return {}
+
+
+def _exif_taken(im: Image.Image, exif: Image.Exif) -> str | None:
+    sub = _exif_ifd(exif)
+    return next(filter(None, (_exif_date(sub.get(tag), sub.get(offset)) for tag, offset in _EXIF_DATES)), None)
+
+
+def _exif_modified(im: Image.Image, exif: Image.Exif) -> str | None:
+    """EXIF DateTime: when the file was last changed, which a camera writes as the capture time."""
+    return _exif_date(exif.get(0x0132), _exif_ifd(exif).get(0x9010))  # DateTime, OffsetTime
+
+
+def _xmp_taken(im: Image.Image, exif: Image.Exif) -> str | None:
+    if "xmp" not in im.info:
+        return None
+    found: dict[str, str] = {}
+
+    def walk(node) -> None:  # getxmp gives nested dicts and lists, namespaces stripped
+        for key, value in node.items() if isinstance(node, dict) else enumerate(node):
+            if key in _XMP_DATES and key not in found:
+                text = value.get("text") if isinstance(value, dict) else value
+                if isinstance(text, str) and text.strip():
+                    found[key] = text.strip()
+            if isinstance(value, (dict, list)):
+                walk(value)
+
+    walk(im.getxmp())
+    return next(filter(None, (_iso_date(found.get(key)) for key in _XMP_DATES)), None)
+
+
+def _iptc_taken(im: Image.Image, exif: Image.Exif) -> str | None:
+    if im.format not in ("JPEG", "TIFF"):
+        return None
+    from PIL import IptcImagePlugin
+
+    iptc = IptcImagePlugin.getiptcinfo(im) or {}
+    day, time = iptc.get((2, 55)), iptc.get((2, 60))  # DateCreated CCYYMMDD, TimeCreated HHMMSS±HHMM
+    if not isinstance(day, bytes) or len(day) != 8:
+        return None
+    text = f"{day[:4].decode()}-{day[4:6].decode()}-{day[6:].decode()}"
+    if isinstance(time, bytes) and len(time) >= 6:
+        t = time.decode()
+        text += f"T{t[:2]}:{t[2:4]}:{t[4:6]}" + (f"{t[6:9]}:{t[9:11]}" if len(t) == 11 else "")
+    return _iso_date(text)
+
+
+def _png_taken(im: Image.Image, exif: Image.Exif) -> str | None:
+    return _text_date(im.info.get(_PNG_DATE))
+
+
+def _iso_date(text: str | None) -> str | None:
+    """An XMP (ISO 8601) date, which may stop after the year, month or day, or end in Z."""
+    if not text:
+        return None
+    text = text.strip()
+    text = {4: text + "-01-01", 7: text + "-01"}.get(len(text), text)
+    try:
+        when = _dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return when.replace(microsecond=0).isoformat()
+
+
+def _text_date(text) -> str | None:
+    """A PNG text date: RFC 1123 as the PNG spec suggests, else ISO 8601 or EXIF's own form."""
+    if not isinstance(text, str) or not text.strip():
+        return None
+    from email.utils import parsedate_to_datetime
+
+    try:
+        return parsedate_to_datetime(text).replace(microsecond=0).isoformat()
+    except (TypeError, ValueError, IndexError):
+        return _iso_date(text) or _exif_date(text)
 
 
 _SIXTEEN_BIT = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
@@ -147,7 +259,6 @@ def decode(path: str | Path, min_side: int = 224, thumb_size: int = 320, max_pix
                     exif = im.getexif()
                 except Exception:
                     exif = Image.Exif()
-                taken_at = _exif_datetime(exif)
                 orientation = exif.get(0x0112, 1) if exif else 1
                 if fmt == "JPEG":
                     # draft() picks the largest DCT scaling that keeps the image at least this size
@@ -158,10 +269,10 @@ def decode(path: str | Path, min_side: int = 224, thumb_size: int = 320, max_pix
                     # phones embed a thumbnail (an iPhone: 320 px); draft() decodes it instead of the
                     # 12 MP picture when it is at least as big as the model and our thumbnail need
                     im.draft("RGB", _smallest_size((w, h), min_side, thumb_size))
+                # Pillow opens a file at the picture it shows: the first frame of a GIF, the primary
+                # image of a HEIF (pillow-heif), which need not be its first (a burst, an edit).
                 im.load()
-                if getattr(im, "n_frames", 1) > 1:
-                    im.seek(0)
-                    im.load()
+                taken_at, taken_from = capture_date(im, exif)  # after load: a PNG's late text chunks
                 rgb = _to_rgb(im)
                 factor = _reduce_factor(rgb.size, min_side, thumb_size)
                 out = rgb.reduce(factor) if factor > 1 else rgb
@@ -169,7 +280,7 @@ def decode(path: str | Path, min_side: int = 224, thumb_size: int = 320, max_pix
             out = out.transpose(_UPRIGHT[orientation])
             if orientation >= 5:
                 w, h = h, w
-        return Decoded(out, w, h, fmt.lower(), taken_at)
+        return Decoded(out, w, h, fmt.lower(), taken_at, taken_from)
     except ImageError:
         raise
     except UnidentifiedImageError:
@@ -227,7 +338,7 @@ def read_metadata(path: str | Path) -> dict:
             info["format"] = im.format
             info["width"], info["height"] = im.size
             exif = im.getexif()
-            info["taken_at"] = _exif_datetime(exif)
+            info["taken_at"], info["taken_from"] = capture_date(im, exif)
             make, model = exif.get(0x010F), exif.get(0x0110)
             camera = " ".join(str(s).strip("\x00 ") for s in (make, model) if s)
             if camera:

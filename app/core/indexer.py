@@ -58,11 +58,12 @@ class IndexReport:
     seconds: float = 0.0
     ocr: int = 0  # photos whose text was read (app.core.ocr), this run
     ocr_error: str = ""  # why text could not be read, if it could not
+    redated: int = 0  # photos catalogued before dates were read beyond EXIF that have one now
 
     @property
     def only_added(self) -> bool:
         """Photos were only added: every photo known before is as it was."""
-        return not (self.changed or self.moved or self.removed or self.touched)
+        return not (self.changed or self.moved or self.removed or self.touched or self.redated)
 
     def as_dict(self) -> dict:
         return {
@@ -203,7 +204,7 @@ class Indexer:
                 db.execute("UPDATE files SET mtime = ?, size = ? WHERE id = ?", (f.mtime, f.size, old.id))
             self.catalog.put_files(db, [
                 FileRecord(None, f.path, twin.fingerprint, f.size, f.mtime, twin.status, twin.skip_reason,
-                           twin.width, twin.height, twin.taken_at, twin.format, f.folder_id)
+                           twin.width, twin.height, twin.taken_at, twin.format, f.folder_id, twin.taken_from)
                 for twin, f in plan.copied
             ])
         if plan.removed:
@@ -249,7 +250,7 @@ class Indexer:
         if self.embedder is not None:  # a model smaller than the thumbnails resamples from the decode
             tensor = self.embedder.prepare(view if side == self.embedder.image_size else d.image)
         record = FileRecord(None, f.path, fp, f.size, f.mtime, OK, None, d.width, d.height, d.taken_at,
-                            d.format, f.folder_id)
+                            d.format, f.folder_id, d.taken_from)
         return _Decoded(f, fp, record, tensor, duplicates.perceptual_hash(view))
 
     # -- write -------------------------------------------------------------------------------

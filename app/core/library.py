@@ -347,15 +347,16 @@ class Library:
 
     def update_derived(self, report: IndexReport | None = None, progress: Callable[[Progress], None] | None = None,
                        control: Control | None = None) -> IndexReport:
-        """After embedding: forget what belonged to deleted content, hash photos indexed before
-        hashes existed, then (when `settings.ocr`) read the text of photos not read yet. Resumable
-        and cancellable like indexing; progress phases "hashing" and "ocr"."""
+        """After embedding: forget what belonged to deleted content, date and hash photos indexed
+        before such dates and hashes were read, then (when `settings.ocr`) read the text of photos
+        not read yet. Resumable and cancellable like indexing; progress phases "hashing" and "ocr"."""
         from . import duplicates, ocr
 
         report = report or IndexReport()
         control = control or Control()
         progress = progress or (lambda p: None)
         self.catalog.prune_derived()  # content gone (deleted, changed, trashed): its text and hash go too
+        report.redated += self._read_unread_dates(control)
         started = time.monotonic()
 
         def hashing(done: int, total: int, path: str) -> None:
@@ -372,6 +373,28 @@ class Library:
                 report.ocr_error = str(e)
         report.cancelled = report.cancelled or control.cancelled
         return report
+
+    def _read_unread_dates(self, control: Control, batch: int = 500) -> int:
+        """Photos catalogued when only EXIF dates were read: look for a date in the rest of their
+        metadata (no decode, but a PNG is read whole). Returns how many have one now."""
+        pending: list[tuple[int, str | None, str | None]] = []
+        redated = 0
+        for file_id, path in self.catalog.unread_dates():
+            if control.checkpoint():
+                break
+            try:
+                meta = imaging.read_metadata(path)
+            except OSError:  # gone or unplugged: try again next time
+                continue
+            except Exception:  # noqa: BLE001 - unreadable metadata: the file time stays
+                meta = {}
+            pending.append((file_id, meta.get("taken_at"), meta.get("taken_from")))
+            redated += bool(meta.get("taken_at"))
+            if len(pending) >= batch:
+                self.catalog.set_dates(pending)
+                pending = []
+        self.catalog.set_dates(pending)
+        return redated
 
     def ocr_text(self, photo: int) -> str | None:
         """The text found in a photo ('' for none), or None when it has not been read (yet)."""

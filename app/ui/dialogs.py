@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from html import escape
 from pathlib import Path
 
@@ -72,13 +73,29 @@ def open_containing_folder(path: str) -> bool:
 # -- preview ---------------------------------------------------------------------------------
 
 
-def read_image(path: str, bound: QSize) -> tuple[QImage, str]:
-    """Read `path` upright and no larger than `bound`; (null image, reason) when it cannot be read.
+# Read by the engine's decoder even where Qt has a plugin for them: Qt's HEIF plugins may show a
+# file's first image, where PhotoSeek indexes (and pillow-heif reads) its primary one.
+_ENGINE_FORMATS = (b"heic", b"heif")
+
+
+def read_image(path: str, bound: QSize = QSize()) -> tuple[QImage, str]:
+    """Read `path` upright and no larger than `bound` (an invalid one: full size); (null image,
+    reason) when it cannot be read.
 
     QImageReader shrinks while decoding (JPEG DCT scaling), so a 50 MP photo opens in a blink.
-    Formats Qt has no plugin for (HEIC, AVIF on some systems) go through the engine's decoder.
+    HEIF, and formats Qt has no plugin for (AVIF on some systems), go through the engine's decoder.
     """
     reader = QImageReader(path)
+    qt_error = ""
+    if bytes(reader.format()).lower() not in _ENGINE_FORMATS:
+        image = _read_with_qt(reader, bound)
+        if not image.isNull():
+            return image, ""
+        qt_error = reader.errorString()
+    return _read_with_engine(path, bound, qt_error)
+
+
+def _read_with_qt(reader: QImageReader, bound: QSize) -> QImage:
     reader.setAutoTransform(True)
     size = reader.size()
     if size.isValid() and bound.isValid():
@@ -87,19 +104,20 @@ def read_image(path: str, bound: QSize) -> tuple[QImage, str]:
             bound = bound.transposed()
         if size.width() > bound.width() or size.height() > bound.height():
             reader.setScaledSize(size.scaled(bound, Qt.AspectRatioMode.KeepAspectRatio))
-    image = reader.read()
-    if not image.isNull():
-        return image, ""
-    qt_error = reader.errorString()
+    return reader.read()
+
+
+def _read_with_engine(path: str, bound: QSize, qt_error: str) -> tuple[QImage, str]:
+    big = 1 << 30  # no bound: sizes no photo reaches, so nothing is shrunk
+    width, height = (bound.width(), bound.height()) if bound.isValid() else (big, big)
     try:
-        longest, shortest = max(bound.width(), bound.height()), min(bound.width(), bound.height())
-        decoded = imaging.decode(path, min_side=max(shortest, 1), thumb_size=max(longest, 1))
+        decoded = imaging.decode(path, min_side=max(min(width, height), 1), thumb_size=max(width, height, 1))
     except imaging.ImageError as e:
         return QImage(), str(e)
     except Exception:  # noqa: BLE001 - a preview must never take the window down
-        return QImage(), qt_error
+        return QImage(), qt_error or "unreadable"
     rgb = decoded.image
-    rgb.thumbnail((max(bound.width(), 1), max(bound.height(), 1)))
+    rgb.thumbnail((max(width, 1), max(height, 1)))
     data = rgb.tobytes()
     # copy(): the QImage must own its pixels once `data` goes away.
     return QImage(data, rgb.width, rgb.height, 3 * rgb.width, QImage.Format.Format_RGB888).copy(), ""
@@ -433,7 +451,7 @@ class PropertiesDialog(QDialog):
             if w and h:
                 form.addRow("Dimensions:", self._value(f"{w} × {h} px ({w * h / 1e6:.1f} MP)"))
             form.addRow("Format:", self._value(meta.get("format") or "—"))
-            form.addRow("Taken:", self._value(self._date(meta.get("taken_at"))))
+            form.addRow("Taken:", self._value(self._taken(meta.get("taken_at"), meta.get("taken_from"))))
             form.addRow("Camera:", self._value(meta.get("camera") or "—"))
             form.addRow("GPS:", self._gps_row(meta.get("gps")))
             self.tags_label = QLabel("…", self)
@@ -498,6 +516,17 @@ class PropertiesDialog(QDialog):
         label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         return label
 
+    def _taken(self, iso: str | None, source: str | None) -> str:
+        """The capture date and where it was read; the file time when the file holds none (as for
+        sorting and date filters)."""
+        if iso:
+            return f"{self._date(iso)}  (from {source or 'EXIF'})"
+        try:
+            mtime = time.localtime(os.path.getmtime(self.path))
+        except OSError:
+            return "—"
+        return f"{self._date(time.strftime('%Y-%m-%dT%H:%M:%S', mtime))}  (file time)"
+
     @staticmethod
     def _date(iso: str | None) -> str:
         if not iso:
@@ -506,9 +535,11 @@ class PropertiesDialog(QDialog):
         if not when.isValid():
             return iso
         locale = QLocale()
-        # EXIF times carry no time zone, so none is shown.
-        return (f"{locale.toString(when.date(), QLocale.FormatType.LongFormat)}, "
+        # The time as the camera showed it, and its time zone only when the file says (few do).
+        offset = iso[19:]
+        text = (f"{locale.toString(when.date(), QLocale.FormatType.LongFormat)}, "
                 f"{locale.toString(when.time(), QLocale.FormatType.ShortFormat)}")
+        return f"{text} UTC{offset.replace('+00:00', '')}" if offset else text
 
     def _gps_row(self, gps: tuple[float, float] | None) -> QLabel:
         if not gps:

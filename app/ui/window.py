@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 # Types used on worker threads are imported here, on the GUI thread (see app/ui/workers.py)
 from PySide6.QtCore import QBuffer, QByteArray, QEvent, QIODevice, QSize, Qt, QThreadPool, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QGuiApplication, QIcon, QImage, QImageReader, QKeySequence
+from PySide6.QtGui import QAction, QGuiApplication, QIcon, QImage, QKeySequence
 from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QHBoxLayout, QLabel, QListWidget,
                                QListWidgetItem, QMainWindow, QMenu, QMessageBox, QProgressBar, QPushButton,
                                QSizePolicy, QSlider, QSplitter, QStackedWidget, QStyle, QToolBar, QToolButton,
@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QHBoxLayout, Q
 
 from ..core.config import RESOURCES_DIR, Settings
 from . import desktop, prefs
-from .grid import Order, PhotoGrid, PhotoModel, ThumbnailLoader, read_square_thumbnail
+from .grid import Order, PhotoGrid, PhotoModel, ThumbnailLoader
 from .lazy import numpy as np
 from .searchbar import ImageQuery, SearchBar, image_query_from_mime, line_icon
 from .workers import Task, Throttle, heavy_imports, run_task, settle_long_lived
@@ -220,12 +220,14 @@ def _qimage_to_pil(image: QImage):
     return Image.open(io.BytesIO(bytes(data))).convert("RGB")
 
 
-def _read_image(path: str) -> QImage:
-    reader = QImageReader(path)
-    reader.setAutoTransform(True)
-    image = reader.read()
+def _read_image(path: str, bound: QSize = QSize()) -> QImage:
+    """A photo upright, within `bound` (none: full size), as the preview reads it (a HEIF's
+    primary image)."""
+    from .dialogs import read_image
+
+    image, error = read_image(path, bound)
     if image.isNull():
-        raise OSError(reader.errorString())
+        raise OSError(error)
     return image
 
 
@@ -1034,7 +1036,7 @@ class MainWindow(QMainWindow):
         self.search_bar.set_image(query, search=False)
         if query.thumb is None and isinstance(query.source, str):
             source = query.source
-            self._run(self.jobs, read_square_thumbnail, Path(source), 88,
+            self._run(self.jobs, _read_image, source, QSize(176, 176),  # the chip shows its centre square
                       on_result=lambda image: self.search_bar.image_query is query and self.search_bar.set_chip_thumb(image),
                       on_error=lambda e: None)
         self.search_bar.search_now()

@@ -101,3 +101,26 @@ def test_close_closes_the_connection_of_every_thread(tmp_path):
             conn.execute("SELECT 1")
     assert catalog.db.execute("SELECT COUNT(*) FROM files").fetchone() == (0,)  # opens a new one
     catalog.close()
+
+
+def test_a_schema_3_catalog_learns_that_its_dates_came_from_exif(tmp_path):
+    """Until schema 4 only EXIF dates were read: a dated photo's date came from there, an undated
+    one's other metadata is still to be read."""
+    from app.core.catalog import MIGRATIONS
+
+    path = tmp_path / "old.sqlite3"
+    db = sqlite3.connect(path, isolation_level=None)
+    db.executescript("".join(MIGRATIONS[:3]) + "PRAGMA user_version = 3;")
+    for name, taken in (("dated", "2010-05-01T10:00:00"), ("undated", None)):
+        db.execute("INSERT INTO files (path, fingerprint, size, mtime, status, taken_at) VALUES (?, ?, 1, 1, 'ok', ?)",
+                   (f"/p/{name}.jpg", name, taken))
+    db.close()
+    catalog = Catalog(path)
+    assert {r.fingerprint: (r.taken_at, r.taken_from) for r in catalog.files()} == {
+        "dated": ("2010-05-01T10:00:00", "EXIF"), "undated": (None, "unread")}
+    assert catalog.unread_dates() == [(2, "/p/undated.jpg")]
+    generation = catalog.generation()
+    catalog.set_dates([(2, "2009-01-02T03:04:05", "XMP")])
+    assert catalog.file(2).taken_at == "2009-01-02T03:04:05" and catalog.unread_dates() == []
+    assert catalog.generation() == generation  # the index and concept scores stay valid
+    catalog.close()

@@ -4,6 +4,7 @@ from PIL import Image
 
 from app.core import imaging
 from helpers import devdata
+from pictures import decoy_first_heif, xmp_packet
 
 
 def _photo(w=640, h=480, seed=0):
@@ -79,6 +80,42 @@ def test_a_phone_heic_is_decoded_from_its_embedded_thumbnail_when_that_is_big_en
     assert np.abs(np.asarray(d.image, dtype=np.float32) - same).mean() < 12  # the same picture
     too_small = imaging.decode(path, min_side=300, thumb_size=400)  # the thumbnail would not do
     assert min(too_small.image.size) >= 300
+
+
+
+def _difference(a: Image.Image, b: Image.Image) -> float:
+    """Mean absolute pixel difference, `b` resized to `a`'s size."""
+    b = b.convert("RGB").resize(a.size, Image.Resampling.BOX)
+    return float(np.abs(np.asarray(a.convert("RGB"), np.float32) - np.asarray(b, np.float32)).mean())
+
+
+def test_a_heif_is_read_from_its_primary_image_not_its_first(tmp_path):
+    pytest.importorskip("pillow_heif")
+    path = tmp_path / "burst.heic"
+    primary = decoy_first_heif(path, (480, 640))
+    d = imaging.decode(path, min_side=224, thumb_size=256)
+    assert (d.width, d.height) == (480, 640)  # the decoy is 640 x 480
+    assert _difference(d.image, primary) < 6
+
+
+def test_a_heifs_embedded_thumbnail_is_its_primary_images(tmp_path):
+    pytest.importorskip("pillow_heif")
+    path = tmp_path / "burst.heic"
+    primary = decoy_first_heif(path, (960, 1280), thumbnails=(320,))
+    d = imaging.decode(path, min_side=224, thumb_size=256)
+    assert d.image.size == (240, 320) and (d.width, d.height) == (960, 1280)  # the thumbnail
+    assert _difference(d.image, primary) < 8
+
+
+def test_devdata_heif_of_three_images_is_read_from_its_primary():
+    pillow_heif = pytest.importorskip("pillow_heif")
+    path = devdata("odd_files", "heic") / "zPug_3.heic"
+    heif = pillow_heif.open_heif(path)
+    assert heif.primary_index != 0  # the file this test is about
+    primary = heif[heif.primary_index].to_pillow()
+    d = imaging.decode(path)
+    assert d.image.size == primary.size and _difference(d.image, primary) < 1
+    assert _difference(d.image, heif[0].to_pillow()) > 20  # the first image is another picture
 
 
 @pytest.mark.parametrize("name, content, reason", [
@@ -164,3 +201,93 @@ def test_read_metadata_of_a_camera_photo():
     assert meta["taken_at"] == "2008-10-22T16:28:39"
     lat, lon = meta["gps"]
     assert abs(lat - 43.4674) < 1e-3 and abs(lon - 11.8851) < 1e-3
+
+
+# -- capture dates -----------------------------------------------------------------------------
+
+
+def _exif(original: str | None = None, offset: str | None = None, modified: str | None = None) -> bytes:
+    exif = Image.Exif()
+    if modified:
+        exif[0x0132] = modified
+    if original:
+        exif.get_ifd(0x8769)[0x9003] = original
+    if offset:
+        exif.get_ifd(0x8769)[0x9011] = offset
+    return exif.tobytes()
+
+
+def _png_text(path, key, value):
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text(key, value)
+    _photo(64, 48).save(path, pnginfo=info)
+
+
+def _heif(path, **metadata):
+    pillow_heif = pytest.importorskip("pillow_heif")
+    pillow_heif.from_pillow(_photo(64, 48)).save(path, quality=80, **metadata)
+
+
+DATED = {
+    "xmp_only.jpg": (lambda p: _photo(64, 48).save(p, xmp=xmp_packet(xmp_CreateDate="2010-07-03T18:30:05")),
+                     "2010-07-03T18:30:05", "XMP"),
+    "xmp_utc.jpg": (lambda p: _photo(64, 48).save(p, xmp=xmp_packet(xmp_CreateDate="2011-09-23T11:42:46.25Z")),
+                    "2011-09-23T11:42:46+00:00", "XMP"),
+    # the order of preference within XMP: exif:DateTimeOriginal, photoshop:DateCreated, xmp:CreateDate
+    "xmp_many.jpg": (lambda p: _photo(64, 48).save(p, xmp=xmp_packet(
+        xmp_CreateDate="2012-01-01T00:00:00", photoshop_DateCreated="2011-02-03", exif_DateTimeOriginal="2009-04-05T06:07:08-05:00")),
+        "2009-04-05T06:07:08-05:00", "XMP"),
+    "xmp_day.jpg": (lambda p: _photo(64, 48).save(p, xmp=xmp_packet(photoshop_DateCreated="2011-02-03")),
+                    "2011-02-03T00:00:00", "XMP"),
+    # EXIF's capture date wins over XMP's; XMP's over EXIF's DateTime (when the file was changed)
+    "exif_and_xmp.jpg": (lambda p: _photo(64, 48).save(p, exif=_exif("2015:06:07 08:09:10", "+02:00"),
+                                                       xmp=xmp_packet(xmp_CreateDate="2001-01-01T00:00:00")),
+                         "2015-06-07T08:09:10+02:00", "EXIF"),
+    "edited.jpg": (lambda p: _photo(64, 48).save(p, exif=_exif(modified="2020:01:01 00:00:00"),
+                                                 xmp=xmp_packet(xmp_CreateDate="2010-10-10T10:10:10")),
+                   "2010-10-10T10:10:10", "XMP"),
+    "modified_only.jpg": (lambda p: _photo(64, 48).save(p, exif=_exif(modified="2020:01:02 03:04:05")),
+                          "2020-01-02T03:04:05", "EXIF"),
+    "rfc1123.png": (lambda p: _png_text(p, "Creation Time", "Sat, 12 Jun 2010 10:00:00 GMT"),
+                    "2010-06-12T10:00:00+00:00", "PNG text"),
+    "exif_style.png": (lambda p: _png_text(p, "Creation Time", "2009:08:04 10:35:03"), "2009-08-04T10:35:03", "PNG text"),
+    "xmp.png": (lambda p: _photo(64, 48).save(p, pnginfo=_png_xmp(xmp_packet(xmp_CreateDate="2008-03-04T05:06:07"))),
+                "2008-03-04T05:06:07", "XMP"),
+    "xmp.heic": (lambda p: _heif(p, xmp=xmp_packet(xmp_CreateDate="2010-11-12T13:14:15+01:00")), "2010-11-12T13:14:15+01:00", "XMP"),
+    "exif.heic": (lambda p: _heif(p, exif=_exif("2011:01:02 03:04:05", "-05:00"), xmp=xmp_packet(xmp_CreateDate="2016-01-01")),
+                  "2011-01-02T03:04:05-05:00", "EXIF"),
+    "undated.png": (lambda p: _png_text(p, "Creation Time", "sometime last summer"), None, None),
+}
+
+
+def _png_xmp(packet: bytes):
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_itxt("XML:com.adobe.xmp", packet.decode())
+    return info
+
+
+@pytest.mark.parametrize("name", DATED)
+def test_capture_dates_are_read_from_exif_xmp_iptc_and_png_text_and_say_where(tmp_path, name):
+    make, taken_at, source = DATED[name]
+    path = tmp_path / name
+    make(path)
+    d = imaging.decode(path)
+    assert (d.taken_at, d.taken_from) == (taken_at, source)
+    meta = imaging.read_metadata(path)  # the Properties view reads the same
+    assert (meta["taken_at"], meta["taken_from"]) == (taken_at, source)
+
+
+def test_devdata_dates_outside_exif_are_found():
+    folder = devdata("odd_files")
+    found = {name: imaging.decode(folder / name, 64, 64) for name in
+             ("broken/image01980.jpg", "formats/app13-multiple.jpg", "heic/L_exif_xmp_iptc.heic")}
+    got = {name: (d.taken_at, d.taken_from) for name, d in found.items()}
+    assert got == {
+        "broken/image01980.jpg": ("2011-09-23T11:42:46+00:00", "XMP"),  # its EXIF is broken
+        "formats/app13-multiple.jpg": ("2019-10-14T15:00:20+00:00", "IPTC"),
+        "heic/L_exif_xmp_iptc.heic": ("2020-09-14T11:09:34-05:00", "EXIF"),  # with OffsetTimeOriginal
+    }

@@ -326,3 +326,112 @@ def test_a_runs_seconds_include_reading_text(make_settings, random_model, tmp_pa
     finally:
         lib.close()
     assert report.as_dict()["seconds"] >= 1.0
+
+
+def _looks_like(thumbnail: Path, picture) -> bool:
+    import numpy as np
+    from PIL import Image
+
+    with Image.open(thumbnail) as im:
+        got = im.convert("RGB")
+    want = picture.convert("RGB").resize(got.size, Image.Resampling.BOX)
+    return float(np.abs(np.asarray(got, np.float32) - np.asarray(want, np.float32)).mean()) < 8
+
+
+def _index_heif_beside_its_pictures(library, folder: Path, heif: Path, primary, decoy):
+    """Index `heif` with its primary and its first image as PNGs beside it; its record."""
+    primary.save(folder / "primary.png")
+    decoy.save(folder / "first.png")
+    library.update([folder])
+    return library.catalog.file_by_path(str(heif.resolve()))
+
+
+def test_a_heifs_thumbnail_and_embedding_are_of_its_primary_image(library, tmp_path):
+    pytest.importorskip("pillow_heif")
+    from pictures import decoy_first_heif, scene
+
+    folder = tmp_path / "burst"
+    folder.mkdir()
+    primary = decoy_first_heif(folder / "burst.heic", (480, 640))
+    record = _index_heif_beside_its_pictures(library, folder, folder / "burst.heic", primary, scene((640, 480), seed=7))
+    assert (record.width, record.height) == (480, 640)
+    assert _looks_like(library.thumbnail(record), primary)
+    assert _paths(library.similar(record.id, n=1)) == ["primary.png"]
+
+
+def test_devdata_heif_whose_primary_is_not_first_is_indexed_from_its_primary(library, tmp_path):
+    pillow_heif = pytest.importorskip("pillow_heif")
+    from helpers import devdata
+
+    source = devdata("odd_files", "heic") / "zPug_3.heic"
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    shutil.copy(source, folder / "zPug_3.heic")
+    heif = pillow_heif.open_heif(source)
+    primary, first = heif[heif.primary_index].to_pillow(), heif[0].to_pillow()
+    record = _index_heif_beside_its_pictures(library, folder, folder / "zPug_3.heic", primary, first)
+    assert _looks_like(library.thumbnail(record), primary)
+    assert not _looks_like(library.thumbnail(record), first)
+    assert _paths(library.similar(record.id, n=1)) == ["primary.png"]
+
+
+def test_capture_dates_outside_exif_are_catalogued_with_their_source_and_filter_by_date(library, tmp_path):
+    import datetime as dt
+    import os
+
+    from PIL import Image, PngImagePlugin
+    from pictures import scene, xmp_packet
+
+    folder = tmp_path / "dated"
+    folder.mkdir()
+    scene((320, 240), seed=1).save(folder / "edited.jpg", xmp=xmp_packet(xmp_CreateDate="2010-07-03T18:30:05"))
+    text = PngImagePlugin.PngInfo()
+    text.add_text("Creation Time", "Sat, 12 Jun 2010 10:00:00 GMT")
+    scene((320, 240), seed=2).save(folder / "screen.png", pnginfo=text)
+    scene((320, 240), seed=3).save(folder / "undated.jpg")
+    expected = {"edited.jpg": ("2010-07-03T18:30:05", "XMP"), "screen.png": ("2010-06-12T10:00:00+00:00", "PNG text"),
+                "undated.jpg": (None, None)}
+    try:
+        import pillow_heif
+    except ImportError:
+        pillow_heif = None
+    if pillow_heif is not None:
+        exif = Image.Exif()
+        exif.get_ifd(0x8769).update({0x9003: "2011:01:02 03:04:05", 0x9011: "-05:00"})
+        pillow_heif.from_pillow(scene((320, 240), seed=4)).save(folder / "phone.heic", exif=exif.tobytes())
+        pillow_heif.from_pillow(scene((320, 240), seed=5)).save(
+            folder / "burst.heic", xmp=xmp_packet(photoshop_DateCreated="2009-11-12T13:14:15+01:00"))
+        expected |= {"phone.heic": ("2011-01-02T03:04:05-05:00", "EXIF"), "burst.heic": ("2009-11-12T13:14:15+01:00", "XMP")}
+    summer_2016 = dt.datetime(2016, 6, 1).timestamp()  # the file times say 2016
+    for path in folder.iterdir():
+        os.utime(path, (summer_2016, summer_2016))
+    library.update([folder])
+    shutil.copy2(folder / "edited.jpg", folder / "copy.jpg")  # a copy takes its twin's record
+    library.update()
+    expected["copy.jpg"] = expected["edited.jpg"]
+
+    assert {Path(r.path).name: (r.taken_at, r.taken_from) for r in library.catalog.files()} == expected
+    assert set(_paths(library.search("after:2016 before:2017"))) == {"undated.jpg"}
+    assert set(_paths(library.search("after:2009 before:2012"))) == set(expected) - {"undated.jpg"}
+    assert set(_paths(library.search("after:2010-07 before:2010-08"))) == {"edited.jpg", "copy.jpg"}
+
+
+def test_a_library_catalogued_before_dates_beyond_exif_finds_them_at_its_next_update(library, tmp_path):
+    import sqlite3
+
+    from pictures import scene, xmp_packet
+
+    folder = tmp_path / "old"
+    folder.mkdir()
+    scene((320, 240), seed=1).save(folder / "edited.jpg", xmp=xmp_packet(xmp_CreateDate="2010-07-03T18:30:05"))
+    scene((320, 240), seed=2).save(folder / "plain.jpg")
+    library.update([folder])
+    # as the schema 3 -> 4 migration leaves photos that had no EXIF date
+    db = sqlite3.connect(library.catalog.path, isolation_level=None)
+    db.execute("UPDATE files SET taken_at = NULL, taken_from = 'unread'")
+    db.close()
+    report = library.update()
+    assert (report.embedded, report.redated, report.only_added) == (0, 1, False)
+    assert {Path(r.path).name: (r.taken_at, r.taken_from) for r in library.catalog.files()} == {
+        "edited.jpg": ("2010-07-03T18:30:05", "XMP"), "plain.jpg": (None, None)}
+    assert library.update().redated == 0  # read once

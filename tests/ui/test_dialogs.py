@@ -130,6 +130,30 @@ def test_preview_of_heic_goes_through_the_engine_decoder(qtbot):
     assert image.width() < image.height() and image.height() <= 600
 
 
+
+def _pixels(image) -> Image.Image:
+    from PySide6.QtGui import QImage
+
+    rgb = image.convertToFormat(QImage.Format.Format_RGB888)
+    rows = np.frombuffer(rgb.constBits(), np.uint8).reshape(rgb.height(), rgb.bytesPerLine())
+    return Image.fromarray(rows[:, : 3 * rgb.width()].reshape(rgb.height(), rgb.width(), 3).copy(), "RGB")
+
+
+def test_preview_of_a_heif_shows_its_primary_image_not_its_first(qtbot, tmp_path):
+    pytest.importorskip("pillow_heif")
+    from pictures import decoy_first_heif
+
+    path = tmp_path / "burst.heic"
+    primary = decoy_first_heif(path, (480, 640))
+    dialog = _open_preview(qtbot, [str(path)])
+    full, error = dialogs.read_image(str(path))  # no bound: full size (Copy Image)
+    assert error == "" and (full.width(), full.height()) == (480, 640)
+    for image in (dialog.image(), full):
+        got = _pixels(image)
+        want = primary.resize(got.size, Image.Resampling.BOX)
+        assert np.abs(np.asarray(got, np.float32) - np.asarray(want, np.float32)).mean() < 8
+
+
 # -- properties ------------------------------------------------------------------------------
 
 
@@ -166,6 +190,27 @@ def test_properties_show_dimensions_camera_date_and_gps(qtbot, tmp_path, monkeyp
     gps_label = dialog.findChild(QLabel, "gps")
     gps_label.linkActivated.emit(dialogs.map_url(*dialog.gps).toString())
     assert opened and "openstreetmap.org" in opened[0] and "48.858194" in opened[0]
+
+
+
+def test_properties_say_where_the_date_came_from(qtbot, tmp_path):
+    from pictures import xmp_packet
+
+    exif = Image.Exif()
+    exif.get_ifd(0x8769).update({0x9003: "2021:07:14 09:30:00", 0x9011: "+02:00"})
+    _picture(64, 48).save(tmp_path / "camera.jpg", exif=exif.tobytes())
+    _picture(64, 48).save(tmp_path / "edited.jpg", xmp=xmp_packet(xmp_CreateDate="2010-07-03T18:30:05"))
+    _picture(64, 48).save(tmp_path / "plain.png")
+    os.utime(tmp_path / "plain.png", (1_465_000_000, 1_465_000_000))  # June 2016
+    taken = {}
+    for name in ("camera.jpg", "edited.jpg", "plain.png"):
+        dialog = PropertiesDialog(str(tmp_path / name))
+        qtbot.addWidget(dialog)
+        taken[name] = next(line for line in _texts(dialog).splitlines() if "(from" in line or "(file time)" in line)
+    assert "2021" in taken["camera.jpg"] and "09:30" in taken["camera.jpg"]
+    assert taken["camera.jpg"].endswith("UTC+02:00  (from EXIF)")
+    assert "2010" in taken["edited.jpg"] and taken["edited.jpg"].endswith("(from XMP)")
+    assert "2016" in taken["plain.png"] and taken["plain.png"].endswith("(file time)")
 
 
 def test_properties_of_a_text_file_named_jpg_say_so(qtbot, tmp_path):

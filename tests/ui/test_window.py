@@ -149,6 +149,29 @@ def test_dropping_a_photo_on_the_search_bar_searches_by_it_and_words_refine(qtbo
     assert window.grid_model.paths() == [r.path for r in window.library.photos()]
 
 
+
+def test_a_dropped_heifs_chip_shows_its_primary_image(qtbot, make_window, random_model, tmp_path):
+    pytest.importorskip("pillow_heif")
+    import numpy as np
+    from pictures import decoy_first_heif
+
+    window = make_window(model=random_model)
+    wait_ready(qtbot, window)
+    path = tmp_path / "burst.heic"
+    primary = decoy_first_heif(path, (480, 640))  # its first image is another picture, landscape
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    _drop(window.search_bar, mime)
+    qtbot.waitUntil(lambda: window.search_bar.image_query.thumb is not None, timeout=10000)
+    thumb = window.search_bar.image_query.thumb
+    assert thumb.width() < thumb.height()  # portrait, as the primary image
+    want = primary.resize((thumb.width(), thumb.height()))
+    for x, y in ((0.25, 0.25), (0.5, 0.5), (0.75, 0.75)):
+        got = thumb.pixelColor(int(x * thumb.width()), int(y * thumb.height()))
+        expected = want.getpixel((int(x * want.width), int(y * want.height)))
+        assert np.abs(np.subtract((got.red(), got.green(), got.blue()), expected)).max() < 40
+
+
 def test_pasting_picture_data_searches_by_it(qtbot, indexed, shapes):
     window = indexed
     image = QImage(str(shapes / "yellow_circle_0.jpg"))

@@ -139,7 +139,16 @@ MIGRATIONS: list[str] = [
     DROP TABLE embeddings;
     ALTER TABLE embeddings_inline RENAME TO embeddings;
     """,
+    # 4: the readable photos in browse order (newest first, see NEWEST_FIRST), ids included: a page
+    # of a million-photo library, or all its ids in order, without sorting every row each time.
+    """
+    CREATE INDEX files_newest ON files(COALESCE(taken_at, datetime(mtime, 'unixepoch')) DESC, path)
+        WHERE status = 'ok';
+    """,
 ]
+
+# How photos are listed when nothing ranks them; the index of migration 4 holds this order.
+NEWEST_FIRST = "ORDER BY COALESCE(taken_at, datetime(mtime, 'unixepoch')) DESC, path"
 
 SCHEMA_VERSION = len(MIGRATIONS)
 

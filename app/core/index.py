@@ -11,7 +11,8 @@ Two kinds, chosen by library size (`kind_for`):
 - "ivf" (approximate, above EXACT_LIMIT): `IndexIVFScalarQuantizer` with float16 codes (half the
   memory of float32, same speed here) and a hashtable direct map, so ids can still be removed and
   vectors read back. `nprobe` is tuned at build time for recall@100 on text-like probe queries;
-  a query returns the best APPROX_RESULTS.
+  a query returns the best APPROX_RESULTS, or with a filter every photo that passes it when they
+  are few (see `search`).
 
 Crossing the limit is handled by `Library`, which builds the other kind in the background
 (`rebuilt`) while searches keep using this one, then swaps (`catch_up` replays what changed).
@@ -89,39 +90,64 @@ class VectorIndex:
                 if self._touched is not None:
                     self._touched.update(ids.tolist())
 
-    def search(self, query: np.ndarray, k: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, query: np.ndarray, k: int | None = None,
+               among: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Best k ids and scores for one query vector, best first. k=None: every photo when the
-        index is exact, the best APPROX_RESULTS when it is approximate."""
+        index is exact, the best APPROX_RESULTS when it is approximate.
+
+        `among` (sorted unique ids, e.g. the photos that pass a filter): only those photos, as if
+        they were the whole library: when there are at most EXACT_LIMIT of them, every one is
+        ranked exactly, whatever the kind of index."""
         q = np.ascontiguousarray(query, dtype=np.float32).reshape(-1)
         with self._lock:
             n = len(self)
-            if n == 0:
+            if n == 0 or (among is not None and len(among) == 0):
                 return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
-            if self.kind == "flat" and (k is None or k > 256):
-                return self._rank_all(q, n, k)
-            k = min(n, APPROX_RESULTS if k is None else k)
+            if self.kind == "flat" and (k is None or k > 256 or among is not None):
+                return self._rank_all(q, n, k, among)
             if self.kind == "flat":
-                scores, ids = self._index.search(q.reshape(1, -1), k)
+                scores, ids = self._index.search(q.reshape(1, -1), min(n, k))
             else:
-                scores, ids = self._search_ivf(q, k)
+                scores, ids = self._search_ivf(q, k, among)
         keep = ids[0] >= 0
         return ids[0][keep], scores[0][keep]
 
-    def _search_ivf(self, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Probe more lists when the tuned ones hold fewer than k photos (small or uneven lists)."""
-        nprobe, nlist = self.nprobe, faiss.extract_index_ivf(self._index).nlist
-        while True:
-            scores, ids = self._index.search(q.reshape(1, -1), k, params=faiss.SearchParametersIVF(nprobe=nprobe))
-            if ids[0][-1] >= 0 or nprobe >= nlist:
-                return scores, ids
-            nprobe = min(nlist, nprobe * 4)
+    def _search_ivf(self, q: np.ndarray, k: int | None, among: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """Probe more lists when the tuned ones hold fewer than k photos (small or uneven lists).
 
-    def _rank_all(self, q: np.ndarray, n: int, k: int | None) -> tuple[np.ndarray, np.ndarray]:
+        With `among`, FAISS skips every other photo: few enough of them are ranked exactly (all
+        lists probed); more are searched wider, in proportion to the share of the library they
+        are, so the lists probed hold about as many candidates as an unfiltered query's."""
+        n, nprobe, nlist = len(self), self.nprobe, faiss.extract_index_ivf(self._index).nlist
+        params = faiss.SearchParametersIVF()
+        if among is not None:
+            among = np.ascontiguousarray(among, dtype=np.int64)
+            selector = faiss.IDSelectorBatch(len(among), faiss.swig_ptr(among))  # copies the ids
+            params.sel = selector  # (a local, so it outlives the search)
+            if len(among) <= EXACT_LIMIT:
+                nprobe, k = nlist, len(among) if k is None else k
+            else:
+                nprobe = math.ceil(nprobe * n / len(among))
+            n = len(among)
+        k = min(n, APPROX_RESULTS if k is None else k)
+        while True:
+            params.nprobe = min(nlist, nprobe)
+            scores, ids = self._index.search(q.reshape(1, -1), k, params=params)
+            if ids[0][-1] >= 0 or params.nprobe >= nlist:
+                return scores, ids
+            nprobe = params.nprobe * 4
+
+    def _rank_all(self, q: np.ndarray, n: int, k: int | None,
+                  among: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Exact ranking with one BLAS product over the flat storage (zero-copy views)."""
         flat = faiss.downcast_index(self._index.index)
         vectors = faiss.rev_swig_ptr(flat.get_xb(), n * self.dim).reshape(n, self.dim)
         ids = faiss.rev_swig_ptr(self._index.id_map.data(), n)
         scores = vectors @ q
+        if among is not None:
+            rows = np.flatnonzero(np.isin(ids, among))
+            ids, scores = ids[rows], scores[rows]
+            n = len(ids)
         if k is not None and k < n:
             top = np.argpartition(-scores, k - 1)[:k]
             order = top[np.argsort(-scores[top], kind="stable")]

@@ -35,7 +35,7 @@ from .catalog import Catalog
 log = logging.getLogger(__name__)
 
 # Measured with `python -m bench.query` on a 2-core CPU: ranking the whole library exactly costs
-# about 0.16 ms per 1,000 photos (25 ms at 150k), an IVF query 3-6 ms at a million. Below this
+# about 0.16 ms per 1,000 photos (25 ms at 150k), an IVF query ~11 ms at a million. Below this
 # size exact search is instant enough and ranks every photo; above it the IVF index takes over.
 EXACT_LIMIT = 150_000
 FLAT_AGAIN_BELOW = 120_000  # hysteresis: a library hovering at the limit does not flip-flop

@@ -360,7 +360,7 @@ def execute(library: "Library", parsed: ParsedQuery, n: int | None = None, image
         if allowed is None and not banned:
             return SearchResult([], parsed=parsed, hints=hints or ["nothing to search for"], good_count=0)
         if phrase_order:
-            ids = np.array(phrase_order, dtype=np.int64)
+            ids = np.array(list(dict.fromkeys(phrase_order)), dtype=np.int64)
         else:  # ids only, and only the first n when that is all that was asked for
             ids = library.photo_ids(allowed, n if allowed is not None else None)
             total = len(allowed) if allowed is not None else None

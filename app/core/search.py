@@ -339,7 +339,7 @@ def execute(library: "Library", parsed: ParsedQuery, n: int | None = None, image
     for phrase in parsed.phrases:
         matches = phrase_matches(catalog, phrase)
         phrase_order = phrase_order or matches
-        allowed = _sorted_ids(matches) if allowed is None else np.intersect1d(allowed, matches)
+        allowed = _sorted_ids(matches) if allowed is None else np.intersect1d(allowed, _sorted_ids(matches))
     banned = set(exclude or ())
     for phrase in parsed.excluded_phrases:
         banned.update(phrase_matches(catalog, phrase))

@@ -10,8 +10,9 @@ Two kinds, chosen by library size (`kind_for`):
   matrix-vector product over FAISS's own storage plus a sort, which beats FAISS's heap for k = n.
 - "ivf" (approximate, above EXACT_LIMIT): `IndexIVFScalarQuantizer` with float16 codes (half the
   memory of float32, same speed here) and a hashtable direct map, so ids can still be removed and
-  vectors read back. `nprobe` is tuned at build time for recall@100 on text-like probe queries;
-  a query returns the best APPROX_RESULTS.
+  vectors read back. `nprobe` is tuned at build time for recall@100 on text-like and photo-like
+  probe queries (`probe_queries`); a query returns the best APPROX_RESULTS, or with a filter
+  every photo that passes it when they are few (see `search`).
 
 Crossing the limit is handled by `Library`, which builds the other kind in the background
 (`rebuilt`) while searches keep using this one, then swaps (`catch_up` replays what changed).
@@ -34,12 +35,12 @@ from .catalog import Catalog
 log = logging.getLogger(__name__)
 
 # Measured with `python -m bench.query` on a 2-core CPU: ranking the whole library exactly costs
-# about 0.16 ms per 1,000 photos (25 ms at 150k), an IVF query 3-6 ms at a million. Below this
+# about 0.16 ms per 1,000 photos (25 ms at 150k), an IVF query ~11 ms at a million. Below this
 # size exact search is instant enough and ranks every photo; above it the IVF index takes over.
 EXACT_LIMIT = 150_000
 FLAT_AGAIN_BELOW = 120_000  # hysteresis: a library hovering at the limit does not flip-flop
 APPROX_RESULTS = 2_000  # what an approximate query returns, best first
-RECALL_TARGET = 0.98  # mean recall@100 of the tuned nprobe on probe queries
+RECALL_TARGET = 0.97  # mean recall@100 of the tuned nprobe on text-like and on photo-like probes
 
 
 def _safe_name(model_id: str) -> str:
@@ -89,39 +90,64 @@ class VectorIndex:
                 if self._touched is not None:
                     self._touched.update(ids.tolist())
 
-    def search(self, query: np.ndarray, k: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, query: np.ndarray, k: int | None = None,
+               among: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Best k ids and scores for one query vector, best first. k=None: every photo when the
-        index is exact, the best APPROX_RESULTS when it is approximate."""
+        index is exact, the best APPROX_RESULTS when it is approximate.
+
+        `among` (sorted unique ids, e.g. the photos that pass a filter): only those photos, as if
+        they were the whole library: when there are at most EXACT_LIMIT of them, every one is
+        ranked exactly, whatever the kind of index."""
         q = np.ascontiguousarray(query, dtype=np.float32).reshape(-1)
         with self._lock:
             n = len(self)
-            if n == 0:
+            if n == 0 or (among is not None and len(among) == 0):
                 return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
-            if self.kind == "flat" and (k is None or k > 256):
-                return self._rank_all(q, n, k)
-            k = min(n, APPROX_RESULTS if k is None else k)
+            if self.kind == "flat" and (k is None or k > 256 or among is not None):
+                return self._rank_all(q, n, k, among)
             if self.kind == "flat":
-                scores, ids = self._index.search(q.reshape(1, -1), k)
+                scores, ids = self._index.search(q.reshape(1, -1), min(n, k))
             else:
-                scores, ids = self._search_ivf(q, k)
+                scores, ids = self._search_ivf(q, k, among)
         keep = ids[0] >= 0
         return ids[0][keep], scores[0][keep]
 
-    def _search_ivf(self, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Probe more lists when the tuned ones hold fewer than k photos (small or uneven lists)."""
-        nprobe, nlist = self.nprobe, faiss.extract_index_ivf(self._index).nlist
-        while True:
-            scores, ids = self._index.search(q.reshape(1, -1), k, params=faiss.SearchParametersIVF(nprobe=nprobe))
-            if ids[0][-1] >= 0 or nprobe >= nlist:
-                return scores, ids
-            nprobe = min(nlist, nprobe * 4)
+    def _search_ivf(self, q: np.ndarray, k: int | None, among: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """Probe more lists when the tuned ones hold fewer than k photos (small or uneven lists).
 
-    def _rank_all(self, q: np.ndarray, n: int, k: int | None) -> tuple[np.ndarray, np.ndarray]:
+        With `among`, FAISS skips every other photo: few enough of them are ranked exactly (all
+        lists probed); more are searched wider, in proportion to the share of the library they
+        are, so the lists probed hold about as many candidates as an unfiltered query's."""
+        n, nprobe, nlist = len(self), self.nprobe, faiss.extract_index_ivf(self._index).nlist
+        params = faiss.SearchParametersIVF()
+        if among is not None:
+            among = np.ascontiguousarray(among, dtype=np.int64)
+            selector = faiss.IDSelectorBatch(len(among), faiss.swig_ptr(among))  # copies the ids
+            params.sel = selector  # (a local, so it outlives the search)
+            if len(among) <= EXACT_LIMIT:
+                nprobe, k = nlist, len(among) if k is None else k
+            else:
+                nprobe = math.ceil(nprobe * n / len(among))
+            n = len(among)
+        k = min(n, APPROX_RESULTS if k is None else k)
+        while True:
+            params.nprobe = min(nlist, nprobe)
+            scores, ids = self._index.search(q.reshape(1, -1), k, params=params)
+            if ids[0][-1] >= 0 or params.nprobe >= nlist:
+                return scores, ids
+            nprobe = params.nprobe * 4
+
+    def _rank_all(self, q: np.ndarray, n: int, k: int | None,
+                  among: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Exact ranking with one BLAS product over the flat storage (zero-copy views)."""
         flat = faiss.downcast_index(self._index.index)
         vectors = faiss.rev_swig_ptr(flat.get_xb(), n * self.dim).reshape(n, self.dim)
         ids = faiss.rev_swig_ptr(self._index.id_map.data(), n)
         scores = vectors @ q
+        if among is not None:
+            rows = np.flatnonzero(np.isin(ids, among))
+            ids, scores = ids[rows], scores[rows]
+            n = len(ids)
         if k is not None and k < n:
             top = np.argpartition(-scores, k - 1)[:k]
             order = top[np.argsort(-scores[top], kind="stable")]
@@ -273,37 +299,62 @@ def _build_ivf(ids: np.ndarray, vectors: np.ndarray, seed: int = 0) -> tuple[fai
     return index, index.nprobe
 
 
-def _tune_nprobe(index: faiss.IndexIVF, ids: np.ndarray, vectors: np.ndarray, rng: np.random.Generator,
-                 probes: int = 32) -> int:
-    """The smallest nprobe whose recall@100 against exact search reaches RECALL_TARGET.
+# Probe queries, for tuning nprobe here and for measuring recall in bench.query. CLIP puts texts
+# and photos in different regions of its space: a text and the photos it describes score a cosine
+# of only ~0.2-0.35, while a photo and its near neighbours score ~0.8-0.9. So a text-like probe is
+# a library photo's direction with random noise added until that photo scores a cosine of 0.25:
+# its best matches are a loose neighbourhood that spreads over many more lists than a photo
+# query's, and when the photo has few neighbours, over lists all across the library. A photo-like
+# probe is a photo with a little noise (another shot of the same scene, "Find similar").
+PROBE_COSINE = {"text": 0.25, "photo": 0.9}
+MAX_PROBED_SHARE = 4  # nprobe never exceeds nlist / 4: a query stays under ~1/4 of exact search
 
-    Probe queries look like text queries: a photo's direction drowned in noise, so their best
-    cosine is about 0.35 (like CLIP's text-to-image scores), which spreads their true neighbours
-    over more lists than a photo-to-photo query would."""
-    n, dim = vectors.shape
-    probes = min(probes, n)
-    picks = vectors[rng.choice(n, size=probes, replace=False)]
-    queries = picks + rng.standard_normal(picks.shape).astype(np.float32) * (2.5 / math.sqrt(dim))
-    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
-    k = min(100, n)
-    best_s = np.full((probes, k), -np.inf, dtype=np.float32)
-    best_i = np.zeros((probes, k), dtype=np.int64)
-    for start in range(0, n, 100_000):  # exact top-k in blocks: bounded memory
+
+def probe_queries(vectors: np.ndarray, count: int, kind: str, rng: np.random.Generator) -> np.ndarray:
+    """`count` unit probe vectors of a kind ("text" or "photo", see PROBE_COSINE) near `vectors`."""
+    picks = vectors[rng.choice(len(vectors), size=min(count, len(vectors)), replace=False)].astype(np.float32)
+    cosine = PROBE_COSINE[kind]
+    noise = rng.standard_normal(picks.shape).astype(np.float32)
+    noise *= math.sqrt(1 / cosine**2 - 1) / math.sqrt(picks.shape[1])  # |noise| = tan(angle)
+    queries = picks + noise
+    return queries / np.linalg.norm(queries, axis=1, keepdims=True)
+
+
+def _exact_top(queries: np.ndarray, ids: np.ndarray, vectors: np.ndarray, k: int) -> np.ndarray:
+    """The ids of each query's k best vectors (any order), by blocks of 100,000: bounded memory."""
+    k = min(k, len(vectors))
+    best_s = np.full((len(queries), k), -np.inf, dtype=np.float32)
+    best_i = np.zeros((len(queries), k), dtype=np.int64)
+    for start in range(0, len(vectors), 100_000):
         block = queries @ vectors[start:start + 100_000].T
         cand_s = np.concatenate([best_s, block], axis=1)
         cand_i = np.concatenate([best_i, np.broadcast_to(np.arange(start, start + block.shape[1]), block.shape)], axis=1)
         top = np.argpartition(-cand_s, k - 1, axis=1)[:, :k]
         best_s, best_i = np.take_along_axis(cand_s, top, 1), np.take_along_axis(cand_i, top, 1)
-    truth = ids[best_i]
-    nprobe = 4
+    return ids[best_i]
+
+
+def _tune_nprobe(index: faiss.IndexIVF, ids: np.ndarray, vectors: np.ndarray, rng: np.random.Generator,
+                 probes: int = 128) -> int:
+    """The smallest nprobe whose mean recall@100 against exact search reaches RECALL_TARGET for
+    text-like and for photo-like probes (at most nlist / MAX_PROBED_SHARE)."""
+    kinds = {kind: probe_queries(vectors, probes, kind, rng) for kind in PROBE_COSINE}
+    k = min(100, len(vectors))
+    truth = {kind: _exact_top(queries, ids, vectors, k) for kind, queries in kinds.items()}
+    most = max(1, index.nlist // MAX_PROBED_SHARE)
+    nprobe = min(4, most)
     while True:
         index.nprobe = nprobe
-        _, found = index.search(queries, k)
-        recall = float(np.mean([len(set(f) & set(t)) / k for f, t in zip(found, truth)]))
-        if recall >= RECALL_TARGET or nprobe >= index.nlist:
-            log.info("IVF over %d vectors: nlist %d, nprobe %d, probe recall@%d %.3f", n, index.nlist, nprobe, k, recall)
+        recall = {kind: _recall(index.search(queries, k)[1], truth[kind]) for kind, queries in kinds.items()}
+        if min(recall.values()) >= RECALL_TARGET or nprobe >= most:
+            log.info("IVF over %d vectors: nlist %d, nprobe %d, probe recall@%d %s", len(vectors), index.nlist,
+                     nprobe, k, ", ".join(f"{kind} {r:.3f}" for kind, r in recall.items()))
             return nprobe
-        nprobe = min(index.nlist, nprobe * 2)
+        nprobe = min(most, nprobe * 2)
+
+
+def _recall(found: np.ndarray, truth: np.ndarray) -> float:
+    return float(np.mean([len(set(f.tolist()) & set(t.tolist())) / len(t) for f, t in zip(found, truth)]))
 
 
 def _ivf_ids(index: faiss.Index) -> np.ndarray:

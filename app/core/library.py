@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Callable, Sequence
 import numpy as np
 
 from . import imaging, query
-from .catalog import OK, SKIPPED, Catalog, FileRecord
+from .catalog import NEWEST_FIRST, OK, SKIPPED, Catalog, FileRecord
 from .config import Settings
 from .embedder import DownloadProgress, Embedder, ModelSpec, ModelUnavailable
 from .indexer import Control, Indexer, IndexReport, Progress
@@ -173,8 +173,27 @@ class Library:
         if after_id is not None:
             where.append("id > ?")
             params.append(after_id)
-        order = " ORDER BY COALESCE(taken_at, datetime(mtime, 'unixepoch')) DESC, path"
-        return self.catalog.files("WHERE " + " AND ".join(where) + order, params)
+        return self.catalog.files("WHERE " + " AND ".join(where) + " " + NEWEST_FIRST, params)
+
+    def photo_ids(self, among: np.ndarray | None = None, limit: int | None = None) -> np.ndarray:
+        """The ids of `photos()` in its order, without a record each; `among`: only these ids
+        (sorted); `limit`: only the first that many (a page of a million-photo library)."""
+        cursor = self.catalog.db.execute(f"SELECT id FROM files WHERE status = 'ok' {NEWEST_FIRST}")
+        pages, found = [], 0
+        try:
+            while limit is None or found < limit:
+                rows = cursor.fetchmany(50_000)
+                if not rows:
+                    break
+                page = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+                if among is not None:
+                    page = page[np.isin(page, among)]
+                pages.append(page)
+                found += len(page)
+        finally:
+            cursor.close()
+        ids = np.concatenate(pages) if pages else np.empty(0, dtype=np.int64)
+        return ids[:limit]
 
     @staticmethod
     def when(record: FileRecord) -> str:

@@ -98,8 +98,8 @@ def _orientation_condition(orientations: Iterable[str]) -> str:
     return "(width > 0 AND height > 0 AND (" + " OR ".join(sql[o] for o in orientations) + "))"
 
 
-def filter_ids(catalog, f: Filters) -> set[int]:
-    """Ids of the readable photos that pass every filter."""
+def filter_ids(catalog, f: Filters) -> np.ndarray:
+    """Ids of the readable photos that pass every filter, sorted."""
     where, params = ["status = 'ok'"], []
     when = "COALESCE(taken_at, datetime(mtime, 'unixepoch', 'localtime'))"
     if f.after is not None:
@@ -116,14 +116,14 @@ def filter_ids(catalog, f: Filters) -> set[int]:
         where.append(_orientation_condition(f.orientations))
     if f.not_orientations:
         where.append("NOT " + _orientation_condition(f.not_orientations))
-    rows = catalog.db.execute(f"SELECT id, path, folder_id FROM files WHERE {' AND '.join(where)}", params).fetchall()
     if not (f.folders or f.not_folders):
-        return {r[0] for r in rows}
+        return _sorted_ids(r[0] for r in catalog.db.execute(f"SELECT id FROM files WHERE {' AND '.join(where)}", params))
+    rows = catalog.db.execute(f"SELECT id, path, folder_id FROM files WHERE {' AND '.join(where)}", params).fetchall()
     roots = catalog.folders()
     wanted = [_fold(x).strip("/") for x in f.folders]
     unwanted = [_fold(x).strip("/") for x in f.not_folders]
     verdict: dict[tuple[str, int | None], bool] = {}  # per directory: decided once
-    out = set()
+    out = []
     for file_id, path, folder_id in rows:
         directory = os.path.dirname(path)
         key = (directory, folder_id)
@@ -134,8 +134,12 @@ def filter_ids(catalog, f: Filters) -> set[int]:
                 not any(_folder_matches(rel, u) for u in unwanted)
             verdict[key] = ok
         if ok:
-            out.add(file_id)
-    return out
+            out.append(file_id)
+    return _sorted_ids(out)
+
+
+def _sorted_ids(ids: Iterable[int]) -> np.ndarray:
+    return np.unique(np.fromiter(ids, dtype=np.int64))
 
 
 def _relative_dir(directory: str, root: Path | None) -> list[str]:
@@ -285,10 +289,12 @@ def query_vector(library: "Library", parts: list[Part], concepts: list, image_ve
     return normalise(total)
 
 
-def concept_ranking(library: "Library", concepts: list) -> tuple[np.ndarray, np.ndarray]:
+def concept_ranking(library: "Library", concepts: list,
+                    among: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Photos by concept score: for one concept its z-score (the best-prompt cosine, standardised
     by the mean and spread of that concept's best-prompt cosine over the library); for several,
-    the weighted mean of their z-scores, so that a photo must show all of them."""
+    the weighted mean of their z-scores, so that a photo must show all of them. `among`: only
+    these photos (see VectorIndex.search)."""
     embedder = library.load_model()
     index = library.concepts
     sample = library_sample(library)
@@ -296,7 +302,7 @@ def concept_ranking(library: "Library", concepts: list) -> tuple[np.ndarray, np.
     ids_all, score_all = None, None
     for term, concept in concepts:
         prompt_vectors = index.concept_vectors(embedder, concept)
-        ids, raw = _max_by_id([library.index.search(v, None) for v in prompt_vectors])
+        ids, raw = _max_by_id([library.index.search(v, None, among) for v in prompt_vectors])
         if sample is not None and len(sample) >= 8 and sample.shape[1] == prompt_vectors.shape[1]:
             reference = (sample @ prompt_vectors.T).max(axis=1)
         else:
@@ -327,41 +333,46 @@ def execute(library: "Library", parsed: ParsedQuery, n: int | None = None, image
     concepts, stand_ins = _resolve_concepts(library, parsed, hints)
     parts = list(parsed.parts) + stand_ins
 
-    # which photos may appear at all
-    allowed: set[int] | None = filter_ids(catalog, parsed.filters) if parsed.filters.active else None
+    # which photos may appear at all (sorted ids; None: every photo)
+    allowed = filter_ids(catalog, parsed.filters) if parsed.filters.active else None
     phrase_order: list[int] = []
     for phrase in parsed.phrases:
         matches = phrase_matches(catalog, phrase)
         phrase_order = phrase_order or matches
-        allowed = set(matches) if allowed is None else allowed & set(matches)
+        allowed = _sorted_ids(matches) if allowed is None else np.intersect1d(allowed, _sorted_ids(matches))
     banned = set(exclude or ())
     for phrase in parsed.excluded_phrases:
         banned.update(phrase_matches(catalog, phrase))
+    if allowed is not None and banned:
+        allowed = np.setdiff1d(allowed, np.fromiter(banned, dtype=np.int64, count=len(banned)), assume_unique=True)
     if parsed.phrases and not _has_ocr(catalog):
         hints.append("quoted words are matched against file names (text inside photos is not read yet)")
 
-    # ranking
     concept_only = bool(concepts) and not parts and image_vector is None and all(not t.negative for t, _ in concepts)
+    # ranking: the index ranks only the allowed photos (filtering its best few after would lose most)
+    total = None  # known before ranking when only the first n are listed
     if concept_only:
-        ids, scores = concept_ranking(library, concepts)
+        ids, scores = concept_ranking(library, concepts, allowed)
     elif parts or concepts or image_vector is not None:
         q = query_vector(library, parts, concepts, image_vector, hints)
-        ids, scores = library.index.search(q, None)
-    else:  # only filters and phrases: the matches, newest first (or best text match first)
+        ids, scores = library.index.search(q, None, allowed)
+    else:  # only filters and phrases: the matches, best text match first, else newest first
         if allowed is None and not banned:
             return SearchResult([], parsed=parsed, hints=hints or ["nothing to search for"], good_count=0)
-        order = phrase_order + [r.id for r in library.photos()]
-        ids = np.array(list(dict.fromkeys(order)), dtype=np.int64)
+        if phrase_order:
+            ids = np.array(list(dict.fromkeys(phrase_order)), dtype=np.int64)
+        else:  # ids only, and only the first n when that is all that was asked for
+            ids = library.photo_ids(allowed, n if allowed is not None else None)
+            total = len(allowed) if allowed is not None else None
         scores = np.ones(len(ids), dtype=np.float32)
 
     ids = np.asarray(ids, dtype=np.int64)
     scores = np.asarray(scores, dtype=np.float32)
-    if allowed is not None or banned:
-        keep = np.ones(len(ids), dtype=bool)
-        if allowed is not None:
-            keep &= np.isin(ids, np.fromiter(allowed, dtype=np.int64, count=len(allowed)))
-        if banned:
-            keep &= ~np.isin(ids, np.fromiter(banned, dtype=np.int64, count=len(banned)))
+    if allowed is not None:
+        keep = np.isin(ids, allowed)
+        ids, scores = ids[keep], scores[keep]
+    elif banned:
+        keep = ~np.isin(ids, np.fromiter(banned, dtype=np.int64, count=len(banned)))
         ids, scores = ids[keep], scores[keep]
 
     cutoff = relevance_cutoff(scores)
@@ -378,7 +389,7 @@ def execute(library: "Library", parsed: ParsedQuery, n: int | None = None, image
         # (a Python list of 100k ids here held the interpreter long enough to stall the window)
         good_count = len(ids) if cutoff.count > len(ids) else cutoff.count
         order_ids = ids[:good_count] if good_only else ids
-        total = len(order_ids)
+        total = len(order_ids) if total is None else total
         if n is not None:
             order_ids = order_ids[: max(0, n)]
         return SearchResult([], parsed=parsed, hints=hints, good_count=min(good_count, len(order_ids)), total=total,
@@ -401,7 +412,7 @@ def execute(library: "Library", parsed: ParsedQuery, n: int | None = None, image
         good_count = len([i for i in order if i in good])
     if good_only:
         order = order[:good_count]
-    total = len(order)
+    total = len(order) if total is None else total
     if n is not None:
         order = order[: max(0, n)]
     if not paths:

@@ -129,3 +129,21 @@ def test_a_rebuild_catches_up_with_changes_made_while_it_ran():
     old.add(np.array([999]), vecs[:1])
     new.catch_up(old)
     assert sorted(new.ids().tolist()) == sorted(old.ids().tolist())
+
+
+def test_the_tuned_approximate_index_finds_the_neighbours_of_text_like_and_photo_like_queries(monkeypatch):
+    from app.core import index as index_module
+
+    monkeypatch.setattr(index_module, "EXACT_LIMIT", 2000)
+    vecs = _clustered(20_000, dim=64, clusters=60)
+    ids = np.arange(20_000, dtype=np.int64) + 1
+    big = VectorIndex.from_vectors(ids, vecs)
+    assert big.kind == "ivf"
+    rng = np.random.default_rng(7)  # other probes than the tuning's
+    for kind in ("text", "photo"):
+        recalls = []
+        for q in index_module.probe_queries(vecs, 50, kind, rng):
+            exact = set(ids[np.argsort(-(vecs @ q))[:100]].tolist())
+            recalls.append(len(exact & set(big.search(q, 100)[0].tolist())) / 100)
+        assert np.mean(recalls) >= 0.95, kind
+

@@ -88,6 +88,15 @@ def test_partial_words_and_phrases(signs_library):
     assert library.catalog.ocr_search("zebra crossing") == []
 
 
+def test_quoted_words_in_a_picture_are_strict_end_to_end(signs_library):
+    library, paths, _ = signs_library
+    museum = _id(library, paths["Museum of Art"])
+    assert [h.id for h in library.search('"MUSEUMOFART"')] == [museum]  # spaces optional
+    assert list(library.search('"musuem of art"')) == []  # a typo matches nothing
+    assert [h.id for h in library.search('"museum" -"museum art"')] == [museum]  # only together, in order
+    assert list(library.search('"museum" -"museum of art"')) == []
+
+
 def test_reading_text_is_cancellable_and_resumes(tmp_path, make_settings, random_model):
     paths = write_signs(tmp_path / "photos", ["Alpha", "Bravo", "Charlie", "Delta"], size=(400, 300), blank=0)
     library = Library(make_settings(random_model, ocr=True))

@@ -153,6 +153,26 @@ MIGRATIONS: list[str] = [
     CREATE INDEX files_newest ON files(COALESCE(taken_at, datetime(mtime, 'unixepoch')) DESC, path)
         WHERE status = 'ok';
     """,
+    # 6: the text found in photos indexed a second time without its spaces, as OCR drops and adds
+    # them: a quoted phrase is one trigram lookup ("barbershop" finds BARBER SHOP). Text kept.
+    """
+    ALTER TABLE ocr_text ADD COLUMN compact TEXT GENERATED ALWAYS AS (replace(norm, ' ', '')) VIRTUAL;
+    DROP TRIGGER ocr_text_ai; DROP TRIGGER ocr_text_ad; DROP TRIGGER ocr_text_au; DROP TABLE ocr_fts;
+    CREATE VIRTUAL TABLE ocr_fts USING fts5(
+        norm, compact, content='ocr_text', content_rowid='id', tokenize='trigram'
+    );
+    INSERT INTO ocr_fts(ocr_fts) VALUES ('rebuild');
+    CREATE TRIGGER ocr_text_ai AFTER INSERT ON ocr_text BEGIN
+        INSERT INTO ocr_fts(rowid, norm, compact) VALUES (new.id, new.norm, new.compact);
+    END;
+    CREATE TRIGGER ocr_text_ad AFTER DELETE ON ocr_text BEGIN
+        INSERT INTO ocr_fts(ocr_fts, rowid, norm, compact) VALUES ('delete', old.id, old.norm, old.compact);
+    END;
+    CREATE TRIGGER ocr_text_au AFTER UPDATE ON ocr_text BEGIN
+        INSERT INTO ocr_fts(ocr_fts, rowid, norm, compact) VALUES ('delete', old.id, old.norm, old.compact);
+        INSERT INTO ocr_fts(rowid, norm, compact) VALUES (new.id, new.norm, new.compact);
+    END;
+    """,
 ]
 
 # How photos are listed when nothing ranks them; the index of migration 5 holds this order.
@@ -226,6 +246,8 @@ class Catalog:
             raise CatalogError(
                 f"{self.path} was written by a newer PhotoSeek (schema {version} > {SCHEMA_VERSION})"
             )
+        if version == 2:
+            self._repair_early_v2()  # before the migrations that build on schema 2's final form
         for number in range(version, SCHEMA_VERSION):
             # executescript commits any open transaction, so the script carries its own.
             script = f"BEGIN IMMEDIATE;\n{MIGRATIONS[number]}\nPRAGMA user_version = {number + 1};\nCOMMIT;"
@@ -236,8 +258,6 @@ class Catalog:
                     if db.in_transaction:
                         db.execute("ROLLBACK")
                     raise
-        if version == 2:
-            self._repair_early_v2()
         if 0 < version < 3 and db.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0]:
             db.execute("VACUUM")  # once: give back the space the old embeddings table took
 
@@ -486,7 +506,8 @@ class Catalog:
         Forgiving by default: whole words, the start of words, words OCR ran together ("ROADDEATH")
         and, for a word found nowhere as typed, words one character off all match (scores in
         `textmatch`). A photo must hold at least half of the query's significant words.
-        `phrase=True` wants the words exactly, together and in order (quoted words)."""
+        `phrase=True` wants the words exactly, together and in order, spaces optional (quoted
+        words): the words as written first, then with other spaces, then inside longer words."""
         query_words = textmatch.words(query)
         if not query_words:
             return []
@@ -521,9 +542,10 @@ class Catalog:
                 self._vocabulary = (generation, textmatch.Vocabulary(rows))
             return self._vocabulary[1]  # type: ignore[return-value]
 
-    def _ocr_fts(self, fragment: str) -> set[int]:
-        """ocr_text rows whose searchable text contains `fragment` (3 characters or more)."""
-        quoted = '"' + fragment.replace('"', '""') + '"'
+    def _ocr_fts(self, fragment: str, column: str = "norm") -> set[int]:
+        """ocr_text rows whose searchable text contains `fragment` (3 characters or more), as
+        words (`norm`) or with the spaces taken out (`compact`)."""
+        quoted = f'{column} : "' + fragment.replace('"', '""') + '"'
         return {r for (r,) in self.db.execute("SELECT rowid FROM ocr_fts WHERE ocr_fts MATCH ?", (quoted,))}
 
     def _ocr_norms(self, row_ids: Iterable[int]) -> dict[int, str]:
@@ -553,6 +575,9 @@ class Catalog:
                 give(vocabulary.starting_with(word), textmatch.PREFIX)
             if len(word) >= textmatch.MIN_FUZZY:
                 give(self._ocr_fts(word), textmatch.INSIDE)
+            elif len(word) >= textmatch.MIN_INSIDE:  # short: inside a word only as a run (RE16TGK)
+                inside = self._ocr_norms(self._ocr_fts(word).difference(scores))
+                give((r for r, text in inside.items() if textmatch.inside_as_group(word, text)), textmatch.INSIDE)
             if not scores and len(word) >= textmatch.MIN_FUZZY:  # found nowhere as typed: a typo?
                 for near in vocabulary.near(word):
                     give(vocabulary.exact(near), textmatch.FUZZY_WORD)
@@ -590,17 +615,18 @@ class Catalog:
                 if textmatch.substring_distance(word, text.replace(" ", ""), 1) <= 1}
 
     def _ocr_phrase_rows(self, query_words: list[str]) -> dict[int, tuple[float, int]]:
-        """Rows holding the words together and in order (spaces optional: OCR drops them)."""
-        longest = max(query_words, key=len)
-        if len(longest) >= 3:
-            candidates = self._ocr_fts(longest)
-        else:
-            candidates = set(self._ocr_vocabulary().exact(longest))
-        joined, spaced = "".join(query_words), " " + " ".join(query_words) + " "
+        """Rows holding the words together and in order, spaces optional (OCR drops and adds them),
+        scored by `textmatch.phrase_score`."""
+        joined = "".join(query_words)
+        if len(joined) >= textmatch.MIN_INSIDE:
+            candidates = self._ocr_fts(joined, "compact")
+        else:  # too short for the trigram index: rows with its longest word
+            candidates = set(self._ocr_vocabulary().exact(max(query_words, key=len)))
         out: dict[int, tuple[float, int]] = {}
         for r, text in self._ocr_norms(candidates).items():
-            if joined in text.replace(" ", ""):
-                out[r] = (textmatch.EXACT if spaced in f" {text} " else textmatch.PREFIX, len(text))
+            score = textmatch.phrase_score(query_words, text)
+            if score:
+                out[r] = (score, len(text))
         return out
 
     # -- image hashes (duplicates) -----------------------------------------------------------

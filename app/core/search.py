@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import unicodedata
+import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
 import numpy as np
 
+from . import textmatch
 from .query import Hit, normalise
 from .query_parser import TYPE_EXTENSIONS, Filters, ParsedQuery, Part, concept_key
 from .relevance import Cutoff, relevance_cutoff, rrf
@@ -165,34 +166,66 @@ def _folder_matches(parts: list[str], name: str) -> bool:
 
 
 def _name_key(text: str) -> str:
-    return " ".join(re.sub(r"[_\-.\s]+", " ", _fold(text)).split())
+    """A file name or a quoted phrase as matched against file names: folded case and accents, no
+    spaces, and _ - . (word breaks in file names) taken out, so "birthday_cake" holds "Birthday Cake"."""
+    return textmatch.compact(text.replace("_", " "))
+
+
+class _FileNames:
+    """Every readable photo's file name (its `_name_key`) in one string, with the photos' ids:
+    folding 100k names takes about half a second, finding a phrase in them milliseconds."""
+
+    def __init__(self, rows: list[tuple[int, str]]):
+        keys = [_name_key(os.path.basename(path)) for _, path in rows]
+        self.ids = np.array([file_id for file_id, _ in rows], dtype=np.int64)
+        self.starts = np.cumsum([0] + [len(k) + 1 for k in keys[:-1]], dtype=np.int64)
+        self.text = "\n".join(keys)
+
+    def find(self, key: str) -> list[int]:
+        """Ids of the photos whose file name holds `key`, by id."""
+        found, at = [], self.text.find(key) if key else -1
+        while at >= 0:
+            found.append(at)
+            at = self.text.find(key, at + len(key))
+        rows = np.unique(np.searchsorted(self.starts, found, side="right") - 1)
+        return self.ids[rows].tolist()
+
+
+_file_names: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # catalog -> (generation, _FileNames)
+
+
+def _names_of(catalog) -> _FileNames:
+    """The catalog's file names, folded again only when its files changed."""
+    generation = catalog.generation()
+    cached = _file_names.get(catalog)
+    if cached is None or cached[0] != generation:
+        rows = catalog.db.execute("SELECT id, path FROM files WHERE status = 'ok' ORDER BY id").fetchall()
+        cached = _file_names[catalog] = (generation, _FileNames(rows))
+    return cached[1]
 
 
 def _has_ocr(catalog) -> bool:
     return callable(getattr(catalog, "ocr_search", None))
 
 
-def ocr_ranking(catalog, text: str, limit: int | None = OCR_LIMIT) -> list[int]:
-    """Ids of photos whose text matches, best first ([] without OCR support or on any error)."""
+def ocr_ranking(catalog, text: str, limit: int | None = OCR_LIMIT, phrase: bool = False) -> list[int]:
+    """Ids of photos whose text matches, best first ([] without OCR support or on any error);
+    `phrase`: the words together and in order (Catalog.ocr_search)."""
     if not text.strip() or not _has_ocr(catalog):
         return []
     try:
-        return [int(i) for i, _ in catalog.ocr_search(text, limit=limit)]
+        return [int(i) for i, _ in catalog.ocr_search(text, limit=limit, phrase=phrase)]
     except Exception as e:  # a query the text index cannot take must not break the search
         log.info("text search failed for %r: %s", text, e)
         return []
 
 
 def phrase_matches(catalog, phrase: str) -> list[int]:
-    """Photos whose text (best first) or file name holds the phrase."""
-    ordered = ocr_ranking(catalog, phrase, None)
-    key = _name_key(phrase)
-    if key:
-        seen = set(ordered)
-        for file_id, path in catalog.db.execute("SELECT id, path FROM files WHERE status = 'ok' ORDER BY id"):
-            if file_id not in seen and key in _name_key(os.path.basename(path)):
-                ordered.append(file_id)
-    return ordered
+    """Photos whose text (best first) or file name holds the phrase: its words together and in
+    order, whatever the case, accents and spaces."""
+    ordered = ocr_ranking(catalog, phrase, None, phrase=True)
+    seen = set(ordered)
+    return ordered + [i for i in _names_of(catalog).find(_name_key(phrase)) if i not in seen]
 
 
 # -- vectors and concepts ------------------------------------------------------------------------

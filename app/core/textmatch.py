@@ -1,6 +1,6 @@
 """Matching typed words against the text found inside photos: forgiving, but not noisy.
 
-Pure Python (no SQLite, no OCR engine), used by `Catalog.ocr_search`:
+Pure Python (no SQLite, no OCR engine), used by `Catalog.ocr_search` and quoted phrases:
 
 - `normalize` folds case and accents and keeps word characters, so "CAFÉ", "Café" and "cafe" are
   one word, and the stored search form of a photo's text is its words joined by single spaces;
@@ -18,7 +18,13 @@ How a photo's text scores against one typed word (the best that applies):
 A query scores the mean over its significant words (stop words only count when there is nothing
 else), plus a small bonus when the words appear together in order. A photo is a match only when at
 least half of the significant words are found in it, so "kids at the beach" does not pull in every
-photo with "at" written on it.
+photo with "at" written on it. A word of three characters (`MIN_INSIDE`) matches inside a longer
+one only as a whole run of letters or digits ("TGK" in the plate "RE16TGK", never "cat" in "education").
+
+A quoted phrase is strict: its words together and in order, no typos, spaces optional (OCR drops
+and adds them, so "barbershop" and "BARBER SHOP" are one phrase). `phrase_score` ranks the words as
+written (1.0) above the same letters with other spaces (0.9) and above part of a word (0.8:
+"TGK" in "RE16TGK", "shop" in "BOOKSHOP").
 """
 
 from __future__ import annotations
@@ -27,11 +33,13 @@ import bisect
 import re
 import unicodedata
 from collections import defaultdict
+from itertools import accumulate
 
 EXACT, PREFIX, INSIDE, FUZZY_WORD, FUZZY_INSIDE = 1.0, 0.9, 0.8, 0.7, 0.6
 PHRASE_BONUS = 0.05
 MIN_FUZZY = 4  # shorter words are matched exactly only: one edit of "cat" is "cot", "cut", "car"...
 MIN_FUZZY_INSIDE = 6  # below this one edit can remove every trigram the FTS index could find it by
+MIN_INSIDE = 3  # the trigram index finds nothing shorter inside a word
 
 _WORD = re.compile(r"\w+")
 
@@ -43,9 +51,9 @@ into onto over under near my our your his her their no not
 
 def normalize(text: str) -> str:
     """Case- and accent-folded words joined by single spaces: the searchable form of a text."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(_WORD.findall(stripped.casefold()))
+    if not text.isascii():  # ASCII has no accents: skipping this halves the time for most file names
+        text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return " ".join(_WORD.findall(text.casefold()))
 
 
 def words(text: str) -> list[str]:
@@ -105,6 +113,39 @@ def substring_distance(pattern: str, text: str, limit: int = 1) -> int:
     return best if best <= limit else limit + 1
 
 
+def compact(text: str) -> str:
+    """The searchable form of a text without its spaces: what a quoted phrase must be part of."""
+    return normalize(text).replace(" ", "")
+
+
+def phrase_score(phrase: list[str], text: str) -> float:
+    """How a normalized `text` holds the normalized words of a quoted `phrase` (0.0: it does not):
+    EXACT as written, PREFIX with other spaces but whole words, INSIDE as part of a word."""
+    joined = "".join(phrase)
+    if not joined:
+        return 0.0
+    if f" {' '.join(phrase)} " in f" {text} ":
+        return EXACT
+    run = text.replace(" ", "")
+    breaks = set(accumulate((len(w) for w in text.split()), initial=0))  # word ends, without spaces
+    best, start = 0.0, run.find(joined)
+    while start >= 0:
+        if start in breaks and start + len(joined) in breaks:
+            return PREFIX
+        best, start = INSIDE, run.find(joined, start + 1)
+    return best
+
+
+def inside_as_group(part: str, text: str) -> bool:
+    """True when `part` appears in `text` as a whole run of letters or of digits, as "tgk" does in
+    "re16tgk" (and "cat" does not in "education")."""
+    def other(ch: str) -> str:  # a neighbour that would continue the run
+        return r"\d" if ch.isdigit() else r"[^\W\d_]"
+
+    pattern = f"(?<!{other(part[0])}){re.escape(part)}(?!{other(part[-1])})"
+    return re.search(pattern, text) is not None
+
+
 def trigrams(word: str) -> list[str]:
     return list(dict.fromkeys(word[i:i + 3] for i in range(len(word) - 2)))
 
@@ -156,4 +197,5 @@ class Vocabulary:
 
 
 __all__ = ["normalize", "words", "significant", "within_one_edit", "substring_distance", "trigrams",
+           "compact", "phrase_score", "inside_as_group",
            "Vocabulary", "STOP_WORDS", "EXACT", "PREFIX", "INSIDE", "FUZZY_WORD", "FUZZY_INSIDE"]

@@ -88,6 +88,15 @@ def test_partial_words_and_phrases(signs_library):
     assert library.catalog.ocr_search("zebra crossing") == []
 
 
+def test_quoted_words_in_a_picture_are_strict_end_to_end(signs_library):
+    library, paths, _ = signs_library
+    museum = _id(library, paths["Museum of Art"])
+    assert [h.id for h in library.search('"MUSEUMOFART"')] == [museum]  # spaces optional
+    assert list(library.search('"musuem of art"')) == []  # a typo matches nothing
+    assert [h.id for h in library.search('"museum" -"museum art"')] == [museum]  # only together, in order
+    assert list(library.search('"museum" -"museum of art"')) == []
+
+
 def test_reading_text_is_cancellable_and_resumes(tmp_path, make_settings, random_model):
     paths = write_signs(tmp_path / "photos", ["Alpha", "Bravo", "Charlie", "Delta"], size=(400, 300), blank=0)
     library = Library(make_settings(random_model, ocr=True))
@@ -223,6 +232,50 @@ def test_phrases_must_appear_together(texts):
     assert _names(catalog, ids, "bakary", phrase=True) == []  # no typos in phrases
 
 
+@pytest.fixture
+def shop_signs(tmp_path):
+    """A catalog whose photos' text is given: the signs of issue 23 (no "SHOPPING CART" among them)."""
+    catalog = Catalog(tmp_path / "catalog.sqlite3")
+    given = {
+        "barber": "BARBER SHOP\nOPEN 9-5", "barbershop": "BARBERSHOP", "bookshop": "BOOKSHOP",
+        "thanks": "THANKYOUFORSHOPPING", "card": "CARD PAYMENT VISA", "plate": "RE16TGK",
+        "tgk": "TGK", "cafe": "Café de Flore", "shop": "SHOP",
+    }
+    with catalog.transaction() as db:
+        catalog.put_files(db, [FileRecord(None, f"/p/{k}.jpg", f"fp-{k}", 1, 1.0) for k in given])
+    catalog.put_ocr([(f"fp-{k}", t) for k, t in given.items()], "test", 1)
+    yield catalog, {Path(r.path).stem: r.id for r in catalog.files()}
+    catalog.close()
+
+
+def test_a_quoted_phrase_is_its_words_in_order_spaces_optional(shop_signs):
+    catalog, ids = shop_signs
+    assert _names(catalog, ids, "BARBER SHOP", phrase=True) == ["barber", "barbershop"]  # as written first
+    assert _names(catalog, ids, "barbershop", phrase=True) == ["barbershop", "barber"]
+    assert _names(catalog, ids, "shopping cart", phrase=True) == []
+    assert _names(catalog, ids, "barbre shop", phrase=True) == []  # no typos
+    assert _names(catalog, ids, "shop barber", phrase=True) == []  # in order
+    assert _names(catalog, ids, "CAFE", phrase=True) == _names(catalog, ids, "café DE flore", phrase=True) == ["cafe"]
+    assert _names(catalog, ids, "tgk", phrase=True) == ["tgk", "plate"]  # inside a word, via the trigram index
+    shop = _names(catalog, ids, "shop", phrase=True)
+    assert shop[:2] == ["shop", "barber"] and set(shop) == {"shop", "barber", "barbershop", "bookshop", "thanks"}
+
+
+def test_unquoted_words_stay_forgiving(shop_signs):
+    catalog, ids = shop_signs
+    assert set(_names(catalog, ids, "barber shop")) > {"barber", "bookshop", "thanks"}  # half the words do
+    assert _names(catalog, ids, "shopping cart")[-1] == "card"  # "cart" is one letter from "card"
+    assert _names(catalog, ids, "barbre shop")[0] == "barber"
+
+
+def test_an_exact_text_hit_outranks_a_partial_one(shop_signs):
+    catalog, ids = shop_signs
+    tgk = dict(catalog.ocr_search("tgk"))  # three letters: inside a word only as a run of letters
+    assert list(tgk) == [ids["tgk"], ids["plate"]] and tgk[ids["tgk"]] > tgk[ids["plate"]]
+    shop = _names(catalog, ids, "shop")
+    assert shop[:2] == ["shop", "barber"] and shop.index("barbershop") > 1 and shop.index("bookshop") > 1
+
+
 def test_hostile_queries_never_raise(texts):
     catalog, _ = texts
     for query in ["", "   ", '"', "'", "*", "a*", "NEAR(a b)", "AND OR NOT", "^", "-", "--x", "(", ")", ":",
@@ -250,6 +303,25 @@ def test_writing_text_leaves_the_index_generation_alone(texts):
     catalog.put_ocr([("fp-beach", "SUNSET BEACH CLUB")], "test", 1)
     assert catalog.generation() == before  # the vector index and concept scores stay valid
     assert catalog.ocr_search("club")
+
+
+def test_a_schema_3_catalog_keeps_its_text_and_finds_phrases_without_spaces(tmp_path):
+    from app.core.catalog import MIGRATIONS
+
+    path = tmp_path / "v3.sqlite3"
+    db = sqlite3.connect(path, isolation_level=None)
+    db.executescript("".join(MIGRATIONS[:3]) + "PRAGMA user_version = 3;")
+    db.execute("INSERT INTO files (path, fingerprint, size, mtime, status) VALUES ('/p/a.jpg', 'fp-a', 1, 1.0, 'ok')")
+    db.execute("INSERT INTO ocr_text (fingerprint, text, norm, engine, version, read_at) "
+               "VALUES ('fp-a', 'BARBER SHOP', 'barber shop', 'test', 1, 0)")
+    db.close()
+    catalog = Catalog(path)
+    assert catalog.ocr_text(1) == "BARBER SHOP"  # not read again
+    assert [i for i, _ in catalog.ocr_search("barbershop", phrase=True)] == [1]
+    catalog.put_ocr([("fp-a", "RE16 TGK")], "test", 1)  # the index follows changes
+    assert catalog.ocr_search("barbershop", phrase=True) == []
+    assert [i for i, _ in catalog.ocr_search("re16tgk", phrase=True)] == [1]
+    catalog.close()
 
 
 def test_an_early_schema_2_catalog_is_repaired(tmp_path):

@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from app.core.catalog import Catalog, FileRecord
 from app.core.config import Settings
 from app.core.library import Library
+from app.core.search import phrase_matches
 from tiny_clip import COLOURS, SHAPES, write_shapes
 
 
@@ -253,6 +255,9 @@ def _names(hits) -> set[str]:
     ("folder:home", set()),  # only folders inside the library count, not where it lives
     ('"cake"', {"birthday_cake.jpg", "draft cake.png"}),
     ('"birthday cake"', {"birthday_cake.jpg"}),  # _ - . and spaces are all word breaks
+    ('"BirthdayCake"', {"birthday_cake.jpg"}),  # spaces optional
+    ('"cake birthday"', set()),  # in that order
+    ('"brithday cake"', set()),  # no typos
     ('"CAKE" -"draft"', {"birthday_cake.jpg"}),
     ('type:png "cake"', {"draft cake.png"}),
 ])
@@ -280,22 +285,17 @@ def test_a_bad_filter_is_explained_and_the_rest_still_works(varied):
     assert list(empty) == [] and empty.hints
 
 
-# -- text found in photos (through the catalog's ocr_search, faked here) ------------------------------------
+# -- text found in photos (put in the catalog as the OCR pass would) -----------------------------------------
 
 
 @pytest.fixture
-def with_text(varied, monkeypatch):
-    """Pretend the photos were read: receipt.webp says "total 12.50 coffee"."""
-    ids = {Path(r.path).name: r.id for r in varied.photos()}
-    texts = {ids["receipt.webp"]: "total 12.50 coffee", ids["beach.jpg"]: "welcome to coffee beach"}
-
-    def ocr_search(query, limit=None):
-        words = query.lower().split()
-        hits = [(i, float(sum(w in t for w in words))) for i, t in texts.items() if any(w in t for w in words)]
-        return sorted(hits, key=lambda h: -h[1])[:limit]
-
-    monkeypatch.setattr(varied.catalog, "ocr_search", ocr_search, raising=False)
-    return ids
+def with_text(varied):
+    """The photos were read: receipt.webp says "total 12.50 coffee", beach.jpg "welcome to coffee beach"."""
+    records = {Path(r.path).name: r for r in varied.catalog.files()}
+    read = {"receipt.webp": "total 12.50 coffee", "beach.jpg": "welcome to coffee beach"}
+    varied.catalog.put_ocr([(records[n].fingerprint, text) for n, text in read.items()], "test", 1)
+    yield {name: r.id for name, r in records.items()}
+    varied.catalog.put_ocr([(r.fingerprint, "") for r in records.values()], "test", 1)
 
 
 def test_words_in_photos_are_fused_into_the_ranking(varied, with_text):
@@ -313,6 +313,57 @@ def test_quoted_words_match_the_text_in_photos_or_the_file_name(varied, with_tex
     assert _names(varied.search('"coffee" -"beach"')) == {"receipt.webp"}
     assert _names(varied.search('"cake" orientation:square')) == {"birthday_cake.jpg"}
     assert not any("not read yet" in h for h in varied.search('"coffee"').hints)
+
+
+def test_quoted_words_are_strict_and_unquoted_ones_forgiving(varied, with_text):
+    assert _names(varied.search('"cofee"')) == set()  # a typo matches nothing
+    assert _names(varied.search('"beach coffee"')) == set()  # the words in that order
+    assert Path(varied.search("cofee")[0].path).name in {"receipt.webp", "beach.jpg"}
+    assert _names(varied.search('"COFFEEBEACH"')) == {"beach.jpg"}  # spaces optional
+
+
+def test_an_excluded_phrase_is_as_strict(varied, with_text):
+    assert _names(varied.search('"coffee" -"beech"')) == {"receipt.webp", "beach.jpg"}  # not a typo of it
+    assert _names(varied.search('"coffee" -"welcome beach"')) == {"receipt.webp", "beach.jpg"}
+    assert _names(varied.search('"coffee" -"Coffee Beach"')) == {"receipt.webp"}
+
+
+def test_quoted_words_as_written_come_before_part_of_a_word(varied, with_text):
+    tall = varied.catalog.files("WHERE path LIKE '%tall.png'")[0]
+    varied.catalog.put_ocr([(tall.fingerprint, "COFFEESHOP")], "test", 1)
+    order = [Path(h.path).name for h in varied.search('"coffee"')]
+    assert set(order[:2]) == {"receipt.webp", "beach.jpg"} and order[2:] == ["tall.png"]
+
+
+# -- quoted phrases in file names and text (the catalog alone) -------------------------------------------
+
+
+@pytest.fixture
+def signs(tmp_path):
+    """Photos whose text was read (IMG_000k.jpg) and photos known by their file names only."""
+    read = ["BARBER SHOP", "BOOKSHOP", "THANKYOUFORSHOPPING", "CARD PAYMENT VISA", "RE16TGK", "CAFÉ"]
+    named = ["Barber-Shop.jpg", "barbershop_2021.jpg", "bookshop.jpg", "thank_you_for_shopping.png",
+             "card payment visa.png", "Café Flore.JPG", "RE16TGK.heic"]
+    paths = [f"/p/IMG_{k:04d}.jpg" for k in range(len(read))] + [f"/p/{name}" for name in named]
+    catalog = Catalog(tmp_path / "catalog.sqlite3")
+    with catalog.transaction() as db:
+        catalog.put_files(db, [FileRecord(None, path, f"fp-{k}", 1, 1.0) for k, path in enumerate(paths)])
+    catalog.put_ocr([(f"fp-{k}", text) for k, text in enumerate(read)], "test", 1)
+    labels = read + named
+    label = {r.id: labels[int(r.fingerprint[3:])] for r in catalog.files()}  # what each photo says, or its name
+    yield lambda phrase: [label[i] for i in phrase_matches(catalog, phrase)]
+    catalog.close()
+
+
+def test_a_quoted_phrase_is_its_words_in_order_in_text_and_file_names(signs):
+    barber = ["BARBER SHOP", "Barber-Shop.jpg", "barbershop_2021.jpg"]  # text first, then names by id
+    assert signs("BARBER SHOP") == signs("barbershop") == signs("Barber Shop!") == barber
+    assert signs("shopping cart") == []  # not "CARD PAYMENT VISA"
+    assert signs("barbre shop") == signs("shop barber") == []
+    assert signs("cafe") == signs("CAFÉ") == ["CAFÉ", "Café Flore.JPG"]
+    assert signs("TGK") == ["RE16TGK", "RE16TGK.heic"]  # inside a word, found through the trigram index
+    assert signs("payment visa") == ["CARD PAYMENT VISA", "card payment visa.png"]
+    assert signs("") == []
 
 
 # -- saved searches ------------------------------------------------------------------------------------------
@@ -342,3 +393,18 @@ def test_ids_only_results_match_the_full_ones(shapes_library):
         ids = shapes_library.search(query, paths=False, **options)
         assert [h.id for h in full] == ids.ids.tolist(), query
         assert (full.good_count, full.total) == (ids.good_count, ids.total), query
+
+
+def test_file_name_matches_follow_the_catalog(tmp_path):
+    catalog = Catalog(tmp_path / "catalog.sqlite3")
+    with catalog.transaction() as db:
+        catalog.put_files(db, [FileRecord(None, "/p/a.jpg", "fp-a", 1, 1.0)])
+    assert phrase_matches(catalog, "beach day") == []
+    with catalog.transaction() as db:
+        catalog.put_files(db, [FileRecord(None, "/p/Beach Day.jpg", "fp-b", 1, 1.0)])
+    added = catalog.file_by_path("/p/Beach Day.jpg").id
+    assert phrase_matches(catalog, "beach day") == [added]
+    with catalog.transaction() as db:
+        catalog.delete_files(db, [added])
+    assert phrase_matches(catalog, "beach day") == []
+    catalog.close()

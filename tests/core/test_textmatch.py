@@ -57,3 +57,24 @@ def test_vocabulary_lookups():
     assert vocab.near("bakre") == []  # two edits from both "bakers" and "bakery"
     assert vocab.near("bakres") == ["bakers"]  # one swap
     assert vocab.near("zzzz") == []
+
+
+def test_a_phrase_is_its_words_in_order_spaces_optional():
+    def score(phrase: str, text: str) -> float:
+        return textmatch.phrase_score(textmatch.words(phrase), textmatch.normalize(text))
+
+    assert score("BARBER SHOP", "Barber Shop open 9-5") == textmatch.EXACT
+    assert score("barbershop", "BARBER SHOP") == score("barber shop", "BARBERSHOP") == textmatch.PREFIX
+    assert score("tgk", "RE16TGK") == score("shop", "BOOKSHOP") == textmatch.INSIDE
+    assert score("cafe", "CAFÉ") == textmatch.EXACT
+    for text in ["BOOKSHOP", "THANKYOUFORSHOPPING", "SHOP BARBER", "BARBRE SHOP", ""]:
+        assert score("barber shop", text) == 0.0, text
+    assert score("shopping cart", "CARD PAYMENT VISA") == 0.0
+    assert score("", "anything") == 0.0
+
+
+def test_short_words_match_inside_only_as_a_run_of_letters_or_digits():
+    assert textmatch.inside_as_group("tgk", "plate re16tgk")
+    assert textmatch.inside_as_group("123", "ab123cd")
+    assert not textmatch.inside_as_group("cat", "education centre")
+    assert not textmatch.inside_as_group("e16", "re16tgk")  # "e" is part of the run "re"

@@ -189,9 +189,19 @@ def _add_to_snapshot(repo_dir: Path, commit: str, name: str, blob: Path) -> Path
 
 def _download(url: str, target: Path, size: int | None, progress: DownloadProgress | None) -> None:
     """Download `url` to `target` through `target`.incomplete, which a later call continues with a
-    Range request; the length (`size`, else the server's) is checked before the file is put in place."""
-    partial = target.with_name(target.name + ".incomplete")
+    Range request; the length (`size`, else the server's) is checked before the file is put in place.
+    One download at a time (the window and `photoseek index` may both start one)."""
+    from filelock import FileLock
+
     target.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(target) + ".lock"):
+        if not target.is_file():  # (another process may have finished it meanwhile)
+            _continue_download(url, target, size, progress)
+
+
+def _continue_download(url: str, target: Path, size: int | None, progress: DownloadProgress | None) -> None:
+    """`_download` under its lock: from where the .incomplete file ends."""
+    partial = target.with_name(target.name + ".incomplete")
     done = partial.stat().st_size if partial.is_file() else 0
     if size is not None and done > size:
         done = 0
@@ -204,7 +214,7 @@ def _download(url: str, target: Path, size: int | None, progress: DownloadProgre
             if e.code != 416 or not done:
                 raise
             partial.unlink()  # what we hold is not a beginning of this file: start again
-            return _download(url, target, size, progress)
+            return _continue_download(url, target, size, progress)
         with response, open(partial, "r+b" if done else "wb") as out:
             if response.status != 206:  # the server sent the whole file
                 done = 0

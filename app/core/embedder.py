@@ -22,17 +22,13 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
+from . import weights
+from .weights import DownloadProgress, ModelUnavailable  # noqa: F401 (the engine's names for them)
+
 log = logging.getLogger(__name__)
 _threads_lock = threading.Lock()  # Embedder.side_by_side: who is inside, torch's thread count before
 _side_by_side_users, _threads_before = 0, 0
 FIDELITY_SAMPLE = 8  # photos of the first batch on which int8 is compared with float32 (precision "auto")
-
-# (bytes done, bytes total or 0 when unknown) while weights download
-DownloadProgress = Callable[[int, int], None]
-
-
-class ModelUnavailable(RuntimeError):
-    """The model cannot be loaded; the message says why and what the user can do."""
 
 
 @dataclass(frozen=True)
@@ -96,89 +92,6 @@ def _register_config(model: str) -> None:
         open_clip.add_model_config(path)
 
 
-def _download_weights(spec: ModelSpec, cache_dir: Path, progress: DownloadProgress | None) -> tuple[str, dict]:
-    """Fetch the checkpoint for an open_clip tag (or find it in the cache); returns (file, cfg)."""
-    import open_clip
-
-    cfg = open_clip.get_pretrained_cfg(spec.name, spec.pretrained)
-    if not cfg:
-        tags = ", ".join(t for m, t in open_clip.list_pretrained() if m == spec.name) or "none known"
-        raise ModelUnavailable(
-            f"'{spec.pretrained}' is neither a pretrained tag of {spec.name} (tags: {tags}) "
-            "nor an existing checkpoint file"
-        )
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    hint = (
-        f"Download the weights for {spec.name} ({spec.pretrained}) on a connected machine and point "
-        "PhotoSeek at the file: --pretrained /path/to/open_clip_model.safetensors "
-        "(or PHOTOSEEK_PRETRAINED, or Settings > Model > Choose a local checkpoint)."
-    )
-    if cfg.get("hf_hub"):
-        from huggingface_hub import hf_hub_download, try_to_load_from_cache
-
-        repo, _, filename = cfg["hf_hub"].partition("/")
-        names = [filename] if filename else ["open_clip_model.safetensors", "open_clip_pytorch_model.bin"]
-        for name in names:  # already downloaded: no network at all
-            cached = try_to_load_from_cache(repo, name, cache_dir=str(cache_dir))
-            if isinstance(cached, str):
-                return cached, cfg
-        errors = []
-        for name in names:
-            try:
-                path = hf_hub_download(repo, name, cache_dir=str(cache_dir), tqdm_class=_tqdm_for(progress))
-                return path, cfg
-            except Exception as e:  # no network, no such file: try the next, then explain
-                errors.append(f"{name}: {type(e).__name__}: {e}")
-        raise ModelUnavailable(
-            f"Could not download the weights for {spec.name} ({spec.pretrained}) from {repo}; "
-            f"are you offline? {hint}\nDetails: {'; '.join(errors)[:500]}"
-        )
-    if cfg.get("url"):
-        target = cache_dir / os.path.basename(cfg["url"])
-        if target.is_file():
-            return str(target), cfg
-        try:
-            _download_url(cfg["url"], target, progress)
-        except Exception as e:
-            raise ModelUnavailable(
-                f"Could not download the weights for {spec.name} ({spec.pretrained}); are you offline? "
-                f"{hint}\nDetails: {e}"
-            ) from None
-        return str(target), cfg
-    raise ModelUnavailable(f"No download source is known for {spec.name} ({spec.pretrained}). {hint}")
-
-
-def _tqdm_for(progress: DownloadProgress | None):
-    """A tqdm class that also reports to our callback (huggingface_hub accepts `tqdm_class`)."""
-    from tqdm.auto import tqdm
-
-    if progress is None:
-        return tqdm
-
-    class ReportingTqdm(tqdm):
-        def update(self, n=1):
-            result = super().update(n)
-            progress(int(self.n), int(self.total or 0))
-            return result
-
-    return ReportingTqdm
-
-
-def _download_url(url: str, target: Path, progress: DownloadProgress | None) -> None:
-    import urllib.request
-
-    tmp = target.with_suffix(target.suffix + ".part")
-    with urllib.request.urlopen(url, timeout=30) as response, open(tmp, "wb") as out:
-        total = int(response.headers.get("Content-Length") or 0)
-        done = 0
-        while chunk := response.read(1 << 20):
-            out.write(chunk)
-            done += len(chunk)
-            if progress:
-                progress(done, total)
-    os.replace(tmp, target)
-
-
 def _fast_input(preprocess):
     """(size, Pillow resample, mean, 1/std on the 0-255 scale) when `preprocess` is the usual open_clip
     transform: resize the short side, centre crop a square, to tensor, normalise. Else None."""
@@ -220,26 +133,10 @@ class Embedder:
                 f"unknown model '{spec.model}': give an open_clip model name "
                 "(see `python -c 'import open_clip; print(open_clip.list_models())'`) or a model-config JSON file"
             )
-        kwargs: dict = {}
-        if spec.is_random:
-            warnings.warn(f"{spec.name} runs with random weights: search results are meaningless", stacklevel=2)
-            torch.manual_seed(0)  # the same random model on every run, so stored vectors stay valid
-            checkpoint = None
-        elif spec.is_local_file:
-            checkpoint = str(Path(spec.pretrained).expanduser())
-        else:
-            checkpoint, cfg = _download_weights(spec, cache_dir, progress)
-            kwargs = dict(
-                image_mean=cfg.get("mean"),
-                image_std=cfg.get("std"),
-                image_interpolation=cfg.get("interpolation"),
-                image_resize_mode=cfg.get("resize_mode"),
-                force_quick_gelu=bool(cfg.get("quick_gelu", False)),
-            )
+        checkpoint, tag = self._weights(cache_dir, progress)
         try:
             model, _, preprocess = open_clip.create_model_and_transforms(
-                spec.name, pretrained=checkpoint, device=self.device, **{k: v for k, v in kwargs.items() if v is not None}
-            )
+                spec.name, pretrained=checkpoint, device=self.device, **(tag.settings if tag else {}))
         except ModelUnavailable:
             raise
         except Exception as e:
@@ -266,6 +163,23 @@ class Embedder:
         self.fidelity: float | None = None  # mean cosine int8 vs float32, once measured
         self._fast_visual = None if self.precision != "fp32" else False
         self._int8 = None  # the int8 tower made ahead of the decision (quantise_now), False if unavailable
+
+    def _weights(self, cache_dir: Path, progress: DownloadProgress | None) -> tuple[str | None, weights.Pretrained | None]:
+        """(checkpoint file or None for random weights, the tag whose settings the weights need)."""
+        import torch
+
+        spec = self.spec
+        if spec.is_random:
+            warnings.warn(f"{spec.name} runs with random weights: search results are meaningless", stacklevel=3)
+            torch.manual_seed(0)  # the same random model on every run, so stored vectors stay valid
+            return None, None
+        if spec.is_local_file:
+            checkpoint = Path(spec.pretrained).expanduser()
+            tag = weights.tag_of_file(spec.name, checkpoint)
+            log.info("%s: settings of %s", checkpoint, f"{spec.name} {tag.tag}" if tag else "its model config")
+            return str(checkpoint), tag
+        tag = weights.pretrained_tag(spec.name, spec.pretrained)
+        return str(weights.fetch(tag, cache_dir, progress)), tag
 
     def embed_tensors(self, batch) -> np.ndarray:
         """Image tensors [B, 3, H, W] (already preprocessed) -> unit vectors float32 [B, D]."""

@@ -47,6 +47,10 @@ def test_offline_download_says_what_to_do(tmp_path, monkeypatch):
         Embedder(ModelSpec("ViT-B-32-256", "datacomp_s34b_b86k"), tmp_path)
     message = str(err.value)
     assert "offline" in message and "--pretrained" in message and "PHOTOSEEK_PRETRAINED" in message
+    # which file, about how big, from where, and where to put it
+    repo = "laion/CLIP-ViT-B-32-256x256-DataComp-s34B-b86K"
+    assert f"https://huggingface.co/{repo}/resolve/main/open_clip_model.safetensors" in message
+    assert " MB" in message and str(tmp_path / repo) in message
 
 
 def test_unknown_pretrained_tag_lists_the_known_ones(tmp_path):

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from . import __version__
+from .core.names import shown
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -137,7 +138,7 @@ def _print_hits(hits, as_json: bool) -> None:
     for i, h in enumerate(hits):
         if i == good:
             print("-- weaker matches --" if good else "-- no clear matches --")
-        print(f"{h.score:.3f}  {h.path}{'  [text]' if getattr(h, 'text_match', False) else ''}")
+        print(f"{h.score:.3f}  {shown(h.path)}{'  [text]' if getattr(h, 'text_match', False) else ''}")
 
 
 def _print_report(report, as_json: bool) -> None:
@@ -154,9 +155,9 @@ def _print_report(report, as_json: bool) -> None:
           f"{r.copied} copied, {r.removed} removed, {r.unchanged} unchanged, {len(r.skipped)} skipped; "
           f"{r.embedded} embedded.")
     for path, reason in r.skipped:
-        print(f"  skipped {path}: {reason}")
+        print(f"  skipped {shown(path)}: {reason}")
     for folder in r.unavailable_folders:
-        print(f"  folder not available (its photos are kept): {folder}")
+        print(f"  folder not available (its photos are kept): {shown(folder)}")
     if getattr(r, "ocr", 0):
         print(f"Text read in {r.ocr} photo{'s' * (r.ocr != 1)}.")
     if getattr(r, "ocr_error", ""):
@@ -269,7 +270,7 @@ def _duplicates(library, args) -> int:
         for k, photo in enumerate(group.photos):
             size = f"{photo.width}x{photo.height}" if photo.width and photo.height else "?"
             same = "  (identical)" if k and photo.identical else ""
-            print(f"  {'keep' if k == 0 else '    '}  {photo.path}  {size}{same}")
+            print(f"  {'keep' if k == 0 else '    '}  {shown(photo.path)}  {size}{same}")
     return 0
 
 

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Iterable
 
 import numpy as np
 
+from .names import from_db
 from .query import Hit, normalise
 from .query_parser import TYPE_EXTENSIONS, Filters, ParsedQuery, Part, concept_key
 from .relevance import Cutoff, relevance_cutoff, rrf
@@ -125,7 +126,7 @@ def filter_ids(catalog, f: Filters) -> set[int]:
     verdict: dict[tuple[str, int | None], bool] = {}  # per directory: decided once
     out = set()
     for file_id, path, folder_id in rows:
-        directory = os.path.dirname(path)
+        directory = os.path.dirname(from_db(path))
         key = (directory, folder_id)
         ok = verdict.get(key)
         if ok is None:
@@ -186,7 +187,7 @@ def phrase_matches(catalog, phrase: str) -> list[int]:
     if key:
         seen = set(ordered)
         for file_id, path in catalog.db.execute("SELECT id, path FROM files WHERE status = 'ok' ORDER BY id"):
-            if file_id not in seen and key in _name_key(os.path.basename(path)):
+            if file_id not in seen and key in _name_key(os.path.basename(from_db(path))):
                 ordered.append(file_id)
     return ordered
 

@@ -95,6 +95,11 @@ class _ProgressBar:
         self._last = 0.0
 
     def __call__(self, p) -> None:
+        if p.phase == "waiting":  # said even without a terminal: the run is not stuck
+            sys.stderr.write("another PhotoSeek is indexing this library; waiting for it to finish "
+                             "(searching works meanwhile)\n")
+            sys.stderr.flush()
+            return
         if not self.enabled:
             return
         now = time.monotonic()

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 import numpy as np
+from filelock import FileLock
 
 from . import textmatch
 from .names import from_db, to_db
@@ -210,6 +211,14 @@ class Catalog:
             raise CatalogError(
                 f"{self.path} was written by a newer PhotoSeek (schema {version} > {SCHEMA_VERSION})"
             )
+        if version < SCHEMA_VERSION:
+            # Another process may be creating or upgrading this catalog right now: one at a time,
+            # each starting from the version it finds once it has the lock.
+            with FileLock(f"{self.path}.upgrade.lock"):
+                self._upgrade(db.execute("PRAGMA user_version").fetchone()[0])
+
+    def _upgrade(self, version: int) -> None:
+        db = self.db
         for number in range(version, SCHEMA_VERSION):
             # executescript commits any open transaction, so the script carries its own.
             script = f"BEGIN IMMEDIATE;\n{MIGRATIONS[number]}\nPRAGMA user_version = {number + 1};\nCOMMIT;"

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
 import os
+import sqlite3
 import sys
 import time
+import traceback
 from pathlib import Path
 
 from . import __version__
@@ -279,6 +282,22 @@ def _duplicates(library, args) -> int:
     return 0
 
 
+def _disk_full(e: BaseException) -> bool:
+    if isinstance(e, sqlite3.OperationalError):
+        return getattr(e, "sqlite_errorname", "") == "SQLITE_FULL" or "disk is full" in str(e)
+    return isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+def _kept(library) -> str:
+    """What survived a failed write: every batch committed before it (the catalog is all or nothing)."""
+    try:
+        photos, searchable = library.catalog.count(), library.catalog.embedding_count(library.model_id)
+    except sqlite3.Error:
+        return "everything committed before it was kept; free some space and run `photoseek index` again"
+    return (f"kept: {photos:,} photos in the library, {searchable:,} of them searchable; "
+            "free some space and run `photoseek index` again to go on")
+
+
 COMMANDS = ("index", "search", "similar", "concepts", "saved", "duplicates", "doctor", "gui")
 
 
@@ -312,6 +331,9 @@ def main(argv: list[str] | None = None) -> int:
                 bar.close()
                 print("Interrupted; the next run resumes where this one stopped.", file=sys.stderr)
                 return 130
+            except BaseException:
+                bar.close()  # what is said next starts a line of its own
+                raise
             bar.close()
             if not args.no_concepts and not report.cancelled:
                 report.concepts = library.update_concepts()
@@ -351,6 +373,13 @@ def main(argv: list[str] | None = None) -> int:
     except (KeyError, NotADirectoryError, ValueError) as e:
         print(f"photoseek: {e.args[0] if e.args else e}", file=sys.stderr)
         return 2
+    except (sqlite3.OperationalError, OSError) as e:
+        if not _disk_full(e):
+            raise
+        if args.verbose:
+            traceback.print_exc()
+        print(f"photoseek: disk full: {e} (in {library.settings.data_dir}); {_kept(library)}", file=sys.stderr)
+        return 1
     finally:
         library.close()
     return 0

@@ -151,6 +151,16 @@ class CatalogError(RuntimeError):
     pass
 
 
+def _rollback(db: sqlite3.Connection) -> None:
+    """Undo the open transaction, if SQLite has not already (it does on a full disk): the error
+    that got us here is the one to report, not "cannot rollback - no transaction is active"."""
+    if db.in_transaction:
+        try:
+            db.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass  # the connection is unusable; the first error says why
+
+
 class Catalog:
     def __init__(self, path: Path):
         self.path = Path(path)
@@ -201,7 +211,7 @@ class Catalog:
                     db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                _rollback(db)
                 raise
 
     def _migrate(self) -> None:
@@ -226,8 +236,7 @@ class Catalog:
                 try:
                     db.executescript(script)
                 except BaseException:
-                    if db.in_transaction:
-                        db.execute("ROLLBACK")
+                    _rollback(db)
                     raise
         if version == 2:
             self._repair_early_v2()
@@ -254,8 +263,7 @@ class Catalog:
             try:
                 db.executescript(f"BEGIN IMMEDIATE;\n{drop}\n{part}\nCOMMIT;")
             except BaseException:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
+                _rollback(db)
                 raise
 
     # -- state -------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -80,9 +81,8 @@ def test_an_indexer_waiting_for_another_can_be_cancelled(make_settings, random_m
         library.update([tmp_path / "lib"], progress=lambda p: phases.append(p.phase), control=control)))
     worker.start()
     try:
-        deadline = threading.Event()
         while "waiting" not in phases and worker.is_alive():
-            deadline.wait(0.05)
+            time.sleep(0.05)
         control.cancel()
         worker.join(60)
     finally:

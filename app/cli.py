@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
 import os
+import sqlite3
 import sys
 import time
+import traceback
 from pathlib import Path
 
 from . import __version__
+from .core.names import shown
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -95,6 +99,11 @@ class _ProgressBar:
         self._last = 0.0
 
     def __call__(self, p) -> None:
+        if p.phase == "waiting":  # said even without a terminal: the run is not stuck
+            sys.stderr.write("another PhotoSeek is indexing this library; waiting for it to finish "
+                             "(searching works meanwhile)\n")
+            sys.stderr.flush()
+            return
         if not self.enabled:
             return
         now = time.monotonic()
@@ -138,7 +147,7 @@ def _print_hits(hits, as_json: bool) -> None:
     for i, h in enumerate(hits):
         if i == good:
             print("-- weaker matches --" if good else "-- no clear matches --")
-        print(f"{h.score:.3f}  {h.path}{'  [text]' if getattr(h, 'text_match', False) else ''}")
+        print(f"{h.score:.3f}  {shown(h.path)}{'  [text]' if getattr(h, 'text_match', False) else ''}")
 
 
 def _print_report(report, as_json: bool) -> None:
@@ -155,9 +164,9 @@ def _print_report(report, as_json: bool) -> None:
           f"{r.copied} copied, {r.removed} removed, {r.unchanged} unchanged, {len(r.skipped)} skipped; "
           f"{r.embedded} embedded.")
     for path, reason in r.skipped:
-        print(f"  skipped {path}: {reason}")
+        print(f"  skipped {shown(path)}: {reason}")
     for folder in r.unavailable_folders:
-        print(f"  folder not available (its photos are kept): {folder}")
+        print(f"  folder not available (its photos are kept): {shown(folder)}")
     if getattr(r, "ocr", 0):
         print(f"Text read in {r.ocr} photo{'s' * (r.ocr != 1)}.")
     if getattr(r, "ocr_error", ""):
@@ -274,8 +283,24 @@ def _duplicates(library, args) -> int:
         print(f"\n[{kind}] {len(group.photos)} photos")
         for k, photo in enumerate(group.photos):
             size = f"{photo.width}x{photo.height}" if photo.width and photo.height else "?"
-            print(f"  {'keep' if k == 0 else '    '}  {photo.path}  {size}{f'  ({photo.kind})' if k else ''}")
+            print(f"  {'keep' if k == 0 else '    '}  {shown(photo.path)}  {size}{f'  ({photo.kind})' if k else ''}")
     return 0
+
+
+def _disk_full(e: BaseException) -> bool:
+    if isinstance(e, sqlite3.OperationalError):
+        return getattr(e, "sqlite_errorname", "") == "SQLITE_FULL" or "disk is full" in str(e)
+    return isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+def _kept(library) -> str:
+    """What survived a failed write: every batch committed before it (the catalog is all or nothing)."""
+    try:
+        photos, searchable = library.catalog.count(), library.catalog.embedding_count(library.model_id)
+    except sqlite3.Error:
+        return "everything committed before it was kept; free some space and run `photoseek index` again"
+    return (f"kept: {photos:,} photos in the library, {searchable:,} of them searchable; "
+            "free some space and run `photoseek index` again to go on")
 
 
 COMMANDS = ("index", "search", "similar", "concepts", "saved", "duplicates", "doctor", "gui")
@@ -311,6 +336,9 @@ def main(argv: list[str] | None = None) -> int:
                 bar.close()
                 print("Interrupted; the next run resumes where this one stopped.", file=sys.stderr)
                 return 130
+            except BaseException:
+                bar.close()  # what is said next starts a line of its own
+                raise
             bar.close()
             if not args.no_concepts and not report.cancelled:
                 report.concepts = library.update_concepts()
@@ -350,6 +378,13 @@ def main(argv: list[str] | None = None) -> int:
     except (KeyError, NotADirectoryError, ValueError) as e:
         print(f"photoseek: {e.args[0] if e.args else e}", file=sys.stderr)
         return 2
+    except (sqlite3.OperationalError, OSError) as e:
+        if not _disk_full(e):
+            raise
+        if args.verbose:
+            traceback.print_exc()
+        print(f"photoseek: disk full: {e} (in {library.settings.data_dir}); {_kept(library)}", file=sys.stderr)
+        return 1
     finally:
         library.close()
     return 0

@@ -2,7 +2,8 @@
 
 One writer at a time (the indexer), any number of readers (WAL). Each thread gets its own
 connection. Every write bumps a `generation` counter so derived caches (the FAISS index) can tell
-whether they are stale.
+whether they are stale. Paths are stored as the OS's exact bytes (see names.py): read and write
+them through `to_db` / `from_db`.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 import numpy as np
+from filelock import FileLock
 
 from . import textmatch
+from .names import from_db, to_db
 
 OK = "ok"
 SKIPPED = "skipped"
@@ -186,6 +189,16 @@ class CatalogError(RuntimeError):
     pass
 
 
+def _rollback(db: sqlite3.Connection) -> None:
+    """Undo the open transaction, if SQLite has not already (it does on a full disk): the error
+    that got us here is the one to report, not "cannot rollback - no transaction is active"."""
+    if db.in_transaction:
+        try:
+            db.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass  # the connection is unusable; the first error says why
+
+
 class Catalog:
     def __init__(self, path: Path):
         self.path = Path(path)
@@ -236,7 +249,7 @@ class Catalog:
                     db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                _rollback(db)
                 raise
 
     def _migrate(self) -> None:
@@ -246,6 +259,14 @@ class Catalog:
             raise CatalogError(
                 f"{self.path} was written by a newer PhotoSeek (schema {version} > {SCHEMA_VERSION})"
             )
+        if version < SCHEMA_VERSION:
+            # Another process may be creating or upgrading this catalog right now: one at a time,
+            # each starting from the version it finds once it has the lock.
+            with FileLock(f"{self.path}.upgrade.lock"):
+                self._upgrade(db.execute("PRAGMA user_version").fetchone()[0])
+
+    def _upgrade(self, version: int) -> None:
+        db = self.db
         if version == 2:
             self._repair_early_v2()  # before the migrations that build on schema 2's final form
         for number in range(version, SCHEMA_VERSION):
@@ -255,8 +276,7 @@ class Catalog:
                 try:
                     db.executescript(script)
                 except BaseException:
-                    if db.in_transaction:
-                        db.execute("ROLLBACK")
+                    _rollback(db)
                     raise
         if 0 < version < 3 and db.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0]:
             db.execute("VACUUM")  # once: give back the space the old embeddings table took
@@ -281,8 +301,7 @@ class Catalog:
             try:
                 db.executescript(f"BEGIN IMMEDIATE;\n{drop}\n{part}\nCOMMIT;")
             except BaseException:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
+                _rollback(db)
                 raise
 
     # -- state -------------------------------------------------------------------------------
@@ -304,31 +323,32 @@ class Catalog:
     # -- folders -----------------------------------------------------------------------------
 
     def add_folder(self, path: Path) -> int:
-        path_s = str(Path(path).resolve())
+        path_s = to_db(str(Path(path).resolve()))
         with self.transaction() as db:
             db.execute("INSERT OR IGNORE INTO folders (path, added_at) VALUES (?, ?)", (path_s, time.time()))
             return db.execute("SELECT id FROM folders WHERE path = ?", (path_s,)).fetchone()[0]
 
     def remove_folder(self, path: Path) -> None:
-        path_s = str(Path(path).resolve())
+        path_s = to_db(str(Path(path).resolve()))
         with self.transaction() as db:
             db.execute("DELETE FROM folders WHERE path = ?", (path_s,))
 
     def folders(self) -> dict[int, Path]:
-        return {i: Path(p) for i, p in self.db.execute("SELECT id, path FROM folders ORDER BY path")}
+        return {i: Path(from_db(p)) for i, p in self.db.execute("SELECT id, path FROM folders ORDER BY path")}
 
     # -- files -------------------------------------------------------------------------------
 
     def files(self, where: str = "", params: Iterable = ()) -> list[FileRecord]:
         sql = f"SELECT {_FILE_COLUMNS} FROM files {where}"
-        return [FileRecord(*row) for row in self.db.execute(sql, tuple(params))]
+        return [FileRecord(*row) if type(row[1]) is str else FileRecord(row[0], from_db(row[1]), *row[2:])
+                for row in self.db.execute(sql, tuple(params))]
 
     def file(self, file_id: int) -> FileRecord | None:
         found = self.files("WHERE id = ?", (file_id,))
         return found[0] if found else None
 
     def file_by_path(self, path: Path | str) -> FileRecord | None:
-        found = self.files("WHERE path = ?", (str(path),))
+        found = self.files("WHERE path = ?", (to_db(str(path)),))
         return found[0] if found else None
 
     def paths(self, ids: Iterable[int]) -> dict[int, str]:
@@ -337,7 +357,8 @@ class Catalog:
         for start in range(0, len(ids), 900):  # SQLite's parameter limit
             chunk = ids[start : start + 900]
             marks = ",".join("?" * len(chunk))
-            out.update(self.db.execute(f"SELECT id, path FROM files WHERE id IN ({marks})", chunk))
+            rows = self.db.execute(f"SELECT id, path FROM files WHERE id IN ({marks})", chunk)
+            out.update((i, from_db(p)) for i, p in rows)
         return out
 
     def count(self, status: str | None = None) -> int:
@@ -360,7 +381,7 @@ class Catalog:
                 taken_from = excluded.taken_from
             """,
             [
-                (r.path, r.folder_id, r.fingerprint, r.size, r.mtime, r.status, r.skip_reason,
+                (to_db(r.path), r.folder_id, r.fingerprint, r.size, r.mtime, r.status, r.skip_reason,
                  r.width, r.height, r.taken_at, r.format, r.taken_from)
                 for r in records
             ],
@@ -445,7 +466,7 @@ class Catalog:
     def ocr_pending(self, version: int) -> list[tuple[str, str]]:
         """(fingerprint, a path) of each readable photo whose text was never read, or was read by
         an older OCR version; oldest catalog rows first."""
-        return self.db.execute(
+        rows = self.db.execute(
             """
             SELECT files.fingerprint, MIN(files.path) FROM files
             LEFT JOIN ocr_text ON ocr_text.fingerprint = files.fingerprint
@@ -454,6 +475,7 @@ class Catalog:
             """,
             (version,),
         ).fetchall()
+        return [(fp, from_db(path)) for fp, path in rows]
 
     def put_ocr(self, items: Iterable[tuple[str, str]], engine: str, version: int) -> None:
         """Store the text read in photos, (fingerprint, text); '' records that a photo has none,
@@ -637,7 +659,7 @@ class Catalog:
 
     def hashes_missing(self) -> list[tuple[str, str]]:
         """(fingerprint, a path) of readable photos with no perceptual hash yet."""
-        return self.db.execute(
+        rows = self.db.execute(
             """
             SELECT files.fingerprint, MIN(files.path) FROM files
             LEFT JOIN image_hashes ON image_hashes.fingerprint = files.fingerprint
@@ -645,11 +667,12 @@ class Catalog:
             GROUP BY files.fingerprint
             """
         ).fetchall()
+        return [(fp, from_db(path)) for fp, path in rows]
 
     def duplicate_candidates(self) -> list[tuple]:
         """Every readable photo as (id, path, fingerprint, size, mtime, width, height, taken_at,
         phash or None), by id."""
-        return self.db.execute(
+        rows = self.db.execute(
             """
             SELECT files.id, files.path, files.fingerprint, files.size, files.mtime, files.width,
                    files.height, files.taken_at, image_hashes.phash
@@ -657,6 +680,7 @@ class Catalog:
             WHERE files.status = 'ok' ORDER BY files.id
             """
         ).fetchall()
+        return [row if type(row[1]) is str else (row[0], from_db(row[1]), *row[2:]) for row in rows]
 
     def prune_derived(self) -> int:
         """Drop text and hashes of content no file has any more."""

@@ -51,6 +51,7 @@ import numpy as np
 from .catalog import Catalog
 from .config import RESOURCES_DIR
 from .query_parser import concept_key
+from .tempfiles import temp_beside
 
 log = logging.getLogger(__name__)
 
@@ -209,8 +210,9 @@ class ConceptIndex:
                 return None
             log.info("embedded %d concept prompts in %.1f s", len(builtin_texts), time.perf_counter() - started)
             self.cache_dir.mkdir(parents=True, exist_ok=True)
-            tmp = prompt_file.with_name(prompt_file.name + ".tmp.npz")
-            np.savez(tmp, digest=np.array(vocab.builtin_digest), vectors=cached.astype(np.float16))
+            tmp = temp_beside(prompt_file)  # unique: another process may be writing it too
+            with open(tmp, "wb") as out:
+                np.savez(out, digest=np.array(vocab.builtin_digest), vectors=cached.astype(np.float16))
             os.replace(tmp, prompt_file)
         builtin_rows = {}
         offset = 0
@@ -261,11 +263,12 @@ class ConceptIndex:
     def _save(self, state: _State) -> None:
         score_file, _ = self._paths()
         score_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = score_file.with_name(score_file.name + ".tmp.npz")
+        tmp = temp_beside(score_file)
         meta = {"digest": state.digest, "model_id": self.model_id, "scale": state.scale, "top_k": TOP_K}
-        np.savez(tmp, meta=np.array(json.dumps(meta)), fingerprints=np.array(state.fingerprints, dtype=str),
-                 logz=state.logz, top_idx=state.top_idx.astype(np.int16 if len(state.names) < 32000 else np.int32),
-                 top_p=state.top_p.astype(np.float16))
+        with open(tmp, "wb") as out:
+            np.savez(out, meta=np.array(json.dumps(meta)), fingerprints=np.array(state.fingerprints, dtype=str),
+                     logz=state.logz, top_idx=state.top_idx.astype(np.int16 if len(state.names) < 32000 else np.int32),
+                     top_p=state.top_p.astype(np.float16))
         os.replace(tmp, score_file)
 
     def is_current(self) -> bool:

@@ -31,6 +31,7 @@ import faiss
 import numpy as np
 
 from .catalog import Catalog
+from .tempfiles import temp_beside
 
 log = logging.getLogger(__name__)
 
@@ -228,15 +229,15 @@ class VectorIndex:
             if self._index is None:  # nothing to save; an old file must not be trusted either
                 record.unlink(missing_ok=True)
                 return
-            tmp = data.with_suffix(".faiss.tmp")
-            faiss.write_index(self._index, str(tmp))
+            tmp = temp_beside(data)  # unique: another process may be saving this index too
+            faiss.write_index(self._index, tmp)
             count = self._index.ntotal
             meta = {"model_id": model_id, "generation": generation, "count": count, "dim": self.dim,
                     "kind": self.kind, "nprobe": self.nprobe, "trained_for": self.trained_for}
         os.replace(tmp, data)
         meta["size"] = data.stat().st_size
-        tmp = record.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(meta))
+        tmp = temp_beside(record)
+        Path(tmp).write_text(json.dumps(meta))
         os.replace(tmp, record)
 
     @classmethod

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import sqlite3
 import threading
 import time
 from collections import deque
@@ -25,6 +26,7 @@ from . import allocator, duplicates, imaging, scanner
 from .catalog import OK, SKIPPED, Catalog, FileRecord
 from .config import Settings
 from .embedder import Embedder
+from .names import from_db, to_db
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +119,14 @@ class _Decoded:
     phash: int | None = None  # perceptual hash (duplicates.py), None when skipped or flat
 
 
+def _file_error(e: Exception) -> bool:
+    """Whether a failed catalog write is about one file's data (a name SQLite cannot take, a value
+    out of range), not about the database or the disk (full, locked, damaged: those stop the run)."""
+    if isinstance(e, MemoryError):
+        return False
+    return not isinstance(e, sqlite3.DatabaseError) or isinstance(e, (sqlite3.IntegrityError, sqlite3.DataError))
+
+
 VectorsSink = Callable[[np.ndarray, np.ndarray], None]  # (file ids, vectors) now searchable
 RemovedSink = Callable[[list[int]], None]
 
@@ -199,7 +209,7 @@ class Indexer:
             self.catalog.delete_files(db, [r.id for r in plan.removed])
             for old, f in plan.moved:
                 db.execute("UPDATE files SET path = ?, folder_id = ?, mtime = ? WHERE id = ?",
-                           (f.path, f.folder_id, f.mtime, old.id))
+                           (to_db(f.path), f.folder_id, f.mtime, old.id))
             for old, f in plan.touched:
                 db.execute("UPDATE files SET mtime = ?, size = ? WHERE id = ?", (f.mtime, f.size, old.id))
             self.catalog.put_files(db, [
@@ -226,26 +236,32 @@ class Indexer:
     def prepare(self, f: scanner.DiskFile, fp: str | None) -> _Decoded:
         """Fingerprint one photo if the scan left it to us, decode it, write its thumbnail and make its
         model input (runs on decode threads). A file that cannot be read at all gets no record (the
-        next scan tries it again), as in the scan."""
-        s = self.settings
+        next scan tries it again), as in the scan; one that fails later is recorded as skipped."""
         if fp is None:
             fp = scanner.readable_fingerprint(f)
             if fp is None:
                 return _Decoded(f, "", None, None)
-        side = max(self.embedder.image_size if self.embedder else 0, s.thumb_size)
         try:
-            d = imaging.decode(f.path, min_side=side, thumb_size=side, max_pixels=s.max_pixels)
+            return self._decode(f, fp)
         except imaging.ImageError as e:
-            record = FileRecord(None, f.path, fp, f.size, f.mtime, SKIPPED, str(e), folder_id=f.folder_id)
-            return _Decoded(f, fp, record, None)
+            reason = str(e)
         except Exception as e:  # a decoder bug must not stop the library: skip with the reason
             log.exception("unexpected error decoding %s", f.path)
-            record = FileRecord(None, f.path, fp, f.size, f.mtime, SKIPPED, f"cannot decode: {e}", folder_id=f.folder_id)
-            return _Decoded(f, fp, record, None)
+            reason = f"cannot decode: {e}"
+        return _Decoded(f, fp, FileRecord(None, f.path, fp, f.size, f.mtime, SKIPPED, reason, folder_id=f.folder_id),
+                        None)
+
+    def _decode(self, f: scanner.DiskFile, fp: str) -> _Decoded:
+        s = self.settings
+        side = max(self.embedder.image_size if self.embedder else 0, s.thumb_size)
+        d = imaging.decode(f.path, min_side=side, thumb_size=side, max_pixels=s.max_pixels)
         # One resampling feeds all three: the model's resize of the short side (the centre square
         # is its input), the thumbnail and the hash. Resampling was 40 % of this work.
         view = imaging.shrink_short_side(d.image, side)
-        imaging.save_thumbnail(view, imaging.thumbnail_path(s.thumbs_dir, fp), s.thumb_size)
+        try:
+            imaging.save_thumbnail(view, imaging.thumbnail_path(s.thumbs_dir, fp), s.thumb_size)
+        except OSError as e:  # a cache: the window makes it again when it is missing
+            log.warning("cannot write the thumbnail of %s: %s", f.path, e)
         tensor = None
         if self.embedder is not None:  # a model smaller than the thumbnails resamples from the decode
             tensor = self.embedder.prepare(view if side == self.embedder.image_size else d.image)
@@ -261,22 +277,47 @@ class Indexer:
         return self.embedder.embed_tensors(self.embedder.batch(ok)) if ok else None
 
     def _write(self, batch: list[_Decoded], vectors: np.ndarray | None, report: IndexReport) -> None:
-        """Commit a batch's rows and vectors in one transaction."""
+        """Commit a batch's rows and vectors in one transaction. When a file's data breaks it,
+        each photo is committed alone: the bad one is reported as skipped (it gets no row, so the
+        next run tries it again) and the others are kept. A database or disk error still stops the run."""
         readable = [item for item in batch if item.record is not None]
         report.new -= len(batch) - len(readable)  # listed by a first scan, gone or unreadable since
-        batch = readable
-        ok = [item for item in batch if item.tensor is not None]
+        rows = iter(() if vectors is None else vectors)
+        pairs = [(item, next(rows) if item.tensor is not None else None) for item in readable]
+        try:
+            added = self._commit(pairs, report)
+        except Exception as e:
+            if not _file_error(e):
+                raise
+            log.warning("a batch of %d photos could not be written (%s); writing them one by one", len(pairs), e)
+            added = []
+            for pair in pairs:
+                try:
+                    added += self._commit([pair], report)
+                except Exception as e:
+                    if not _file_error(e):
+                        raise
+                    log.warning("cannot record %s in the catalog: %s", pair[0].disk.path, e)
+                    report.skipped.append((pair[0].disk.path, f"cannot record it in the catalog: {e}"))
+        if added:
+            self.on_vectors(np.array([i for i, _ in added], dtype=np.int64), np.stack([v for _, v in added]))
+
+    def _commit(self, pairs: list[tuple[_Decoded, np.ndarray | None]], report: IndexReport) -> list[tuple[int, np.ndarray]]:
+        """One transaction for these photos' rows, hashes and vectors; returns (file id, vector) of
+        the embedded ones."""
+        items = [item for item, _ in pairs]
+        ok = [(item, vector) for item, vector in pairs if vector is not None]
         with self.catalog.transaction() as db:
-            self.catalog.put_files(db, [item.record for item in batch])
-            self.catalog.put_hashes(db, [(i.fingerprint, i.phash) for i in batch if i.record.status == OK])
+            self.catalog.put_files(db, [item.record for item in items])
+            self.catalog.put_hashes(db, [(i.fingerprint, i.phash) for i in items if i.record.status == OK])
             if ok:
-                self.catalog.put_embeddings(db, self.embedder.model_id, [(i.fingerprint, v) for i, v in zip(ok, vectors)])
+                self.catalog.put_embeddings(db, self.embedder.model_id, [(i.fingerprint, v) for i, v in ok])
                 marks = ",".join("?" * len(ok))
-                id_of = dict(db.execute(f"SELECT path, id FROM files WHERE path IN ({marks})", [i.disk.path for i in ok]))
-        report.skipped += [(i.disk.path, i.record.skip_reason or "unknown") for i in batch if i.record.status == SKIPPED]
+                found = db.execute(f"SELECT path, id FROM files WHERE path IN ({marks})", [to_db(i.disk.path) for i, _ in ok])
+                id_of = {from_db(path): file_id for path, file_id in found}
+        report.skipped += [(i.disk.path, i.record.skip_reason or "unknown") for i in items if i.record.status == SKIPPED]
         report.embedded += len(ok)
-        if ok:
-            self.on_vectors(np.array([id_of[i.disk.path] for i in ok], dtype=np.int64), vectors)
+        return [(id_of[i.disk.path], v) for i, v in ok]
 
     # -- run ---------------------------------------------------------------------------------
 

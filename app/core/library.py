@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 
-from . import imaging, query
+from filelock import FileLock, Timeout
+
+from . import imaging, query, tempfiles
 from .catalog import NEWEST_FIRST, OK, SKIPPED, Catalog, FileRecord
 from .config import Settings
 from .embedder import DownloadProgress, Embedder, ModelSpec, ModelUnavailable
@@ -31,6 +33,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger(__name__)
 
+WRITER_LOCK = "indexing.lock"
+
 __all__ = ["Library", "Hit", "Control", "Progress", "IndexReport", "ModelUnavailable", "FileRecord", "SearchResult",
            "parse_query"]
 
@@ -46,6 +50,7 @@ class Library:
         self._concepts: ConceptIndex | None = None
         self._model_lock = threading.Lock()
         self._index_lock = threading.Lock()
+        self._writer = FileLock(settings.data_dir / WRITER_LOCK)  # one indexer per data dir, across processes
 
     def close(self) -> None:
         self.catalog.close()
@@ -130,7 +135,47 @@ class Library:
         to a big library should not mean re-walking all of it), unless they overlap a library
         folder. Without a loadable model and `require_model=False`, photos are catalogued and
         thumbnailed so they can be browsed; they are embedded once a model is available.
+
+        One indexer per data dir: while another process indexes this library, this one waits
+        (progress phase "waiting"; searching works meanwhile), then does what is left.
         """
+        control = control or Control()
+        if not self._start_writing(progress or (lambda p: None), control):
+            return IndexReport(cancelled=True)
+        try:
+            self._remove_stale_temps()
+            return self._update(folders, progress, control, require_model, only_these)
+        finally:
+            self._writer.release()
+
+    def _start_writing(self, progress: Callable[[Progress], None], control: Control) -> bool:
+        """Take the data dir's writer lock, waiting while another process holds it; False when
+        cancelled meanwhile."""
+        try:
+            self._writer.acquire(timeout=0)
+            return True
+        except Timeout:
+            pass
+        log.info("another PhotoSeek is indexing %s; waiting for it", self.settings.data_dir)
+        progress(Progress(0, 0, 0.0, "", "waiting"))
+        while not control.cancelled:
+            try:
+                self._writer.acquire(timeout=0.25)
+            except Timeout:
+                continue
+            with self._index_lock:
+                self._index = None  # the other indexer changed the catalog: load what it saved
+            return True
+        return False
+
+    def _remove_stale_temps(self) -> None:
+        """What writers killed mid-write left (index, thumbnails, concept scores); under the writer lock."""
+        s = self.settings
+        tempfiles.remove_stale([*s.index_dir.glob("*.tmp"), *s.thumbs_dir.glob("*/*.tmp"),
+                                *(s.data_dir / "concepts").glob("*.tmp")])
+
+    def _update(self, folders: Sequence[Path | str] | None, progress: Callable[[Progress], None] | None,
+                control: Control, require_model: bool, only_these: bool) -> IndexReport:
         started = time.monotonic()
         added = {self.add_folder(folder) for folder in folders or ()}
         scope = None

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Iterable
 import numpy as np
 
 from . import textmatch
+from .names import from_db
 from .query import Hit, normalise
 from .query_parser import TYPE_EXTENSIONS, Filters, ParsedQuery, Part, concept_key
 from .relevance import Cutoff, relevance_cutoff, rrf
@@ -126,7 +127,7 @@ def filter_ids(catalog, f: Filters) -> np.ndarray:
     verdict: dict[tuple[str, int | None], bool] = {}  # per directory: decided once
     out = []
     for file_id, path, folder_id in rows:
-        directory = os.path.dirname(path)
+        directory = os.path.dirname(from_db(path))
         key = (directory, folder_id)
         ok = verdict.get(key)
         if ok is None:
@@ -200,7 +201,7 @@ def _names_of(catalog) -> _FileNames:
     cached = _file_names.get(catalog)
     if cached is None or cached[0] != generation:
         rows = catalog.db.execute("SELECT id, path FROM files WHERE status = 'ok' ORDER BY id").fetchall()
-        cached = _file_names[catalog] = (generation, _FileNames(rows))
+        cached = _file_names[catalog] = (generation, _FileNames([(i, from_db(p)) for i, p in rows]))
     return cached[1]
 
 

@@ -20,8 +20,14 @@ def confirm(parent: QWidget, title: str, text: str, default_yes: bool = False) -
     return QMessageBox.question(parent, title, text, yes | no, yes if default_yes else no) == yes
 
 
+def file_url(path: str | Path) -> QUrl:
+    """A file:// URL of the file's exact bytes: `QUrl.fromLocalFile` drops a name's bytes that are
+    not UTF-8 (a QString cannot hold them) and would point at another file."""
+    return QUrl.fromEncoded(Path(path).absolute().as_uri().encode("ascii"))
+
+
 def open_file(path: str | Path) -> bool:
-    return QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
+    return QDesktopServices.openUrl(file_url(path))
 
 
 def show_in_folder(path: str | Path) -> bool:
@@ -37,7 +43,7 @@ def show_in_folder(path: str | Path) -> bool:
             subprocess.Popen(["explorer", f"/select,{path}"])
             return True
         if shutil.which("dbus-send"):
-            uri = QUrl.fromLocalFile(str(path)).toString(QUrl.ComponentFormattingOption.FullyEncoded)
+            uri = file_url(path).toString(QUrl.ComponentFormattingOption.FullyEncoded)
             result = subprocess.run(
                 ["dbus-send", "--session", "--print-reply", "--dest=org.freedesktop.FileManager1",
                  "--type=method_call", "/org/freedesktop/FileManager1", "org.freedesktop.FileManager1.ShowItems",
@@ -47,4 +53,4 @@ def show_in_folder(path: str | Path) -> bool:
                 return True
     except (OSError, subprocess.SubprocessError) as e:
         log.info("could not reveal %s: %s", path, e)
-    return QDesktopServices.openUrl(QUrl.fromLocalFile(str(path.parent)))
+    return QDesktopServices.openUrl(file_url(path.parent))

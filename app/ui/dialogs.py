@@ -51,6 +51,9 @@ from PySide6.QtWidgets import (
 
 from app import __version__
 from app.core import imaging
+from app.core.names import shown
+
+from .desktop import file_url
 
 APP_NAME = "PhotoSeek"
 
@@ -67,7 +70,7 @@ def human_size(num_bytes: int) -> str:
 
 def open_containing_folder(path: str) -> bool:
     """Show the folder holding `path` in the platform file manager."""
-    return QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(os.path.abspath(path))))
+    return QDesktopServices.openUrl(file_url(os.path.dirname(os.path.abspath(path))))
 
 
 # -- preview ---------------------------------------------------------------------------------
@@ -337,10 +340,10 @@ class PreviewDialog(QDialog):
             self._view.set_message("No photo to show")
             return
         path = self._paths[self._index]
-        name = os.path.basename(path)
+        name = shown(os.path.basename(path))
         self.setWindowTitle(f"{name} — {APP_NAME}")
         self._caption.setText(f"{name}    {self._index + 1} / {len(self._paths)}")
-        self._caption.setToolTip(path)
+        self._caption.setToolTip(shown(path))
         if self._index in self._cache or self._index in self._errors:
             self._display(self._index)
             return
@@ -353,7 +356,7 @@ class PreviewDialog(QDialog):
         if index in self._cache:
             self._view.set_image(self._cache[index])
         else:
-            self._view.set_message(f"Cannot show {os.path.basename(self._paths[index])}:\n{self._errors[index]}")
+            self._view.set_message(f"Cannot show {shown(os.path.basename(self._paths[index]))}:\n{self._errors[index]}")
         for neighbour in (index + 1, index - 1):  # the likely next step, read ahead
             if 0 <= neighbour < len(self._paths):
                 self._request(neighbour)
@@ -411,7 +414,7 @@ class PropertiesDialog(QDialog):
     def __init__(self, path: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.path = os.fspath(path)
-        self.setWindowTitle(f"{os.path.basename(self.path)} — Properties")
+        self.setWindowTitle(f"{shown(os.path.basename(self.path))} — Properties")
         self.error: str | None = None
         self.gps: tuple[float, float] | None = None
         self.tags: list[tuple[str, float]] | None = None
@@ -422,7 +425,7 @@ class PropertiesDialog(QDialog):
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
         # A read-only line edit: long paths scroll instead of being cut, and select like text.
-        path_field = QLineEdit(self.path, self)
+        path_field = QLineEdit(shown(self.path), self)
         path_field.setReadOnly(True)
         path_field.setFrame(False)
         path_field.setCursorPosition(0)
@@ -865,8 +868,8 @@ class SkippedDialog(QDialog):
         self.table.verticalHeader().setVisible(False)
         self.table.setWordWrap(False)
         for row, (path, reason) in enumerate(self.items):
-            file_item = QTableWidgetItem(path)
-            file_item.setToolTip(path)
+            file_item = QTableWidgetItem(shown(path))
+            file_item.setToolTip(shown(path))
             file_item.setData(Qt.ItemDataRole.UserRole, path)
             reason_item = QTableWidgetItem(reason)
             reason_item.setToolTip(reason)

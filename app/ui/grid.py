@@ -15,10 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Sequence
 
 from PySide6.QtCore import (QAbstractListModel, QItemSelection, QMimeData, QModelIndex, QObject,
-                            QPersistentModelIndex, QPoint, QRect, QRectF, QSize, QThreadPool, Qt, QTimer, QUrl, Signal)
+                            QPersistentModelIndex, QPoint, QRect, QRectF, QSize, QThreadPool, Qt, QTimer, Signal)
 from PySide6.QtGui import QColor, QImage, QImageReader, QPainter, QPainterPath, QPalette, QPen, QRegion
 from PySide6.QtWidgets import QAbstractItemView, QFrame, QStyle, QStyledItemDelegate
 
+from app.core.names import shown
+
+from .desktop import file_url
 from .lazy import numpy as np
 from .workers import run_task
 
@@ -78,14 +81,14 @@ class PhotoModel(QAbstractListModel):
         if role == PathRole:
             return record.path
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
-            return Path(record.path).name
+            return shown(Path(record.path).name)
         if role == Qt.ItemDataRole.ToolTipRole:
-            lines = [Path(record.path).name]
+            lines = [shown(Path(record.path).name)]
             if record.width and record.height:
                 lines.append(f"{record.width} × {record.height}")
             if record.taken_at:
                 lines.append(record.taken_at.replace("T", " "))
-            lines.append(str(Path(record.path).parent))
+            lines.append(shown(str(Path(record.path).parent)))
             return "\n".join(lines)
         return None
 
@@ -100,7 +103,7 @@ class PhotoModel(QAbstractListModel):
     def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData:
         mime = QMimeData()
         paths = [self.data(i, PathRole) for i in indexes]
-        mime.setUrls([QUrl.fromLocalFile(p) for p in paths if p])
+        mime.setUrls([file_url(p) for p in paths if p])
         return mime
 
     def supportedDragActions(self) -> Qt.DropAction:

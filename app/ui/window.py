@@ -1260,7 +1260,8 @@ class MainWindow(QMainWindow):
             return
         if p.phase == "scanning" or not p.total:
             self.progress.setRange(0, 0)
-            self.index_label.setText("Looking for new photos…")
+            self.index_label.setText("Another PhotoSeek is indexing this library; waiting…" if p.phase == "waiting"
+                                     else "Looking for new photos…")
             return
         self.progress.setRange(0, p.total)
         self.progress.setValue(p.done)

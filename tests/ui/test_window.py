@@ -427,3 +427,34 @@ def test_renames_deletions_and_new_times_on_disk_reach_the_grid_after_a_recheck(
                     timeout=10000)
     shown = _names(window)
     assert gone not in shown and renamed not in shown and f"renamed_{renamed}" in shown
+
+
+def test_a_photo_whose_name_is_not_utf8_is_shown_opened_and_dragged_out(qtbot, make_settings, random_model, tmp_path):
+    from PySide6.QtWidgets import QLineEdit
+
+    from app.ui.window import MainWindow
+    from tiny_clip import write_shapes
+
+    folder = tmp_path / "odd"
+    write_shapes(folder, per_kind=1, size=128)
+    odd = os.path.join(os.fsencode(folder), b"Urlaub_M\xfcnchen.jpg")  # Latin-1, as on an old drive
+    os.rename(os.fsencode(folder / "red_circle_0.jpg"), odd)
+    window = MainWindow(make_settings(random_model), folders=[str(folder)])  # no trained model needed
+    qtbot.addWidget(window)
+    window.show()
+    wait_ready(qtbot, window)
+    wait_indexed(qtbot, window, 12)
+    row = [os.fsencode(p) for p in window.grid_model.paths()].index(odd)
+    index = window.grid_model.index(row)
+    assert index.data(Qt.ItemDataRole.DisplayRole) == "Urlaub_M\ufffdnchen.jpg"
+    assert index.data(Qt.ItemDataRole.ToolTipRole).startswith("Urlaub_M\ufffdnchen.jpg\n")
+    [url] = window.grid_model.mimeData([index]).urls()
+    assert bytes(url.toEncoded()).endswith(b"/Urlaub_M%FCnchen.jpg")  # the file's own bytes, not a lookalike
+    window.grid.setCurrentIndex(index)
+    window.show_properties()
+    dialog = window.properties
+    assert dialog.findChild(QLineEdit, "path").text() == os.fsdecode(odd).encode("utf-8", "surrogateescape").decode(
+        "utf-8", "replace")
+    assert dialog.error is None and "Urlaub_M\ufffdnchen.jpg" in dialog.windowTitle()  # read by its real path
+    dialog.close()
+    window.close()

@@ -192,7 +192,7 @@ class Indexer:
     def _unavailable(self, root: Path, has_photos: bool, report: IndexReport) -> bool:
         """True (and said in the report) when a library folder can't be trusted to list its photos;
         remembers whether it is a mount point, to recognise one with its drive unplugged."""
-        key = f"mount_point:{root}"
+        key = "mount_point:" + os.fsencode(root).decode("utf-8", "backslashreplace")  # any name the OS gives
         was_mount = self.catalog.get_setting(key) == "1"
         why = scanner.unavailable_reason(root, has_photos, was_mount)
         if why is not None:

@@ -205,6 +205,15 @@ def _names_of(catalog) -> _FileNames:
     return cached[1]
 
 
+def _keeping_text_order(fused: list[int], text_ranking: list[int]) -> list[int]:
+    """The fused order, with the places of the text hits refilled in the text ranking's order: the
+    CLIP ranking moves text hits up or down as a group, but never puts a photo whose text holds the
+    word in part (COFFEESHOP) above one that holds it as written (a sign saying COFFEE)."""
+    text = set(text_ranking)
+    best_first = iter(text_ranking)
+    return [next(best_first) if i in text else i for i in fused]
+
+
 def _has_ocr(catalog) -> bool:
     return callable(getattr(catalog, "ocr_search", None))
 
@@ -432,7 +441,7 @@ def execute(library: "Library", parsed: ParsedQuery, n: int | None = None, image
     score_of = dict(zip(ids.tolist(), scores.tolist()))
     if ocr:
         text_hits = set(ocr)
-        fused = [i for i, _ in rrf([ids.tolist(), ocr])]
+        fused = _keeping_text_order([i for i, _ in rrf([ids.tolist(), ocr])], ocr)
     else:
         fused = ids.tolist()
     if parsed.phrases:

@@ -335,6 +335,15 @@ def test_quoted_words_as_written_come_before_part_of_a_word(varied, with_text):
     assert set(order[:2]) == {"receipt.webp", "beach.jpg"} and order[2:] == ["tall.png"]
 
 
+def test_unquoted_words_as_written_come_before_part_of_a_word(varied, with_text):
+    """Fused with the CLIP ranking, a whole-word text hit still outranks a part-of-a-word one."""
+    names = {"tall.png": "COFFEESHOP", "draft cake.png": "COFFEEHOUSE"}
+    records = {Path(r.path).name: r for r in varied.catalog.files()}
+    varied.catalog.put_ocr([(records[n].fingerprint, text) for n, text in names.items()], "test", 1)
+    hits = [Path(h.path).name for h in varied.search("coffee") if h.text_match]
+    assert set(hits[:2]) == {"receipt.webp", "beach.jpg"} and set(hits[2:]) == set(names)
+
+
 # -- quoted phrases in file names and text (the catalog alone) -------------------------------------------
 
 

@@ -17,6 +17,15 @@ from . import __version__
 from .core.names import shown
 
 
+EXIT_CODES = """exit codes:
+  0    done
+  1    failed: the disk is full, or something unexpected (one line says what; -v shows the details)
+  2    bad input: no such file, not a picture, wrong arguments
+  3    the model cannot be loaded (the line says which file is needed and where it comes from)
+  4    the library's catalog cannot be opened (damaged, or written by a newer PhotoSeek)
+  130  interrupted (Ctrl-C): what was done is kept, the next run resumes"""
+
+
 def _parser() -> argparse.ArgumentParser:
     # SUPPRESS: a flag given before the subcommand must not be reset by the subcommand's default.
     common = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
@@ -28,7 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("-v", "--verbose", action="store_true", help="log what happens")
 
     parser = argparse.ArgumentParser(prog="photoseek", parents=[common], argument_default=None,
-                                     description="Search your photos by what is in them.")
+                                     description="Search your photos by what is in them.",
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EXIT_CODES)
     parser.add_argument("--version", action="version", version=f"PhotoSeek {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -319,13 +329,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in (None, "gui"):
         return gui_main(args)
 
+    from .core.catalog import CatalogError
     from .core.config import Settings
     from .core.embedder import ModelUnavailable
+    from .core.imaging import ImageError
     from .core.library import Library
 
     settings = Settings.from_env(data_dir=args.data_dir, model=args.model, pretrained=args.pretrained,
                                  ocr=False if getattr(args, "no_ocr", False) else None)
-    library = Library(settings)
+    try:
+        library = Library(settings)
+    except (sqlite3.DatabaseError, CatalogError) as e:
+        _details(args)
+        print(f"photoseek: the library's catalog {settings.catalog_path} cannot be opened: {e}. Nothing was "
+              "changed; move the file aside to start a new library.", file=sys.stderr)
+        return 4
     try:
         if args.command == "index":
             bar = _ProgressBar()
@@ -357,7 +375,11 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"photoseek: no such file: {path}", file=sys.stderr)
                 return 2
             in_library = library.catalog.file_by_path(str(path.resolve())) is not None
-            hits = library.similar(path, args.n) if in_library else library.search_image(path, n=args.n)
+            try:
+                hits = library.similar(path, args.n) if in_library else library.search_image(path, n=args.n)
+            except ImageError as e:
+                print(f"photoseek: cannot use {shown(str(path))}: {e}", file=sys.stderr)
+                return 2
             _print_hits(hits, args.json)
         elif args.command == "doctor":
             info = library.doctor()
@@ -379,15 +401,33 @@ def main(argv: list[str] | None = None) -> int:
         print(f"photoseek: {e.args[0] if e.args else e}", file=sys.stderr)
         return 2
     except (sqlite3.OperationalError, OSError) as e:
+        _details(args)
         if not _disk_full(e):
-            raise
-        if args.verbose:
-            traceback.print_exc()
+            print(f"photoseek: {_plainly(e)}", file=sys.stderr)
+            return 1
         print(f"photoseek: disk full: {e} (in {library.settings.data_dir}); {_kept(library)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("Interrupted; the next run resumes where this one stopped.", file=sys.stderr)
+        return 130
+    except Exception as e:  # one plain line, never a traceback unless asked (-v)
+        _details(args)
+        print(f"photoseek: {_plainly(e)}", file=sys.stderr)
         return 1
     finally:
         library.close()
     return 0
+
+
+def _details(args) -> None:
+    """The traceback of the exception being handled, with -v."""
+    if args.verbose:
+        traceback.print_exc()
+
+
+def _plainly(e: BaseException) -> str:
+    hint = "" if logging.getLogger().isEnabledFor(logging.INFO) else " (run again with -v for the details)"
+    return f"{e}{hint}" if isinstance(e, OSError) else f"unexpected error, {type(e).__name__}: {e}{hint}"
 
 
 def gui_main(args: argparse.Namespace | None = None) -> int:

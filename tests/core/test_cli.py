@@ -135,3 +135,37 @@ def test_killed_mid_run_resumes_without_duplicates(random_model, tmp_path):
                             capture_output=True, text=True, timeout=300)
     info = json.loads(doctor.stdout)
     assert info["index_ok"] and info["index_size"] == 144 == info["embedded"]
+
+
+def test_failures_are_one_plain_line_with_the_cause(capsys, model_env, random_model, tmp_path):
+    """No traceback: a file that is not a picture, a damaged catalog, an unexpected error each end in
+    one line naming the cause, with the exit code `--help` documents."""
+    env = model_env(random_model)
+    text = tmp_path / "notes.txt"
+    text.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    code, out, err = run_cli(capsys, "similar", str(text))
+    assert code == 2 and out == ""
+    assert err.strip().splitlines() == [f"photoseek: cannot use {text}: not an image, or a format PhotoSeek cannot read"]
+
+    catalog = Path(env["PHOTOSEEK_DATA_DIR"]) / "catalog.sqlite3"
+    catalog.write_bytes(b"not a database, garbage header " * 200)
+    code, _, err = run_cli(capsys, "search", "dog")
+    assert code == 4 and len(err.strip().splitlines()) == 1
+    assert str(catalog) in err and "file is not a database" in err and "Traceback" not in err
+    assert catalog.read_bytes().startswith(b"not a database")  # left as it was
+
+    catalog.unlink()
+    from app.core.library import Library
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Library, "search", broken)
+        code, _, err = run_cli(capsys, "search", "dog")
+    assert code == 1 and err.strip().splitlines()[-1].startswith("photoseek: unexpected error, RuntimeError: boom")
+    assert "Traceback" not in err
+    code, _, err = run_cli(capsys, "concepts", "tags", str(text))  # not in the library: bad input
+    assert code == 2 and err.strip() == f"photoseek: not in the library: {text}"
+    assert "exit codes:" in subprocess.run([sys.executable, "-m", "app", "--help"], cwd=REPO, capture_output=True,
+                                           text=True).stdout

@@ -37,6 +37,16 @@ def duplicates_folder(tmp_path) -> Path:
     return folder
 
 
+def _duplicates_once_indexed(qtbot, window, photos: int):
+    """The Duplicates view, opened when the window has indexed `photos` and done comparing them."""
+    wait_ready(qtbot, window)
+    wait_indexed(qtbot, window, photos)
+    window.show_duplicates()
+    dialog = window.duplicates_dialog
+    qtbot.waitUntil(lambda: dialog.report is not None and not dialog.busy, timeout=20000)
+    return dialog
+
+
 def test_duplicates_view_groups_marks_keepers_and_trashes_the_others(
         qtbot, make_window, make_settings, random_model, duplicates_folder, tmp_path, monkeypatch):
     window = make_window(make_settings(random_model), folders=[duplicates_folder])
@@ -83,11 +93,7 @@ def test_duplicates_view_groups_marks_keepers_and_trashes_the_others(
 def test_a_lower_threshold_is_asked_for_in_the_background(qtbot, make_window, make_settings, random_model,
                                                           duplicates_folder):
     window = make_window(make_settings(random_model), folders=[duplicates_folder])
-    wait_ready(qtbot, window)
-    wait_indexed(qtbot, window, 8)
-    window.show_duplicates()
-    dialog = window.duplicates_dialog
-    qtbot.waitUntil(lambda: dialog.report is not None and not dialog.busy, timeout=20000)
+    dialog = _duplicates_once_indexed(qtbot, window, 8)
     with qtbot.waitSignal(dialog.results_shown, timeout=20000):
         dialog.threshold_spin.setValue(1.0)  # identical files only
     assert [[Path(p).name for p in g] for g in dialog.groups()] == [["scene_0.jpg", "scene_0_copy.jpg"]]
@@ -107,11 +113,7 @@ def test_look_alikes_are_offered_but_not_checked(qtbot, make_window, make_settin
     with Image.open(folder / "red_circle_0.jpg") as im:
         recompressed(resized(im.convert("RGB"), 0.5), 60).save(folder / "red_circle_0_small.jpg")
     window = make_window(make_settings(trained_model), folders=[folder])
-    wait_ready(qtbot, window)
-    wait_indexed(qtbot, window, 25)
-    window.show_duplicates()
-    dialog = window.duplicates_dialog
-    qtbot.waitUntil(lambda: dialog.report is not None and not dialog.busy, timeout=20000)
+    dialog = _duplicates_once_indexed(qtbot, window, 25)
     assert dialog.report.embeddings_used, dialog.report.note
     rows = {Path(item.data(0, PHOTO_ROLE).path).name: item for item in dialog._photo_items()}
     kinds = {name: item.data(0, PHOTO_ROLE).kind for name, item in rows.items()}

@@ -494,7 +494,8 @@ class Library:
             "skipped": self.catalog.count(SKIPPED),
             "embedded": embedded,
             "index_size": index_size,
-            "index_ok": index_size == embedded,
+            # the counts agree, and a random sample of its vectors is the catalog's own
+            "index_ok": index_size == embedded and self.index.agrees_with(self.catalog, model_id),
             "index_type": self.index.kind,
             "catalog_integrity": self.catalog.integrity_check(),
             "catalog_generation": self.catalog.generation(),

@@ -58,6 +58,39 @@ def test_damaged_index_file_is_rebuilt(tmp_path):
     assert len(VectorIndex.open(cat, tmp_path / "idx", "m/1")) == 50
 
 
+def test_an_index_file_scrambled_inside_is_caught_and_rebuilt(tmp_path):
+    """Same size, same record, a readable file: only its vectors are wrong. It is not trusted."""
+    import faiss
+
+    cat, vecs = _catalog_with_vectors(tmp_path)
+    VectorIndex.open(cat, tmp_path / "idx", "m/1")
+    data, _ = VectorIndex.paths(tmp_path / "idx", "m/1")
+    size = data.stat().st_size
+    raw = faiss.read_index(str(data))
+    flat = faiss.downcast_index(faiss.downcast_index(raw).index)
+    stored = faiss.rev_swig_ptr(flat.get_xb(), raw.ntotal * raw.d)
+    stored[:] = np.random.default_rng(1).permutation(stored)  # the body scrambled in place
+    faiss.write_index(raw, str(data))
+    assert data.stat().st_size == size
+    loaded = VectorIndex.load(tmp_path / "idx", "m/1", cat.generation())
+    assert loaded is not None and not loaded.agrees_with(cat, "m/1")  # the record alone vouches for it
+    reopened = VectorIndex.open(cat, tmp_path / "idx", "m/1")
+    assert reopened.agrees_with(cat, "m/1") and len(reopened) == 50
+    ids, _ = reopened.search(vecs[7], 1)
+    assert cat.paths([int(ids[0])])[int(ids[0])] == "/p/7.jpg"
+    assert VectorIndex.load(tmp_path / "idx", "m/1", cat.generation()).agrees_with(cat, "m/1")  # saved again
+
+
+def test_an_untouched_index_agrees_with_its_catalog_after_changes(tmp_path):
+    cat, vecs = _catalog_with_vectors(tmp_path)
+    index = VectorIndex.open(cat, tmp_path / "idx", "m/1")
+    with cat.transaction() as db:
+        cat.put_files(db, [FileRecord(None, "/p/skipped.png", "fp-x", 1, 1.0, "skipped", "truncated")])
+        cat.delete_files(db, [3])
+    index.remove([3])
+    assert index.agrees_with(cat, "m/1", sample=500)
+
+
 def _clustered(n, dim=32, clusters=20, seed=0):
     rng = np.random.default_rng(seed)
     centres = rng.normal(size=(clusters, dim))

@@ -17,7 +17,7 @@ import numpy as np
 from filelock import FileLock, Timeout
 
 from . import imaging, query, tempfiles
-from .catalog import NEWEST_FIRST, OK, SKIPPED, Catalog, FileRecord
+from .catalog import NEWEST_FIRST, OK, SKIPPED, Catalog, CatalogError, FileRecord
 from .config import Settings
 from .embedder import DownloadProgress, Embedder, ModelSpec, ModelUnavailable
 from .indexer import Control, Indexer, IndexReport, Progress
@@ -39,10 +39,21 @@ __all__ = ["Library", "Hit", "Control", "Progress", "IndexReport", "ModelUnavail
            "parse_query"]
 
 
+def _refuse_an_emptied_catalog(settings: Settings) -> None:
+    """SQLite takes an empty file for a new database: a catalog emptied by a crash, a full disk or a
+    sync tool would silently become a new, empty library beside the old one's index (folders, saved
+    searches and concepts gone). Only a data dir that never held a library starts from nothing."""
+    path = settings.catalog_path
+    if path.is_file() and path.stat().st_size == 0 and any(settings.index_dir.glob("*.faiss")):
+        raise CatalogError(f"it is empty (0 bytes), but {settings.data_dir} held a library (its search index "
+                           "is still there); restore the catalog from a backup, or delete it to start anew")
+
+
 class Library:
     def __init__(self, settings: Settings):
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+        _refuse_an_emptied_catalog(settings)
         self.catalog = Catalog(settings.catalog_path)
         self.spec = ModelSpec(settings.model, settings.pretrained)
         self._embedder: Embedder | None = None

@@ -169,3 +169,21 @@ def test_failures_are_one_plain_line_with_the_cause(capsys, model_env, random_mo
     assert code == 2 and err.strip() == f"photoseek: not in the library: {text}"
     assert "exit codes:" in subprocess.run([sys.executable, "-m", "app", "--help"], cwd=REPO, capture_output=True,
                                            text=True).stdout
+
+
+def test_an_emptied_catalog_is_refused_not_taken_for_a_new_library(capsys, model_env, random_model, tmp_path):
+    env = model_env(random_model)
+    write_shapes(tmp_path / "lib", per_kind=1)
+    assert run_cli(capsys, "index", str(tmp_path / "lib"))[0] == 0
+    catalog = Path(env["PHOTOSEEK_DATA_DIR"]) / "catalog.sqlite3"
+    catalog.write_bytes(b"")  # what a crash, a full disk or a sync tool can leave
+    index_files = {p: p.read_bytes() for p in (Path(env["PHOTOSEEK_DATA_DIR"]) / "index").iterdir()}
+    code, _, err = run_cli(capsys, "index")
+    assert code == 4 and len(err.strip().splitlines()) == 1 and "empty (0 bytes)" in err
+    assert catalog.stat().st_size == 0  # nothing written over it
+    assert {p: p.read_bytes() for p in index_files} == index_files
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    (fresh / "catalog.sqlite3").write_bytes(b"")  # a data dir that never held a library starts anew
+    code, _, _ = run_cli(capsys, "--data-dir", str(fresh), "index", str(tmp_path / "lib"))
+    assert code == 0

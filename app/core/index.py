@@ -271,7 +271,7 @@ class VectorIndex:
     def agrees_with(self, catalog: Catalog, model_id: str, sample: int = CHECKED_ON_LOAD) -> bool:
         """Whether photos picked at random have the catalog's own vectors here (or, without an
         embedding, none): a saved file that is damaged inside but has the right size and record
-        is caught and rebuilt, never trusted. ~3 ms, whatever the library's size."""
+        is caught and rebuilt, never trusted. 64 lookups by primary key: ~2 ms."""
         bounds = catalog.db.execute("SELECT MIN(id), MAX(id) FROM files WHERE status = 'ok'").fetchone()
         if bounds[0] is None:
             return len(self) == 0

@@ -171,7 +171,7 @@ class Indexer:
             if self._unavailable(root, bool(known_in.get(folder_id)), report):
                 continue
             reachable.append(folder_id)
-            disk.extend(scanner.walk(root, exts, folder_id, unlistable))
+            disk.extend(scanner.walk(root, exts, folder_id, unlistable, skip=self.settings.data_dir))
         # Photos in a subfolder that cannot be listed are out of reach, not gone: the plan never sees them.
         out_of_reach = tuple(os.path.join(d, "") for d in unlistable)
         known = [r for fid in reachable for r in known_in.get(fid, ()) if not r.path.startswith(out_of_reach)]

@@ -82,12 +82,21 @@ def unavailable_reason(root: Path, has_photos: bool, was_mount_point: bool = Fal
     return "empty (an unplugged drive?)" if empty and has_photos else None
 
 
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(os.path.join(folder, ""))
+
+
 def walk(root: Path, extensions: set[str] | None = None, folder_id: int | None = None,
-         unlistable: list[str] | None = None) -> Iterator[DiskFile]:
+         unlistable: list[str] | None = None, skip: Path | None = None) -> Iterator[DiskFile]:
     """Every image file under root. Skips hidden folders and files, AppleDouble `._*` files and
     symlink loops; folders that cannot be listed are logged, skipped and added to `unlistable`
-    (their photos are not gone, only out of reach)."""
+    (their photos are not gone, only out of reach). `skip`: a folder never walked (PhotoSeek's own
+    data dir: its thumbnails are no photos). A symlinked folder is followed only when it leads
+    inside root: a link to `/` or a whole drive must not walk the machine, and one to another
+    library folder would list its photos twice (that folder is walked on its own)."""
     exts = extensions or supported_extensions()
+    inside = os.path.realpath(root)
+    skipped = os.path.realpath(skip) if skip is not None else None
     seen_dirs: set[tuple[int, int]] = set()
     stack = [Path(root)]
     while stack:
@@ -110,6 +119,10 @@ def walk(root: Path, extensions: set[str] | None = None, folder_id: int | None =
                 continue
             try:
                 if entry.is_dir(follow_symlinks=True):
+                    target = os.path.realpath(entry.path)
+                    if target == skipped or (entry.is_symlink() and not _inside(target, inside)):
+                        log.info("not walking %s (leads to %s)", entry.path, target)
+                        continue
                     stack.append(Path(entry.path))
                 elif entry.is_file(follow_symlinks=True) and os.path.splitext(name)[1].lower() in exts:
                     est = entry.stat(follow_symlinks=True)

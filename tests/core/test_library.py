@@ -435,3 +435,30 @@ def test_a_library_catalogued_before_dates_beyond_exif_finds_them_at_its_next_up
     assert {Path(r.path).name: (r.taken_at, r.taken_from) for r in library.catalog.files()} == {
         "edited.jpg": ("2010-07-03T18:30:05", "XMP"), "plain.jpg": (None, None)}
     assert library.update().redated == 0  # read once
+
+
+def test_a_data_dir_inside_the_library_is_not_indexed(make_settings, random_model, photos):
+    lib = Library(make_settings(random_model, data_dir=photos / "PhotoSeek data"))
+    try:
+        counts = [len(lib.photos()) for _ in range(3) if lib.update([photos]) is not None]
+    finally:
+        lib.close()
+    assert counts == [12, 12, 12]  # its own thumbnails never become photos
+
+
+def test_symlinks_are_followed_only_into_the_library(library, photos, tmp_path):
+    """A link to a folder outside the library (a whole drive, `/`) is not walked; one to another
+    library folder is not needed (that folder is walked itself): each photo is listed once."""
+    outside = tmp_path / "outside"
+    write_shapes(outside, per_kind=1)
+    (photos / "to_outside").symlink_to(outside, target_is_directory=True)
+    other = tmp_path / "other"
+    write_shapes(other, per_kind=1, seed=9)
+    (photos / "to_other").symlink_to(other, target_is_directory=True)
+    library.update([photos, other])
+    names = [Path(r.path) for r in library.photos()]
+    assert not any("to_outside" in p.parts or outside in p.parents for p in names)
+    assert len(names) == 24 and len({p.resolve() for p in names}) == 24
+    (photos / "inner").symlink_to(photos / "trips", target_is_directory=True)  # a link within the folder
+    library.update()
+    assert len(library.photos()) == 24

@@ -260,9 +260,12 @@ class Library:
     def skipped(self) -> list[FileRecord]:
         return self.catalog.files("WHERE status = 'skipped' ORDER BY path")
 
-    def thumbnail(self, record: FileRecord) -> Path:
-        """The cached thumbnail of a photo, made now if the cache lost it."""
+    def thumbnail(self, record: FileRecord, remake: bool = False) -> Path:
+        """The cached thumbnail of a photo, made now if the cache lost it (or, `remake`, because the
+        cached file turned out unreadable)."""
         path = imaging.thumbnail_path(self.settings.thumbs_dir, record.fingerprint)
+        if remake:
+            path.unlink(missing_ok=True)
         if not path.exists():
             side = self.settings.thumb_size
             decoded = imaging.decode(record.path, min_side=side, thumb_size=side, max_pixels=self.settings.max_pixels)

@@ -418,6 +418,13 @@ class ThumbnailLoader(QObject):
         self.pool.waitForDone(5000)
 
 
+def _cell_picture(library, record: FileRecord, side: int, corners: QImage | None, ratio: float) -> QImage:
+    try:
+        return cell_image(library.thumbnail(record), side, corners, ratio)
+    except OSError:  # a damaged cached thumbnail (a kill mid-write, a bad disk): made again from the photo, once
+        return cell_image(library.thumbnail(record, remake=True), side, corners, ratio)
+
+
 def _load_thumbnails(library, records: list[FileRecord], size: tuple[int, float], corners: QImage | None
                      ) -> list[tuple[int, tuple[int, float], QImage | None, str | None]]:
     """(file id, (side, ratio), image or None, why not) for each record (worker thread)."""
@@ -425,7 +432,7 @@ def _load_thumbnails(library, records: list[FileRecord], size: tuple[int, float]
     results = []
     for record in records:
         try:
-            results.append((record.id, size, cell_image(library.thumbnail(record), side, corners, ratio), None))
+            results.append((record.id, size, _cell_picture(library, record, side, corners, ratio), None))
         except Exception as e:  # noqa: BLE001 - one unreadable thumbnail must not lose the others
             results.append((record.id, size, None, str(e) or type(e).__name__))
     return results

@@ -1,5 +1,7 @@
 """The grid view on its own: a big library, the keyboard, the mouse and re-orders."""
 
+from pathlib import Path
+
 import numpy as np
 from PySide6.QtCore import QPoint, Qt
 
@@ -150,8 +152,8 @@ class _MixedThumbnails:
         Image.new("RGB", (40, 30), (20, 40, 230)).save(self.small)
         self.broken.write_bytes(b"not a jpeg")
 
-    def thumbnail(self, record):
-        return self.small if record.id == 1 else self.broken
+    def thumbnail(self, record, remake=False):
+        return self.small if record.id == 1 else self.broken  # the photo itself is unreadable too
 
 
 def test_cells_show_small_pictures_whole_and_mark_unreadable_ones(qtbot, tmp_path):
@@ -175,6 +177,31 @@ def test_cells_show_small_pictures_whole_and_mark_unreadable_ones(qtbot, tmp_pat
     assert fill != base and abs(fill.lightness() - base.lightness()) < 40
     middle = [shot.pixelColor(broken.center() + QPoint(dx, dy)) for dx in range(-6, 7) for dy in range(-8, 9)]
     assert any(abs(c.lightness() - fill.lightness()) > 60 for c in middle)  # the "?" is drawn
+
+
+def test_a_damaged_cached_thumbnail_is_made_again_from_the_photo(qtbot, library, tmp_path):
+    from PIL import Image
+
+    from tiny_clip import write_shapes
+
+    write_shapes(tmp_path / "lib", per_kind=1)
+    library.update([tmp_path / "lib"])
+    record = next(r for r in library.photos() if Path(r.path).name == "blue_circle_0.jpg")
+    cached = library.thumbnail(record)
+    cached.write_bytes(b"\0garbage left by a kill mid-write")
+    model = PhotoModel()
+    loader = ThumbnailLoader(library)
+    grid = PhotoGrid(model, loader)
+    qtbot.addWidget(grid)
+    grid.resize(600, 400)
+    grid.show()
+    qtbot.waitExposed(grid)
+    model.set_order([record.id], {record.id: record})
+    qtbot.waitUntil(lambda: loader.image(record) is not None or loader.failed(record.id))
+    assert not loader.failed(record.id)
+    with Image.open(cached) as thumb, Image.open(record.path) as photo:  # the photo's picture again
+        a, b = (np.asarray(im.convert("RGB").resize((32, 32)), dtype=np.float32) for im in (thumb, photo))
+    assert np.abs(a - b).mean() < 8
 
 
 def test_new_photos_go_in_where_they_belong_and_the_others_keep_selection_and_place(qtbot):

@@ -109,9 +109,9 @@ class _RedThumbnails:
         return self.path
 
 
-def _shown_with(qtbot, library):
-    """A grid showing photos 1 and 2, their thumbnails from `library`."""
-    records = {i: FileRecord(i, f"/photos/{i}.jpg", f"fp{i}", 1, 1.0) for i in (1, 2)}
+def _shown_with(qtbot, library, records=None):
+    """A grid showing `records` (default: photos 1 and 2), their thumbnails from `library`."""
+    records = records or {i: FileRecord(i, f"/photos/{i}.jpg", f"fp{i}", 1, 1.0) for i in (1, 2)}
     model = PhotoModel()
     loader = ThumbnailLoader(library)
     grid = PhotoGrid(model, loader)
@@ -119,7 +119,7 @@ def _shown_with(qtbot, library):
     grid.resize(600, 400)
     grid.show()
     qtbot.waitExposed(grid)
-    model.set_order([1, 2], records)
+    model.set_order(list(records), records)
     return grid, model, loader, records
 
 
@@ -189,14 +189,7 @@ def test_a_damaged_cached_thumbnail_is_made_again_from_the_photo(qtbot, library,
     record = next(r for r in library.photos() if Path(r.path).name == "blue_circle_0.jpg")
     cached = library.thumbnail(record)
     cached.write_bytes(b"\0garbage left by a kill mid-write")
-    model = PhotoModel()
-    loader = ThumbnailLoader(library)
-    grid = PhotoGrid(model, loader)
-    qtbot.addWidget(grid)
-    grid.resize(600, 400)
-    grid.show()
-    qtbot.waitExposed(grid)
-    model.set_order([record.id], {record.id: record})
+    _, _, loader, _ = _shown_with(qtbot, library, {record.id: record})
     qtbot.waitUntil(lambda: loader.image(record) is not None or loader.failed(record.id))
     assert not loader.failed(record.id)
     with Image.open(cached) as thumb, Image.open(record.path) as photo:  # the photo's picture again

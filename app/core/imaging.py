@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
+from .tempfiles import temp_beside
+
 log = logging.getLogger(__name__)
 
 try:  # HEIC/HEIF photos from phones. A frozen build can ship the decoder-only `pi_heif` instead.
@@ -321,7 +323,7 @@ def save_thumbnail(image: Image.Image, dest: Path, size: int) -> None:
     if max(thumb.size) > 4 * size:
         thumb = ImageOps.contain(thumb, (4 * size, 4 * size), Image.Resampling.BICUBIC)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_suffix(f".{os.getpid()}.{id(thumb)}.tmp")
+    tmp = temp_beside(dest)
     thumb.save(tmp, "JPEG", quality=THUMB_QUALITY)
     os.replace(tmp, dest)
 

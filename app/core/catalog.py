@@ -185,6 +185,20 @@ SCHEMA_VERSION = len(MIGRATIONS)
 UNREAD_DATE = "unread"  # taken_from of a photo catalogued when only EXIF dates were read
 
 
+def _wal(conn: sqlite3.Connection, patience_s: float = 30.0) -> None:
+    """Switch to WAL. While another process creates the same catalog, SQLite answers "database is
+    locked" at once here, without waiting out the busy timeout: retry instead."""
+    deadline = time.monotonic() + patience_s
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 class CatalogError(RuntimeError):
     pass
 
@@ -221,7 +235,7 @@ class Catalog:
         conn = self._connections.get(threading.get_ident())
         if conn is None:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
+            _wal(conn)
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
             with self._connections_lock:

@@ -176,6 +176,46 @@ MIGRATIONS: list[str] = [
         INSERT INTO ocr_fts(rowid, norm, compact) VALUES (new.id, new.norm, new.compact);
     END;
     """,
+    # 7: photo and folder ids are never used again (AUTOINCREMENT). SQLite otherwise gives a new
+    # row the highest id + 1, so a photo added after the newest one was removed got its id, and
+    # whatever remembered the old photo by id (the window's caches, a search still on screen)
+    # showed the new one as the old. Both tables rebuilt (SQLite's way to change a column), rows,
+    # ids and indexes as they were; `_upgrade` turns foreign keys off so nothing cascades.
+    """
+    CREATE TABLE folders_v7 (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        path TEXT NOT NULL UNIQUE,
+        added_at REAL NOT NULL
+    );
+    INSERT INTO folders_v7 (id, path, added_at) SELECT id, path, added_at FROM folders;
+    CREATE TABLE files_v7 (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        path TEXT NOT NULL UNIQUE,
+        folder_id INTEGER REFERENCES folders(id) ON DELETE CASCADE,
+        fingerprint TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        mtime REAL NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('ok', 'skipped')),
+        skip_reason TEXT,
+        width INTEGER,
+        height INTEGER,
+        taken_at TEXT,
+        format TEXT,
+        taken_from TEXT
+    );
+    INSERT INTO files_v7 (id, path, folder_id, fingerprint, size, mtime, status, skip_reason, width, height,
+                          taken_at, format, taken_from)
+        SELECT id, path, folder_id, fingerprint, size, mtime, status, skip_reason, width, height,
+               taken_at, format, taken_from FROM files;
+    DROP TABLE files;
+    DROP TABLE folders;
+    ALTER TABLE folders_v7 RENAME TO folders;
+    ALTER TABLE files_v7 RENAME TO files;
+    CREATE INDEX files_fingerprint ON files(fingerprint);
+    CREATE INDEX files_folder ON files(folder_id);
+    CREATE INDEX files_newest ON files(COALESCE(taken_at, datetime(mtime, 'unixepoch')) DESC, path)
+        WHERE status = 'ok';
+    """,
 ]
 
 # How photos are listed when nothing ranks them; the index of migration 5 holds this order.
@@ -283,15 +323,24 @@ class Catalog:
         db = self.db
         if version == 2:
             self._repair_early_v2()  # before the migrations that build on schema 2's final form
-        for number in range(version, SCHEMA_VERSION):
-            # executescript commits any open transaction, so the script carries its own.
-            script = f"BEGIN IMMEDIATE;\n{MIGRATIONS[number]}\nPRAGMA user_version = {number + 1};\nCOMMIT;"
-            with self._write_lock:
-                try:
-                    db.executescript(script)
-                except BaseException:
-                    _rollback(db)
-                    raise
+        # Off while tables are rebuilt (migration 7): dropping the old folders table would
+        # otherwise delete every photo through ON DELETE CASCADE. Checked before each commit.
+        db.execute("PRAGMA foreign_keys=OFF")
+        try:
+            for number in range(version, SCHEMA_VERSION):
+                # executescript commits any open transaction, so the script carries its own.
+                script = f"BEGIN IMMEDIATE;\n{MIGRATIONS[number]}\nPRAGMA user_version = {number + 1};"
+                with self._write_lock:
+                    try:
+                        db.executescript(script)
+                        if db.execute("PRAGMA foreign_key_check").fetchone() is not None:
+                            raise CatalogError(f"{self.path}: upgrade {number + 1} left photos without a folder")
+                        db.execute("COMMIT")
+                    except BaseException:
+                        _rollback(db)
+                        raise
+        finally:
+            db.execute("PRAGMA foreign_keys=ON")
         if 0 < version < 3 and db.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0]:
             db.execute("VACUUM")  # once: give back the space the old embeddings table took
 

@@ -231,7 +231,7 @@ class DuplicatesDialog(QDialog):
             item = self.tree.itemBelow(item)
 
     def _set_icon(self, item: QTreeWidgetItem, photo: Photo) -> None:
-        record = self.main._records.get(photo.id)
+        record = self.main.screen.record(photo.id)
         if record is None:
             return
         image = self.main.loader.image(record)
@@ -305,20 +305,15 @@ class DuplicatesDialog(QDialog):
         self.busy = True
         self._update_buttons()
         self.status.setText(f"Moving {n:,} photo{'s' * (n != 1)} to the trash…")
-        self.main._write(self.main.library.trash, ids,
-                         on_result=lambda failures: self._trashed(ids, failures),
-                         on_error=lambda error: self._trash_failed(error))
+        self.main.move_to_trash(ids, then=self._trashed, failed=self._trash_failed)
 
-    def _trashed(self, ids: list[int], failures: list[tuple[str, str]]) -> None:
-        self.main.refresh_photos()
+    def _trashed(self, gone: list[int], failures: list[tuple[str, str]]) -> None:
         if not _valid(self):
             return
         self.busy = False
         if failures:
             QMessageBox.warning(self, "Move to Trash", "Some photos could not be moved to the trash:\n\n"
                                 + "\n".join(f"{p}: {why}" for p, why in failures[:10]))
-        failed = {p for p, _ in failures}
-        gone = [i for i in ids if self._rows.get(i) is None or self._rows[i].data(0, PHOTO_ROLE).path not in failed]
         self.main.notify(f"{len(gone):,} duplicate{'s' * (len(gone) != 1)} moved to the trash")
         self.trashed.emit(gone)
         self.find()

@@ -20,6 +20,7 @@ from PySide6.QtGui import QColor, QImage, QImageReader, QPainter, QPainterPath, 
 from PySide6.QtWidgets import QAbstractItemView, QFrame, QStyle, QStyledItemDelegate
 
 from app.core.names import shown
+from app.core.screen import Order, lookup, rows_of
 
 from .desktop import file_url
 from .lazy import numpy as np
@@ -161,7 +162,7 @@ class PhotoModel(QAbstractListModel):
             self._ids, self._row = new, ids.rows
             self.endResetModel()
             return
-        added_at = np.flatnonzero(_lookup(np.asarray(self._row, dtype=np.int64), new) < 0)  # not shown before
+        added_at = np.flatnonzero(lookup(np.asarray(self._row, dtype=np.int64), new) < 0)  # not shown before
         if not len(gone) and 0 < len(added_at) < len(new) and self._insert(ids, added_at):
             return
         added = new[added_at]
@@ -173,7 +174,7 @@ class PhotoModel(QAbstractListModel):
             start = len(self._ids)
             self.beginInsertRows(QModelIndex(), start, start + len(added) - 1)
             self._ids = np.concatenate([self._ids, added])
-            self._row = _rows_of(self._ids)
+            self._row = rows_of(self._ids)
             self.endInsertRows()
         if not np.array_equal(self._ids, new):  # what is left is a permutation: move, keep selection
             self.layoutAboutToBeChanged.emit()
@@ -214,44 +215,6 @@ class PhotoModel(QAbstractListModel):
         rows = [row for row in map(self.row_of, file_ids) if row is not None]
         if rows:
             self.dataChanged.emit(self.index(min(rows)), self.index(max(rows)), [Qt.ItemDataRole.DecorationRole])
-
-
-class Order:
-    """A display order worked out ahead (numpy only: a search job makes it on its worker thread,
-    so the GUI thread just swaps it in): the ids that have a record in `known` (a bool array by
-    id), each repeat left out after its first place, and each id's row."""
-
-    __slots__ = ("ids", "known", "rows")
-
-    def __init__(self, ids: Iterable[int], known: np.ndarray):
-        new = np.asarray(ids if isinstance(ids, np.ndarray) else list(ids), dtype=np.int64).reshape(-1)
-        inside = (new >= 0) & (new < len(known))
-        new = new[inside] if not inside.all() else new
-        new = new[known[new]]
-        if len(new) > 1 and np.bincount(new).max() > 1:
-            new = new[np.sort(np.unique(new, return_index=True)[1])]
-        self.ids, self.known, self.rows = new, known, _rows_of(new)
-
-    def row_of(self, ids: np.ndarray) -> np.ndarray:
-        """Where each of `ids` is in this order, -1 where it is not."""
-        return _lookup(self.rows, ids)
-
-
-def _rows_of(ids: np.ndarray) -> np.ndarray:
-    """rows[id] = its place in `ids`, -1 for ids not in it."""
-    rows = np.full(int(ids.max()) + 1 if len(ids) else 0, -1, dtype=np.int64)
-    rows[ids] = np.arange(len(ids))
-    return rows
-
-
-def _lookup(rows: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """rows[ids], -1 for ids past the end of `rows`."""
-    if len(ids) and int(ids.max()) < len(rows):
-        return rows[ids]
-    out = np.full(len(ids), -1, dtype=np.int64)
-    inside = ids < len(rows)
-    out[inside] = rows[ids[inside]]
-    return out
 
 
 def _ranges(rows) -> list[tuple[int, int]]:
@@ -319,7 +282,11 @@ def corner_mask(side: int, radius: float) -> QImage:
 
 
 class ThumbnailLoader(QObject):
-    """Loads thumbnails on a thread pool, newest request first; keeps a bounded LRU of QImages."""
+    """Loads thumbnails on a thread pool, newest request first; keeps a bounded LRU of QImages.
+
+    Everything here is keyed by the photo's content fingerprint, not its catalog id: a picture
+    belongs to content, so a changed file is never painted with its old picture, and copies of one
+    photo share theirs."""
 
     loaded = Signal(object)  # the file ids of a batch of thumbnails just loaded (or failed)
     BATCH = 8  # thumbnails per task: a task and its reply cost the GUI thread more than a decode
@@ -333,11 +300,12 @@ class ThumbnailLoader(QObject):
         self.side = 160  # device pixels
         self.ratio = 1.0  # device pixels a point
         self._corners: QImage | None = None  # corner_mask, made here: the workers share it
-        self._cache: OrderedDict[int, tuple[tuple[int, float], QImage]] = OrderedDict()  # id: ((side, ratio), image)
-        self._pending: OrderedDict[int, FileRecord] = OrderedDict()
-        self._running: set[int] = set()
+        # fingerprint: ((side, ratio), image)
+        self._cache: OrderedDict[str, tuple[tuple[int, float], QImage]] = OrderedDict()
+        self._pending: OrderedDict[str, FileRecord] = OrderedDict()
+        self._running: dict[str, set[int]] = {}  # fingerprint: the ids of the photos waiting for it
         self._tasks = 0  # batches in flight
-        self._failed: set[int] = set()
+        self._failed: set[str] = set()
         self._pump_due = False
 
     def set_library(self, library) -> None:
@@ -355,29 +323,37 @@ class ThumbnailLoader(QObject):
         self._pending.clear()
         self._failed.clear()
 
-    def failed(self, file_id: int) -> bool:
-        return file_id in self._failed
+    def failed(self, record: FileRecord) -> bool:
+        return record.fingerprint in self._failed
 
     def image(self, record: FileRecord) -> QImage | None:
         """The best image we have now for a photo (maybe at another size); loads one otherwise."""
         return self.lookup(record)[0]
 
+    def cached(self, record: FileRecord) -> QImage | None:
+        """The picture in the cache for a photo, at whatever size; loads nothing."""
+        hit = self._cache.get(record.fingerprint)
+        return hit[1] if hit else None
+
     def lookup(self, record: FileRecord) -> tuple[QImage | None, bool]:
         """`image(record)`, and whether it is at the current size (else it is drawn scaled)."""
-        hit = self._cache.get(record.id)
+        key = record.fingerprint
+        hit = self._cache.get(key)
         if hit is not None:
-            self._cache.move_to_end(record.id)
+            self._cache.move_to_end(key)
             if hit[0] == (self.side, self.ratio):
                 return hit[1], True
-        if record.id not in self._failed:
+        if key not in self._failed:
             self.request(record)
         return (hit[1], False) if hit else (None, False)
 
     def request(self, record: FileRecord) -> None:
-        if record.id in self._running:
+        key = record.fingerprint
+        if key in self._running:
+            self._running[key].add(record.id)  # told too when it comes
             return
-        self._pending[record.id] = record
-        self._pending.move_to_end(record.id)
+        self._pending[key] = record
+        self._pending.move_to_end(key)
         while len(self._pending) > 400:  # scrolled far past these: forget them
             self._pending.popitem(last=False)
         if not self._pump_due:  # requests come from painting: start the work once the paint is done,
@@ -390,24 +366,26 @@ class ThumbnailLoader(QObject):
             records = []
             while self._pending and len(records) < self.BATCH:
                 records.append(self._pending.popitem(last=True)[1])  # newest first: what is on screen now
-            self._running.update(r.id for r in records)
+            for r in records:
+                self._running[r.fingerprint] = {r.id}
             self._tasks += 1
             size = (self.side, self.ratio)
             run_task(self.pool, _load_thumbnails, self.library, records, size, self._corners,
                      on_result=self._done, on_error=lambda error, rs=records, size=size: self._done(
-                         [(r.id, size, None, str(error)) for r in rs]))
+                         [(r.fingerprint, size, None, str(error)) for r in rs]))
 
-    def _done(self, results: list[tuple[int, tuple[int, float], QImage | None, str | None]]) -> None:
+    def _done(self, results: list[tuple[str, tuple[int, float], QImage | None, str | None]]) -> None:
         self._tasks -= 1
-        for file_id, size, image, error in results:
-            self._running.discard(file_id)
+        ids: list[int] = []
+        for key, size, image, error in results:
+            ids += self._running.pop(key, ())
             if image is None:
-                log.info("no thumbnail for %s: %s", file_id, error)
-                self._failed.add(file_id)
+                log.info("no thumbnail for %s: %s", key, error)
+                self._failed.add(key)
             else:
-                self._cache[file_id] = (size, image)
-                self._cache.move_to_end(file_id)
-        self.loaded.emit([file_id for file_id, *_ in results])
+                self._cache[key] = (size, image)
+                self._cache.move_to_end(key)
+        self.loaded.emit(ids)
         while len(self._cache) > self.capacity:
             self._cache.popitem(last=False)
         self._pump()
@@ -426,15 +404,15 @@ def _cell_picture(library, record: FileRecord, side: int, corners: QImage | None
 
 
 def _load_thumbnails(library, records: list[FileRecord], size: tuple[int, float], corners: QImage | None
-                     ) -> list[tuple[int, tuple[int, float], QImage | None, str | None]]:
-    """(file id, (side, ratio), image or None, why not) for each record (worker thread)."""
+                     ) -> list[tuple[str, tuple[int, float], QImage | None, str | None]]:
+    """(fingerprint, (side, ratio), image or None, why not) for each record (worker thread)."""
     side, ratio = size
     results = []
     for record in records:
         try:
-            results.append((record.id, size, _cell_picture(library, record, side, corners, ratio), None))
+            results.append((record.fingerprint, size, _cell_picture(library, record, side, corners, ratio), None))
         except Exception as e:  # noqa: BLE001 - one unreadable thumbnail must not lose the others
-            results.append((record.id, size, None, str(e) or type(e).__name__))
+            results.append((record.fingerprint, size, None, str(e) or type(e).__name__))
     return results
 
 
@@ -497,7 +475,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
                 painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
                 painter.drawImage(QRectF(x + m, y + m, self.picture_side, self.picture_side), image)
             else:  # not loaded yet, or cannot be
-                painter.drawImage(x + m, y + m, self._placeholder(palette, self.loader.failed(record.id)))
+                painter.drawImage(x + m, y + m, self._placeholder(palette, self.loader.failed(record)))
             if selected or hovered or focused:
                 if opacity != 1.0:
                     painter.setOpacity(1.0)

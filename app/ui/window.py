@@ -25,7 +25,8 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QHBoxLayout, Q
 
 from ..core.config import RESOURCES_DIR, Settings
 from . import desktop, prefs
-from .grid import Order, PhotoGrid, PhotoModel, ThumbnailLoader
+from ..core.screen import Order, PhotoList, Ranking, Screen
+from .grid import PhotoGrid, PhotoModel, ThumbnailLoader
 from .lazy import numpy as np
 from .searchbar import ImageQuery, SearchBar, image_query_from_mime, line_icon
 from .workers import Task, Throttle, heavy_imports, run_task, settle_long_lived
@@ -106,89 +107,50 @@ def _image_extensions() -> set[str]:
 _IMAGE_EXTS: set[str] | None = None
 
 
-class PhotoList:
-    """The library's photos, newest first, in the forms the window needs: built on a worker so the
-    GUI thread only swaps it in (100k records take a tenth of a second to index by id)."""
-
-    def __init__(self, records: list[FileRecord], folders: dict[int, Path], ids: np.ndarray | None = None):
-        """`ids`: the records' ids, when known (`with_new`)."""
-        self.records, self.folders = records, folders
-        self.by_id = {r.id: r for r in records}
-        if ids is None:
-            ids = np.fromiter((r.id for r in records), dtype=np.int64, count=len(records))
-        self.known = np.zeros(int(ids.max()) + 1 if len(ids) else 0, dtype=bool)  # by id
-        self.known[ids] = True
-        self.max_id = len(self.known) - 1
-        self.order = Order(ids, self.known)  # the grid's order, worked out here
-        self.ids = self.order.ids
-
-    def dispose(self) -> None:
-        """Drop the records (call on a worker: freeing 100k of them holds the interpreter ~25 ms)."""
-        self.records.clear()
-        self.by_id.clear()
-
-    def with_new(self, new: list[FileRecord]) -> "PhotoList":
-        """This list with a few new photos, each put in its place (binary search, then one merge:
-        no re-sort, and the ids are put in too rather than read again from 100k records)."""
-        from ..core.library import Library
-
-        new = sorted(sorted(new, key=lambda r: r.path), key=Library.when, reverse=True)  # this list's order
-        places = [_place(self.records, record) for record in new]  # ascending, as `new` is sorted
-        records, start = [], 0
-        for place, record in zip(places, new):
-            records += self.records[start:place]
-            records.append(record)
-            start = place
-        records += self.records[start:]
-        ids = np.insert(self.ids, places, [r.id for r in new]) if new else self.ids
-        return PhotoList(records, self.folders, ids)
-
-
-def _place(records: list[FileRecord], record: FileRecord) -> int:
-    """Where `record` goes among `records` (newest first, then by path: `Library.photos` order)."""
-    from ..core.library import Library
-
-    when, path = Library.when(record), record.path
-    lo, hi = 0, len(records)
-    while lo < hi:
-        mid = (lo + hi) // 2
-        other = records[mid]
-        other_when = Library.when(other)
-        if other_when > when or (other_when == when and other.path < path):
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
-
-
-def _browse_job(library: Library, previous: PhotoList | None, new_only: bool = False) -> PhotoList | None:
-    """The photo list, or None when it is the same as `previous`. `new_only` (while indexing): just
-    add the photos catalogued since `previous`; a full re-read of a big library would keep the
-    worker threads fighting the window for the interpreter."""
+def _browse_job(library: Library, previous: PhotoList | None, new_only: bool = False
+                ) -> tuple[PhotoList | None, PhotoList | None]:
+    """(the photo list, the list it was made from) or (None, None) when it is the same as
+    `previous`. `new_only` (while indexing): just add the photos catalogued since `previous`; a full
+    re-read of a big library would keep the worker threads fighting the window for the
+    interpreter. The generation is read first: the list is then at least that new."""
+    generation = library.catalog.generation()
     if new_only and previous is not None:
         new, folders = library.photos(after_id=previous.max_id), library.folders()
-        if folders != previous.folders:
-            previous = PhotoList(previous.records, folders)
-        elif not new:
-            return None
-        photos = previous.with_new(new)
+        if not new and folders == previous.folders:
+            return None, None
+        photos = previous.with_new(new, folders, generation)
         settle_long_lived()  # its 100k-entry list and dict, young, made every collection a slow one
-        return photos
+        return photos, previous
     records, folders = library.photos(), library.folders()
     if previous is not None and previous.records == records and previous.folders == folders:
-        return None
-    photos = PhotoList(records, folders)
+        return None, None
+    photos = PhotoList(records, folders, generation)
     settle_long_lived()
-    return photos
+    return photos, None
+
+
+def _trash_job(library: Library, ids: list[int]) -> tuple[list[int], list[tuple[str, str]], int]:
+    """(the ids that went to the trash, (path, why) for those that could not, the generation)."""
+    failures = library.trash(ids)
+    left = library.catalog.paths(ids)  # still catalogued: not trashed
+    return [i for i in ids if i not in left], failures, library.catalog.generation()
+
+
+def _remove_folder_job(library: Library, path: Path) -> tuple[list[int], int]:
+    """Forget a folder: (the ids of its photos, the generation after)."""
+    folder_id = next((fid for fid, p in library.folders().items() if p == path), None)
+    ids = [r.id for r in library.photos(folder_id)] if folder_id is not None else []
+    library.remove_folder(path)
+    return ids, library.catalog.generation()
 
 
 def _search_job(library: Library, seq: int, latest: Callable[[], int], text: str, image: ImageQuery | None,
-                known: np.ndarray | None) -> tuple[int, np.ndarray | Order, float, int | None, list[str]]:
-    """(seq, ids best first, seconds, how many of them are good matches, hints about the query).
-    With `known` (the photos shown, a bool array by id), the ids come as the grid's `Order`, worked
-    out here rather than on the GUI thread, and only shown photos count as good matches."""
+                known: np.ndarray | None) -> Ranking:
+    """The ranking of a query. With `known` (the photos shown, a bool array by id), it comes with
+    the grid's `Order`, worked out here rather than on the GUI thread, and only shown photos
+    count as good matches."""
     if seq != latest():  # a newer query was typed while this one waited: skip the work
-        return seq, np.empty(0, dtype=np.int64), 0.0, None, []
+        return Ranking(seq, np.empty(0, dtype=np.int64))
     started = time.perf_counter()
     if image is None:
         result = library.search(text, paths=False)
@@ -198,12 +160,13 @@ def _search_job(library: Library, seq: int, latest: Callable[[], int], text: str
         result = library.search_image(_qimage_to_pil(image.source), text=text or None, paths=False)
     else:
         result = library.search_image(image.source, text=text or None, paths=False)
-    ids, good_count = result.ids, result.good_count
+    ranking = Ranking(seq, result.ids, result.good_count, list(result.hints))
     if known is not None:
-        ids = Order(ids, known)
-        if good_count is not None:
-            good_count = len(Order(result.ids[:good_count], known).ids)
-    return seq, ids, time.perf_counter() - started, good_count, list(result.hints)
+        ranking.order = Order(result.ids, known)
+        if result.good_count is not None:
+            ranking.good_count = len(Order(result.ids[:result.good_count], known).ids)
+    ranking.seconds = time.perf_counter() - started
+    return ranking
 
 
 def _qimage_to_pil(image: QImage):
@@ -361,22 +324,12 @@ class MainWindow(QMainWindow):
         self._tasks: set[Task] = set()
         self._closing = False
 
-        # state
-        self._records: dict[int, FileRecord] = {}
-        self._library_ids: np.ndarray | None = None  # newest first (None: not read yet)
-        self._folders: dict[int, Path] = {}
-        self._folder_filter: int | None = None
-        self._hits: np.ndarray | None = None  # search results, best first (None: no search)
-        self._hits_order: Order | None = None  # the same, as the grid's order when worked out ahead
-        self._good_count: int | None = None  # the first _good_count hits are good matches (None: not judged)
-        self._good_only = False
-        self._search_hints: list[str] = []
+        # what is on screen: the photos, their order, the search and the filters (app/core/screen.py)
+        self.screen = Screen()
+        self._shown_folders: dict[int, Path] = {}  # the folders the sidebar lists (it is rebuilt when they change)
         self._concepts_running = False
         self._concepts_again = False
-        self._search_seq = 0
-        self._search_text = ""
         self._browse_seq = 0
-        self._photo_list: PhotoList | None = None  # the last photo list read
         self._library_checked = False  # every folder re-checked since the window opened
         self._after_browse: list[Callable[[], None]] = []
         self._browse_running = False
@@ -849,34 +802,45 @@ class MainWindow(QMainWindow):
                 callback()
 
         def done(result):
-            if seq == self._browse_seq and library is self.library:
-                self._set_photos(result)
+            photos, base = result
+            if library is self.library and photos is not None and not self._photos_read(photos, base):
+                self._browse_again = self._browse_again or "full"  # stale: read again
             finished()
 
         def failed(error):
             self._task_failed(error)
             finished()
 
-        self._run(self.jobs, _browse_job, library, self._photo_list, new_only, on_result=done, on_error=failed)
+        self._run(self.jobs, _browse_job, library, self.screen.photos, new_only, on_result=done, on_error=failed)
 
-    def _set_photos(self, photos: PhotoList | None) -> None:
-        if photos is None:  # nothing changed
-            return
-        previous, self._photo_list = self._photo_list, photos
-        self._records = photos.by_id
-        self._library_ids = photos.ids
-        if photos.folders != self._folders:
-            self._folders = photos.folders
+    def _photos_read(self, photos: PhotoList, base: PhotoList | None) -> bool:
+        """A photo list from the catalog: on screen unless stale (then False)."""
+        previous = self.screen.photos
+        if not self.screen.photos_read(photos, base):
+            self._run(self.jobs, photos.dispose)
+            return False
+        if photos.folders != self._shown_folders:
             self._fill_sidebar()
-        self._apply_view(known=photos.known)
+        self._apply_view()
         same_photos = previous is not None and np.array_equal(previous.known, photos.known)
-        if self._hits is not None and not self.search_bar.is_empty() and not same_photos:
+        if self.screen.searching and not self.search_bar.is_empty() and not same_photos:
             self.run_search(self.search_bar.text(), live=True)  # results follow the library
         if previous is not None:  # nothing here refers to it any more: free it off this thread
             self._run(self.jobs, previous.dispose)
+        return True
+
+    def _photos_removed(self, ids: list[int], generation: int) -> None:
+        """Photos left the catalog (the trash, a folder removed): off the screen at once."""
+        previous = self.screen.photos_removed(ids, generation)
+        self._apply_view()
+        if self.screen.searching and not self.search_bar.is_empty():
+            self.run_search(self.search_bar.text(), live=True)  # results follow the library
+        if previous is not None:
+            self._run(self.jobs, previous.dispose)
 
     def _fill_sidebar(self) -> None:
-        current = self._folder_filter
+        self._shown_folders = folders = self.screen.folders
+        current = self.screen.folder
         self.sidebar.blockSignals(True)
         self.sidebar.clear()
         all_item = QListWidgetItem(self.style().standardIcon(QStyle.StandardPixmap.SP_DirHomeIcon), "All Photos")
@@ -884,7 +848,7 @@ class MainWindow(QMainWindow):
         self.sidebar.addItem(all_item)
         folder_icon = self.style().standardIcon(QStyle.StandardPixmap.SP_DirIcon)
         selected = all_item
-        for folder_id, path in sorted(self._folders.items(), key=lambda kv: kv[1].name.lower()):
+        for folder_id, path in sorted(folders.items(), key=lambda kv: kv[1].name.lower()):
             item = QListWidgetItem(folder_icon, path.name or str(path))
             item.setToolTip(str(path))
             item.setData(Qt.ItemDataRole.UserRole, folder_id)
@@ -894,13 +858,13 @@ class MainWindow(QMainWindow):
         self.sidebar.setCurrentItem(selected)
         self.sidebar.blockSignals(False)
         if selected is all_item:
-            self._folder_filter = None
-        self.remove_folder_button.setEnabled(self._folder_filter is not None)
+            self.screen.choose_folder(None)
+        self.remove_folder_button.setEnabled(self.screen.folder is not None)
 
     def _sidebar_changed(self, item: QListWidgetItem | None, _previous=None) -> None:
         folder = item.data(Qt.ItemDataRole.UserRole) if item else ALL_PHOTOS
-        self._folder_filter = None if folder in (None, ALL_PHOTOS) else int(folder)
-        self.remove_folder_button.setEnabled(self._folder_filter is not None)
+        self.screen.choose_folder(None if folder in (None, ALL_PHOTOS) else int(folder))
+        self.remove_folder_button.setEnabled(self.screen.folder is not None)
         self._apply_view()
         self.grid.scrollToTop()
 
@@ -912,56 +876,36 @@ class MainWindow(QMainWindow):
                 self.sidebar.setCurrentItem(item)
                 return
 
-    def _apply_view(self, known: np.ndarray | None = None) -> None:
-        """Put the right ids in the grid: library order or search order, then the folder filter."""
-        ids = self._hits if self._hits is not None else self._library_ids
-        if ids is None:  # nothing read yet
+    def _apply_view(self) -> None:
+        """Show what the screen model says: its photos in its order, its good-matches divider."""
+        shown = self.screen.shown()
+        if shown is None:  # nothing read yet
             return
-        if self._hits is not None:
-            ahead = self._hits_order
-        else:  # the library's order, worked out with the photo list (on its worker)
-            ahead = self._photo_list.order if self._photo_list is not None else None
-        good_count = self._good_count if self._hits is not None else None
-        if self._folder_filter is not None:
-            fid, records = self._folder_filter, self._records
-            keep = np.fromiter(((r := records.get(i)) is not None and r.folder_id == fid for i in ids.tolist()),
-                               dtype=bool, count=len(ids))
-            if good_count is not None:
-                good_count = int(keep[:good_count].sum())  # the good ones come first
-            ids = ids[keep]
-        if good_count is not None and self._good_only:
-            ids, good_count = ids[:good_count], None
-        changed = self._records is not self.grid_model.records()
-        order = ahead if ahead is not None and ahead.ids is ids else ids
-        self.grid_model.set_order(order, self._records if changed else None, known if changed else None)
-        self.grid_model.set_good_count(good_count)
+        records = self.screen.records
+        changed = records is not self.grid_model.records()
+        self.grid_model.set_order(shown.order, records if changed else None, self.screen.known if changed else None)
+        self.grid_model.set_good_count(shown.good_count)
         self.grid.viewport().update()
-        has_library = bool(self._folders) or bool(self._records)
-        self.stack.setCurrentWidget(self.grid if has_library else self.empty)
+        self.stack.setCurrentWidget(self.grid if self.screen.has_library() else self.empty)
         self._update_count()
 
-    def _update_count(self, elapsed: float | None = None) -> None:
+    def _update_count(self) -> None:
         n = self.grid_model.rowCount()
-        if self._hits is not None:
-            text = _plural(n, "result")
-            if elapsed is not None:
-                text += f" · {elapsed * 1000:.0f} ms"
-                self._last_elapsed = elapsed
-            elif getattr(self, "_last_elapsed", None) is not None:
-                text += f" · {self._last_elapsed * 1000:.0f} ms"
+        ranking = self.screen.ranking
+        if ranking is not None:
+            text = _plural(n, "result") + f" · {ranking.seconds * 1000:.0f} ms"
             good = self.grid_model.good_count
             if good is not None:
                 text += " · " + (f"{good:,} good match{'es' if good != 1 else ''}" if good else "no clear matches")
-            if self._search_hints:
-                text += " · " + "; ".join(self._search_hints)
-            self._last_search_status = text
+            if ranking.hints:
+                text += " · " + "; ".join(ranking.hints)
         else:
             text = _plural(n, "photo") if self.stack.currentWidget() is self.grid else ""
         self.status_label.setText(text)
-        self.status_label.setToolTip("\n".join(self._search_hints) if self._hits is not None else "")
+        self.status_label.setToolTip("\n".join(ranking.hints) if ranking is not None else "")
         # (with no good match it would show nothing, unless it is on and has to be turned off)
-        self.good_only_button.setVisible(self._hits is not None and self._good_count is not None
-                                         and (self._good_count > 0 or self._good_only))
+        good_total = ranking.good_count if ranking is not None else None
+        self.good_only_button.setVisible(good_total is not None and (good_total > 0 or self.screen.good_only))
 
     # -- search ------------------------------------------------------------------------------
 
@@ -974,31 +918,23 @@ class MainWindow(QMainWindow):
             return
         if not self._when_open(lambda: self.run_search(self.search_bar.text())):
             return
-        self._search_seq += 1
-        self._search_text = text
-        seq, library = self._search_seq, self.library
+        seq, library = self.screen.search_started(), self.library
         if not live:
             self.status_label.setText("Searching…")
 
-        def done(result):
-            got_seq, ids, elapsed, good_count, hints = result
-            if got_seq != self._search_seq:  # a newer query was issued: never let an old one win
+        def done(ranking: Ranking):
+            if not self.screen.search_done(ranking):  # a newer query was issued: never let an old one win
                 return
-            self._hits_order = ids if isinstance(ids, Order) else None
-            self._hits = ids.ids if isinstance(ids, Order) else ids
-            self._good_count = good_count
-            self._search_hints = hints
             self._apply_view()
             if not live:
                 self.grid.scrollToTop()
                 if self.grid_model.rowCount():
                     self.grid.setCurrentIndex(self.grid_model.index(0))
                     self.grid.clearSelection()
-            self._update_count(elapsed)
-            self.search_finished.emit(got_seq)
+            self.search_finished.emit(ranking.seq)
 
         def failed(error):
-            if seq != self._search_seq:
+            if seq != self.screen.query_seq:
                 return
             if _is_model_unavailable(error):
                 self.status_label.setText("Search needs a model")
@@ -1009,25 +945,21 @@ class MainWindow(QMainWindow):
                 self._task_failed(error)
             self.search_finished.emit(seq)
 
-        known = self._photo_list.known if self._photo_list is not None else None
-        self._run(self.jobs, _search_job, library, seq, lambda: self._search_seq, text, image, known,
+        self._run(self.jobs, _search_job, library, seq, lambda: self.screen.query_seq, text, image, self.screen.known,
                   on_result=done, on_error=failed)
 
     def clear_search(self) -> None:
-        self._search_seq += 1  # results still on their way are dropped
-        self._search_text = ""
-        self._search_hints = []
-        self._good_count = None
+        searching = self.screen.searching
+        self.screen.search_cleared()
         self.saved_list.clearSelection()
-        if self._hits is None:
+        if not searching:
             self._update_count()
             return
-        self._hits = None
         self._apply_view()
         self.grid.scrollToTop()
 
     def _escape(self) -> None:
-        if not self.search_bar.is_empty() or self._hits is not None:
+        if not self.search_bar.is_empty() or self.screen.searching:
             self.search_bar.clear()
         else:
             self.grid.clearSelection()
@@ -1063,9 +995,9 @@ class MainWindow(QMainWindow):
         if self.good_only_action.isChecked() != on:
             self.good_only_action.setChecked(on)  # comes back here through `toggled`
             return
-        self._good_only = on
+        self.screen.set_good_only(on)
         self.good_only_button.setText("Showing Good Matches" if on else "Show Only Good Matches")
-        if self._hits is not None:
+        if self.screen.searching:
             self._apply_view()
 
     def _search_typed(self, text: str) -> None:
@@ -1303,7 +1235,7 @@ class MainWindow(QMainWindow):
         if self._index_task is None and not isinstance(result, BaseException):
             self.refresh_concepts()  # new photos: score them against the concepts, in the background
         self.indexing_finished.emit(result)
-        if self._hits is not None and not self.search_bar.is_empty() and self._index_task is None:
+        if self.screen.searching and not self.search_bar.is_empty() and self._index_task is None:
             self.run_search(self.search_bar.text())
 
     def _report(self, r: IndexReport) -> None:
@@ -1347,6 +1279,11 @@ class MainWindow(QMainWindow):
     @property
     def indexing(self) -> bool:
         return self._index_task is not None
+
+    @property
+    def idle(self) -> bool:
+        """Nothing in flight: no indexing, photo read, search or change (what tests wait for)."""
+        return self.library is not None and self._index_task is None and not self._tasks and not self._browse_running
 
     def refresh_skipped(self) -> None:
         library = self.library
@@ -1392,7 +1329,7 @@ class MainWindow(QMainWindow):
         self.notify(f"Adding {', '.join(Path(p).name for p in paths)}…")
 
     def remove_folder(self, folder_id: int, confirm: bool = True) -> None:
-        path = self._folders.get(folder_id)
+        path = self.screen.folders.get(folder_id)
         if path is None:
             return
         if confirm and not desktop.confirm(
@@ -1400,13 +1337,19 @@ class MainWindow(QMainWindow):
                 f"Remove “{path.name}” from the library?\n\nThe photos stay on disk; "
                 "PhotoSeek just stops showing and searching them."):
             return
-        if self._folder_filter == folder_id:
+        if self.screen.folder == folder_id:
             self.select_folder(None)
-        self._write(self.library.remove_folder, path, on_result=lambda _: self._after_change())
+
+        def done(result):
+            ids, generation = result
+            self._photos_removed(ids, generation)
+            self._after_change()
+
+        self._write(_remove_folder_job, self.library, path, on_result=done)
 
     def _remove_selected_folder(self) -> None:
-        if self._folder_filter is not None:
-            self.remove_folder(self._folder_filter)
+        if self.screen.folder is not None:
+            self.remove_folder(self.screen.folder)
 
     def _after_change(self) -> None:
         self.refresh_photos()
@@ -1421,7 +1364,7 @@ class MainWindow(QMainWindow):
         if folder_id == ALL_PHOTOS:
             menu.addAction("Add Folder…", self.add_folder_dialog)
         else:
-            path = self._folders.get(folder_id)
+            path = self.screen.folders.get(folder_id)
             menu.addAction("Open in File Manager", lambda: desktop.open_file(path))
             menu.addSeparator()
             menu.addAction("Remove from Library…", lambda: self.remove_folder(folder_id))
@@ -1482,8 +1425,7 @@ class MainWindow(QMainWindow):
         record = self.current_record()
         if record is None:
             return
-        hit = self.loader._cache.get(record.id)
-        query = ImageQuery(record.path, Path(record.path).name, photo_id=record.id, thumb=hit[1] if hit else None)
+        query = ImageQuery(record.path, Path(record.path).name, photo_id=record.id, thumb=self.loader.cached(record))
         self.search_bar.edit.clear()
         self.set_image_query(query)
 
@@ -1518,21 +1460,9 @@ class MainWindow(QMainWindow):
         if not desktop.confirm(self, "Move to Trash", f"Move {name} to the trash?\n\nYou can restore from the trash later.",
                                default_yes=True):
             return
-        ids = [r.id for r in records]
         row = min(self.grid.selected_rows())
 
-        def done(failures):
-            gone = set(ids) - {self._id_of_path(p) for p, _ in failures}
-            gone_ids = np.fromiter(gone, dtype=np.int64, count=len(gone))
-            self._library_ids = self._library_ids[~np.isin(self._library_ids, gone_ids)]
-            if self._hits is not None:
-                kept = ~np.isin(self._hits, gone_ids)
-                if self._good_count is not None:
-                    self._good_count = int(kept[:self._good_count].sum())
-                self._hits = self._hits[kept]
-            for i in gone:
-                self._records.pop(i, None)
-            self._apply_view()
+        def done(gone: list[int], failures: list[tuple[str, str]]) -> None:
             if self.grid_model.rowCount():
                 self.grid.setCurrentIndex(self.grid_model.index(min(row, self.grid_model.rowCount() - 1)))
             if failures:
@@ -1540,13 +1470,30 @@ class MainWindow(QMainWindow):
                                     "Some photos could not be moved to the trash:\n\n"
                                     + "\n".join(f"{p}: {why}" for p, why in failures[:10]))
             else:
-                self.notify("Moved to the trash" if len(ids) == 1 else f"{len(ids)} photos moved to the trash")
+                self.notify("Moved to the trash" if len(gone) == 1 else f"{len(gone)} photos moved to the trash")
 
-        self.grid_model.remove_ids(ids)  # leave the grid at once; the trash call follows
-        self._write(self.library.trash, ids, on_result=done)
+        self.move_to_trash([r.id for r in records], then=done)
 
-    def _id_of_path(self, path: str) -> int | None:
-        return next((i for i, r in self._records.items() if r.path == path), None)
+    def move_to_trash(self, ids: list[int], then: Callable[[list[int], list[tuple[str, str]]], None] | None = None,
+                      failed: Callable[[BaseException], None] | None = None) -> None:
+        """Send photos to the trash (writer thread); they leave the screen once they are gone.
+        `then(gone ids, failures)` runs after."""
+        self.screen.photos_leaving(ids)  # off the screen at once; back if they cannot go
+        self._apply_view()
+
+        def done(result):
+            gone, failures, generation = result
+            self.screen.photos_stayed(set(ids) - set(gone))
+            self._photos_removed(gone, generation)
+            if then is not None:
+                then(gone, failures)
+
+        def error(e: BaseException):
+            self.screen.photos_stayed(ids)
+            self._apply_view()
+            (failed or self._task_failed)(e)
+
+        self._write(_trash_job, self.library, ids, on_result=done, on_error=error)
 
     def show_properties(self) -> None:
         record = self.current_record()
@@ -1630,7 +1577,7 @@ class MainWindow(QMainWindow):
         s = self.settings
         return {"model": s.model, "pretrained": s.pretrained, "thumb_size": s.thumb_size,
                 "decode_threads": s.decode_threads, "ocr": s.ocr,
-                "folders": [str(p) for p in self._folders.values()]}
+                "folders": [str(p) for p in self.screen.folders.values()]}
 
     def open_settings(self) -> None:
         from .dialogs import SettingsDialog
@@ -1656,7 +1603,7 @@ class MainWindow(QMainWindow):
         model_changed = (new_settings.model, new_settings.pretrained) != (self.settings.model, self.settings.pretrained)
         if "folders" in values:
             wanted = [str(Path(p).expanduser().resolve()) for p in values["folders"]]
-            current = {str(p): fid for fid, p in self._folders.items()}
+            current = {str(p): fid for fid, p in self.screen.folders.items()}
             for path, fid in current.items():
                 if path not in wanted:
                     self.remove_folder(fid, confirm=False)

@@ -1,5 +1,6 @@
 import sqlite3
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -124,3 +125,48 @@ def test_a_schema_3_catalog_learns_that_its_dates_came_from_exif(tmp_path):
     assert catalog.file(2).taken_at == "2009-01-02T03:04:05" and catalog.unread_dates() == []
     assert catalog.generation() == generation  # the index and concept scores stay valid
     catalog.close()
+
+
+def test_ids_of_removed_photos_and_folders_are_never_given_again(tmp_path):
+    """A photo added after the newest one was removed gets a new id (SQLite would reuse it)."""
+    cat = Catalog(tmp_path / "c.sqlite3")
+    first = cat.add_folder(tmp_path)
+    with cat.transaction() as db:
+        cat.put_files(db, [FileRecord(None, str(tmp_path / f"{n}.jpg"), f"fp{n}", 1, 1.0, folder_id=first)
+                           for n in "ab"])
+    old_ids = {r.id for r in cat.files()}
+    cat.remove_folder(tmp_path)
+    (tmp_path / "other").mkdir()
+    second = cat.add_folder(tmp_path / "other")
+    with cat.transaction() as db:
+        cat.put_files(db, [FileRecord(None, str(tmp_path / "other" / "c.jpg"), "fpC", 1, 1.0, folder_id=second)])
+    assert second != first
+    assert not {r.id for r in cat.files()} & old_ids
+
+
+def test_upgrading_to_never_reused_ids_keeps_every_id_photo_and_folder(tmp_path):
+    from app.core.catalog import MIGRATIONS
+
+    path = tmp_path / "v6.sqlite3"
+    db = sqlite3.connect(path, isolation_level=None)
+    db.executescript("".join(MIGRATIONS[:6]) + "PRAGMA user_version = 6;")
+    db.execute("INSERT INTO folders VALUES (3, '/p', 0)")
+    for i in (2, 5, 9):
+        db.execute("INSERT INTO files (id, path, folder_id, fingerprint, size, mtime, status, taken_at, taken_from)"
+                   " VALUES (?, ?, 3, ?, 1, 1, 'ok', '2020-01-0' || ?, 'EXIF')", (i, f"/p/{i}.jpg", f"fp{i}", i))
+    db.execute("INSERT INTO embeddings (fingerprint, model_id, vector) VALUES ('fp5', 'm', x'0000')")
+    db.close()
+
+    cat = Catalog(path)
+    assert [(r.id, r.path, r.folder_id, r.taken_at) for r in cat.files("ORDER BY id")] == [
+        (2, "/p/2.jpg", 3, "2020-01-02"), (5, "/p/5.jpg", 3, "2020-01-05"), (9, "/p/9.jpg", 3, "2020-01-09")]
+    assert cat.folders() == {3: Path("/p")}
+    assert cat.embedding_count("m") == 1
+    assert cat.integrity_check() == "ok"
+    assert cat.db.execute("PRAGMA foreign_keys").fetchone()[0] == 1  # on again for this connection
+    with cat.transaction() as db:  # the newest removed: its id is still not given again
+        cat.delete_files(db, [9])
+        cat.put_files(db, [FileRecord(None, "/p/new.jpg", "fpN", 1, 1.0, folder_id=3)])
+    assert cat.file_by_path("/p/new.jpg").id == 10
+    cat.remove_folder(Path("/p"))  # and the cascade works again
+    assert cat.count() == 0

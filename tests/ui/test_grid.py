@@ -160,7 +160,7 @@ def test_cells_show_small_pictures_whole_and_mark_unreadable_ones(qtbot, tmp_pat
     from PySide6.QtGui import QPalette
 
     grid, model, loader, records = _shown_with(qtbot, _MixedThumbnails(tmp_path))
-    qtbot.waitUntil(lambda: loader.image(records[1]) is not None and loader.failed(2))
+    qtbot.waitUntil(lambda: loader.image(records[1]) is not None and loader.failed(records[2]))
     grid.selectionModel().select(model.index(0), grid.selectionModel().SelectionFlag.Select)
     shot = grid.viewport().grab().toImage()
     small, broken = (grid.visualRect(model.index(row)) for row in (0, 1))
@@ -190,8 +190,8 @@ def test_a_damaged_cached_thumbnail_is_made_again_from_the_photo(qtbot, library,
     cached = library.thumbnail(record)
     cached.write_bytes(b"\0garbage left by a kill mid-write")
     _, _, loader, _ = _shown_with(qtbot, library, {record.id: record})
-    qtbot.waitUntil(lambda: loader.image(record) is not None or loader.failed(record.id))
-    assert not loader.failed(record.id)
+    qtbot.waitUntil(lambda: loader.image(record) is not None or loader.failed(record))
+    assert not loader.failed(record)
     with Image.open(cached) as thumb, Image.open(record.path) as photo:  # the photo's picture again
         a, b = (np.asarray(im.convert("RGB").resize((32, 32)), dtype=np.float32) for im in (thumb, photo))
     assert np.abs(a - b).mean() < 8

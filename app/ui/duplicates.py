@@ -20,7 +20,7 @@ from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QIcon, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QDoubleSpinBox, QHBoxLayout,
                                QHeaderView, QLabel, QMenu, QMessageBox, QPushButton, QTreeWidget,
-                               QTreeWidgetItem, QVBoxLayout, QWidget)
+                               QTreeWidgetItem, QVBoxLayout)
 
 from ..core.duplicates import (DEFAULT_THRESHOLD, IDENTICAL, KEEPER, LOOKS_ALIKE, MIN_THRESHOLD, NEAR_COPY,
                                SAME_PICTURE, DuplicateGroup, DuplicateReport, Photo, hash_distance_for)

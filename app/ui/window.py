@@ -13,20 +13,21 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Callable
 
 # Types used on worker threads are imported here, on the GUI thread (see app/ui/workers.py)
-from PySide6.QtCore import QBuffer, QByteArray, QEvent, QIODevice, QSize, Qt, QThreadPool, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QGuiApplication, QIcon, QImage, QKeySequence
-from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QHBoxLayout, QLabel, QListWidget,
-                               QListWidgetItem, QMainWindow, QMenu, QMessageBox, QProgressBar, QPushButton,
-                               QSizePolicy, QSlider, QSplitter, QStackedWidget, QStyle, QToolBar, QToolButton,
+from PySide6.QtCore import QEvent, QSize, Qt, QThreadPool, QTimer, QUrl, Signal
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMenu, QMessageBox, QProgressBar, QSizePolicy, QSlider, QSplitter, QStackedWidget, QToolBar, QToolButton,
                                QVBoxLayout, QWidget)
 
-from ..core.config import RESOURCES_DIR, Settings
+from ..core.config import Settings
 from . import desktop, prefs
-from ..core.screen import Order, PhotoList, Ranking, Screen
+from ..core.screen import PhotoList, Ranking, Screen
 from .grid import PhotoGrid, PhotoModel, ThumbnailLoader
+from . import jobs
+from .sidebar import Sidebar
+from .widgets import Banner, ClickableLabel, EmptyState, app_icon, duration, plural
 from .lazy import numpy as np
 from .searchbar import ImageQuery, SearchBar, image_query_from_mime, line_icon
 from .workers import Task, Throttle, heavy_imports, run_task, settle_long_lived
@@ -46,257 +47,6 @@ except ImportError:  # pragma: no cover
 
 log = logging.getLogger(__name__)
 
-ALL_PHOTOS = -1
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{max(1, round(seconds))} s"
-    if seconds < 3600:
-        return f"{round(seconds / 60)} min"
-    return f"{seconds / 3600:.1f} h"
-
-
-def app_icon() -> QIcon:
-    svg = RESOURCES_DIR / "photoseek.svg"
-    return QIcon(str(svg)) if svg.exists() else QIcon()
-
-
-# -- background jobs (run on worker threads; Qt only through the names imported above) --------------
-
-
-def _is_model_unavailable(error: BaseException) -> bool:
-    from ..core.embedder import ModelUnavailable
-
-    return isinstance(error, ModelUnavailable)
-
-
-def _open_library(settings: Settings) -> Library:
-    with heavy_imports():
-        from ..core.library import Library  # the whole engine but torch
-
-    library = Library(settings)
-    settle_long_lived()
-    return library
-
-
-def _index_job(library: Library, folders: list[str], control: Control, progress: Callable[[Any], None],
-               load_model: bool = False, only_these: bool = False) -> IndexReport:
-    from ..core.indexer import Progress
-
-    throttled = Throttle(progress, rate=10, final=lambda p: isinstance(p, Progress) and p.total and p.done == p.total)
-    if load_model:  # a new model: load it first (with download progress), it must work
-        library.load_model(progress=lambda done, total: throttled(("download", done, total)))
-    return library.update(folders or None, progress=throttled, control=control, require_model=load_model,
-                          only_these=only_these)
-
-
-def _image_extensions() -> set[str]:
-    # Asked on the first drop, not at startup: Pillow's full plugin registry takes a while to load.
-    global _IMAGE_EXTS
-    from ..core import scanner
-    if _IMAGE_EXTS is None:
-        _IMAGE_EXTS = {e.lower() for e in scanner.supported_extensions()}
-    return _IMAGE_EXTS
-
-
-_IMAGE_EXTS: set[str] | None = None
-
-
-def _browse_job(library: Library, previous: PhotoList | None, new_only: bool = False
-                ) -> tuple[PhotoList | None, PhotoList | None]:
-    """(the photo list, the list it was made from) or (None, None) when it is the same as
-    `previous`. `new_only` (while indexing): just add the photos catalogued since `previous`; a full
-    re-read of a big library would keep the worker threads fighting the window for the
-    interpreter. The generation is read first: the list is then at least that new."""
-    generation = library.catalog.generation()
-    if new_only and previous is not None:
-        new, folders = library.photos(after_id=previous.max_id), library.folders()
-        if not new and folders == previous.folders:
-            return None, None
-        photos = previous.with_new(new, folders, generation)
-        settle_long_lived()  # its 100k-entry list and dict, young, made every collection a slow one
-        return photos, previous
-    records, folders = library.photos(), library.folders()
-    if previous is not None and previous.records == records and previous.folders == folders:
-        return None, None
-    photos = PhotoList(records, folders, generation)
-    settle_long_lived()
-    return photos, None
-
-
-def _trash_job(library: Library, ids: list[int]) -> tuple[list[int], list[tuple[str, str]], int]:
-    """(the ids that went to the trash, (path, why) for those that could not, the generation)."""
-    failures = library.trash(ids)
-    left = library.catalog.paths(ids)  # still catalogued: not trashed
-    return [i for i in ids if i not in left], failures, library.catalog.generation()
-
-
-def _remove_folder_job(library: Library, path: Path) -> tuple[list[int], int]:
-    """Forget a folder: (the ids of its photos, the generation after)."""
-    folder_id = next((fid for fid, p in library.folders().items() if p == path), None)
-    ids = [r.id for r in library.photos(folder_id)] if folder_id is not None else []
-    library.remove_folder(path)
-    return ids, library.catalog.generation()
-
-
-def _search_job(library: Library, seq: int, latest: Callable[[], int], text: str, image: ImageQuery | None,
-                known: np.ndarray | None) -> Ranking:
-    """The ranking of a query. With `known` (the photos shown, a bool array by id), it comes with
-    the grid's `Order`, worked out here rather than on the GUI thread, and only shown photos
-    count as good matches."""
-    if seq != latest():  # a newer query was typed while this one waited: skip the work
-        return Ranking(seq, np.empty(0, dtype=np.int64))
-    started = time.perf_counter()
-    if image is None:
-        result = library.search(text, paths=False)
-    elif image.photo_id is not None:  # a library photo: itself left out, words refine it
-        result = library.similar(image.photo_id, text=text, paths=False)
-    elif isinstance(image.source, QImage):
-        result = library.search_image(_qimage_to_pil(image.source), text=text or None, paths=False)
-    else:
-        result = library.search_image(image.source, text=text or None, paths=False)
-    ranking = Ranking(seq, result.ids, result.good_count, list(result.hints))
-    if known is not None:
-        ranking.order = Order(result.ids, known)
-        if result.good_count is not None:
-            ranking.good_count = len(Order(result.ids[:result.good_count], known).ids)
-    ranking.seconds = time.perf_counter() - started
-    return ranking
-
-
-def _qimage_to_pil(image: QImage):
-    """Pixels from the clipboard or a browser -> a PIL image (PNG bytes in between)."""
-    import io
-
-    from PIL import Image
-
-    data = QByteArray()
-    buffer = QBuffer(data)
-    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    image.save(buffer, "PNG")
-    buffer.close()
-    return Image.open(io.BytesIO(bytes(data))).convert("RGB")
-
-
-def _read_image(path: str, bound: QSize = QSize()) -> QImage:
-    """A photo upright, within `bound` (none: full size), as the preview reads it (a HEIF's
-    primary image)."""
-    from .dialogs import read_image
-
-    image, error = read_image(path, bound)
-    if image.isNull():
-        raise OSError(error)
-    return image
-
-
-# -- widgets -----------------------------------------------------------------------------------------
-
-
-class ClickableLabel(QLabel):
-    clicked = Signal()
-
-    def mouseReleaseEvent(self, event) -> None:
-        if event.button() == Qt.MouseButton.LeftButton:
-            self.clicked.emit()
-        super().mouseReleaseEvent(event)
-
-
-class Banner(QFrame):
-    """A non-modal message above the grid (the model could not be loaded)."""
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.setObjectName("banner")
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(14, 10, 8, 10)
-        layout.setSpacing(10)
-        icon = QLabel(self)
-        icon.setPixmap(self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning).pixmap(24, 24))
-        icon.setAlignment(Qt.AlignmentFlag.AlignTop)
-        self.title = QLabel(self)
-        self.title.setObjectName("bannerTitle")
-        self.message = QLabel(self)
-        self.message.setWordWrap(True)
-        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        text = QVBoxLayout()
-        text.setSpacing(2)
-        text.addWidget(self.title)
-        text.addWidget(self.message)
-        self.choose_button = QPushButton("Choose a Local Checkpoint…", self)
-        self.retry_button = QPushButton("Retry", self)
-        self.close_button = QToolButton(self)
-        self.close_button.setIcon(line_icon("clear", 16))
-        self.close_button.setAutoRaise(True)
-        self.close_button.setToolTip("Hide")
-        self.close_button.clicked.connect(self.hide)
-        layout.addWidget(icon)
-        layout.addLayout(text, 1)
-        layout.addWidget(self.choose_button, 0, Qt.AlignmentFlag.AlignVCenter)
-        layout.addWidget(self.retry_button, 0, Qt.AlignmentFlag.AlignVCenter)
-        layout.addWidget(self.close_button, 0, Qt.AlignmentFlag.AlignTop)
-        self.setStyleSheet("#banner { background: #fff4ce; border-bottom: 1px solid #e0c97a; }"
-                           "#banner QLabel { color: #3b3000; } #bannerTitle { font-weight: 600; }")
-
-    def show_error(self, title: str, message: str, can_choose_model: bool = True) -> None:
-        self.choose_button.setVisible(can_choose_model)
-        self.title.setText(title)
-        self.message.setText(message)
-        self.show()
-
-
-class EmptyState(QWidget):
-    """What a new user sees: what the app does and one big button."""
-
-    def __init__(self, on_add: Callable[[], None], parent: QWidget | None = None):
-        super().__init__(parent)
-        layout = QVBoxLayout(self)
-        layout.addStretch(3)
-        icon = QLabel(self)
-        icon_source = app_icon()
-        if icon_source.isNull():
-            icon_source = self.style().standardIcon(QStyle.StandardPixmap.SP_DirIcon)
-        icon.setPixmap(icon_source.pixmap(96, 96))
-        icon.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        title = QLabel("Find any photo by describing it", self)
-        font = title.font()
-        font.setPointSizeF(font.pointSizeF() * 1.6)
-        font.setWeight(font.Weight.DemiBold)
-        title.setFont(font)
-        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        text = QLabel("Add a folder of photos. PhotoSeek indexes them on this computer,\n"
-                      "then you can search for “a red car at night” or drop in a picture to find similar ones.", self)
-        text.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        text.setForegroundRole(text.foregroundRole())
-        text.setStyleSheet("color: palette(placeholder-text);")
-        self.button = QPushButton("Add Folder…", self)
-        self.button.setDefault(True)
-        self.button.setMinimumSize(180, 40)
-        bf = self.button.font()
-        bf.setPointSizeF(bf.pointSizeF() * 1.15)
-        self.button.setFont(bf)
-        self.button.clicked.connect(on_add)
-        hint = QLabel("or drop a folder onto this window", self)
-        hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        hint.setStyleSheet("color: palette(placeholder-text);")
-        layout.addWidget(icon)
-        layout.addSpacing(12)
-        layout.addWidget(title)
-        layout.addSpacing(4)
-        layout.addWidget(text)
-        layout.addSpacing(20)
-        row = QHBoxLayout()
-        row.addStretch()
-        row.addWidget(self.button)
-        row.addStretch()
-        layout.addLayout(row)
-        layout.addSpacing(6)
-        layout.addWidget(hint)
-        layout.addStretch(4)
 
 
 class MainWindow(QMainWindow):
@@ -329,7 +79,6 @@ class MainWindow(QMainWindow):
         self._shown_folders: dict[int, Path] = {}  # the folders the sidebar lists (it is rebuilt when they change)
         self._concepts_running = False
         self._concepts_again = False
-        self._browse_seq = 0
         self._library_checked = False  # every folder re-checked since the window opened
         self._after_browse: list[Callable[[], None]] = []
         self._browse_running = False
@@ -350,7 +99,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self.search_bar.save_requested.connect(self.save_search_dialog)
         self.search_bar.concept_requested.connect(self.new_concept_dialog)
-        self.search_bar.search_requested.connect(self._search_typed)
+        self.search_bar.search_requested.connect(self.side.search_typed)
         self._fill_sidebar()
         self._restore_geometry()
         self.set_cell_size(prefs.cell_size())
@@ -387,53 +136,18 @@ class MainWindow(QMainWindow):
         holder.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
 
-        # left: folders
-        self.sidebar = QListWidget(self)
-        self.sidebar.setObjectName("sidebar")
-        self.sidebar.setFrameShape(QFrame.Shape.NoFrame)
-        self.sidebar.setIconSize(QSize(18, 18))
-        self.sidebar.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.sidebar.customContextMenuRequested.connect(self._sidebar_menu)
-        self.sidebar.currentItemChanged.connect(self._sidebar_changed)
-        self.sidebar.setAccessibleName("Folders")
-        header = QLabel("LIBRARY", self)
-        header.setObjectName("sidebarHeader")
-        add_button = QPushButton("Add Folder…", self)
-        add_button.clicked.connect(self.add_folder_dialog)
-        self.remove_folder_button = QToolButton(self)
-        self.remove_folder_button.setText("−")
-        self.remove_folder_button.setToolTip("Remove the selected folder from the library")
-        self.remove_folder_button.setEnabled(False)
-        self.remove_folder_button.clicked.connect(self._remove_selected_folder)
-        side = QWidget(self)
-        side.setObjectName("sidePanel")
-        side_layout = QVBoxLayout(side)
-        side_layout.setContentsMargins(8, 10, 8, 8)
-        side_layout.setSpacing(6)
-        side_layout.addWidget(header)
-        side_layout.addWidget(self.sidebar, 1)
-        # saved searches: smart albums that re-run as the library changes
-        self.saved_header = QLabel("SAVED SEARCHES", self)
-        self.saved_header.setObjectName("sidebarHeader")
-        self.saved_list = QListWidget(self)
-        self.saved_list.setObjectName("sidebar")
-        self.saved_list.setFrameShape(QFrame.Shape.NoFrame)
-        self.saved_list.setIconSize(QSize(18, 18))
-        self.saved_list.setAccessibleName("Saved searches")
-        self.saved_list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.saved_list.customContextMenuRequested.connect(self._saved_menu)
-        self.saved_list.itemClicked.connect(self._saved_clicked)
-        self.saved_list.itemActivated.connect(self._saved_clicked)
-        side_layout.addWidget(self.saved_header)
-        side_layout.addWidget(self.saved_list)
-        self.saved_header.hide()
-        self.saved_list.hide()
-        buttons = QHBoxLayout()
-        buttons.addWidget(add_button, 1)
-        buttons.addWidget(self.remove_folder_button)
-        side_layout.addLayout(buttons)
-        side.setMinimumWidth(170)
-        self.side_panel = side
+        # left: folders and saved searches
+        self.side = Sidebar(self)
+        self.side.folder_chosen.connect(self._folder_chosen)
+        self.side.add_folder_requested.connect(self.add_folder_dialog)
+        self.side.remove_folder_requested.connect(self.remove_folder)
+        self.side.saved_search_chosen.connect(self._show_saved_search)
+        self.side.saved_search_renamed.connect(self._rename_saved_search)
+        self.side.saved_search_removed.connect(self._remove_saved_search)
+        self.side.saved_search_replace_requested.connect(lambda name: self.save_search(name, self.search_bar.text()))
+        # (the widgets tests and menus look at)
+        self.sidebar, self.saved_list, self.remove_folder_button = (
+            self.side.folder_list, self.side.saved_list, self.side.remove_button)
 
         # centre: banner + (empty state | grid)
         self.grid_model = PhotoModel(self)
@@ -461,7 +175,7 @@ class MainWindow(QMainWindow):
         centre_layout.addWidget(self.stack, 1)
 
         self.splitter = QSplitter(self)
-        self.splitter.addWidget(side)
+        self.splitter.addWidget(self.side)
         self.splitter.addWidget(centre)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setCollapsible(1, False)
@@ -578,7 +292,7 @@ class MainWindow(QMainWindow):
         sidebar = view.addAction("Show &Folders")
         sidebar.setCheckable(True)
         sidebar.setChecked(True)
-        sidebar.toggled.connect(self.side_panel.setVisible)
+        sidebar.toggled.connect(self.side.setVisible)
         view.addSeparator()
         self.duplicates_action = view.addAction("Find &Duplicates…", self.show_duplicates)
         self.duplicates_action.setShortcut(QKeySequence("Ctrl+Shift+D"))
@@ -666,7 +380,7 @@ class MainWindow(QMainWindow):
         if self.library is None:
             # on a worker: the engine's imports, and a catalog upgrade that may take a while
             self.status_label.setText("Opening the library…")
-            self._run(self.jobs, _open_library, self.settings, on_result=self._library_opened,
+            self._run(self.jobs, jobs.open_library, self.settings, on_result=self._library_opened,
                       on_error=self._library_failed)
             return
         # the model after the photo list: both are heavy Python work, and the grid matters first
@@ -739,7 +453,7 @@ class MainWindow(QMainWindow):
         self.model_state = "failed"
         self.search_bar.set_loading(False)
         self.search_bar.edit.setPlaceholderText("Search is unavailable until a model is loaded")
-        text = str(error) if _is_model_unavailable(error) else f"{type(error).__name__}: {error}"
+        text = str(error) if jobs.is_model_unavailable(error) else f"{type(error).__name__}: {error}"
         self.banner.show_error("The search model could not be loaded",
                                f"{text}\nYou can still browse your photos. To search offline, choose a CLIP "
                                "checkpoint file on this computer.")
@@ -788,8 +502,7 @@ class MainWindow(QMainWindow):
             self._browse_again = "new" if new_only and self._browse_again in (None, "new") else "full"
             return
         self._browse_running = True
-        self._browse_seq += 1
-        seq, library = self._browse_seq, self.library
+        library = self.library
 
         def finished():
             self._browse_running = False
@@ -811,7 +524,7 @@ class MainWindow(QMainWindow):
             self._task_failed(error)
             finished()
 
-        self._run(self.jobs, _browse_job, library, self.screen.photos, new_only, on_result=done, on_error=failed)
+        self._run(self.jobs, jobs.browse_job, library, self.screen.photos, new_only, on_result=done, on_error=failed)
 
     def _photos_read(self, photos: PhotoList, base: PhotoList | None) -> bool:
         """A photo list from the catalog: on screen unless stale (then False)."""
@@ -839,42 +552,17 @@ class MainWindow(QMainWindow):
             self._run(self.jobs, previous.dispose)
 
     def _fill_sidebar(self) -> None:
-        self._shown_folders = folders = self.screen.folders
-        current = self.screen.folder
-        self.sidebar.blockSignals(True)
-        self.sidebar.clear()
-        all_item = QListWidgetItem(self.style().standardIcon(QStyle.StandardPixmap.SP_DirHomeIcon), "All Photos")
-        all_item.setData(Qt.ItemDataRole.UserRole, ALL_PHOTOS)
-        self.sidebar.addItem(all_item)
-        folder_icon = self.style().standardIcon(QStyle.StandardPixmap.SP_DirIcon)
-        selected = all_item
-        for folder_id, path in sorted(folders.items(), key=lambda kv: kv[1].name.lower()):
-            item = QListWidgetItem(folder_icon, path.name or str(path))
-            item.setToolTip(str(path))
-            item.setData(Qt.ItemDataRole.UserRole, folder_id)
-            self.sidebar.addItem(item)
-            if folder_id == current:
-                selected = item
-        self.sidebar.setCurrentItem(selected)
-        self.sidebar.blockSignals(False)
-        if selected is all_item:
-            self.screen.choose_folder(None)
-        self.remove_folder_button.setEnabled(self.screen.folder is not None)
+        self._shown_folders = self.screen.folders
+        self.side.set_folders(self.screen.folders, self.screen.folder)
+        self.screen.choose_folder(self.side.chosen_folder())
 
-    def _sidebar_changed(self, item: QListWidgetItem | None, _previous=None) -> None:
-        folder = item.data(Qt.ItemDataRole.UserRole) if item else ALL_PHOTOS
-        self.screen.choose_folder(None if folder in (None, ALL_PHOTOS) else int(folder))
-        self.remove_folder_button.setEnabled(self.screen.folder is not None)
+    def _folder_chosen(self, folder_id: int | None) -> None:
+        self.screen.choose_folder(folder_id)
         self._apply_view()
         self.grid.scrollToTop()
 
     def select_folder(self, folder_id: int | None) -> None:
-        for row in range(self.sidebar.count()):
-            item = self.sidebar.item(row)
-            value = item.data(Qt.ItemDataRole.UserRole)
-            if (folder_id is None and value == ALL_PHOTOS) or value == folder_id:
-                self.sidebar.setCurrentItem(item)
-                return
+        self.side.select_folder(folder_id)
 
     def _apply_view(self) -> None:
         """Show what the screen model says: its photos in its order, its good-matches divider."""
@@ -893,14 +581,14 @@ class MainWindow(QMainWindow):
         n = self.grid_model.rowCount()
         ranking = self.screen.ranking
         if ranking is not None:
-            text = _plural(n, "result") + f" · {ranking.seconds * 1000:.0f} ms"
+            text = plural(n, "result") + f" · {ranking.seconds * 1000:.0f} ms"
             good = self.grid_model.good_count
             if good is not None:
                 text += " · " + (f"{good:,} good match{'es' if good != 1 else ''}" if good else "no clear matches")
             if ranking.hints:
                 text += " · " + "; ".join(ranking.hints)
         else:
-            text = _plural(n, "photo") if self.stack.currentWidget() is self.grid else ""
+            text = plural(n, "photo") if self.stack.currentWidget() is self.grid else ""
         self.status_label.setText(text)
         self.status_label.setToolTip("\n".join(ranking.hints) if ranking is not None else "")
         # (with no good match it would show nothing, unless it is on and has to be turned off)
@@ -936,7 +624,7 @@ class MainWindow(QMainWindow):
         def failed(error):
             if seq != self.screen.query_seq:
                 return
-            if _is_model_unavailable(error):
+            if jobs.is_model_unavailable(error):
                 self.status_label.setText("Search needs a model")
                 self._model_failed(error)
             elif isinstance(error, KeyError):
@@ -945,13 +633,13 @@ class MainWindow(QMainWindow):
                 self._task_failed(error)
             self.search_finished.emit(seq)
 
-        self._run(self.jobs, _search_job, library, seq, lambda: self.screen.query_seq, text, image, self.screen.known,
+        self._run(self.jobs, jobs.search_job, library, seq, lambda: self.screen.query_seq, text, image, self.screen.known,
                   on_result=done, on_error=failed)
 
     def clear_search(self) -> None:
         searching = self.screen.searching
         self.screen.search_cleared()
-        self.saved_list.clearSelection()
+        self.side.clear_saved_selection()
         if not searching:
             self._update_count()
             return
@@ -968,14 +656,14 @@ class MainWindow(QMainWindow):
         self.search_bar.set_image(query, search=False)
         if query.thumb is None and isinstance(query.source, str):
             source = query.source
-            self._run(self.jobs, _read_image, source, QSize(176, 176),  # the chip shows its centre square
+            self._run(self.jobs, jobs.read_image, source, QSize(176, 176),  # the chip shows its centre square
                       on_result=lambda image: self.search_bar.image_query is query and self.search_bar.set_chip_thumb(image),
                       on_error=lambda e: None)
         self.search_bar.search_now()
 
     def handle_mime(self, mime) -> None:
         """A drop or a paste: folders join the library, a picture becomes the query."""
-        query, folders = image_query_from_mime(mime, _image_extensions())
+        query, folders = image_query_from_mime(mime, jobs.image_extensions())
         if folders:
             self.add_folders(folders)
         elif query is not None:
@@ -1000,11 +688,6 @@ class MainWindow(QMainWindow):
         if self.screen.searching:
             self._apply_view()
 
-    def _search_typed(self, text: str) -> None:
-        current = self.saved_list.currentItem()
-        if current is not None and current.isSelected() and current.data(Qt.ItemDataRole.UserRole + 1) != text:
-            self.saved_list.clearSelection()  # no longer the saved search
-
     def search_concept(self, name: str) -> None:
         """Search for one concept (a tag clicked in Properties)."""
         self.search_bar.image_query = None
@@ -1018,32 +701,15 @@ class MainWindow(QMainWindow):
             return
 
         def done(rows):
-            if library is not self.library:
-                return
-            selected = self.saved_list.currentItem()
-            selected_id = selected.data(Qt.ItemDataRole.UserRole) if selected and selected.isSelected() else None
-            self.saved_list.clear()
-            icon = line_icon("search", 18)
-            for search_id, name, query in rows:
-                item = QListWidgetItem(icon, name)
-                item.setToolTip(query)
-                item.setData(Qt.ItemDataRole.UserRole, search_id)
-                item.setData(Qt.ItemDataRole.UserRole + 1, query)
-                self.saved_list.addItem(item)
-                if search_id == selected_id:
-                    self.saved_list.setCurrentItem(item)
-            self.saved_header.setVisible(bool(rows))
-            self.saved_list.setVisible(bool(rows))
-            self.saved_list.setFixedHeight(min(8, max(1, len(rows))) * (self.saved_list.sizeHintForRow(0) + 2) + 4
-                                           if rows else 0)
-            self.saved_searches_changed.emit()
+            if library is self.library:
+                self.side.set_saved_searches(rows)
+                self.saved_searches_changed.emit()
 
         self._run(self.jobs, library.saved_searches, on_result=done)
 
     def saved_searches(self) -> list[tuple[str, str]]:
         """(name, query) of the sidebar's smart albums, as shown."""
-        return [(self.saved_list.item(i).text(), self.saved_list.item(i).data(Qt.ItemDataRole.UserRole + 1))
-                for i in range(self.saved_list.count())]
+        return self.side.saved_searches()
 
     def save_search_dialog(self) -> None:
         from PySide6.QtWidgets import QInputDialog
@@ -1064,39 +730,18 @@ class MainWindow(QMainWindow):
                   on_result=lambda _: (self.refresh_saved_searches(), self.notify(f"Saved “{name}”")),
                   on_error=lambda e: self.notify(f"Cannot save the search: {e}"))
 
-    def _saved_clicked(self, item: QListWidgetItem) -> None:
-        query = item.data(Qt.ItemDataRole.UserRole + 1)
-        self.saved_list.setCurrentItem(item)
-        self.select_folder(None)
+    def _show_saved_search(self, query: str) -> None:
         self.search_bar.image_query = None
         self.search_bar.chip.hide()
         self.search_bar.edit.setText(query)
         self.search_bar.search_now()
 
-    def _saved_menu(self, pos) -> None:
-        item = self.saved_list.itemAt(pos)
-        if item is None:
-            return
-        menu = QMenu(self)
-        menu.addAction("Show", lambda: self._saved_clicked(item))
-        menu.addAction("Rename…", lambda: self.rename_saved_search(item))
-        menu.addAction("Replace with Current Search", lambda: self.save_search(item.text(), self.search_bar.text())
-                       ).setEnabled(bool(self.search_bar.text()))
-        menu.addSeparator()
-        menu.addAction("Remove", lambda: self.remove_saved_search(item))
-        menu.exec(self.saved_list.viewport().mapToGlobal(pos))
-
-    def rename_saved_search(self, item: QListWidgetItem) -> None:
-        from PySide6.QtWidgets import QInputDialog
-
-        name, ok = QInputDialog.getText(self, "Rename Saved Search", "Name:", text=item.text())
-        if not ok or not name.strip() or name.strip() == item.text():
-            return
-        self._run(self.jobs, self.library.rename_saved_search, item.data(Qt.ItemDataRole.UserRole), name.strip(),
+    def _rename_saved_search(self, search_id: int, name: str) -> None:
+        self._run(self.jobs, self.library.rename_saved_search, search_id, name,
                   on_result=lambda _: self.refresh_saved_searches(), on_error=lambda e: self.notify(str(e)))
 
-    def remove_saved_search(self, item: QListWidgetItem) -> None:
-        self._run(self.jobs, self.library.remove_saved_search, item.data(Qt.ItemDataRole.UserRole),
+    def _remove_saved_search(self, search_id: int) -> None:
+        self._run(self.jobs, self.library.remove_saved_search, search_id,
                   on_result=lambda _: self.refresh_saved_searches())
 
     def refresh_concepts(self) -> None:
@@ -1179,7 +824,7 @@ class MainWindow(QMainWindow):
         self.index_box.show()
         self._refresh_timer.start()
         self._index_started = time.monotonic()
-        self._index_task = self._run(self.writer, _index_job, library, folders, control, report_kw="progress",
+        self._index_task = self._run(self.writer, jobs.index_job, library, folders, control, report_kw="progress",
                                      load_model=load_model, only_these=only_these, on_progress=self._index_progress,
                                      on_result=lambda report: self._index_done(library, report),
                                      on_error=lambda error: self._index_done(library, error))
@@ -1202,7 +847,7 @@ class MainWindow(QMainWindow):
         if p.rate > 0:
             parts.append(f"{p.rate:.1f}/s" if p.rate < 10 else f"{p.rate:.0f}/s")
         if p.eta_s is not None and p.done < p.total:
-            parts.append(f"{_duration(p.eta_s)} left")
+            parts.append(f"{duration(p.eta_s)} left")
         self.index_label.setText(" · ".join(parts))
         if self.pause_button.isChecked():
             self.index_label.setText(self.index_label.text() + " (paused)")
@@ -1215,7 +860,7 @@ class MainWindow(QMainWindow):
         self._refresh_timer.stop()
         self.index_box.hide()
         if isinstance(result, BaseException):
-            if _is_model_unavailable(result) and library is self._pending_library:
+            if jobs.is_model_unavailable(result) and library is self._pending_library:
                 self._pending_library = None
                 self._model_failed(result)
             else:
@@ -1245,7 +890,7 @@ class MainWindow(QMainWindow):
             return
         parts = []
         if r.new:
-            parts.append(f"{_plural(r.new, 'new photo')}")
+            parts.append(f"{plural(r.new, 'new photo')}")
         if r.changed:
             parts.append(f"{r.changed:,} changed")
         if r.removed:
@@ -1253,7 +898,7 @@ class MainWindow(QMainWindow):
         if r.skipped:
             parts.append(f"{len(r.skipped):,} skipped")
         if r.unavailable_folders:
-            parts.append(f"{_plural(len(r.unavailable_folders), 'folder')} not available")
+            parts.append(f"{plural(len(r.unavailable_folders), 'folder')} not available")
         if parts:
             self.notify("Library updated: " + ", ".join(parts))
 
@@ -1345,30 +990,11 @@ class MainWindow(QMainWindow):
             self._photos_removed(ids, generation)
             self._after_change()
 
-        self._write(_remove_folder_job, self.library, path, on_result=done)
-
-    def _remove_selected_folder(self) -> None:
-        if self.screen.folder is not None:
-            self.remove_folder(self.screen.folder)
+        self._write(jobs.remove_folder_job, self.library, path, on_result=done)
 
     def _after_change(self) -> None:
         self.refresh_photos()
         self.refresh_skipped()
-
-    def _sidebar_menu(self, pos) -> None:
-        item = self.sidebar.itemAt(pos)
-        if item is None:
-            return
-        folder_id = item.data(Qt.ItemDataRole.UserRole)
-        menu = QMenu(self)
-        if folder_id == ALL_PHOTOS:
-            menu.addAction("Add Folder…", self.add_folder_dialog)
-        else:
-            path = self.screen.folders.get(folder_id)
-            menu.addAction("Open in File Manager", lambda: desktop.open_file(path))
-            menu.addSeparator()
-            menu.addAction("Remove from Library…", lambda: self.remove_folder(folder_id))
-        menu.exec(self.sidebar.viewport().mapToGlobal(pos))
 
     # -- photos --------------------------------------------------------------------------------
 
@@ -1442,7 +1068,7 @@ class MainWindow(QMainWindow):
         record = self.current_record()
         if record is None:
             return
-        self._run(self.jobs, _read_image, record.path,
+        self._run(self.jobs, jobs.read_image, record.path,
                   on_result=lambda image: (QGuiApplication.clipboard().setImage(image), self.notify("Image copied")),
                   on_error=lambda e: self.notify(f"Cannot copy this image: {e}"))
 
@@ -1493,7 +1119,7 @@ class MainWindow(QMainWindow):
             self._apply_view()
             (failed or self._task_failed)(e)
 
-        self._write(_trash_job, self.library, ids, on_result=done, on_error=error)
+        self._write(jobs.trash_job, self.library, ids, on_result=done, on_error=error)
 
     def show_properties(self) -> None:
         record = self.current_record()
@@ -1624,7 +1250,7 @@ class MainWindow(QMainWindow):
 
     def switch_library(self, settings: Settings) -> None:
         """Use another model: a new Library indexes in the background, then replaces this one."""
-        library = _open_library(settings)
+        library = jobs.open_library(settings)
         self.settings = settings
         if self.model_state != "ready":  # nothing to keep searching with: switch now
             self._swap_library(library)

@@ -114,7 +114,8 @@ def test_a_saved_search_is_a_smart_album_that_follows_the_library(qtbot, indexed
 
     item = window.saved_list.item(0)
     with qtbot.waitSignal(window.search_finished, timeout=20000):
-        window._saved_clicked(item)
+        qtbot.mouseClick(window.saved_list.viewport(), Qt.MouseButton.LeftButton,
+                         pos=window.saved_list.visualItemRect(item).center())
     assert window.search_bar.edit.text() == "a red circle" and item.isSelected()
     assert _kinds(window, 2) == ["red_circle", "red_circle"]
 
@@ -128,10 +129,10 @@ def test_a_saved_search_is_a_smart_album_that_follows_the_library(qtbot, indexed
 
     monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("Reds", True))
     with qtbot.waitSignal(window.saved_searches_changed, timeout=10000):
-        window.rename_saved_search(window.saved_list.item(0))
+        window.side.rename_saved_search(window.saved_list.item(0))
     assert window.saved_searches() == [("Reds", "a red circle")]
     with qtbot.waitSignal(window.saved_searches_changed, timeout=10000):
-        window.remove_saved_search(window.saved_list.item(0))
+        window.side.remove_saved_search(window.saved_list.item(0))
     assert window.saved_searches() == [] and not window.saved_list.isVisible()
 
 

@@ -56,7 +56,7 @@ import sys
 from pathlib import Path
 import PySide6.QtCore, PySide6.QtGui, PySide6.QtWidgets
 from app.ui.main import create_app
-from app.ui import dialogs, grid, window
+from app.ui import dialogs, grid, jobs, window
 from PySide6.QtCore import QSize
 
 app = create_app()
@@ -69,7 +69,7 @@ grid.read_square_thumbnail(Path(photo), 64)
 grid.cell_image(Path(photo), 64, corners, 2.0)
 grid.cell_image(Path(photo), 400, big_corners)  # a photo smaller than its cell: scaled up
 grid.cell_image(Path(photo), 64)  # square corners
-window._qimage_to_pil(window._read_image(photo))
+jobs.qimage_to_pil(jobs.read_image(photo))
 dialogs.read_image(photo, QSize(200, 200))
 try:
     grid.read_square_thumbnail(Path(photo + ".missing"), 64)

@@ -1,0 +1,151 @@
+"""Work the window hands to worker threads (see workers.py): opening the library, indexing,
+reading the photo list, searching, and the changes the writer thread makes. Each function takes
+what it needs and returns a plain result; only the GUI thread touches widgets.
+
+Qt here is limited to QImage/QBuffer (thread-safe); the engine is imported inside the functions,
+on the worker, so that the window paints before numpy, SQLite or torch load.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QSize
+from PySide6.QtGui import QImage
+
+from ..core.config import Settings
+from ..core.screen import Order, PhotoList, Ranking
+from .lazy import numpy as np
+from .searchbar import ImageQuery
+from .workers import Throttle, heavy_imports, settle_long_lived
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..core.indexer import Control, IndexReport
+    from ..core.library import Library
+
+
+def is_model_unavailable(error: BaseException) -> bool:
+    from ..core.embedder import ModelUnavailable
+
+    return isinstance(error, ModelUnavailable)
+
+
+def open_library(settings: Settings) -> Library:
+    with heavy_imports():
+        from ..core.library import Library  # the whole engine but torch
+
+    library = Library(settings)
+    settle_long_lived()
+    return library
+
+
+def index_job(library: Library, folders: list[str], control: Control, progress: Callable[[Any], None],
+               load_model: bool = False, only_these: bool = False) -> IndexReport:
+    from ..core.indexer import Progress
+
+    throttled = Throttle(progress, rate=10, final=lambda p: isinstance(p, Progress) and p.total and p.done == p.total)
+    if load_model:  # a new model: load it first (with download progress), it must work
+        library.load_model(progress=lambda done, total: throttled(("download", done, total)))
+    return library.update(folders or None, progress=throttled, control=control, require_model=load_model,
+                          only_these=only_these)
+
+
+def image_extensions() -> set[str]:
+    # Asked on the first drop, not at startup: Pillow's full plugin registry takes a while to load.
+    global IMAGE_EXTS
+    from ..core import scanner
+    if IMAGE_EXTS is None:
+        IMAGE_EXTS = {e.lower() for e in scanner.supported_extensions()}
+    return IMAGE_EXTS
+
+
+IMAGE_EXTS: set[str] | None = None
+
+
+def browse_job(library: Library, previous: PhotoList | None, new_only: bool = False
+                ) -> tuple[PhotoList | None, PhotoList | None]:
+    """(the photo list, the list it was made from) or (None, None) when it is the same as
+    `previous`. `new_only` (while indexing): just add the photos catalogued since `previous`; a full
+    re-read of a big library would keep the worker threads fighting the window for the
+    interpreter. The generation is read first: the list is then at least that new."""
+    generation = library.catalog.generation()
+    if new_only and previous is not None:
+        new, folders = library.photos(after_id=previous.max_id), library.folders()
+        if not new and folders == previous.folders:
+            return None, None
+        photos = previous.with_new(new, folders, generation)
+        settle_long_lived()  # its 100k-entry list and dict, young, made every collection a slow one
+        return photos, previous
+    records, folders = library.photos(), library.folders()
+    if previous is not None and previous.records == records and previous.folders == folders:
+        return None, None
+    photos = PhotoList(records, folders, generation)
+    settle_long_lived()
+    return photos, None
+
+
+def trash_job(library: Library, ids: list[int]) -> tuple[list[int], list[tuple[str, str]], int]:
+    """(the ids that went to the trash, (path, why) for those that could not, the generation)."""
+    failures = library.trash(ids)
+    left = library.catalog.paths(ids)  # still catalogued: not trashed
+    return [i for i in ids if i not in left], failures, library.catalog.generation()
+
+
+def remove_folder_job(library: Library, path: Path) -> tuple[list[int], int]:
+    """Forget a folder: (the ids of its photos, the generation after)."""
+    folder_id = next((fid for fid, p in library.folders().items() if p == path), None)
+    ids = [r.id for r in library.photos(folder_id)] if folder_id is not None else []
+    library.remove_folder(path)
+    return ids, library.catalog.generation()
+
+
+def search_job(library: Library, seq: int, latest: Callable[[], int], text: str, image: ImageQuery | None,
+                known: np.ndarray | None) -> Ranking:
+    """The ranking of a query. With `known` (the photos shown, a bool array by id), it comes with
+    the grid's `Order`, worked out here rather than on the GUI thread, and only shown photos
+    count as good matches."""
+    if seq != latest():  # a newer query was typed while this one waited: skip the work
+        return Ranking(seq, np.empty(0, dtype=np.int64))
+    started = time.perf_counter()
+    if image is None:
+        result = library.search(text, paths=False)
+    elif image.photo_id is not None:  # a library photo: itself left out, words refine it
+        result = library.similar(image.photo_id, text=text, paths=False)
+    elif isinstance(image.source, QImage):
+        result = library.search_image(qimage_to_pil(image.source), text=text or None, paths=False)
+    else:
+        result = library.search_image(image.source, text=text or None, paths=False)
+    ranking = Ranking(seq, result.ids, result.good_count, list(result.hints))
+    if known is not None:
+        ranking.order = Order(result.ids, known)
+        if result.good_count is not None:
+            ranking.good_count = len(Order(result.ids[:result.good_count], known).ids)
+    ranking.seconds = time.perf_counter() - started
+    return ranking
+
+
+def qimage_to_pil(image: QImage):
+    """Pixels from the clipboard or a browser -> a PIL image (PNG bytes in between)."""
+    import io
+
+    from PIL import Image
+
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    image.save(buffer, "PNG")
+    buffer.close()
+    return Image.open(io.BytesIO(bytes(data))).convert("RGB")
+
+
+def read_image(path: str, bound: QSize = QSize()) -> QImage:
+    """A photo upright, within `bound` (none: full size), as the preview reads it (a HEIF's
+    primary image)."""
+    from .dialogs import read_image
+
+    image, error = read_image(path, bound)
+    if image.isNull():
+        raise OSError(error)
+    return image

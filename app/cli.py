@@ -22,7 +22,10 @@ EXIT_CODES = """exit codes:
   1    failed: the disk is full, or something unexpected (one line says what; -v shows the details)
   2    bad input: no such file, not a picture, wrong arguments
   3    the model cannot be loaded (the line says which file is needed and where it comes from)
-  4    the library's catalog cannot be opened (damaged, or written by a newer PhotoSeek)
+  4    the library's catalog cannot be opened (damaged, or written by a newer PhotoSeek);
+       `photoseek doctor --repair` puts its newest good backup in its place
+  5    doctor --repair/--restore changed nothing: not confirmed (answer y, or pass --yes), or
+       another PhotoSeek is indexing the library
   130  interrupted (Ctrl-C): what was done is kept, the next run resumes"""
 
 
@@ -90,8 +93,18 @@ def _parser() -> argparse.ArgumentParser:
                    "(default: from the threshold, 6 at 0.95 and below)")
     p.add_argument("--json", action="store_true")
 
-    p = sub.add_parser("doctor", parents=[common], help="model, device, counts and index health")
+    p = sub.add_parser("doctor", parents=[common], help="catalog, backups, model, counts and index health; "
+                       "repair or restore the catalog",
+                       description="Checks the catalog (it opens, its quick and integrity checks), its backups, "
+                       "the model and the index. --repair and --restore put a backup in place of the catalog, "
+                       "keep the catalog they replace aside in the data dir, and ask first.")
     p.add_argument("--json", action="store_true")
+    fix = p.add_mutually_exclusive_group()
+    fix.add_argument("--repair", action="store_true", help="when the catalog is damaged: move it aside, restore "
+                     "the newest good backup (or start an empty catalog), drop the index to rebuild it")
+    fix.add_argument("--restore", nargs="?", const="", metavar="BACKUP", help="put this backup file (default: the "
+                     "newest good one) in place of the current catalog, which is moved aside")
+    p.add_argument("--yes", action="store_true", help="repair or restore without asking")
 
     p = sub.add_parser("gui", parents=[common], help="open the window")
     p.add_argument("folders", nargs="*", type=Path)
@@ -337,12 +350,15 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = Settings.from_env(data_dir=args.data_dir, model=args.model, pretrained=args.pretrained,
                                  ocr=False if getattr(args, "no_ocr", False) else None)
+    if args.command == "doctor":
+        done = _doctor_catalog(settings, args)
+        if done is not None:
+            return done
     try:
         library = Library(settings)
     except (sqlite3.DatabaseError, CatalogError) as e:
         _details(args)
-        print(f"photoseek: the library's catalog {settings.catalog_path} cannot be opened: {e}. Nothing was "
-              "changed; move the file aside to start a new library.", file=sys.stderr)
+        print(_damaged_line(settings.catalog_path, e), file=sys.stderr)
         return 4
     try:
         if args.command == "index":
@@ -389,11 +405,7 @@ def main(argv: list[str] | None = None) -> int:
                 info["model_status"] = "ok"
             except ModelUnavailable as e:
                 info["model_status"] = str(e)
-            if args.json:
-                print(json.dumps(info, indent=1))
-            else:
-                for key, value in info.items():
-                    print(f"{key:>20}: {value}")
+            _print_info(info, args.json)
     except ModelUnavailable as e:
         print(f"photoseek: {e}", file=sys.stderr)
         return 3
@@ -407,6 +419,13 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(f"photoseek: disk full: {e} (in {library.settings.data_dir}); {_kept(library)}", file=sys.stderr)
         return 1
+    except sqlite3.DatabaseError as e:  # the catalog opened, but is damaged inside
+        _details(args)
+        if not _damaged(e):
+            print(f"photoseek: {_plainly(e)}", file=sys.stderr)
+            return 1
+        print(_damaged_line(settings.catalog_path, e), file=sys.stderr)
+        return 4
     except KeyboardInterrupt:
         print("Interrupted; the next run resumes where this one stopped.", file=sys.stderr)
         return 130
@@ -417,6 +436,90 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         library.close()
     return 0
+
+
+def _print_info(info: dict, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(info, indent=1))
+    else:
+        for key, value in info.items():
+            print(f"{key:>20}: {value}")
+
+
+def _damaged(e: sqlite3.DatabaseError) -> bool:
+    """SQLite's words for a damaged file ("database disk image is malformed", "file is not a database")."""
+    return type(e) is sqlite3.DatabaseError or getattr(e, "sqlite_errorname", "") in ("SQLITE_CORRUPT", "SQLITE_NOTADB")
+
+
+def _damaged_line(path: Path, reason) -> str:
+    return (f"photoseek: the library's catalog {path} cannot be opened: {reason}. Nothing was changed; "
+            "`photoseek doctor --repair` moves it aside and puts its newest good backup in its place.")
+
+
+def _doctor_catalog(settings, args) -> int | None:
+    """The catalog part of `doctor`: --repair and --restore end here, and so does a damaged catalog
+    (reported with its backups; the rest of the report needs it open). None: go on."""
+    from .core import backups, repair
+
+    if args.repair or args.restore is not None:
+        return _fix_catalog(settings, args)
+    problem = repair.diagnose(settings)
+    if problem is None:
+        return None
+    _print_info({"data_dir": str(settings.data_dir), "catalog": str(settings.catalog_path),
+                 "catalog_problem": problem, **backups.summary(settings.catalog_path)}, args.json)
+    print(_damaged_line(settings.catalog_path, problem), file=sys.stderr)
+    return 4
+
+
+def _fix_catalog(settings, args) -> int:
+    """`doctor --repair` and `doctor --restore [BACKUP]`: plan, ask, do, one line per step."""
+    from .core import backups, repair
+    from .core.catalog import CatalogError
+
+    given = Path(args.restore).expanduser() if args.restore else None
+    try:
+        with repair.hold_writer(settings):
+            plan = repair.plan_repair(settings) if args.repair else repair.plan_restore(settings, given)
+            if args.repair and plan.problem is None:
+                print(f"The catalog {settings.catalog_path} opens and passes its quick check: nothing needed repair.")
+                return 0
+            if plan.problem is not None:
+                print(f"The catalog {settings.catalog_path} is damaged: {plan.problem}.")
+            if not _consent(plan.steps(), args.yes):
+                return 5
+            repair.carry_out(plan, settings, print)
+    except repair.Busy as e:
+        print(f"photoseek: nothing was changed: {e}", file=sys.stderr)
+        return 5
+    except repair.RepairError as e:
+        print(f"photoseek: {e}", file=sys.stderr)
+        return 2 if given is not None else 1
+    except (sqlite3.Error, OSError, backups.BackupError, CatalogError) as e:
+        _details(args)
+        print(f"photoseek: stopped: {e} (what was done is said above)", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _consent(steps: list[str], yes: bool) -> bool:
+    """--yes, or a y typed at the prompt on a terminal; without a terminal nothing is asked."""
+    print("This will:")
+    for step in steps:
+        print(f"  - {step}")
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        print("photoseek: nothing was changed: run again with --yes to do it", file=sys.stderr)
+        return False
+    try:
+        answer = input("Go ahead? [y/N] ")
+    except EOFError:
+        answer = ""
+    if answer.strip().lower() in ("y", "yes"):
+        return True
+    print("Nothing was changed.")
+    return False
 
 
 def _details(args) -> None:

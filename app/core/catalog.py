@@ -8,6 +8,7 @@ them through `to_db` / `from_db`.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 import time
@@ -19,8 +20,10 @@ from typing import Iterable, Iterator
 import numpy as np
 from filelock import FileLock
 
-from . import textmatch
+from . import backups, textmatch
 from .names import from_db, to_db
+
+log = logging.getLogger(__name__)
 
 OK = "ok"
 SKIPPED = "skipped"
@@ -321,6 +324,8 @@ class Catalog:
 
     def _upgrade(self, version: int) -> None:
         db = self.db
+        if version > 0:
+            self._back_up_before_upgrade(version)
         if version == 2:
             self._repair_early_v2()  # before the migrations that build on schema 2's final form
         # Off while tables are rebuilt (migration 7): dropping the old folders table would
@@ -343,6 +348,17 @@ class Catalog:
             db.execute("PRAGMA foreign_keys=ON")
         if 0 < version < 3 and db.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0]:
             db.execute("VACUUM")  # once: give back the space the old embeddings table took
+
+    def _back_up_before_upgrade(self, version: int) -> None:
+        """A copy in the old schema, for going back if an upgrade goes wrong (see backups.py). No
+        upgrade without one: the catalog is what the user cannot rebuild."""
+        try:
+            if backups.has_data(self.db):
+                made = backups.make(self.db, self.path, backups.BEFORE_UPGRADE)
+                log.info("backed up %s (schema %d) to %s before upgrading it", self.path, version, made.path)
+        except (sqlite3.Error, OSError, backups.BackupError) as e:
+            raise CatalogError(f"{self.path} was not upgraded to schema {SCHEMA_VERSION}: it could not be "
+                               f"backed up first ({e})") from e
 
     def _repair_early_v2(self) -> None:
         """Catalogs written while schema 2 was in development lack the final form of its OCR and

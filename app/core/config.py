@@ -12,6 +12,7 @@ APP_NAME = "PhotoSeek"
 DEFAULT_MODEL = "ViT-B-32-256"
 DEFAULT_PRETRAINED = "datacomp_s34b_b86k"
 RESOURCES_DIR = Path(__file__).resolve().parents[2] / "resources"
+WRITER_LOCK = "indexing.lock"  # in the data dir: held by the one process indexing (or repairing) it
 
 
 def default_data_dir() -> Path:

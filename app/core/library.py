@@ -7,6 +7,7 @@ Every method may block (disk, model, FAISS): the window calls them from worker t
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -16,9 +17,9 @@ import numpy as np
 
 from filelock import FileLock, Timeout
 
-from . import imaging, query, tempfiles
+from . import backups, imaging, query, repair, tempfiles
 from .catalog import NEWEST_FIRST, OK, SKIPPED, Catalog, CatalogError, FileRecord
-from .config import Settings
+from .config import WRITER_LOCK, Settings
 from .embedder import DownloadProgress, Embedder, ModelSpec, ModelUnavailable
 from .indexer import Control, Indexer, IndexReport, Progress
 from .concepts import ConceptIndex, ConceptReport
@@ -33,20 +34,15 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger(__name__)
 
-WRITER_LOCK = "indexing.lock"
 
 __all__ = ["Library", "Hit", "Control", "Progress", "IndexReport", "ModelUnavailable", "FileRecord", "SearchResult",
            "parse_query"]
 
 
 def _refuse_an_emptied_catalog(settings: Settings) -> None:
-    """SQLite takes an empty file for a new database: a catalog emptied by a crash, a full disk or a
-    sync tool would silently become a new, empty library beside the old one's index (folders, saved
-    searches and concepts gone). Only a data dir that never held a library starts from nothing."""
-    path = settings.catalog_path
-    if path.is_file() and path.stat().st_size == 0 and any(settings.index_dir.glob("*.faiss")):
-        raise CatalogError(f"it is empty (0 bytes), but {settings.data_dir} held a library (its search index "
-                           "is still there); restore the catalog from a backup, or delete it to start anew")
+    problem = repair.emptied_catalog(settings)
+    if problem is not None:
+        raise CatalogError(problem)
 
 
 class Library:
@@ -155,6 +151,7 @@ class Library:
             return IndexReport(cancelled=True)
         try:
             self._remove_stale_temps()
+            self._daily_backup()
             return self._update(folders, progress, control, require_model, only_these)
         finally:
             self._writer.release()
@@ -180,10 +177,21 @@ class Library:
         return False
 
     def _remove_stale_temps(self) -> None:
-        """What writers killed mid-write left (index, thumbnails, concept scores); under the writer lock."""
+        """What writers killed mid-write left (index, thumbnails, concept scores, backups); under the writer lock."""
         s = self.settings
         tempfiles.remove_stale([*s.index_dir.glob("*.tmp"), *s.thumbs_dir.glob("*/*.tmp"),
-                                *(s.data_dir / "concepts").glob("*.tmp")])
+                                *(s.data_dir / "concepts").glob("*.tmp"), *backups.folder(s.catalog_path).glob("*.tmp")])
+
+    def _daily_backup(self) -> None:
+        """Once a day, before indexing changes anything, a copy of the catalog (backups.py). A failed
+        backup does not stop indexing; one that fails its check means the catalog itself is damaged."""
+        try:
+            backups.make_daily(self.catalog.db, self.settings.catalog_path)
+        except backups.BackupError as e:
+            log.warning("backing up the catalog %s: %s; it may be damaged: run `photoseek doctor`",
+                        self.settings.catalog_path, e)
+        except (sqlite3.Error, OSError) as e:
+            log.warning("the catalog %s could not be backed up: %s", self.settings.catalog_path, e)
 
     def _update(self, folders: Sequence[Path | str] | None, progress: Callable[[Progress], None] | None,
                 control: Control, require_model: bool, only_these: bool) -> IndexReport:
@@ -408,8 +416,6 @@ class Library:
         return self.catalog.save_search(name, query)
 
     def rename_saved_search(self, search_id: int, name: str) -> None:
-        import sqlite3
-
         name = " ".join(str(name).split())
         if not name:
             raise ValueError("a saved search needs a name")
@@ -513,4 +519,5 @@ class Library:
             "index_type": self.index.kind,
             "catalog_integrity": self.catalog.integrity_check(),
             "catalog_generation": self.catalog.generation(),
+            **backups.summary(self.settings.catalog_path),
         }

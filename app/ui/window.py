@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 # Types used on worker threads are imported here, on the GUI thread (see app/ui/workers.py)
 from PySide6.QtCore import QBuffer, QByteArray, QEvent, QIODevice, QSize, Qt, QThreadPool, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QGuiApplication, QIcon, QImage, QKeySequence
+from PySide6.QtGui import QAction, QGuiApplication, QIcon, QImage, QKeySequence, QPalette
 from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QHBoxLayout, QLabel, QListWidget,
                                QListWidgetItem, QMainWindow, QMenu, QMessageBox, QProgressBar, QPushButton,
                                QSizePolicy, QSlider, QSplitter, QStackedWidget, QStyle, QToolBar, QToolButton,
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QHBoxLayout, Q
 from ..core.config import RESOURCES_DIR, Settings
 from . import desktop, prefs
 from .grid import Order, PhotoGrid, PhotoModel, ThumbnailLoader
+from .offline import RelinkBar, not_connected, offline_status
 from .lazy import numpy as np
 from .searchbar import ImageQuery, SearchBar, image_query_from_mime, line_icon
 from .workers import Task, Throttle, heavy_imports, run_task, settle_long_lived
@@ -110,9 +111,10 @@ class PhotoList:
     """The library's photos, newest first, in the forms the window needs: built on a worker so the
     GUI thread only swaps it in (100k records take a tenth of a second to index by id)."""
 
-    def __init__(self, records: list[FileRecord], folders: dict[int, Path], ids: np.ndarray | None = None):
-        """`ids`: the records' ids, when known (`with_new`)."""
-        self.records, self.folders = records, folders
+    def __init__(self, records: list[FileRecord], folders: dict[int, Path], ids: np.ndarray | None = None,
+                 offline: dict | None = None):
+        """`ids`: the records' ids, when known (`with_new`); `offline`: Library.offline_folders()."""
+        self.records, self.folders, self.offline = records, folders, offline or {}
         self.by_id = {r.id: r for r in records}
         if ids is None:
             ids = np.fromiter((r.id for r in records), dtype=np.int64, count=len(records))
@@ -141,7 +143,7 @@ class PhotoList:
             start = place
         records += self.records[start:]
         ids = np.insert(self.ids, places, [r.id for r in new]) if new else self.ids
-        return PhotoList(records, self.folders, ids)
+        return PhotoList(records, self.folders, ids, self.offline)
 
 
 def _place(records: list[FileRecord], record: FileRecord) -> int:
@@ -166,18 +168,18 @@ def _browse_job(library: Library, previous: PhotoList | None, new_only: bool = F
     add the photos catalogued since `previous`; a full re-read of a big library would keep the
     worker threads fighting the window for the interpreter."""
     if new_only and previous is not None:
-        new, folders = library.photos(after_id=previous.max_id), library.folders()
-        if folders != previous.folders:
-            previous = PhotoList(previous.records, folders)
+        new, folders, offline = library.photos(after_id=previous.max_id), library.folders(), library.offline_folders()
+        if folders != previous.folders or offline != previous.offline:
+            previous = PhotoList(previous.records, folders, offline=offline)
         elif not new:
             return None
         photos = previous.with_new(new)
         settle_long_lived()  # its 100k-entry list and dict, young, made every collection a slow one
         return photos
-    records, folders = library.photos(), library.folders()
-    if previous is not None and previous.records == records and previous.folders == folders:
+    records, folders, offline = library.photos(), library.folders(), library.offline_folders()
+    if previous is not None and previous.records == records and (previous.folders, previous.offline) == (folders, offline):
         return None
-    photos = PhotoList(records, folders)
+    photos = PhotoList(records, folders, offline=offline)
     settle_long_lived()
     return photos
 
@@ -865,8 +867,9 @@ class MainWindow(QMainWindow):
         previous, self._photo_list = self._photo_list, photos
         self._records = photos.by_id
         self._library_ids = photos.ids
-        if photos.folders != self._folders:
+        if photos.folders != self._folders or photos.offline != self.grid_model.offline:
             self._folders = photos.folders
+            self.grid_model.set_offline(photos.offline)
             self._fill_sidebar()
         self._apply_view(known=photos.known)
         same_photos = previous is not None and np.array_equal(previous.known, photos.known)
@@ -885,8 +888,11 @@ class MainWindow(QMainWindow):
         folder_icon = self.style().standardIcon(QStyle.StandardPixmap.SP_DirIcon)
         selected = all_item
         for folder_id, path in sorted(self._folders.items(), key=lambda kv: kv[1].name.lower()):
-            item = QListWidgetItem(folder_icon, path.name or str(path))
-            item.setToolTip(str(path))
+            offline = self.grid_model.offline.get(folder_id)
+            item = QListWidgetItem(folder_icon, (path.name or str(path)) + (" (offline)" if offline else ""))
+            item.setToolTip(str(path) + (f"\n{offline_status(offline)}" if offline else ""))
+            if offline:
+                item.setForeground(self.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text))
             item.setData(Qt.ItemDataRole.UserRole, folder_id)
             self.sidebar.addItem(item)
             if folder_id == current:
@@ -1324,6 +1330,22 @@ class MainWindow(QMainWindow):
             parts.append(f"{_plural(len(r.unavailable_folders), 'folder')} not available")
         if parts:
             self.notify("Library updated: " + ", ".join(parts))
+        if r.moved_folders:
+            self._offer_relink(*r.moved_folders[0])
+
+    def _offer_relink(self, old: str, new: str, photos: int) -> None:
+        """A folder's photos turned up in another: offer to relink it (app/ui/offline.py)."""
+        if getattr(self, "relink_bar", None) is None:
+            self.relink_bar = RelinkBar.below(self.banner)
+            self.relink_bar.relink_requested.connect(self.relink_folder)
+        self.relink_bar.offer(old, new, photos)
+
+    def relink_folder(self, old: str, new: str) -> None:
+        def done(result):
+            self.notify(f"Relinked {_plural(result.relinked, 'photo')} to {result.new}")
+            self._after_change()
+
+        self._write(self.library.relink, old, new, on_result=done, on_error=lambda e: self.notify(f"Cannot relink: {e}"))
 
     def _pause_toggled(self, paused: bool) -> None:
         self.pause_button.setText("Resume" if paused else "Pause")
@@ -1489,7 +1511,10 @@ class MainWindow(QMainWindow):
 
     def open_selected(self) -> None:
         for record in self.selected_records()[:20]:
-            desktop.open_file(record.path)
+            if (offline := self.grid_model.offline_folder(record)) is not None:
+                self.notify(not_connected(record.path, offline))
+            else:
+                desktop.open_file(record.path)
 
     def show_in_folder(self) -> None:
         record = self.current_record()
@@ -1554,7 +1579,8 @@ class MainWindow(QMainWindow):
             return
         from .dialogs import PropertiesDialog
 
-        dialog = PropertiesDialog(record.path, self)
+        offline = self.grid_model.offline_folder(record)
+        dialog = PropertiesDialog(record.path, self, offline=offline_status(offline) if offline else None)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.tag_clicked.connect(self.search_concept)
         self.properties = dialog
@@ -1582,7 +1608,10 @@ class MainWindow(QMainWindow):
             return
         from .dialogs import PreviewDialog
 
-        dialog = PreviewDialog(self.grid_model.paths(), row, self)
+        model = self.grid_model
+        unavailable = {i: not_connected(r.path, f) for i, r in enumerate(map(model.record, range(model.rowCount())))
+                       if (f := model.offline_folder(r)) is not None} if model.offline else None
+        dialog = PreviewDialog(model.paths(), row, self, unavailable)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.current_changed.connect(self._preview_moved)
         dialog.destroyed.connect(lambda *_: setattr(self, "preview", None))

@@ -171,10 +171,11 @@ class Indexer:
         disk: list[scanner.DiskFile] = []
         reachable: list[int] = []
         unlistable: list[str] = []
-        away = [fid for fid in self.catalog.offline_folders() if fid not in folders]
+        offline = self.catalog.offline_folders()  # as the last check left them
+        away = [fid for fid in offline if fid not in folders]
         elsewhere = self.catalog.files(f"WHERE folder_id IN ({','.join('?' * len(away))})", away) if away else []
         for folder_id, root in folders.items():
-            if self._unavailable(folder_id, root, bool(known_in.get(folder_id)), report):
+            if self._unavailable(folder_id, root, bool(known_in.get(folder_id)), folder_id in offline, report):
                 elsewhere += known_in.get(folder_id, ())
                 continue
             reachable.append(folder_id)
@@ -197,14 +198,16 @@ class Indexer:
         return scanner.plan(list(by_path.values()), known, embedded, workers=max(1, self.settings.decode_threads),
                             elsewhere=elsewhere)
 
-    def _unavailable(self, folder_id: int, root: Path, has_photos: bool, report: IndexReport) -> bool:
+    def _unavailable(self, folder_id: int, root: Path, has_photos: bool, was_offline: bool,
+                     report: IndexReport) -> bool:
         """True (said in the report, and the folder marked offline in the catalog) when a library
         folder can't be trusted to list its photos; remembers whether it is a mount point, to
         recognise one with its drive unplugged."""
         key = "mount_point:" + os.fsencode(root).decode("utf-8", "backslashreplace")  # any name the OS gives
         was_mount = self.catalog.get_setting(key) == "1"
         why = scanner.unavailable_reason(root, has_photos, was_mount)
-        self.catalog.set_offline(folder_id, why)
+        if why is not None or was_offline:  # (no write for a folder that stays online)
+            self.catalog.set_offline(folder_id, why)
         if why is not None:
             log.warning("library folder %s is %s: its photos are kept", root, why)
             report.unavailable_folders.append(str(root))

@@ -64,6 +64,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--good-only", action="store_true", help="only the good matches (where the scores drop away "
                    "for this query)")
     p.add_argument("--saved", metavar="NAME", help="run a saved search")
+    p.add_argument("--include-offline", action="store_true", help="also photos whose folder is not connected "
+                   "(an unplugged drive; left out otherwise, `is:offline` finds only them)")
 
     p = sub.add_parser("similar", parents=[common], help="find photos that look like an image")
     p.add_argument("path", type=Path, help="a library photo or any image file")
@@ -92,6 +94,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--hash-distance", type=int, default=None, help="image-hash bits that may differ, 0-6 "
                    "(default: from the threshold, 6 at 0.95 and below)")
     p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("relink", parents=[common], help="a library folder moved: point it at its new place",
+                       description="The photos of library folder OLD are now in NEW (another drive, a renamed "
+                       "folder): find each by its content in NEW and keep it, with its id, embedding, text "
+                       "and tags; nothing is indexed again.")
+    p.add_argument("old", type=Path, help="the library folder as PhotoSeek knows it")
+    p.add_argument("new", type=Path, help="the folder its photos are in now")
 
     p = sub.add_parser("doctor", parents=[common], help="catalog, backups, model, counts and index health; "
                        "repair or restore the catalog",
@@ -190,6 +199,8 @@ def _print_report(report, as_json: bool) -> None:
         print(f"  skipped {shown(path)}: {reason}")
     for folder in r.unavailable_folders:
         print(f"  folder not available (its photos are kept): {shown(folder)}")
+    for old, new, _count in getattr(r, "moved_folders", ()):
+        print(f"Looks like {shown(old)} moved to {shown(new)}: run photoseek relink {_quoted(old)} {_quoted(new)}")
     if getattr(r, "ocr", 0):
         print(f"Text read in {r.ocr} photo{'s' * (r.ocr != 1)}.")
     if getattr(r, "ocr_error", ""):
@@ -212,8 +223,24 @@ def _search(library, args) -> int:
         if not image.is_file():
             print(f"photoseek: no such file: {image}", file=sys.stderr)
             return 2
-    hits = library.search(text, args.n or None, image=image, min_score=args.min_score, good_only=args.good_only)
+    hits = library.search(text, args.n or None, image=image, min_score=args.min_score, good_only=args.good_only,
+                          include_offline=args.include_offline)
     _print_hits(hits, args.json)
+    return 0
+
+
+def _quoted(path: str) -> str:
+    """A path as a shell takes it back."""
+    import shlex
+
+    return shlex.quote(shown(path))
+
+
+def _relink(library, args) -> int:
+    done = library.relink(args.old, args.new)
+    missing = f"; {done.missing} not found there" if done.missing else ""
+    print(f"Relinked {done.relinked} photo{'s' * (done.relinked != 1)} from {shown(str(done.old))} "
+          f"to {shown(str(done.new))}{missing}.")
     return 0
 
 
@@ -326,7 +353,7 @@ def _kept(library) -> str:
             "free some space and run `photoseek index` again to go on")
 
 
-COMMANDS = ("index", "search", "similar", "concepts", "saved", "duplicates", "doctor", "gui")
+COMMANDS = ("index", "search", "similar", "concepts", "saved", "duplicates", "relink", "doctor", "gui")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -385,6 +412,8 @@ def main(argv: list[str] | None = None) -> int:
             return _saved(library, args)
         elif args.command == "duplicates":
             return _duplicates(library, args)
+        elif args.command == "relink":
+            return _relink(library, args)
         elif args.command == "similar":
             path = args.path.expanduser()
             if not path.is_file():

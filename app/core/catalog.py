@@ -48,6 +48,16 @@ class FileRecord:
     taken_from: str | None = None  # where taken_at was read (imaging.capture_date); None: no date
 
 
+@dataclass(frozen=True)
+class OfflineFolder:
+    """A library folder that could not list its photos at the last check (see `set_offline`)."""
+
+    id: int
+    path: Path
+    since: float  # time.time() when it was first found offline
+    reason: str  # scanner.unavailable_reason's words
+
+
 _FILE_COLUMNS = (
     "id, path, fingerprint, size, mtime, status, skip_reason, width, height, taken_at, format, folder_id, taken_from"
 )
@@ -218,6 +228,12 @@ MIGRATIONS: list[str] = [
     CREATE INDEX files_folder ON files(folder_id);
     CREATE INDEX files_newest ON files(COALESCE(taken_at, datetime(mtime, 'unixepoch')) DESC, path)
         WHERE status = 'ok';
+    """,
+    # 8: a library folder that cannot list its photos (an unplugged drive: scanner.unavailable_reason)
+    # is offline: since when and why. Its photos are kept, shown greyed and left out of searches.
+    """
+    ALTER TABLE folders ADD COLUMN offline_since REAL;
+    ALTER TABLE folders ADD COLUMN offline_reason TEXT;
     """,
 ]
 
@@ -414,6 +430,58 @@ class Catalog:
 
     def folders(self) -> dict[int, Path]:
         return {i: Path(from_db(p)) for i, p in self.db.execute("SELECT id, path FROM folders ORDER BY path")}
+
+    def offline_folders(self) -> dict[int, OfflineFolder]:
+        rows = self.db.execute("SELECT id, path, offline_since, offline_reason FROM folders "
+                               "WHERE offline_since IS NOT NULL ORDER BY path")
+        return {i: OfflineFolder(i, Path(from_db(p)), since, reason or "") for i, p, since, reason in rows}
+
+    def set_offline(self, folder_id: int, reason: str | None) -> bool:
+        """Mark a folder offline for `reason` (keeping when it first was), or online with None;
+        True when that changed anything. No cache derives from it: the generation stays."""
+        with self.transaction(bump=False) as db:
+            if reason is None:
+                sql, params = ("UPDATE folders SET offline_since = NULL, offline_reason = NULL "
+                               "WHERE id = ? AND offline_since IS NOT NULL"), (folder_id,)
+            else:
+                sql, params = ("UPDATE folders SET offline_since = COALESCE(offline_since, ?), offline_reason = ? "
+                               "WHERE id = ? AND offline_reason IS NOT ?"), (time.time(), reason, folder_id, reason)
+            return db.execute(sql, params).rowcount > 0
+
+    def shared_content(self, folder_ids: Iterable[int]) -> list[tuple[int, int, int, int]]:
+        """For each of these folders and each other folder holding some of its photos' content:
+        (folder, other folder, photos of it found there, its photos), by distinct fingerprint."""
+        marks = ",".join(str(int(i)) for i in folder_ids)  # ints from the catalog itself
+        if not marks:
+            return []
+        totals = dict(self.db.execute(f"SELECT folder_id, COUNT(DISTINCT fingerprint) FROM files "
+                                      f"WHERE status = 'ok' AND folder_id IN ({marks}) GROUP BY folder_id"))
+        rows = self.db.execute(
+            f"""
+            SELECT mine.folder_id, theirs.folder_id, COUNT(DISTINCT mine.fingerprint)
+            FROM files AS mine JOIN files AS theirs ON theirs.fingerprint = mine.fingerprint
+            WHERE mine.status = 'ok' AND mine.folder_id IN ({marks}) AND theirs.folder_id != mine.folder_id
+            GROUP BY mine.folder_id, theirs.folder_id
+            """).fetchall()
+        return [(mine, theirs, found, totals.get(mine, 0)) for mine, theirs, found in rows]
+
+    def relink_folder(self, folder_id: int, new_root: Path, moves: Iterable[tuple[int, str, int, float]],
+                      drop: Iterable[int]) -> None:
+        """Give a library folder its new place, all in one transaction: rows `drop` are deleted
+        first (the copies that indexing the new place made), `moves` (file id, new path, size,
+        mtime) rewrite the folder's photos in place (same ids: embeddings, text and everything
+        keyed by id follow), and a library folder already at `new_root` is merged into this one."""
+        new_s = to_db(str(new_root))
+        with self.transaction() as db:
+            self.delete_files(db, drop)
+            db.executemany("UPDATE files SET path = ?, folder_id = ?, size = ?, mtime = ? WHERE id = ?",
+                           [(to_db(path), folder_id, size, mtime, file_id) for file_id, path, size, mtime in moves])
+            there = db.execute("SELECT id FROM folders WHERE path = ? AND id != ?", (new_s, folder_id)).fetchone()
+            if there is not None:
+                db.execute("UPDATE files SET folder_id = ? WHERE folder_id = ?", (folder_id, there[0]))
+                db.execute("DELETE FROM folders WHERE id = ?", (there[0],))
+            db.execute("UPDATE folders SET path = ?, offline_since = NULL, offline_reason = NULL WHERE id = ?",
+                       (new_s, folder_id))
 
     # -- files -------------------------------------------------------------------------------
 

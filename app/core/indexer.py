@@ -55,7 +55,10 @@ class IndexReport:
     unchanged: int = 0
     embedded: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason), this run
-    unavailable_folders: list[str] = field(default_factory=list)
+    unavailable_folders: list[str] = field(default_factory=list)  # offline now: their photos are kept
+    # (old root, new root, photos of it found there): an offline folder whose photos turned up in
+    # another library folder, most likely moved there (Library.moved_folder_candidates)
+    moved_folders: list[tuple[str, str, int]] = field(default_factory=list)
     cancelled: bool = False
     seconds: float = 0.0
     ocr: int = 0  # photos whose text was read (app.core.ocr), this run
@@ -73,6 +76,7 @@ class IndexReport:
             "removed": self.removed, "touched": self.touched, "unchanged": self.unchanged, "embedded": self.embedded,
             "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
             "unavailable_folders": self.unavailable_folders,
+            "moved_folders": [{"old": o, "new": n, "photos": k} for o, n, k in self.moved_folders],
             "cancelled": self.cancelled, "seconds": round(self.seconds, 3),
             "ocr": self.ocr, **({"ocr_error": self.ocr_error} if self.ocr_error else {}),
         }
@@ -167,8 +171,12 @@ class Indexer:
         disk: list[scanner.DiskFile] = []
         reachable: list[int] = []
         unlistable: list[str] = []
+        offline = self.catalog.offline_folders()  # as the last check left them
+        away = [fid for fid in offline if fid not in folders]
+        elsewhere = self.catalog.files(f"WHERE folder_id IN ({','.join('?' * len(away))})", away) if away else []
         for folder_id, root in folders.items():
-            if self._unavailable(root, bool(known_in.get(folder_id)), report):
+            if self._unavailable(folder_id, root, bool(known_in.get(folder_id)), folder_id in offline, report):
+                elsewhere += known_in.get(folder_id, ())
                 continue
             reachable.append(folder_id)
             disk.extend(scanner.walk(root, exts, folder_id, unlistable, skip=self.settings.data_dir))
@@ -186,15 +194,20 @@ class Indexer:
         if self.embedder is not None:
             embedded = self.catalog.embedded_fingerprints(self.embedder.model_id)
         else:
-            embedded = {r.fingerprint for r in known}
-        return scanner.plan(list(by_path.values()), known, embedded, workers=max(1, self.settings.decode_threads))
+            embedded = {r.fingerprint for r in (*known, *elsewhere)}
+        return scanner.plan(list(by_path.values()), known, embedded, workers=max(1, self.settings.decode_threads),
+                            elsewhere=elsewhere)
 
-    def _unavailable(self, root: Path, has_photos: bool, report: IndexReport) -> bool:
-        """True (and said in the report) when a library folder can't be trusted to list its photos;
-        remembers whether it is a mount point, to recognise one with its drive unplugged."""
+    def _unavailable(self, folder_id: int, root: Path, has_photos: bool, was_offline: bool,
+                     report: IndexReport) -> bool:
+        """True (said in the report, and the folder marked offline in the catalog) when a library
+        folder can't be trusted to list its photos; remembers whether it is a mount point, to
+        recognise one with its drive unplugged."""
         key = "mount_point:" + os.fsencode(root).decode("utf-8", "backslashreplace")  # any name the OS gives
         was_mount = self.catalog.get_setting(key) == "1"
         why = scanner.unavailable_reason(root, has_photos, was_mount)
+        if why is not None or was_offline:  # (no write for a folder that stays online)
+            self.catalog.set_offline(folder_id, why)
         if why is not None:
             log.warning("library folder %s is %s: its photos are kept", root, why)
             report.unavailable_folders.append(str(root))

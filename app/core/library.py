@@ -7,9 +7,11 @@ Every method may block (disk, model, FAISS): the window calls them from worker t
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
 
@@ -18,7 +20,7 @@ import numpy as np
 from filelock import FileLock, Timeout
 
 from . import backups, imaging, query, repair, tempfiles
-from .catalog import NEWEST_FIRST, OK, SKIPPED, Catalog, CatalogError, FileRecord
+from .catalog import NEWEST_FIRST, OK, SKIPPED, Catalog, CatalogError, FileRecord, OfflineFolder
 from .config import WRITER_LOCK, Settings
 from .embedder import DownloadProgress, Embedder, ModelSpec, ModelUnavailable
 from .indexer import Control, Indexer, IndexReport, Progress
@@ -36,7 +38,27 @@ log = logging.getLogger(__name__)
 
 
 __all__ = ["Library", "Hit", "Control", "Progress", "IndexReport", "ModelUnavailable", "FileRecord", "SearchResult",
-           "parse_query"]
+           "parse_query", "OfflineFolder", "MovedFolder", "Relinked"]
+
+MOVED_SHARE = 0.5  # an offline folder "moved" to a folder holding at least this share of its photos
+
+
+@dataclass(frozen=True)
+class MovedFolder:
+    """An offline library folder whose photos (by content) turned up in another library folder."""
+
+    old: Path
+    new: Path
+    matches: int  # photos of `old` found in `new`
+    photos: int  # photos of `old`
+
+
+@dataclass(frozen=True)
+class Relinked:
+    old: Path
+    new: Path
+    relinked: int  # photos found at the new place, same ids
+    missing: int  # photos of `old` not found in `new` (moved to their place there, the next update decides)
 
 
 def _refuse_an_emptied_catalog(settings: Settings) -> None:
@@ -217,6 +239,8 @@ class Library:
             on_removed=index.remove if index is not None else None,
         )
         report = indexer.run(folders=scope, progress=progress, control=control)
+        if not report.cancelled:
+            report.moved_folders = [(str(m.old), str(m.new), m.matches) for m in self.moved_folder_candidates()]
         self.save_index()
         if index is not None:
             self.maintain_index()
@@ -224,6 +248,107 @@ class Library:
             self.update_derived(report, progress=progress, control=control)
         report.seconds = time.monotonic() - started  # the whole run: model, scan, embedding, text reading
         return report
+
+    # -- offline folders and moved libraries ---------------------------------------------------
+
+    def offline_folders(self) -> dict[int, OfflineFolder]:
+        """Library folders that could not list their photos at the last check (an unplugged
+        drive): their photos are kept and listed, but left out of searches unless asked for."""
+        return self.catalog.offline_folders()
+
+    def moved_folder_candidates(self) -> list[MovedFolder]:
+        """Offline folders whose photos, by content, are (at least half of them) in a folder that
+        is online: most likely the same library, moved or copied there. The best one each."""
+        offline = self.catalog.offline_folders()
+        folders = self.folders()
+        best: dict[int, MovedFolder] = {}
+        for old, new, matches, photos in self.catalog.shared_content(offline):
+            if new in offline or new not in folders or matches < max(1, MOVED_SHARE * photos):
+                continue
+            if old not in best or matches > best[old].matches:
+                best[old] = MovedFolder(offline[old].path, folders[new], matches, photos)
+        return sorted(best.values(), key=lambda m: str(m.old))
+
+    def relink(self, old: Path | str, new: Path | str) -> Relinked:
+        """A library folder moved to `new`: rewrite its path and its photos' paths in place, in one
+        transaction. Each photo is found at `new` by its content (at the same place below it
+        first), so it keeps its id, embedding, text and tags, and nothing is decoded again; rows
+        that indexing `new` made of the same photos go. Photos not found there move to their
+        place below `new` (the next update removes them if they are not there); ValueError when
+        none is found. A library folder at `new` is merged into this one."""
+        folder_id, old_root, new_root = self._relink_roots(old, new)
+        try:
+            self._writer.acquire(timeout=0)
+        except Timeout:
+            raise ValueError("another PhotoSeek is indexing this library; relink when it is done") from None
+        try:
+            moves, drop, found, missing = self._relink_plan(folder_id, old_root, new_root)
+            if not found:
+                raise ValueError(f"no photo of {old_root} is in {new_root}; nothing was changed")
+            self.catalog.relink_folder(folder_id, new_root, moves, drop)
+        finally:
+            self._writer.release()
+        self.index.remove(drop)
+        self.save_index()
+        log.info("relinked %s to %s: %d photos found, %d not", old_root, new_root, found, missing)
+        return Relinked(old_root, new_root, found, missing)
+
+    def _relink_roots(self, old: Path | str, new: Path | str) -> tuple[int, Path, Path]:
+        """(folder id, old root, new root) for a relink; ValueError / NotADirectoryError, one line, when it cannot be."""
+        new_root = Path(new).expanduser()
+        if not new_root.is_dir():
+            raise NotADirectoryError(f"not a folder: {new}")
+        new_root = new_root.resolve()
+        folders = self.folders()
+        wanted = {Path(old).expanduser().absolute(), Path(old).expanduser().resolve()}
+        folder_id = next((fid for fid, root in folders.items() if root in wanted), None)
+        if folder_id is None:
+            raise ValueError(f"not a library folder: {old}")
+        old_root = folders[folder_id]
+        if new_root == old_root:
+            raise ValueError(f"{old_root} is already where its photos are")
+        for fid, root in folders.items():
+            if root != new_root and (new_root.is_relative_to(root) or root.is_relative_to(new_root)):
+                raise ValueError(f"{new_root} overlaps the library folder {root}: relink to a folder of its own")
+        return folder_id, old_root, new_root
+
+    def _relink_plan(self, folder_id: int, old_root: Path, new_root: Path) -> tuple[list, list[int], int, int]:
+        """(moves (id, path, size, mtime), ids to drop, photos found, photos not found) for a relink: each photo of
+        the folder matched by content to a file below `new_root`."""
+        from . import scanner
+
+        there = {r.path: r for fid, root in self.folders().items() if root == new_root
+                 for r in self.catalog.files("WHERE folder_id = ?", (fid,))}
+        disk = list(scanner.walk(new_root, scanner.supported_extensions(), skip=self.settings.data_dir))
+        known = {f.path: there[f.path].fingerprint for f in disk
+                 if f.path in there and (there[f.path].size, there[f.path].mtime) == (f.size, f.mtime)}
+        fresh = scanner._fingerprints([f for f in disk if f.path not in known], scanner.fingerprint,
+                                      max(1, self.settings.decode_threads))
+        by_fp: dict[str, dict[str, scanner.DiskFile]] = {}
+        for f in disk:
+            fp = known.get(f.path) or fresh.get(f.path)
+            if fp is not None:
+                by_fp.setdefault(fp, {})[f.path] = f
+        moves, taken, moved = [], set(), set()
+        rows = self.catalog.files("WHERE folder_id = ? ORDER BY id", (folder_id,))
+        place = {r.id: os.path.join(new_root, os.path.relpath(r.path, old_root)) for r in rows
+                 if Path(r.path).is_relative_to(old_root)}
+        for row in rows:
+            candidates = {p: f for p, f in by_fp.get(row.fingerprint, {}).items() if p not in taken}
+            match = candidates.get(place.get(row.id)) or next(iter(candidates.values()), None)
+            if match is not None:
+                moves.append((row.id, match.path, match.size, match.mtime))
+                taken.add(match.path)
+                moved.add(row.id)
+        found = len(moves)
+        for row in rows:  # not found: to their place below the new root, when it is free
+            target = place.get(row.id)
+            if row.id not in moved and target is not None and target not in taken and not os.path.lexists(target):
+                moves.append((row.id, target, row.size, row.mtime))
+                taken.add(target)
+                moved.add(row.id)
+        drop = [r.id for r in there.values() if r.path in taken] + [r.id for r in rows if r.id not in moved]
+        return moves, drop, found, len(rows) - found
 
     # -- browsing ----------------------------------------------------------------------------
 
@@ -329,14 +454,16 @@ class Library:
         return vector
 
     def search(self, text: str, n: int | None = None, *, image=None, min_score: float | None = None,
-               good_only: bool = False, exclude: set[int] | None = None, paths: bool = True) -> SearchResult:
+               good_only: bool = False, exclude: set[int] | None = None, paths: bool = True,
+               include_offline: bool = False) -> SearchResult:
         """Run a query in the search language (see query_parser.py), optionally with an image
         (a path or a PIL image) combined into it. The result is a list of hits, best first, that
         also carries `good_count` (where the good matches end) and `hints` about the query.
-        `paths=False`: only the result's `ids` array, no path lookups (see search.execute)."""
+        `paths=False`: only the result's `ids` array, no path lookups (see search.execute).
+        Photos of offline folders only with `include_offline` (or `is:offline` in the query)."""
         parsed = parse_query(text)
         image_vector = self.image_vector(image) if image is not None else None
-        return search.execute(self, parsed, n, image_vector, exclude, min_score, good_only, paths)
+        return search.execute(self, parsed, n, image_vector, exclude, min_score, good_only, paths, include_offline)
 
     def search_image(self, image, text: str | None = None, n: int | None = None, **options) -> SearchResult:
         return self.search(text or "", n, image=image, **options)

@@ -13,6 +13,7 @@
     orientation:portrait               portrait, landscape or square
     "quoted words"                     must appear in the file name or the text in the photo
     -folder:x  -type:png  -"draft"     any filter or quoted phrase can be negated
+    is:offline                         only photos whose folder is not connected (left out otherwise)
 
 Parsing never raises. Whatever cannot be understood is read the most useful way (usually as
 plain words) and a short hint says what happened, e.g. "after: needs a date like 2021-06".
@@ -29,7 +30,7 @@ from dataclasses import dataclass, field
 MAX_QUERY_CHARS = 2000
 MAX_WEIGHT = 10.0
 
-FILTER_KEYS = ("folder", "after", "before", "type", "orientation")
+FILTER_KEYS = ("folder", "after", "before", "type", "orientation", "is")
 _KEY_ALIASES = {"in": "folder", "dir": "folder", "since": "after", "until": "before", "format": "type",
                 "ext": "type", "orient": "orientation"}
 ORIENTATIONS = ("portrait", "landscape", "square")
@@ -93,11 +94,12 @@ class Filters:
     not_types: tuple[str, ...] = ()
     orientations: tuple[str, ...] = ()
     not_orientations: tuple[str, ...] = ()
+    offline: bool | None = None  # is:offline True, is:online False; None: as the search is asked (online)
 
     @property
     def active(self) -> bool:
         return any((self.folders, self.not_folders, self.after, self.before, self.types, self.not_types,
-                    self.orientations, self.not_orientations))
+                    self.orientations, self.not_orientations, self.offline is not None))
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,8 @@ class ParsedQuery:
             out.append("orientation:" + ",".join(f.orientations))
         if f.not_orientations:
             out.append("-orientation:" + ",".join(f.not_orientations))
+        if f.offline is not None:
+            out.append("is:offline" if f.offline else "is:online")
         out += [f'"{x}"' for x in self.phrases] + [f'-"{x}"' for x in self.excluded_phrases]
         return " + ".join(o for o in out)
 
@@ -267,6 +271,7 @@ class _Builder:
                                                   "orientations", "not_orientations")}
         self.after: _dt.date | None = None
         self.before: _dt.date | None = None
+        self.offline: bool | None = None
         # the segment being read: its words, weight and sign
         self.words: list[str] = []
         self.weight = 1.0
@@ -316,6 +321,13 @@ class _Builder:
                 self.after = day if self.after is None else max(self.after, day)
             else:
                 self.before = day if self.before is None else min(self.before, day)
+            return
+        if key == "is":
+            state = {"offline": True, "online": False}.get(value.lower())
+            if state is None:
+                self.hint("is: is offline or online")
+                return
+            self.offline = state != negative
             return
         if not value:
             example = {"folder": "folder:Holidays", "type": "type:heic", "orientation": "orientation:portrait"}[key]
@@ -435,7 +447,7 @@ class _Builder:
         filters = Filters(tuple(dict.fromkeys(f["folders"])), tuple(dict.fromkeys(f["not_folders"])),
                           self.after, self.before, tuple(dict.fromkeys(f["types"])),
                           tuple(dict.fromkeys(f["not_types"])), tuple(dict.fromkeys(f["orientations"])),
-                          tuple(dict.fromkeys(f["not_orientations"])))
+                          tuple(dict.fromkeys(f["not_orientations"])), self.offline)
         return ParsedQuery(raw, parts, concepts, filters, tuple(dict.fromkeys(self.phrases)),
                            tuple(dict.fromkeys(self.excluded_phrases)), tuple(self.hints))
 

@@ -169,14 +169,16 @@ def _fingerprints(files: list[DiskFile], hasher, workers: int) -> dict[str, str]
 
 
 def plan(disk: list[DiskFile], known: list[FileRecord], embedded: set[str], hasher=fingerprint,
-         workers: int = 1) -> ScanPlan:
+         workers: int = 1, elsewhere: list[FileRecord] | tuple = ()) -> ScanPlan:
     """Diff files on disk against catalog rows, fingerprinting new and changed files `workers` at a time.
 
     `embedded` holds the fingerprints that already have an embedding for the current model;
-    catalog rows lacking one (a new model, an interrupted run) are processed again.
+    catalog rows lacking one (a new model, an interrupted run) are processed again. `elsewhere`:
+    rows of folders out of reach (offline); a new file with their content is a copy of it, so a
+    library moved to another drive is not decoded and embedded again (Library.relink joins them).
     """
     result = ScanPlan()
-    if not known:  # a first scan: no move, copy or edit to recognise, so the decoders fingerprint
+    if not known and not elsewhere:  # a first scan: no move, copy or edit to recognise, so the decoders fingerprint
         result.to_process = [(f, None) for f in disk]  # (the model starts at once, not after ~1 ms a file)
         result.new_count = len(disk)
         return result
@@ -189,7 +191,8 @@ def plan(disk: list[DiskFile], known: list[FileRecord], embedded: set[str], hash
     gone_by_fp: dict[str, list[FileRecord]] = {}
     for r in gone.values():
         gone_by_fp.setdefault(r.fingerprint, []).append(r)
-    live_by_fp = {r.fingerprint: r for r in known if r.path in on_disk}
+    live_by_fp = {r.fingerprint: r for r in elsewhere}
+    live_by_fp.update((r.fingerprint, r) for r in known if r.path in on_disk)
 
     for f in disk:
         row = by_path.get(f.path)

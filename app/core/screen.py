@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Iterable
 from .lazy import numpy as np  # the window builds a Screen before numpy has loaded
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .catalog import FileRecord
+    from .catalog import FileRecord, OfflineFolder
 
 
 # -- orders ----------------------------------------------------------------------------------------
@@ -85,9 +85,11 @@ class PhotoList:
     tenth of a second to index by id). Never changed once built: a change makes a new list."""
 
     def __init__(self, records: list[FileRecord], folders: dict[int, Path], generation: int,
-                 ids: np.ndarray | None = None):
-        """`ids`: the records' ids, when known (`with_new`)."""
+                 ids: np.ndarray | None = None, offline: dict[int, OfflineFolder] | None = None):
+        """`ids`: the records' ids, when known (`with_new`); `offline`: the folders not connected
+        (`Library.offline_folders()`), whose photos are shown greyed."""
         self.records, self.folders, self.generation = records, folders, generation
+        self.offline = offline or {}
         self.by_id = {r.id: r for r in records}
         if ids is None:
             ids = np.fromiter((r.id for r in records), dtype=np.int64, count=len(records))
@@ -102,7 +104,8 @@ class PhotoList:
         self.records.clear()
         self.by_id.clear()
 
-    def with_new(self, new: list[FileRecord], folders: dict[int, Path], generation: int) -> PhotoList:
+    def with_new(self, new: list[FileRecord], folders: dict[int, Path], generation: int,
+                 offline: dict[int, OfflineFolder] | None = None) -> PhotoList:
         """This list with a few new photos, each put in its place (binary search, then one merge:
         no re-sort, and the ids are put in too rather than read again from 100k records)."""
         new = sorted(sorted(new, key=lambda r: r.path), key=when, reverse=True)  # this list's order
@@ -114,14 +117,14 @@ class PhotoList:
             start = place
         records += self.records[start:]
         ids = np.insert(self.ids, places, [r.id for r in new]) if new else self.ids
-        return PhotoList(records, folders, generation, ids)
+        return PhotoList(records, folders, generation, ids, offline)
 
     def without(self, ids: Iterable[int], generation: int) -> PhotoList:
         """This list less the photos `ids` (they left the catalog at `generation`)."""
         gone = set(ids)
         kept = [r for r in self.records if r.id not in gone]
         order = np.fromiter((r.id for r in kept), dtype=np.int64, count=len(kept))
-        return PhotoList(kept, self.folders, generation, order)
+        return PhotoList(kept, self.folders, generation, order, self.offline)
 
 
 def when(record: FileRecord) -> str:
@@ -261,6 +264,10 @@ class Screen:
     @property
     def folders(self) -> dict[int, Path]:
         return self.photos.folders if self.photos is not None else {}
+
+    @property
+    def offline(self) -> dict[int, OfflineFolder]:
+        return self.photos.offline if self.photos is not None else {}
 
     @property
     def known(self) -> np.ndarray | None:

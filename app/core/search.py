@@ -100,9 +100,36 @@ def _orientation_condition(orientations: Iterable[str]) -> str:
     return "(width > 0 AND height > 0 AND (" + " OR ".join(sql[o] for o in orientations) + "))"
 
 
-def filter_ids(catalog, f: Filters) -> np.ndarray:
-    """Ids of the readable photos that pass every filter, sorted."""
+def offline_condition(catalog, wanted: bool | None, include_offline: bool = False) -> str | None:
+    """SQL on `files` for photos in offline folders: left out (`wanted` False; None too, unless
+    `include_offline`), kept alone (True, is:offline) or kept beside the others. An offline photo
+    whose content is also in a folder that is online never shows: that copy is the one to open."""
+    offline = getattr(catalog, "offline_folders", None)
+    folder_ids = ",".join(str(int(i)) for i in offline()) if offline is not None else ""
+    if not folder_ids:
+        return "0" if wanted else None
+    away = f"COALESCE(folder_id, -1) IN ({folder_ids})"
+    online_too = ("fingerprint IN (SELECT fingerprint FROM files WHERE status = 'ok' "
+                  f"AND COALESCE(folder_id, -1) NOT IN ({folder_ids}))")
+    if wanted is False or (wanted is None and not include_offline):
+        return f"NOT {away}"
+    if wanted:
+        return f"({away} AND NOT {online_too})"
+    return f"NOT ({away} AND {online_too})"
+
+
+def has_offline(catalog) -> bool:
+    offline = getattr(catalog, "offline_folders", None)
+    return offline is not None and bool(offline())
+
+
+def filter_ids(catalog, f: Filters, include_offline: bool = False) -> np.ndarray:
+    """Ids of the readable photos that pass every filter, sorted (photos of offline folders
+    only as `offline_condition` says)."""
     where, params = ["status = 'ok'"], []
+    offline = offline_condition(catalog, f.offline, include_offline)
+    if offline is not None:
+        where.append(offline)
     when = "COALESCE(taken_at, datetime(mtime, 'unixepoch', 'localtime'))"
     if f.after is not None:
         where.append(f"{when} >= ?")
@@ -368,16 +395,19 @@ def concept_ranking(library: "Library", concepts: list,
 
 def execute(library: "Library", parsed: ParsedQuery, n: int | None = None, image_vector: np.ndarray | None = None,
             exclude: set[int] | None = None, min_score: float | None = None, good_only: bool = False,
-            paths: bool = True) -> SearchResult:
+            paths: bool = True, include_offline: bool = False) -> SearchResult:
     """`paths=False`: only `ids` (and `good_count`, `hints`) are filled in; what the window needs,
-    without looking up a path for each of maybe a million results."""
+    without looking up a path for each of maybe a million results. Photos of offline folders
+    are left out unless `include_offline` or the query says `is:offline`."""
     catalog = library.catalog
     hints = list(parsed.hints)
     concepts, stand_ins = _resolve_concepts(library, parsed, hints)
     parts = list(parsed.parts) + stand_ins
 
     # which photos may appear at all (sorted ids; None: every photo)
-    allowed = filter_ids(catalog, parsed.filters) if parsed.filters.active else None
+    restricted = parsed.filters.active or bool(parsed.phrases)  # else a query of filters only asks for nothing
+    allowed = filter_ids(catalog, parsed.filters, include_offline) \
+        if parsed.filters.active or has_offline(catalog) else None
     phrase_order: list[int] = []
     for phrase in parsed.phrases:
         matches = phrase_matches(catalog, phrase)
@@ -400,7 +430,7 @@ def execute(library: "Library", parsed: ParsedQuery, n: int | None = None, image
         q = query_vector(library, parts, concepts, image_vector, hints)
         ids, scores = library.index.search(q, None, allowed)
     else:  # only filters and phrases: the matches, best text match first, else newest first
-        if allowed is None and not banned:
+        if not restricted and not banned:
             return SearchResult([], parsed=parsed, hints=hints or ["nothing to search for"], good_count=0)
         if phrase_order:
             ids = np.array(list(dict.fromkeys(phrase_order)), dtype=np.int64)
@@ -467,5 +497,5 @@ def execute(library: "Library", parsed: ParsedQuery, n: int | None = None, image
                         cutoff=cutoff)
 
 
-__all__ = ["SearchResult", "execute", "filter_ids", "phrase_matches", "ocr_ranking", "query_vector",
+__all__ = ["SearchResult", "execute", "filter_ids", "offline_condition", "has_offline", "phrase_matches", "ocr_ranking", "query_vector",
            "concept_ranking", "NEGATIVE_WEIGHT"]

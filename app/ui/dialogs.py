@@ -202,13 +202,15 @@ class PreviewDialog(QDialog):
 
     _CACHE = 5  # images kept around so stepping back and forth is instant
 
-    def __init__(self, paths: list[str], index: int, parent: QWidget | None = None) -> None:
+    def __init__(self, paths: list[str], index: int, parent: QWidget | None = None,
+                 unavailable: dict[int, str] | None = None) -> None:
+        """`unavailable`: why photos (by index) cannot be read, without trying (not connected)."""
         super().__init__(parent)
         self._paths = [os.fspath(p) for p in paths]
         self._index = max(0, min(index, len(self._paths) - 1))
         self._shown = -1  # index whose image (or error) is on screen
         self._cache: dict[int, QImage] = {}
-        self._errors: dict[int, str] = {}
+        self._errors: dict[int, str] = dict(unavailable or {})
         self._pending: set[int] = set()
         self._closed = False
 
@@ -407,13 +409,15 @@ def _readable_error(error: Exception) -> str:
 
 class PropertiesDialog(QDialog):
     """Where a photo is, how big it is, what its EXIF says (date, camera, location), and the
-    concepts it shows (filled in by `set_tags` once they are known; a click searches for one)."""
+    concepts it shows (filled in by `set_tags` once they are known; a click searches for one).
+    `offline`: the photo's folder is not connected, and this line says so (instead of "not found")."""
 
     tag_clicked = Signal(str)  # a concept name
 
-    def __init__(self, path: str, parent: QWidget | None = None) -> None:
+    def __init__(self, path: str, parent: QWidget | None = None, offline: str | None = None) -> None:
         super().__init__(parent)
         self.path = os.fspath(path)
+        self.offline = offline
         self.setWindowTitle(f"{shown(os.path.basename(self.path))} — Properties")
         self.error: str | None = None
         self.gps: tuple[float, float] | None = None
@@ -474,9 +478,9 @@ class PropertiesDialog(QDialog):
             form.addRow("Text in photo:", self.text_label)
 
         layout = QVBoxLayout(self)
-        if self.error:
-            message = QLabel(self.error, self)
-            message.setObjectName("error")
+        if self.error or offline:  # an offline photo is "not found": say why instead
+            message = QLabel(offline or self.error, self)
+            message.setObjectName("offline" if offline else "error")
             message.setWordWrap(True)
             font = message.font()
             font.setBold(True)

@@ -27,7 +27,7 @@ from .lazy import numpy as np
 from .workers import run_task
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..core.catalog import FileRecord
+    from ..core.catalog import FileRecord, OfflineFolder
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,7 @@ RecordRole = Qt.ItemDataRole.UserRole + 1
 IdRole = Qt.ItemDataRole.UserRole + 2
 PathRole = Qt.ItemDataRole.UserRole + 3
 GoodRole = Qt.ItemDataRole.UserRole + 4  # False below the good matches of a search
+OfflineRole = Qt.ItemDataRole.UserRole + 5  # True for a photo whose folder is not connected
 
 # -- model -----------------------------------------------------------------------------------------
 
@@ -51,6 +52,18 @@ class PhotoModel(QAbstractListModel):
         self._known: np.ndarray | None = None  # _known[id]: has a record
         self._row: np.ndarray | tuple = ()  # _row[id]: its row, or -1
         self.good_count: int | None = None  # search results: the first good_count rows match well
+        self.offline: dict[int, OfflineFolder] = {}  # folders not connected, by id (Library.offline_folders)
+
+    def set_offline(self, folders: dict[int, "OfflineFolder"]) -> None:
+        """Which folders are offline; their photos are painted dimmed."""
+        if folders != self.offline:
+            self.offline = dict(folders)
+            if len(self._ids):
+                self.dataChanged.emit(self.index(0), self.index(len(self._ids) - 1), [OfflineRole])
+
+    def offline_folder(self, record: "FileRecord") -> "OfflineFolder | None":
+        """The offline folder a photo is in, None when it is connected."""
+        return self.offline.get(record.folder_id) if self.offline else None
 
     def set_good_count(self, count: int | None) -> None:
         """Where the good matches of a search end (None: no divider); the view repaints."""
@@ -79,6 +92,8 @@ class PhotoModel(QAbstractListModel):
             return None
         if role == RecordRole:
             return record
+        if role == OfflineRole:
+            return self.offline_folder(record) is not None
         if role == PathRole:
             return record.path
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
@@ -90,6 +105,8 @@ class PhotoModel(QAbstractListModel):
             if record.taken_at:
                 lines.append(record.taken_at.replace("T", " "))
             lines.append(shown(str(Path(record.path).parent)))
+            if (folder := self.offline_folder(record)) is not None:
+                lines.append(f"Offline: {shown(str(folder.path))} is not connected")
             return "\n".join(lines)
         return None
 
@@ -419,14 +436,15 @@ def _load_thumbnails(library, records: list[FileRecord], size: tuple[int, float]
 # -- delegate --------------------------------------------------------------------------------------
 
 
-# A cell to paint: x, y (its top left), record, weak, selected, hovered, focused.
-Cell = tuple[int, int, "FileRecord", bool, bool, bool, bool]
+# A cell to paint: x, y (its top left), record, weak, selected, hovered, focused, offline.
+Cell = tuple[int, int, "FileRecord", bool, bool, bool, bool, bool]
 
 
 class ThumbnailDelegate(QStyledItemDelegate):
     MARGIN = 3
     RADIUS = 6.0
     FADED = 1 - 110 / 255  # opacity of a weaker match
+    OFFLINE = 0.4  # opacity of a photo whose folder is not connected
 
     def __init__(self, loader: ThumbnailLoader, parent: QObject | None = None):
         super().__init__(parent)
@@ -435,6 +453,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
         self._outline_made: tuple[int | None, QPainterPath] = (None, QPainterPath())  # (picture side, path)
         self._palette_colours: tuple[int | None, tuple] = (None, ())  # (the palette's cacheKey, its colours)
         self._placeholders: dict[tuple, QImage] = {}  # by (cell, pixel ratio, colours, failed)
+        self._badge: tuple[float | None, QImage] = (None, QImage())  # (pixel ratio, the "offline" mark)
 
     def sizeHint(self, option, index) -> QSize:
         return QSize(self.cell, self.cell)
@@ -450,12 +469,14 @@ class ThumbnailDelegate(QStyledItemDelegate):
         if record is not None:
             state, S = option.state, QStyle.StateFlag
             cell = (option.rect.x(), option.rect.y(), record, index.data(GoodRole) is False,
-                    bool(state & S.State_Selected), bool(state & S.State_MouseOver), bool(state & S.State_HasFocus))
+                    bool(state & S.State_Selected), bool(state & S.State_MouseOver), bool(state & S.State_HasFocus),
+                    bool(index.data(OfflineRole)))
             self.paint_cells(painter, [cell], option.palette)
 
     def paint_cells(self, painter: QPainter, cells: Iterable[Cell], palette: QPalette) -> None:
-        """Paint cells given as (x, y, record, weak, selected, hovered, focused), (x, y) the cell's
-        top left; `weak`: below the good matches of a search. A cell with its picture and nothing
+        """Paint cells given as (x, y, record, weak, selected, hovered, focused, offline), (x, y) the
+        cell's top left; `weak`: below the good matches of a search; `offline`: its folder is not
+        connected (dimmed, with a small "offline" mark; the cached thumbnail still shows it). A cell with its picture and nothing
         highlighted, nearly all of them, is one call into Qt: each call is a moment a worker thread
         running Python can keep the window waiting (a repaint took 3 ms alone, 20-60 ms beside two
         such threads with a dozen calls a cell)."""
@@ -463,8 +484,9 @@ class ThumbnailDelegate(QStyledItemDelegate):
         opacity = 1.0
         painter.save()  # the hints, pen and brush set here stay here (the rubber band is drawn after)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        for x, y, record, weak, selected, hovered, focused in cells:
+        for x, y, record, weak, selected, hovered, focused, offline in cells:
             faded = self.FADED if weak and not selected else 1.0
+            faded = faded * self.OFFLINE if offline else faded
             if faded != opacity:  # a weaker match is drawn faded into the background, in one pass
                 painter.setOpacity(faded)
                 opacity = faded
@@ -476,12 +498,38 @@ class ThumbnailDelegate(QStyledItemDelegate):
                 painter.drawImage(QRectF(x + m, y + m, self.picture_side, self.picture_side), image)
             else:  # not loaded yet, or cannot be
                 painter.drawImage(x + m, y + m, self._placeholder(palette, self.loader.failed(record)))
-            if selected or hovered or focused:
+            if selected or hovered or focused or offline:
                 if opacity != 1.0:
                     painter.setOpacity(1.0)
                     opacity = 1.0
+                if offline:
+                    painter.drawImage(x + m + 4, y + m + self.picture_side - self.BADGE[1] - 4, self._offline_badge())
                 self._paint_highlight(painter, x + m, y + m, selected, hovered, focused, palette)
         painter.restore()
+
+    BADGE = (44, 16)  # the "offline" mark, in points
+
+    def _offline_badge(self) -> QImage:
+        """The small "offline" mark of a cell, drawn once per pixel ratio."""
+        ratio = self.loader.ratio
+        if self._badge[0] != ratio:
+            w, h = self.BADGE
+            image = QImage(round(w * ratio), round(h * ratio), QImage.Format.Format_ARGB32_Premultiplied)
+            image.setDevicePixelRatio(ratio)
+            image.fill(0)
+            painter = QPainter(image)
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+            path = QPainterPath()
+            path.addRoundedRect(QRectF(0, 0, w, h), 4, 4)
+            painter.fillPath(path, QColor(0, 0, 0, 170))
+            painter.setPen(QColor(255, 255, 255))
+            font = painter.font()
+            font.setPixelSize(10)
+            painter.setFont(font)
+            painter.drawText(QRect(0, 0, w, h), Qt.AlignmentFlag.AlignCenter, "offline")
+            painter.end()
+            self._badge = (ratio, image)
+        return self._badge[1]
 
     def _outline(self, x: float, y: float) -> QPainterPath:
         """The rounded outline of a cell's picture with its top left at (x, y)."""
@@ -774,12 +822,14 @@ class PhotoGrid(QAbstractItemView):
         focus_row = current.row() if self.hasFocus() and current.isValid() else -1
         hover_row = self._hover.row() if self._hover.isValid() else -1
         cell, columns, top = self.delegate.cell, self.columns, self.verticalOffset()
+        offline = photos.offline
         cells = []
         for row in rows:
             record = photos.record_at(row)
             if record is not None:
                 cells.append(((row % columns) * cell, (row // columns) * cell - top, record, photos.is_weak(row),
-                              row in selected, row == hover_row, row == focus_row))
+                              row in selected, row == hover_row, row == focus_row,
+                              bool(offline) and record.folder_id in offline))
         self.delegate.paint_cells(painter, cells, self.palette())
         self._paint_divider(painter)
         if self._band is not None:
@@ -926,4 +976,4 @@ class PhotoGrid(QAbstractItemView):
 
 
 __all__ = ["PhotoModel", "PhotoGrid", "ThumbnailLoader", "ThumbnailDelegate", "read_square_thumbnail",
-           "RecordRole", "IdRole", "PathRole", "GoodRole", "QPersistentModelIndex"]
+           "RecordRole", "IdRole", "PathRole", "GoodRole", "OfflineRole", "QPersistentModelIndex"]

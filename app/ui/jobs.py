@@ -71,17 +71,18 @@ def browse_job(library: Library, previous: PhotoList | None, new_only: bool = Fa
     re-read of a big library would keep the worker threads fighting the window for the
     interpreter. The generation is read first: the list is then at least that new."""
     generation = library.catalog.generation()
+    folders, offline = library.folders(), library.offline_folders()
     if new_only and previous is not None:
-        new, folders = library.photos(after_id=previous.max_id), library.folders()
-        if not new and folders == previous.folders:
+        new = library.photos(after_id=previous.max_id)
+        if not new and (folders, offline) == (previous.folders, previous.offline):
             return None, None
-        photos = previous.with_new(new, folders, generation)
+        photos = previous.with_new(new, folders, generation, offline)
         settle_long_lived()  # its 100k-entry list and dict, young, made every collection a slow one
         return photos, previous
-    records, folders = library.photos(), library.folders()
-    if previous is not None and previous.records == records and previous.folders == folders:
+    records = library.photos()
+    if previous is not None and previous.records == records and (previous.folders, previous.offline) == (folders, offline):
         return None, None
-    photos = PhotoList(records, folders, generation)
+    photos = PhotoList(records, folders, generation, offline=offline)
     settle_long_lived()
     return photos, None
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QInputDialog, QLabel, QListWidget, QListWidgetItem, QMenu,
                                QPushButton, QStyle, QToolButton, QVBoxLayout, QWidget)
 
 from . import desktop
+from .offline import offline_status
 from .searchbar import line_icon
 
 ALL_PHOTOS = -1  # the "All Photos" row's folder id
@@ -79,8 +81,10 @@ class Sidebar(QWidget):
 
     # -- folders -------------------------------------------------------------------------------
 
-    def set_folders(self, folders: dict[int, Path], current: int | None) -> None:
-        """List `folders` (by name), `current` chosen if it is one of them, else All Photos."""
+    def set_folders(self, folders: dict[int, Path], current: int | None, offline: dict | None = None) -> None:
+        """List `folders` (by name), `current` chosen if it is one of them, else All Photos; the
+        `offline` ones (id: OfflineFolder) greyed."""
+        offline = offline or {}
         self.folders = dict(folders)
         listing = self.folder_list
         listing.blockSignals(True)
@@ -91,8 +95,11 @@ class Sidebar(QWidget):
         folder_icon = self.style().standardIcon(QStyle.StandardPixmap.SP_DirIcon)
         selected = all_item
         for folder_id, path in sorted(folders.items(), key=lambda kv: kv[1].name.lower()):
-            item = QListWidgetItem(folder_icon, path.name or str(path))
-            item.setToolTip(str(path))
+            away = offline.get(folder_id)
+            item = QListWidgetItem(folder_icon, (path.name or str(path)) + (" (offline)" if away else ""))
+            item.setToolTip(str(path) + (f"\n{offline_status(away)}" if away else ""))
+            if away:
+                item.setForeground(self.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text))
             item.setData(Qt.ItemDataRole.UserRole, folder_id)
             listing.addItem(item)
             if folder_id == current:

@@ -27,6 +27,7 @@ from ..core.screen import PhotoList, Ranking, Screen
 from .grid import PhotoGrid, PhotoModel, ThumbnailLoader
 from . import jobs
 from .sidebar import Sidebar
+from .offline import RelinkBar, not_connected, offline_status
 from .widgets import Banner, ClickableLabel, EmptyState, app_icon, duration, plural
 from .lazy import numpy as np
 from .searchbar import ImageQuery, SearchBar, image_query_from_mime, line_icon
@@ -76,7 +77,9 @@ class MainWindow(QMainWindow):
 
         # what is on screen: the photos, their order, the search and the filters (app/core/screen.py)
         self.screen = Screen()
-        self._shown_folders: dict[int, Path] = {}  # the folders the sidebar lists (it is rebuilt when they change)
+        # the folders the sidebar lists, and which are offline (it is rebuilt when they change)
+        self._shown_folders: dict[int, Path] = {}
+        self._shown_offline: dict = {}
         self._concepts_running = False
         self._concepts_again = False
         self._library_checked = False  # every folder re-checked since the window opened
@@ -532,7 +535,9 @@ class MainWindow(QMainWindow):
         if not self.screen.photos_read(photos, base):
             self._run(self.jobs, photos.dispose)
             return False
-        if photos.folders != self._shown_folders:
+        if photos.offline is not self.grid_model.offline:
+            self.grid_model.set_offline(photos.offline)
+        if photos.folders != self._shown_folders or photos.offline != self._shown_offline:
             self._fill_sidebar()
         self._apply_view()
         same_photos = previous is not None and np.array_equal(previous.known, photos.known)
@@ -552,8 +557,8 @@ class MainWindow(QMainWindow):
             self._run(self.jobs, previous.dispose)
 
     def _fill_sidebar(self) -> None:
-        self._shown_folders = self.screen.folders
-        self.side.set_folders(self.screen.folders, self.screen.folder)
+        self._shown_folders, self._shown_offline = self.screen.folders, self.screen.offline
+        self.side.set_folders(self.screen.folders, self.screen.folder, self.screen.offline)
         self.screen.choose_folder(self.side.chosen_folder())
 
     def _folder_chosen(self, folder_id: int | None) -> None:
@@ -901,6 +906,22 @@ class MainWindow(QMainWindow):
             parts.append(f"{plural(len(r.unavailable_folders), 'folder')} not available")
         if parts:
             self.notify("Library updated: " + ", ".join(parts))
+        if r.moved_folders:
+            self._offer_relink(*r.moved_folders[0])
+
+    def _offer_relink(self, old: str, new: str, photos: int) -> None:
+        """A folder's photos turned up in another: offer to relink it (app/ui/offline.py)."""
+        if getattr(self, "relink_bar", None) is None:
+            self.relink_bar = RelinkBar.below(self.banner)
+            self.relink_bar.relink_requested.connect(self.relink_folder)
+        self.relink_bar.offer(old, new, photos)
+
+    def relink_folder(self, old: str, new: str) -> None:
+        def done(result):
+            self.notify(f"Relinked {plural(result.relinked, 'photo')} to {result.new}")
+            self._after_change()
+
+        self._write(self.library.relink, old, new, on_result=done, on_error=lambda e: self.notify(f"Cannot relink: {e}"))
 
     def _pause_toggled(self, paused: bool) -> None:
         self.pause_button.setText("Resume" if paused else "Pause")
@@ -1057,7 +1078,10 @@ class MainWindow(QMainWindow):
 
     def open_selected(self) -> None:
         for record in self.selected_records()[:20]:
-            desktop.open_file(record.path)
+            if (offline := self.grid_model.offline_folder(record)) is not None:
+                self.notify(not_connected(record.path, offline))
+            else:
+                desktop.open_file(record.path)
 
     def show_in_folder(self) -> None:
         record = self.current_record()
@@ -1127,7 +1151,8 @@ class MainWindow(QMainWindow):
             return
         from .dialogs import PropertiesDialog
 
-        dialog = PropertiesDialog(record.path, self)
+        offline = self.grid_model.offline_folder(record)
+        dialog = PropertiesDialog(record.path, self, offline=offline_status(offline) if offline else None)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.tag_clicked.connect(self.search_concept)
         self.properties = dialog
@@ -1155,7 +1180,10 @@ class MainWindow(QMainWindow):
             return
         from .dialogs import PreviewDialog
 
-        dialog = PreviewDialog(self.grid_model.paths(), row, self)
+        model = self.grid_model
+        unavailable = {i: not_connected(r.path, f) for i, r in enumerate(map(model.record, range(model.rowCount())))
+                       if (f := model.offline_folder(r)) is not None} if model.offline else None
+        dialog = PreviewDialog(model.paths(), row, self, unavailable)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.current_changed.connect(self._preview_moved)
         dialog.destroyed.connect(lambda *_: setattr(self, "preview", None))

@@ -17,6 +17,23 @@ def devdata(*parts: str) -> Path:
     return path
 
 
+def isolate_trash(monkeypatch, data_home: Path) -> Path:
+    """Point the freedesktop home trash at `data_home`/Trash, for send2trash (which reads
+    XDG_DATA_HOME once, at import) and for app.core.trashcan: tests never touch the user's."""
+    import os
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(data_home))
+    try:
+        import send2trash.plat_other as trash
+    except ImportError:  # macOS / Windows: their own trash APIs
+        return data_home / "Trash"
+    data = os.fsencode(data_home)
+    monkeypatch.setattr(trash, "XDG_DATA_HOME", data)
+    monkeypatch.setattr(trash, "HOMETRASH_B", os.path.join(data, b"Trash"))
+    monkeypatch.setattr(trash, "HOMETRASH", str(data_home / "Trash"))
+    return data_home / "Trash"
+
+
 # -- window tests (qtbot is pytest-qt's fixture) ------------------------------------------
 
 

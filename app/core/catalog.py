@@ -235,7 +235,46 @@ MIGRATIONS: list[str] = [
     ALTER TABLE folders ADD COLUMN offline_since REAL;
     ALTER TABLE folders ADD COLUMN offline_reason TEXT;
     """,
+    # 9: what an undoable change (photos moved to the trash, a folder removed) took out of the
+    # library, held until it is undone or forgotten (the app quits): the rows of the photos and
+    # the folder, and through their fingerprints their embeddings, text and hashes, which pruning
+    # leaves alone meanwhile. Undoing puts the rows back: nothing is decoded or embedded again.
+    """
+    CREATE TABLE holds (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL,
+        made_at REAL NOT NULL
+    );
+    CREATE TABLE held_folders (
+        hold_id INTEGER NOT NULL REFERENCES holds(id) ON DELETE CASCADE,
+        id INTEGER NOT NULL,
+        path TEXT NOT NULL,
+        added_at REAL NOT NULL,
+        PRIMARY KEY (hold_id, id)
+    );
+    CREATE TABLE held_files (
+        hold_id INTEGER NOT NULL REFERENCES holds(id) ON DELETE CASCADE,
+        id INTEGER NOT NULL,
+        path TEXT NOT NULL,
+        folder_id INTEGER,
+        fingerprint TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        mtime REAL NOT NULL,
+        status TEXT NOT NULL,
+        skip_reason TEXT,
+        width INTEGER,
+        height INTEGER,
+        taken_at TEXT,
+        format TEXT,
+        taken_from TEXT,
+        PRIMARY KEY (hold_id, id)
+    );
+    CREATE INDEX held_files_fingerprint ON held_files(fingerprint);
+    """,
 ]
+
+# Content still wanted: a file's, or one an undoable change holds (migration 9).
+_LIVE_CONTENT = "SELECT fingerprint FROM files UNION SELECT fingerprint FROM held_files"
 
 # How photos are listed when nothing ranks them; the index of migration 5 holds this order.
 NEWEST_FIRST = "ORDER BY COALESCE(taken_at, datetime(mtime, 'unixepoch')) DESC, path"
@@ -548,11 +587,88 @@ class Catalog:
     def delete_files(self, db: sqlite3.Connection, ids: Iterable[int]) -> None:
         db.executemany("DELETE FROM files WHERE id = ?", [(i,) for i in ids])
 
+    # -- holds: what an undoable change took out (migration 9) --------------------------------
+
+    def hold(self, db: sqlite3.Connection, kind: str, file_ids: Iterable[int], folder_ids: Iterable[int] = ()) -> int:
+        """Keep copies of these rows (and so their content's derived data) before they are
+        deleted, inside the deleting transaction; returns the hold's id."""
+        hold_id = db.execute("INSERT INTO holds (kind, made_at) VALUES (?, ?)", (kind, time.time())).lastrowid
+        db.executemany("INSERT INTO held_folders (hold_id, id, path, added_at) "
+                       "SELECT ?, id, path, added_at FROM folders WHERE id = ?",
+                       [(hold_id, i) for i in folder_ids])
+        db.executemany(f"INSERT INTO held_files (hold_id, {_FILE_COLUMNS}) SELECT ?, {_FILE_COLUMNS} FROM files "
+                       "WHERE id = ?", [(hold_id, i) for i in file_ids])
+        return hold_id
+
+    def held_files(self, hold_id: int) -> list[FileRecord]:
+        rows = self.db.execute(f"SELECT {_FILE_COLUMNS} FROM held_files WHERE hold_id = ? ORDER BY id", (hold_id,))
+        return [FileRecord(*row) if type(row[1]) is str else FileRecord(row[0], from_db(row[1]), *row[2:])
+                for row in rows]
+
+    def put_back(self, hold_id: int, paths: set[str] | None = None) -> tuple[list[int], list[tuple[str, str]]]:
+        """Put a hold's folders and files (only those at `paths`, when given) back in the
+        catalog, with their old ids: (ids put back, (path, why) of those that could not be)."""
+        with self.transaction() as db:
+            folder_of = self._put_back_folders(db, hold_id)
+            back, failed = [], []
+            for record in self.held_files(hold_id):
+                if paths is not None and record.path not in paths:
+                    continue
+                why = self._put_back_file(db, record, folder_of)
+                if why:
+                    failed.append((record.path, why))
+                else:
+                    back.append(record.id)
+            return back, failed
+
+    def _put_back_folders(self, db: sqlite3.Connection, hold_id: int) -> set[int]:
+        """Held folders back (their old id; the held photos follow a library folder at that path
+        now): the ids of the library's folders."""
+        for folder_id, path, added_at in db.execute(
+                "SELECT id, path, added_at FROM held_folders WHERE hold_id = ?", (hold_id,)).fetchall():
+            db.execute("INSERT OR IGNORE INTO folders (id, path, added_at) "
+                       "SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM folders WHERE path = ?)",
+                       (folder_id, path, added_at, path))
+            now = db.execute("SELECT id FROM folders WHERE path = ?", (path,)).fetchone()[0]
+            if now != folder_id:
+                db.execute("UPDATE held_files SET folder_id = ? WHERE hold_id = ? AND folder_id = ?",
+                           (now, hold_id, folder_id))
+        return {i for (i,) in db.execute("SELECT id FROM folders")}
+
+    def _put_back_file(self, db: sqlite3.Connection, record: FileRecord, folders: set[int]) -> str | None:
+        """One held row back in `files` (why not, if it cannot be)."""
+        path = to_db(record.path)
+        if record.folder_id not in folders:
+            return "its folder is no longer in the library"
+        if db.execute("SELECT 1 FROM files WHERE path = ?", (path,)).fetchone():
+            return "it is in the library again already"
+        free = db.execute("SELECT 1 FROM files WHERE id = ?", (record.id,)).fetchone() is None
+        values = [getattr(record, name) for name in _FILE_COLUMNS.split(", ")]
+        values[:2] = [record.id if free else None, path]
+        db.execute(f"INSERT INTO files ({_FILE_COLUMNS}) VALUES ({', '.join('?' * len(values))})", values)
+        return None
+
+    def release(self, hold_ids: Iterable[int]) -> None:
+        """Forget holds (undone, or no longer undoable): their data may be pruned now."""
+        with self.transaction(bump=False) as db:
+            db.executemany("DELETE FROM holds WHERE id = ?", [(i,) for i in hold_ids])
+
+    def release_older_than(self, seconds: float) -> int:
+        """Forget holds a PhotoSeek that did not quit cleanly left behind."""
+        cutoff = time.time() - seconds
+        if self.db.execute("SELECT 1 FROM holds WHERE made_at < ? LIMIT 1", (cutoff,)).fetchone() is None:
+            return 0  # the usual case: no write when a library opens
+        with self.transaction(bump=False) as db:
+            return db.execute("DELETE FROM holds WHERE made_at < ?", (cutoff,)).rowcount
+
+    def delete_folder(self, db: sqlite3.Connection, folder_id: int) -> None:
+        db.execute("DELETE FROM folders WHERE id = ?", (folder_id,))
+
     def prune_embeddings(self) -> int:
-        """Drop embeddings no file refers to any more (after deletes)."""
+        """Drop embeddings no file refers to any more (after deletes), nor a held one (see `hold`)."""
         with self.transaction() as db:
             cur = db.execute(
-                "DELETE FROM embeddings WHERE fingerprint NOT IN (SELECT fingerprint FROM files)"
+                f"DELETE FROM embeddings WHERE fingerprint NOT IN ({_LIVE_CONTENT})"
             )
             return cur.rowcount
 
@@ -830,14 +946,14 @@ class Catalog:
         return [row if type(row[1]) is str else (row[0], from_db(row[1]), *row[2:]) for row in rows]
 
     def prune_derived(self) -> int:
-        """Drop text and hashes of content no file has any more."""
+        """Drop text and hashes of content no file has any more, nor a held one (see `hold`)."""
         with self.transaction(bump=False) as db:
             gone = db.execute(
-                "DELETE FROM ocr_text WHERE fingerprint NOT IN (SELECT fingerprint FROM files)").rowcount
+                f"DELETE FROM ocr_text WHERE fingerprint NOT IN ({_LIVE_CONTENT})").rowcount
             if gone:
                 db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'ocr_generation'")
             gone += db.execute(
-                "DELETE FROM image_hashes WHERE fingerprint NOT IN (SELECT fingerprint FROM files)").rowcount
+                f"DELETE FROM image_hashes WHERE fingerprint NOT IN ({_LIVE_CONTENT})").rowcount
         return gone
 
     # -- concepts and saved searches ---------------------------------------------------------

@@ -19,7 +19,7 @@ import numpy as np
 
 from filelock import FileLock, Timeout
 
-from . import backups, imaging, query, repair, tempfiles
+from . import backups, imaging, query, repair, tempfiles, trashcan
 from .catalog import NEWEST_FIRST, OK, SKIPPED, Catalog, CatalogError, FileRecord, OfflineFolder
 from .config import WRITER_LOCK, Settings
 from .embedder import DownloadProgress, Embedder, ModelSpec, ModelUnavailable
@@ -38,9 +38,38 @@ log = logging.getLogger(__name__)
 
 
 __all__ = ["Library", "Hit", "Control", "Progress", "IndexReport", "ModelUnavailable", "FileRecord", "SearchResult",
-           "parse_query", "OfflineFolder", "MovedFolder", "Relinked"]
+           "parse_query", "OfflineFolder", "MovedFolder", "Relinked", "Receipt", "Restored"]
 
+HOLD_DAYS = 7  # what an undoable change held is forgotten after this, if the app that made it did not quit cleanly
 MOVED_SHARE = 0.5  # an offline folder "moved" to a folder holding at least this share of its photos
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What `trash` or `remove_folder` did, and what `restore` needs to undo it."""
+
+    hold: int  # the catalog's hold on the rows (Catalog.hold)
+    kind: str  # "trash" or "folder"
+    ids: tuple[int, ...]  # the photos that left the library
+    failures: tuple[tuple[str, str], ...] = ()  # (path, why) of photos that could not go
+    trashed: tuple[trashcan.Trashed, ...] = ()  # where in the trash each file went
+    folder: str | None = None  # the folder removed
+    note: str = ""  # why some files cannot be taken back from the trash here
+
+    @property
+    def undoable(self) -> bool:
+        return bool(self.trashed) if self.kind == "trash" else True
+
+
+@dataclass(frozen=True)
+class Restored:
+    """What `restore` put back: ids and paths, (path, why) of what it could not, and how many
+    photos it embedded to do it (none: their embeddings were kept)."""
+
+    ids: list[int]
+    paths: list[str]
+    failures: list[tuple[str, str]]
+    embedded: int = 0
 
 
 @dataclass(frozen=True)
@@ -73,6 +102,7 @@ class Library:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         _refuse_an_emptied_catalog(settings)
         self.catalog = Catalog(settings.catalog_path)
+        self.catalog.release_older_than(HOLD_DAYS * 86400)
         self.spec = ModelSpec(settings.model, settings.pretrained)
         self._embedder: Embedder | None = None
         self._index: "VectorIndex | None" = None
@@ -147,14 +177,18 @@ class Library:
         self.save_index()
         return folder_id
 
-    def remove_folder(self, path: Path | str) -> None:
-        """Forget a folder and its photos (the files on disk are not touched)."""
-        resolved = str(Path(path).expanduser().resolve())
-        ids = [r.id for fid, root in self.folders().items() if str(root) == resolved
-               for r in self.catalog.files("WHERE folder_id = ?", (fid,))]
-        self.catalog.remove_folder(Path(resolved))
+    def remove_folder(self, path: Path | str) -> Receipt:
+        """Forget a folder and its photos (the files on disk are not touched); `restore` undoes it."""
+        resolved = Path(path).expanduser().resolve()
+        folder_id = next((fid for fid, root in self.folders().items() if root == resolved), None)
+        ids = [r.id for r in self.catalog.files("WHERE folder_id = ?", (folder_id,))] if folder_id is not None else []
+        with self.catalog.transaction() as db:
+            hold = self.catalog.hold(db, "folder", ids, [folder_id] if folder_id is not None else [])
+            if folder_id is not None:
+                self.catalog.delete_folder(db, folder_id)
         self.index.remove(ids)
         self.save_index()
+        return Receipt(hold, "folder", tuple(ids), folder=str(resolved))
 
     def update(self, folders: Sequence[Path | str] | None = None, progress: Callable[[Progress], None] | None = None,
                control: Control | None = None, require_model: bool = True, only_these: bool = False) -> IndexReport:
@@ -405,25 +439,67 @@ class Library:
             imaging.save_thumbnail(decoded.image, path, side)
         return path
 
-    def trash(self, ids: Sequence[int]) -> list[tuple[str, str]]:
-        """Send photos to the system trash; the catalog and the index follow. Returns failures."""
+    def trash(self, ids: Sequence[int]) -> Receipt:
+        """Send photos to the system trash; the catalog and the index follow. The receipt says
+        what went and what could not (path, why), and lets `restore` undo it (see trashcan.py)."""
         from send2trash import send2trash
 
-        failures, gone = [], []
+        failures, gone, trashed, note = [], [], [], ""
         for file_id, path in self.catalog.paths(ids).items():
             try:
                 send2trash(path)
-                gone.append(file_id)
             except Exception as e:  # permission, missing file, no trash on this volume...
-                if not Path(path).exists():
-                    gone.append(file_id)
-                else:
+                if Path(path).exists():
                     failures.append((path, str(e)))
+                    continue
+            gone.append(file_id)
+            try:
+                trashed.append(trashcan.locate(path))
+            except OSError as e:  # another platform's trash, or it went elsewhere
+                note = note or str(e)
         with self.catalog.transaction() as db:
+            hold = self.catalog.hold(db, "trash", gone)
             self.catalog.delete_files(db, gone)
+        if not trashed:  # nothing this platform lets us take back: nothing to hold
+            self.catalog.release([hold])
         self.index.remove(gone)
         self.save_index()
-        return failures
+        return Receipt(hold, "trash", tuple(gone), tuple(failures), tuple(trashed), note=note)
+
+    def restore(self, receipt: Receipt) -> Restored:
+        """Undo `trash` or `remove_folder`: the files back at their paths (never over another
+        file), their rows back in the catalog with their ids, and their vectors back in the index
+        from the catalog's embeddings (nothing decoded or embedded). The receipt is spent."""
+        failures: list[tuple[str, str]] = []
+        paths = None
+        if receipt.kind == "trash":
+            paths = set()
+            for item in receipt.trashed:
+                try:
+                    trashcan.restore(item)
+                    paths.add(item.original)
+                except OSError as e:
+                    failures.append((item.original, e.strerror or str(e)))
+        index = self.index  # before the rows are back: an index opened after would have them already
+        ids, not_back = self.catalog.put_back(receipt.hold, paths)
+        self._index_again(index, ids)
+        self.release(receipt)
+        self.save_index()
+        back = self.catalog.paths(ids)
+        return Restored(ids, [back[i] for i in ids], failures + not_back)
+
+    def _index_again(self, index: "VectorIndex", ids: list[int]) -> None:
+        """Restored photos' vectors from the catalog into the index."""
+        records = [r for r in map(self.catalog.file, ids) if r is not None]
+        found, vectors = self.catalog.vectors_by_fingerprint(self.model_id, sorted({r.fingerprint for r in records}))
+        row = {fp: i for i, fp in enumerate(found)}
+        have = [r for r in records if r.fingerprint in row]
+        if have:
+            index.add(np.array([r.id for r in have], dtype=np.int64), vectors[[row[r.fingerprint] for r in have]])
+
+    def release(self, receipt: Receipt) -> None:
+        """Forget what a receipt held (it will not be undone): its data may be pruned now."""
+        self.catalog.release([receipt.hold])
 
     # -- search ------------------------------------------------------------------------------
 

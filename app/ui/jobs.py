@@ -23,7 +23,7 @@ from .workers import Throttle, heavy_imports, settle_long_lived
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..core.indexer import Control, IndexReport
-    from ..core.library import Library
+    from ..core.library import Library, Receipt, Restored
 
 
 def is_model_unavailable(error: BaseException) -> bool:
@@ -87,19 +87,23 @@ def browse_job(library: Library, previous: PhotoList | None, new_only: bool = Fa
     return photos, None
 
 
-def trash_job(library: Library, ids: list[int]) -> tuple[list[int], list[tuple[str, str]], int]:
-    """(the ids that went to the trash, (path, why) for those that could not, the generation)."""
-    failures = library.trash(ids)
+def trash_job(library: Library, ids: list[int]) -> tuple[list[int], list[tuple[str, str]], int, Receipt]:
+    """(the ids that went to the trash, (path, why) for those that could not, the generation,
+    the receipt that undoes it)."""
+    receipt = library.trash(ids)
     left = library.catalog.paths(ids)  # still catalogued: not trashed
-    return [i for i in ids if i not in left], failures, library.catalog.generation()
+    return [i for i in ids if i not in left], list(receipt.failures), library.catalog.generation(), receipt
 
 
-def remove_folder_job(library: Library, path: Path) -> tuple[list[int], int]:
-    """Forget a folder: (the ids of its photos, the generation after)."""
-    folder_id = next((fid for fid, p in library.folders().items() if p == path), None)
-    ids = [r.id for r in library.photos(folder_id)] if folder_id is not None else []
-    library.remove_folder(path)
-    return ids, library.catalog.generation()
+def remove_folder_job(library: Library, path: Path) -> tuple[list[int], int, Receipt]:
+    """Forget a folder: (the ids of its photos, the generation after, the receipt that undoes it)."""
+    receipt = library.remove_folder(path)
+    return list(receipt.ids), library.catalog.generation(), receipt
+
+
+def restore_job(library: Library, receipt: Receipt) -> Restored:
+    """Undo a move to the trash or a folder's removal (Library.restore)."""
+    return library.restore(receipt)
 
 
 def search_job(library: Library, seq: int, latest: Callable[[], int], text: str, image: ImageQuery | None,

@@ -3,12 +3,12 @@ and a window that is always shut down cleanly."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings, QTimer
 
+from helpers import isolate_trash
 from tiny_clip import write_shapes
 
 
@@ -18,16 +18,7 @@ def isolated_desktop(tmp_path, monkeypatch):
     config = tmp_path / "config"
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(config))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(config))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
-    try:  # send2trash reads XDG_DATA_HOME once, at import: point its home trash here too
-        import send2trash.plat_other as trash
-    except ImportError:  # macOS / Windows: their own trash APIs
-        pass
-    else:
-        data = os.fsencode(tmp_path / "xdg-data")
-        monkeypatch.setattr(trash, "XDG_DATA_HOME", data)
-        monkeypatch.setattr(trash, "HOMETRASH_B", os.path.join(data, b"Trash"))
-        monkeypatch.setattr(trash, "HOMETRASH", str(tmp_path / "xdg-data" / "Trash"))
+    isolate_trash(monkeypatch, tmp_path / "xdg-data")
     for name in ("PHOTOSEEK_DATA_DIR", "PHOTOSEEK_MODEL", "PHOTOSEEK_PRETRAINED", "PHOTOSEEK_THREADS"):
         monkeypatch.delenv(name, raising=False)
     yield config

@@ -838,7 +838,16 @@ class PhotoGrid(QAbstractItemView):
             color.setAlpha(50)
             painter.setBrush(color)
             painter.drawRect(self._band.adjusted(0, 0, -1, -1))
+        if self.property("dropTarget"):
+            self._paint_drop_frame(painter)
         painter.end()
+
+    def _paint_drop_frame(self, painter: QPainter) -> None:
+        color = self.palette().color(QPalette.ColorRole.Highlight)
+        painter.setPen(QPen(color, 3))
+        color.setAlpha(25)
+        painter.setBrush(color)
+        painter.drawRect(self.viewport().rect().adjusted(1, 1, -2, -2))
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
@@ -952,21 +961,29 @@ class PhotoGrid(QAbstractItemView):
     def _external(self, event) -> bool:
         return event.source() is not self and (event.mimeData().hasUrls() or event.mimeData().hasImage())
 
+    def set_drop_target(self, on: bool) -> None:
+        """Highlight the grid while a drop from outside hovers over it (see paintEvent)."""
+        if bool(self.property("dropTarget")) != on:
+            self.setProperty("dropTarget", on)
+            self.viewport().update()
+
     def dragEnterEvent(self, event) -> None:
-        if self._external(event):
-            event.setDropAction(Qt.DropAction.CopyAction)
-            event.accept()
-        else:
-            event.ignore()
+        self.dragMoveEvent(event)
 
     def dragMoveEvent(self, event) -> None:
         if self._external(event):
             event.setDropAction(Qt.DropAction.CopyAction)
             event.accept()
+            self.set_drop_target(True)
         else:
             event.ignore()
 
+    def dragLeaveEvent(self, event) -> None:
+        self.set_drop_target(False)
+        super().dragLeaveEvent(event)
+
     def dropEvent(self, event) -> None:
+        self.set_drop_target(False)
         if self._external(event):
             event.setDropAction(Qt.DropAction.CopyAction)
             event.accept()

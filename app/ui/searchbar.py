@@ -382,6 +382,7 @@ class SearchBar(QFrame):
         self.setStyleSheet(
             f"#searchBar {{ background: {base}; border: 1px solid {border}; border-radius: 9px; }}"
             f"#searchBar[focused=\"true\"] {{ border: 1px solid {focus}; }}"
+            f"#searchBar[dropTarget=\"true\"] {{ border: 2px solid {focus}; background: {chip}; }}"
             f"#searchEdit {{ background: transparent; border: none; padding: 4px 0; }}"
             f"#queryChip {{ background: {chip}; border: 1px solid {border}; border-radius: 7px; }}"
             "QToolButton { border: none; padding: 1px; }"
@@ -390,31 +391,97 @@ class SearchBar(QFrame):
     def eventFilter(self, watched, event) -> bool:
         if watched is self.edit and event.type() in (QEvent.Type.FocusIn, QEvent.Type.FocusOut):
             self.setProperty("focused", event.type() == QEvent.Type.FocusIn)
-            self.style().unpolish(self)
-            self.style().polish(self)
+            self._repolish()
+        if watched is self.edit and event.type() == QEvent.Type.DragLeave:
+            self.set_drop_target(False)
+        elif watched is self.edit and event.type() in _DRAG_EVENTS and event.source() is not self.edit:
+            # the field would type a dropped file's URL: pictures become the chip instead
+            return self._drag_event(event, self.edit.cursorPositionAt(event.position().toPoint())
+                                    if event.type() == QEvent.Type.Drop else None)
         return super().eventFilter(watched, event)
 
-    # drops
-    def _acceptable(self, mime: QMimeData) -> bool:
-        return mime.hasImage() or mime.hasUrls()
+    def _repolish(self) -> None:
+        self.style().unpolish(self)
+        self.style().polish(self)
 
-    def dragEnterEvent(self, event) -> None:
-        if self._acceptable(event.mimeData()):
-            event.setDropAction(Qt.DropAction.CopyAction)
+    # drops: a picture (or a folder: the window adds it) is emitted, anything else is typed in
+    def set_drop_target(self, on: bool) -> None:
+        """Highlight the bar while a drop hovers over it."""
+        if bool(self.property("dropTarget")) != on:
+            self.setProperty("dropTarget", on)
+            self._repolish()
+
+    def _drag_event(self, event, position: int | None = None) -> bool:
+        """A drag over the bar or its field; every drop is a copy. True: handled."""
+        kind = event.type()
+        if kind == QEvent.Type.DragLeave:
+            self.set_drop_target(False)
             event.accept()
-        else:
+            return True
+        what = drop_kind(event.mimeData(), _image_extensions)
+        if not what:
+            self.set_drop_target(False)
             event.ignore()
-
-    def dragMoveEvent(self, event) -> None:
-        self.dragEnterEvent(event)
-
-    def dropEvent(self, event) -> None:
-        if self._acceptable(event.mimeData()):
-            event.setDropAction(Qt.DropAction.CopyAction)
-            event.accept()
+            return True
+        event.setDropAction(Qt.DropAction.CopyAction)
+        event.accept()
+        if kind in (QEvent.Type.DragEnter, QEvent.Type.DragMove):
+            self.set_drop_target(True)
+            return True
+        self.set_drop_target(False)
+        if what == "picture":
             self.mime_dropped.emit(event.mimeData())
         else:
-            event.ignore()
+            self.type_dropped(dropped_text(event.mimeData()), position)
+        return True
+
+    def type_dropped(self, text: str, position: int | None = None) -> None:
+        """Dropped words (a link, a file that is not a picture) go into the field, at `position`."""
+        if position is not None:
+            self.edit.setCursorPosition(position)
+        self.edit.insert(text)
+        self.edit.setFocus(Qt.FocusReason.OtherFocusReason)
+        self._edited(self.edit.text())
+
+    def dragEnterEvent(self, event) -> None:
+        self._drag_event(event)
+
+    def dragMoveEvent(self, event) -> None:
+        self._drag_event(event)
+
+    def dragLeaveEvent(self, event) -> None:
+        self._drag_event(event)
+
+    def dropEvent(self, event) -> None:
+        self._drag_event(event)
+
+
+_DRAG_EVENTS = (QEvent.Type.DragEnter, QEvent.Type.DragMove, QEvent.Type.Drop)
+
+
+def _image_extensions() -> set[str]:
+    from .jobs import image_extensions  # asked on the first drop: Pillow's plugins load slowly
+
+    return image_extensions()
+
+
+def drop_kind(mime: QMimeData, image_extensions) -> str:
+    """"picture" for picture files, pixels or folders (see `image_query_from_mime`), "text" for
+    other links and words, "" for nothing usable. `image_extensions()`: the readable suffixes."""
+    if mime.hasUrls():
+        local = [Path(u.toLocalFile()) for u in mime.urls() if u.isLocalFile()]
+        if any(p.is_dir() for p in local) or any(p.suffix.lower() in image_extensions() for p in local):
+            return "picture"
+    if mime.hasImage():
+        return "picture"
+    return "text" if mime.hasText() or mime.hasUrls() else ""
+
+
+def dropped_text(mime: QMimeData) -> str:
+    """The words a drop types: its links (a local file as its path), else its text."""
+    if mime.hasUrls():
+        return " ".join(u.toLocalFile() if u.isLocalFile() else u.toString() for u in mime.urls())
+    return " ".join(mime.text().split())
 
 
 def image_query_from_mime(mime: QMimeData, image_exts: set[str]) -> tuple[ImageQuery | None, list[str]]:

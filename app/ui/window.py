@@ -27,6 +27,7 @@ from ..core.screen import PhotoList, Ranking, Screen
 from .grid import PhotoGrid, PhotoModel, ThumbnailLoader
 from . import jobs
 from .sidebar import Sidebar
+from .undo import UndoOffer
 from .offline import RelinkBar, not_connected, offline_status
 from .widgets import Banner, ClickableLabel, EmptyState, app_icon, duration, plural
 from .lazy import numpy as np
@@ -266,6 +267,9 @@ class MainWindow(QMainWindow):
         quit_action.setMenuRole(QAction.MenuRole.QuitRole)
 
         edit = bar.addMenu("&Edit")
+        self.undo = UndoOffer(self)  # Undo Move to Trash / Remove Folder (app/ui/undo.py)
+        edit.addAction(self.undo.action)
+        edit.addSeparator()
         find = edit.addAction("&Find", self.search_bar.focus_search)
         find.setShortcut(QKeySequence.StandardKey.Find)
         paste = edit.addAction("&Search by Pasted Picture", self.paste_query)
@@ -1006,12 +1010,15 @@ class MainWindow(QMainWindow):
         if self.screen.folder == folder_id:
             self.select_folder(None)
 
+        library = self.library
+
         def done(result):
-            ids, generation = result
+            ids, generation, receipt = result
             self._photos_removed(ids, generation)
             self._after_change()
+            self.undo.offer(library, receipt)
 
-        self._write(jobs.remove_folder_job, self.library, path, on_result=done)
+        self._write(jobs.remove_folder_job, library, path, on_result=done)
 
     def _after_change(self) -> None:
         self.refresh_photos()
@@ -1119,8 +1126,6 @@ class MainWindow(QMainWindow):
                 QMessageBox.warning(self, "Move to Trash",
                                     "Some photos could not be moved to the trash:\n\n"
                                     + "\n".join(f"{p}: {why}" for p, why in failures[:10]))
-            else:
-                self.notify("Moved to the trash" if len(gone) == 1 else f"{len(gone)} photos moved to the trash")
 
         self.move_to_trash([r.id for r in records], then=done)
 
@@ -1130,11 +1135,13 @@ class MainWindow(QMainWindow):
         `then(gone ids, failures)` runs after."""
         self.screen.photos_leaving(ids)  # off the screen at once; back if they cannot go
         self._apply_view()
+        library = self.library
 
         def done(result):
-            gone, failures, generation = result
+            gone, failures, generation, receipt = result
             self.screen.photos_stayed(set(ids) - set(gone))
             self._photos_removed(gone, generation)
+            self.undo.offer(library, receipt)  # "3 photos moved to the trash · Undo"
             if then is not None:
                 then(gone, failures)
 
@@ -1143,7 +1150,7 @@ class MainWindow(QMainWindow):
             self._apply_view()
             (failed or self._task_failed)(e)
 
-        self._write(jobs.trash_job, self.library, ids, on_result=done, on_error=error)
+        self._write(jobs.trash_job, library, ids, on_result=done, on_error=error)
 
     def show_properties(self) -> None:
         record = self.current_record()
@@ -1293,6 +1300,7 @@ class MainWindow(QMainWindow):
 
     def _swap_library(self, library: Library) -> None:
         self._pending_library = None
+        self.undo.release_all()  # undo belongs to the library it was done in
         self.library = library
         self.settings = library.settings
         self.loader.set_library(library)
@@ -1353,6 +1361,7 @@ class MainWindow(QMainWindow):
         self.writer.clear()
         self.writer.waitForDone(wait_ms)
         self.jobs.waitForDone(wait_ms)
+        self.undo.release_all()  # undoable until the app quits: what was kept for it goes
 
     def changeEvent(self, event) -> None:  # (not event(): that would run Python for every event)
         if event.type() == QEvent.Type.PaletteChange:

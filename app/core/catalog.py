@@ -648,6 +648,10 @@ class Catalog:
         db.execute(f"INSERT INTO files ({_FILE_COLUMNS}) VALUES ({', '.join('?' * len(values))})", values)
         return None
 
+    def holds(self) -> list[int]:
+        """The ids of the holds kept, oldest first."""
+        return [i for (i,) in self.db.execute("SELECT id FROM holds ORDER BY id")]
+
     def release(self, hold_ids: Iterable[int]) -> None:
         """Forget holds (undone, or no longer undoable): their data may be pruned now."""
         with self.transaction(bump=False) as db:

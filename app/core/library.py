@@ -58,7 +58,7 @@ class Receipt:
 
     @property
     def undoable(self) -> bool:
-        return bool(self.trashed) if self.kind == "trash" else True
+        return bool(self.trashed) if self.kind == "trash" else self.folder is not None
 
 
 @dataclass(frozen=True)
@@ -182,10 +182,11 @@ class Library:
         resolved = Path(path).expanduser().resolve()
         folder_id = next((fid for fid, root in self.folders().items() if root == resolved), None)
         ids = [r.id for r in self.catalog.files("WHERE folder_id = ?", (folder_id,))] if folder_id is not None else []
+        if folder_id is None:
+            return Receipt(0, "folder", ())  # not a library folder: nothing to do or undo
         with self.catalog.transaction() as db:
-            hold = self.catalog.hold(db, "folder", ids, [folder_id] if folder_id is not None else [])
-            if folder_id is not None:
-                self.catalog.delete_folder(db, folder_id)
+            hold = self.catalog.hold(db, "folder", ids, [folder_id])
+            self.catalog.delete_folder(db, folder_id)
         self.index.remove(ids)
         self.save_index()
         return Receipt(hold, "folder", tuple(ids), folder=str(resolved))

@@ -76,12 +76,10 @@ class UndoOffer(QObject):
 
     def offer(self, library: Library, receipt: Receipt) -> None:
         """A change that can be undone (or, where this platform's trash cannot be read, said so)."""
-        if not receipt.ids:
+        if not receipt.undoable:  # nothing went, or this platform's trash cannot be read here
             library.release(receipt)
-            return
-        if not receipt.undoable:
-            library.release(receipt)
-            self.window.notify(f"{describe(receipt)}. {receipt.note}", 12000)
+            if receipt.note and receipt.ids:
+                self.window.notify(f"{describe(receipt)}. {receipt.note}", 12000)
             return
         self.receipts.append((library, receipt))
         self.label.setText(f"{html.escape(describe(receipt))} · <a href=\"undo\">Undo</a>")

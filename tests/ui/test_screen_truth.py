@@ -1,6 +1,7 @@
 """The window shows only what is true: a stateful, property-based test (hypothesis) drives the real
 window through random sequences of what a person does (add and remove folders, move photos to
-the trash, rename and delete files on disk and re-index, search, clear, good matches only), and
+the trash, undo either, rename and delete files on disk and re-index, search, clear, good matches
+only), and
 after every step checks the screen against the catalog and the files:
 
 - the grid's rows are exactly the catalog's photos, in the order the screen model defines;
@@ -176,6 +177,22 @@ class ScreenTruth(RuleBasedStateMachine):
         self.window.start_indexing()
         self._settle()
 
+    @precondition(lambda self: self.window.undo.action.isEnabled())
+    @rule()
+    def undo(self):
+        """Edit > Undo: the newest move to the trash or folder removal is put back."""
+        receipt = self.window.undo.receipts[-1][1]
+        self.window.undo.action.trigger()
+        self._settle()
+        for item in receipt.trashed:  # back at its place, or left in the trash: another file took it
+            assert Path(item.original).exists()
+        if receipt.folder is not None:
+            assert Path(receipt.folder) in self.library.folders().values()
+        folders = set(self.library.folders().values())
+        self.added = [name for name in self.added + sorted(FOLDERS)
+                      if (self.root / "photos" / name).resolve() in folders]
+        self.added = list(dict.fromkeys(self.added))
+
     @rule(query=st.sampled_from(QUERIES))
     def search(self, query):
         self.window.search_bar.edit.setText(query)
@@ -207,6 +224,11 @@ class ScreenTruth(RuleBasedStateMachine):
             record = self.window.grid_model.record(row)
             assert record.id in catalog and catalog[record.id].path == record.path
             assert Path(record.path).exists(), record.path
+
+    @invariant()
+    def only_what_can_be_undone_is_held(self):
+        offered = [receipt.hold for _library, receipt in self.window.undo.receipts]
+        assert self.library.catalog.holds() == offered
 
     @invariant()
     def the_status_bar_counts_what_is_shown(self):

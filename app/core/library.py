@@ -422,8 +422,13 @@ class Library:
     @staticmethod
     def when(record: FileRecord) -> str:
         """What `photos` orders by: the capture time, else the file time (as SQLite writes it)."""
-        return record.taken_at if record.taken_at is not None else \
-            time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(int(record.mtime)))
+        if record.taken_at is not None:
+            return record.taken_at
+        # SQLite's datetime(mtime, 'unixepoch') rounds to the millisecond first (x.9996 s is the
+        # next second), so do the same sums: a plain int() put such photos out of order.
+        epoch_ms = 210866760000000.0  # the Unix epoch in Julian-day milliseconds, as SQLite counts
+        ms = int(record.mtime * 1000.0 + epoch_ms + 0.5) - int(epoch_ms)
+        return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ms // 1000))
 
     def skipped(self) -> list[FileRecord]:
         return self.catalog.files("WHERE status = 'skipped' ORDER BY path")

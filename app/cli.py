@@ -21,7 +21,8 @@ EXIT_CODES = """exit codes:
   0    done
   1    failed: the disk is full, or something unexpected (one line says what; -v shows the details)
   2    bad input: no such file, not a picture, wrong arguments
-  3    the model cannot be loaded (the line says which file is needed and where it comes from)
+  3    the model cannot be loaded (the line says which file is needed and where it comes from),
+       or its model-config JSON is refused (the line names the file and the field)
   4    the library's catalog cannot be opened (damaged, or written by a newer PhotoSeek);
        `photoseek doctor --repair` puts its newest good backup in its place
   5    doctor --repair/--restore changed nothing: not confirmed (answer y, or pass --yes), or

@@ -4,7 +4,9 @@ Threads bound decoding by CPUs; memory needs its own bound. A 144 MP PNG is deco
 JPEGs and HEIFs decode at reduced size), several bytes a pixel, so eight of them on eight threads
 held 5.3 GB. Each decode takes its picture's pixel count from this budget before it reads a pixel
 and gives it back once the picture is reduced: small photos still decode side by side, huge ones
-take turns. A picture bigger than the whole budget still decodes, alone.
+take turns. A picture bigger than the whole budget still decodes, alone. Freed pictures are
+given back to the system as they are released: otherwise each decode thread's heap keeps the
+biggest it decoded, and eight threads kept eight.
 """
 
 from __future__ import annotations
@@ -13,7 +15,12 @@ import threading
 from contextlib import contextmanager
 from typing import Iterator
 
+from . import allocator
+
 DEFAULT_PIXELS = 200_000_000
+# glibc keeps a freed picture in the heap of the thread that decoded it, for that thread's next
+# one: a big picture's pixels go back to the system when they are given back here.
+TRIM_PIXELS = 16_000_000
 
 
 class PixelBudget:
@@ -37,6 +44,8 @@ class PixelBudget:
         return take
 
     def release(self, taken: int) -> None:
+        if taken >= TRIM_PIXELS:
+            allocator.release_free_memory()
         with self._free:
             self.held -= taken
             self._free.notify_all()

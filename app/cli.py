@@ -21,7 +21,8 @@ EXIT_CODES = """exit codes:
   0    done
   1    failed: the disk is full, or something unexpected (one line says what; -v shows the details)
   2    bad input: no such file, not a picture, wrong arguments
-  3    the model cannot be loaded (the line says which file is needed and where it comes from)
+  3    the model cannot be loaded (the line says which file is needed and where it comes from),
+       or its model-config JSON is refused (the line names the file and the field)
   4    the library's catalog cannot be opened (damaged, or written by a newer PhotoSeek);
        `photoseek doctor --repair` puts its newest good backup in its place
   5    doctor --repair/--restore changed nothing: not confirmed (answer y, or pass --yes), or
@@ -120,7 +121,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-_PHASE_LABELS = {"ocr": "Reading text in photos", "hashing": "Hashing photos for duplicates"}
+_PHASE_LABELS = {"ocr": "Reading text in photos", "hashing": "Hashing photos for duplicates",
+                 "prompts": "Preparing concepts", "concepts": "Scoring photos for concepts"}
+INTERRUPTED = "Interrupted; the next run resumes where this one stopped."
 
 
 class _ProgressBar:
@@ -129,6 +132,7 @@ class _ProgressBar:
     def __init__(self) -> None:
         self.enabled = sys.stderr.isatty()
         self._last = 0.0
+        self._shown = False  # a line was started: close() ends it
 
     def __call__(self, p) -> None:
         if p.phase == "waiting":  # said even without a terminal: the run is not stuck
@@ -142,10 +146,11 @@ class _ProgressBar:
         if now - self._last < 0.1 and p.done != p.total:
             return
         self._last = now
+        self._shown = True
         if p.phase == "scanning":
             sys.stderr.write("\rScanning folders...")
         elif p.phase in _PHASE_LABELS and p.total:
-            sys.stderr.write(f"\r{_PHASE_LABELS[p.phase]} {p.done}/{p.total} {os.path.basename(p.current)[-30:]}\033[K")
+            sys.stderr.write(f"\r{_PHASE_LABELS[p.phase]} {p.done:,}/{p.total:,} {os.path.basename(p.current)[-30:]}\033[K")
         else:
             width = 30
             filled = int(width * p.done / p.total) if p.total else width
@@ -156,8 +161,9 @@ class _ProgressBar:
         sys.stderr.flush()
 
     def close(self) -> None:
-        if self.enabled:
+        if self._shown:
             sys.stderr.write("\n")
+            self._shown = False
 
 
 def _download_progress(done: int, total: int) -> None:
@@ -244,6 +250,15 @@ def _relink(library, args) -> int:
     return 0
 
 
+def _with_bar(job):
+    """`job(progress=...)` with the progress bar, its line ended however it ends."""
+    bar = _ProgressBar()
+    try:
+        return job(progress=bar)
+    finally:
+        bar.close()
+
+
 def _concepts(library, args) -> int:
     a = args.args
     if args.action == "list":
@@ -263,6 +278,7 @@ def _concepts(library, args) -> int:
         if record is None:
             print(f"photoseek: not in the library: {a[0]}", file=sys.stderr)
             return 2
+        _with_bar(library.update_concepts)  # the first time for a model: minutes, shown
         tags = library.concept_tags(record.id)
         if args.json:
             print(json.dumps([{"name": n, "score": round(p, 4)} for n, p in tags], indent=1))
@@ -357,6 +373,16 @@ COMMANDS = ("index", "search", "similar", "concepts", "saved", "duplicates", "re
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line; Ctrl-C anywhere ends with one line and exit 130 (what was done is kept:
+    batches are committed, the concept prompts saved a chunk at a time)."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print(INTERRUPTED, file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str] | None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and not argv[0].startswith("-") and argv[0] not in COMMANDS:
         argv = ["gui", *argv]  # `photoseek ~/Pictures` opens the window on that folder
@@ -393,16 +419,10 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 library.load_model(progress=_download_progress)
                 report = library.update(args.folders, progress=bar)
-            except KeyboardInterrupt:
-                bar.close()
-                print("Interrupted; the next run resumes where this one stopped.", file=sys.stderr)
-                return 130
-            except BaseException:
+                if not args.no_concepts and not report.cancelled:
+                    report.concepts = library.update_concepts(progress=bar)
+            finally:
                 bar.close()  # what is said next starts a line of its own
-                raise
-            bar.close()
-            if not args.no_concepts and not report.cancelled:
-                report.concepts = library.update_concepts()
             _print_report(report, args.json)
         elif args.command == "search":
             return _search(library, args)
@@ -455,9 +475,6 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(_damaged_line(settings.catalog_path, e), file=sys.stderr)
         return 4
-    except KeyboardInterrupt:
-        print("Interrupted; the next run resumes where this one stopped.", file=sys.stderr)
-        return 130
     except Exception as e:  # one plain line, never a traceback unless asked (-v)
         _details(args)
         print(f"photoseek: {_plainly(e)}", file=sys.stderr)

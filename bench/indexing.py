@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import tempfile
 import time
 import warnings
@@ -39,6 +40,8 @@ def main(argv=None) -> dict:
     p.add_argument("--pretrained", default="none")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--batch", type=int, default=None)
+    p.add_argument("--decode-pixels", type=int, default=None, help="pixels decoded at once across the threads "
+                   "(default: the setting, PHOTOSEEK_DECODE_PIXELS)")
     p.add_argument("--limit", type=int, default=None, help="use at most this many images")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
@@ -46,7 +49,8 @@ def main(argv=None) -> dict:
 
     data_dir = Path(tempfile.mkdtemp(prefix="photoseek-bench-"))
     settings = Settings.from_env(data_dir=data_dir, model=args.model, pretrained=args.pretrained,
-                                 decode_threads=args.threads, batch_size=args.batch)
+                                 decode_threads=args.threads, batch_size=args.batch,
+                                 decode_pixels=args.decode_pixels)
     files = sorted(scanner.walk(args.images.resolve()), key=lambda f: f.path)[: args.limit]
     if not files:
         raise SystemExit(f"no images under {args.images}")
@@ -152,6 +156,8 @@ def main(argv=None) -> dict:
         "rescan_s": round(rescan_s, 3),
         "rescan_files_per_s": round(len(files) / rescan_s, 1),
         "cpu_count": os.cpu_count(),
+        "decode_pixels": settings.decode_pixels,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3, 1),  # Linux: KiB
     }
     report(result, args.json, f"Indexing benchmark on {args.images} ({len(files)} images)")
     library.close()

@@ -51,6 +51,7 @@ import numpy as np
 from .catalog import Catalog
 from .config import RESOURCES_DIR
 from .query_parser import concept_key
+from .prompt_cache import CHUNK as PROMPT_CHUNK, PromptCache
 from .tempfiles import temp_beside
 
 log = logging.getLogger(__name__)
@@ -186,34 +187,28 @@ class ConceptIndex:
         return Vocabulary(builtin_concepts(self.vocabulary_path), self.catalog.user_concepts())
 
     def _paths(self) -> tuple[Path, Path]:
+        """The concept scores file, and the folder of the prompt vectors' chunks (prompt_cache.py)."""
         base = self.cache_dir / _safe(self.model_id)
-        return base.with_suffix(".scores.npz"), base.with_suffix(".prompts.npz")
+        return base.with_suffix(".scores.npz"), base.with_suffix(".prompts")
 
-    def _prompt_matrix(self, embedder, vocab: Vocabulary, should_stop) -> tuple[np.ndarray, np.ndarray] | None:
-        """(P float32[prompts, d], start of each concept's prompts) for the vocabulary."""
+    def _prompt_matrix(self, embedder, vocab: Vocabulary, should_stop,
+                       progress: Callable[[int, int], None] | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+        """(P float32[prompts, d], start of each concept's prompts) for the vocabulary; None when
+        stopped meanwhile. The built-in prompts are encoded once per model, a saved chunk at a
+        time (`progress(prompts ready, prompts)`): an interrupted run keeps what it did."""
         if self._prompts is not None and self._prompts[0] == vocab.digest:
             return self._prompts[1], self._prompts[2]
-        _, prompt_file = self._paths()
+        _, chunk_folder = self._paths()
         builtin = [c for c in vocab.concepts if not c.user]
         builtin_texts = [p for c in builtin for p in c.prompts]
-        cached = None
-        try:
-            with np.load(prompt_file) as z:
-                if str(z["digest"]) == vocab.builtin_digest and z["vectors"].shape[0] == len(builtin_texts):
-                    cached = z["vectors"].astype(np.float32)
-        except (OSError, ValueError, KeyError):
-            cached = None
+        started = time.perf_counter()
+        cached = PromptCache(chunk_folder, self.model_id).vectors(
+            builtin_texts, lambda chunk: embedder.encode_texts(chunk, batch_size=PROMPT_CHUNK),
+            should_stop=should_stop, progress=progress)
         if cached is None:
-            started = time.perf_counter()
-            cached = embedder.encode_texts(builtin_texts, should_stop=should_stop)
-            if cached is None:
-                return None
-            log.info("embedded %d concept prompts in %.1f s", len(builtin_texts), time.perf_counter() - started)
-            self.cache_dir.mkdir(parents=True, exist_ok=True)
-            tmp = temp_beside(prompt_file)  # unique: another process may be writing it too
-            with open(tmp, "wb") as out:
-                np.savez(out, digest=np.array(vocab.builtin_digest), vectors=cached.astype(np.float16))
-            os.replace(tmp, prompt_file)
+            return None
+        log.info("concept prompts ready (%d) in %.1f s", len(builtin_texts), time.perf_counter() - started)
+        chunk_folder.with_suffix(".prompts.npz").unlink(missing_ok=True)  # an older PhotoSeek's single file
         builtin_rows = {}
         offset = 0
         for c in builtin:
@@ -278,9 +273,12 @@ class ConceptIndex:
                 and state.digest == self.vocabulary().digest)
 
     def refresh(self, embedder, should_stop: Callable[[], bool] | None = None,
-                progress: Callable[[int, int], None] | None = None) -> ConceptReport:
+                progress: Callable[[int, int], None] | None = None,
+                prompt_progress: Callable[[int, int], None] | None = None) -> ConceptReport:
         """Score the photos that have no concept scores yet (all of them after the vocabulary or
-        the model changed) and forget photos that left the library."""
+        the model changed) and forget photos that left the library. `progress(photos scored,
+        photos to score)`; `prompt_progress(prompts ready, prompts)` while the vocabulary's
+        prompts are encoded (once per model; resumed where an interrupted run stopped)."""
         should_stop = should_stop or (lambda: False)
         started = time.perf_counter()
         with self._lock:
@@ -290,7 +288,7 @@ class ConceptIndex:
             state = self._load(vocab, scale)
             if state is self._state and state.generation == generation:
                 return ConceptReport(0, len(state.fingerprints), 0.0)
-            prompts = self._prompt_matrix(embedder, vocab, should_stop)
+            prompts = self._prompt_matrix(embedder, vocab, should_stop, prompt_progress)
             if prompts is None:
                 return ConceptReport(0, len(state.fingerprints), time.perf_counter() - started, cancelled=True)
             matrix, starts = prompts

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import platformdirs
 
+from .pixel_budget import DEFAULT_PIXELS
+
 APP_NAME = "PhotoSeek"
 DEFAULT_MODEL = "ViT-B-32-256"
 DEFAULT_PRETRAINED = "datacomp_s34b_b86k"
@@ -46,6 +48,8 @@ class Settings:
     batch_size: int = 32
     thumb_size: int = 256  # short side of cached thumbnails, px (the grid shows their centre squares)
     max_pixels: int = 150_000_000  # decompression-bomb guard
+    # pixels being decoded at once across the decode threads (memory, as threads bound CPU)
+    decode_pixels: int = DEFAULT_PIXELS
     device: str = "auto"
     # Image tower precision on CPU: "auto" measures int8 against float32 on the first batch of the
     # user's own photos and keeps int8 only when their cosine is >= 0.99; "fp32" or "int8" force it.
@@ -65,6 +69,8 @@ class Settings:
             values["pretrained"] = env["PHOTOSEEK_PRETRAINED"]
         if env.get("PHOTOSEEK_THREADS"):
             values["decode_threads"] = int(env["PHOTOSEEK_THREADS"])
+        if env.get("PHOTOSEEK_DECODE_PIXELS"):
+            values["decode_pixels"] = int(env["PHOTOSEEK_DECODE_PIXELS"])
         if env.get("PHOTOSEEK_BATCH_SIZE"):
             values["batch_size"] = int(env["PHOTOSEEK_BATCH_SIZE"])
         if env.get("PHOTOSEEK_DEVICE"):

@@ -22,7 +22,7 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
-from . import weights
+from . import model_config, weights
 from .weights import DownloadProgress, ModelUnavailable  # noqa: F401 (the engine's names for them)
 
 log = logging.getLogger(__name__)
@@ -89,6 +89,7 @@ def _register_config(model: str) -> None:
         path = Path(model).expanduser()
         if not path.is_file():
             raise ModelUnavailable(f"model config file not found: {path}")
+        model_config.check_file(path)  # before open_clip reads it: it trusts every size it is given
         open_clip.add_model_config(path)
 
 

@@ -14,12 +14,14 @@ import math
 import os
 import re
 import warnings
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
+from .pixel_budget import PixelBudget
 from .tempfiles import temp_beside
 
 log = logging.getLogger(__name__)
@@ -236,9 +238,45 @@ def _smallest_size(size: tuple[int, int], min_short: int, min_long: int) -> tupl
     return math.ceil(w * scale), math.ceil(h * scale)
 
 
-def decode(path: str | Path, min_side: int = 224, thumb_size: int = 320, max_pixels: int = 150_000_000) -> Decoded:
+def _check_size(w: int, h: int, max_pixels: int) -> None:
+    if w * h > max_pixels:
+        raise ImageError(f"image too large ({w}x{h}, {w * h / 1e6:.0f} MP; limit {max_pixels / 1e6:.0f} MP)")
+    if w < 1 or h < 1:
+        raise ImageError("image has no pixels")
+
+
+def _draft(im: Image.Image, fmt: str, min_side: int, thumb_size: int) -> None:
+    """Ask the decoder for a smaller picture where the format can give one."""
+    w, h = im.size
+    if fmt == "JPEG":
+        # draft() picks the largest DCT scaling that keeps the image at least this size
+        factor = _reduce_factor((w, h), min_side, thumb_size)
+        if factor > 1:
+            im.draft("RGB", (w // factor, h // factor))
+    elif fmt == "HEIF":
+        # phones embed a thumbnail (an iPhone: 320 px); draft() decodes it instead of the
+        # 12 MP picture when it is at least as big as the model and our thumbnail need
+        im.draft("RGB", _smallest_size((w, h), min_side, thumb_size))
+
+
+def _exif_of(im: Image.Image) -> Image.Exif:
+    try:
+        return im.getexif()
+    except Exception:  # noqa: BLE001 - broken EXIF: the picture is still a picture
+        return Image.Exif()
+
+
+def _reduced(im: Image.Image, min_side: int, thumb_size: int) -> Image.Image:
+    rgb = _to_rgb(im)
+    factor = _reduce_factor(rgb.size, min_side, thumb_size)
+    return rgb.reduce(factor) if factor > 1 else rgb
+
+
+def decode(path: str | Path, min_side: int = 224, thumb_size: int = 320, max_pixels: int = 150_000_000,
+           budget: PixelBudget | None = None) -> Decoded:
     """Open `path` once and return it upright, in RGB, shrunk as far as the model and the thumbnail
-    allow. Raises ImageError with a readable reason for anything unusable."""
+    allow. With a `budget`, the decoded pixels wait for room in it (decode threads share one).
+    Raises ImageError with a readable reason for anything unusable."""
     path = os.fspath(path)
     try:
         if os.path.getsize(path) == 0:
@@ -251,33 +289,19 @@ def decode(path: str | Path, min_side: int = 224, thumb_size: int = 320, max_pix
                 im = Image.open(file)
                 fmt = im.format or "?"
                 w, h = im.size
-                if w * h > max_pixels:
-                    raise ImageError(
-                        f"image too large ({w}x{h}, {w * h / 1e6:.0f} MP; limit {max_pixels / 1e6:.0f} MP)"
-                    )
-                if w < 1 or h < 1:
-                    raise ImageError("image has no pixels")
-                try:
-                    exif = im.getexif()
-                except Exception:
-                    exif = Image.Exif()
-                orientation = exif.get(0x0112, 1) if exif else 1
-                if fmt == "JPEG":
-                    # draft() picks the largest DCT scaling that keeps the image at least this size
-                    factor = _reduce_factor((w, h), min_side, thumb_size)
-                    if factor > 1:
-                        im.draft("RGB", (w // factor, h // factor))
-                elif fmt == "HEIF":
-                    # phones embed a thumbnail (an iPhone: 320 px); draft() decodes it instead of the
-                    # 12 MP picture when it is at least as big as the model and our thumbnail need
-                    im.draft("RGB", _smallest_size((w, h), min_side, thumb_size))
-                # Pillow opens a file at the picture it shows: the first frame of a GIF, the primary
-                # image of a HEIF (pillow-heif), which need not be its first (a burst, an edit).
-                im.load()
-                taken_at, taken_from = capture_date(im, exif)  # after load: a PNG's late text chunks
-                rgb = _to_rgb(im)
-                factor = _reduce_factor(rgb.size, min_side, thumb_size)
-                out = rgb.reduce(factor) if factor > 1 else rgb
+                _check_size(w, h, max_pixels)
+                _draft(im, fmt, min_side, thumb_size)
+                # The pixels about to be decoded (draft() set the size a JPEG decodes at) wait for
+                # room in the budget; the reduced picture that comes out is small.
+                with budget.hold(im.size[0] * im.size[1]) if budget is not None else nullcontext():
+                    exif = _exif_of(im)  # a PNG's reads every pixel: its EXIF chunk may follow them
+                    orientation = exif.get(0x0112, 1) if exif else 1
+                    # Pillow opens a file at the picture it shows: the first frame of a GIF, the primary
+                    # image of a HEIF (pillow-heif), which need not be its first (a burst, an edit).
+                    im.load()
+                    taken_at, taken_from = capture_date(im, exif)  # after load: a PNG's late text chunks
+                    out = _reduced(im, min_side, thumb_size)
+                    del im  # the full picture goes before its pixels are given back
         if orientation in _UPRIGHT:
             out = out.transpose(_UPRIGHT[orientation])
             if orientation >= 5:

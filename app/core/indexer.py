@@ -27,6 +27,7 @@ from .catalog import OK, SKIPPED, Catalog, FileRecord
 from .config import Settings
 from .embedder import Embedder
 from .names import from_db, to_db
+from .pixel_budget import PixelBudget
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +161,7 @@ class Indexer:
         self.embedder = embedder
         self.on_vectors = on_vectors or (lambda ids, vecs: None)
         self.on_removed = on_removed or (lambda ids: None)
+        self.pixel_budget = PixelBudget(settings.decode_pixels)  # shared by the decode threads
 
     # -- scan --------------------------------------------------------------------------------
 
@@ -267,7 +269,7 @@ class Indexer:
     def _decode(self, f: scanner.DiskFile, fp: str) -> _Decoded:
         s = self.settings
         side = max(self.embedder.image_size if self.embedder else 0, s.thumb_size)
-        d = imaging.decode(f.path, min_side=side, thumb_size=side, max_pixels=s.max_pixels)
+        d = imaging.decode(f.path, min_side=side, thumb_size=side, max_pixels=s.max_pixels, budget=self.pixel_budget)
         # One resampling feeds all three: the model's resize of the short side (the centre square
         # is its input), the thumbnail and the hash. Resampling was 40 % of this work.
         view = imaging.shrink_short_side(d.image, side)

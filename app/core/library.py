@@ -96,6 +96,20 @@ def _refuse_an_emptied_catalog(settings: Settings) -> None:
         raise CatalogError(problem)
 
 
+def _phase_progress(progress: Callable[[Progress], None], phase: str) -> Callable[[int, int], None]:
+    """(done, total) -> Progress of `phase`, its rate counted from the first report (a resumed
+    phase starts with what an earlier run did)."""
+    first: list[tuple[int, float]] = []
+
+    def report(done: int, total: int) -> None:
+        if not first:
+            first.append((done, time.monotonic()))
+        rate = (done - first[0][0]) / max(1e-6, time.monotonic() - first[0][1])
+        progress(Progress(done, total, rate, "", phase))
+
+    return report
+
+
 class Library:
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -237,7 +251,8 @@ class Library:
         """What writers killed mid-write left (index, thumbnails, concept scores, backups); under the writer lock."""
         s = self.settings
         tempfiles.remove_stale([*s.index_dir.glob("*.tmp"), *s.thumbs_dir.glob("*/*.tmp"),
-                                *(s.data_dir / "concepts").glob("*.tmp"), *backups.folder(s.catalog_path).glob("*.tmp")])
+                                *(s.data_dir / "concepts").glob("*.tmp"),
+                                *(s.data_dir / "concepts").glob("*/*.tmp"), *backups.folder(s.catalog_path).glob("*.tmp")])
 
     def _daily_backup(self) -> None:
         """Once a day, before indexing changes anything, a copy of the catalog (backups.py). A failed
@@ -575,10 +590,14 @@ class Library:
             return self._concepts
 
     def update_concepts(self, should_stop: Callable[[], bool] | None = None,
-                        progress: Callable[[int, int], None] | None = None) -> ConceptReport:
+                        progress: Callable[[Progress], None] | None = None) -> ConceptReport:
         """Score new photos against the concept vocabulary (run after indexing; quick when
-        nothing changed)."""
-        return self.concepts.refresh(self.load_model(), should_stop=should_stop, progress=progress)
+        nothing changed). Progress phases: "prompts" while the vocabulary is encoded for a new
+        model (minutes on a CPU, kept as it goes: an interrupted run resumes), "concepts" while
+        photos are scored."""
+        phase = (lambda name: None) if progress is None else (lambda name: _phase_progress(progress, name))
+        return self.concepts.refresh(self.load_model(), should_stop=should_stop, progress=phase("concepts"),
+                                     prompt_progress=phase("prompts"))
 
     def concept_tags(self, photo: int, limit: int = 6) -> list[tuple[str, float]]:
         """The concepts a photo shows, best first: (name, calibrated score)."""

@@ -763,12 +763,14 @@ class MainWindow(QMainWindow):
         self._concepts_running = True
         library = self.library
 
-        def job():
-            library.update_concepts(should_stop=lambda: self._closing or library is not self.library)
+        def job(progress):
+            library.update_concepts(should_stop=lambda: self._closing or library is not self.library,
+                                    progress=progress)
             return library.concept_names()
 
         def done(names):
             self._concepts_running = False
+            self._hide_download()  # the status box the prompts phase used
             if library is self.library:
                 self.search_bar.set_concepts(names)
                 self.concepts_ready.emit()
@@ -778,9 +780,21 @@ class MainWindow(QMainWindow):
 
         def failed(error):
             self._concepts_running = False
+            self._hide_download()
             log.warning("concept scores failed: %s", error)
 
-        self._run(self.jobs, job, on_result=done, on_error=failed)
+        self._run(self.jobs, job, report_kw="progress", on_result=done, on_error=failed,
+                  on_progress=self._concepts_progress)
+
+    def _concepts_progress(self, p) -> None:
+        """The concept prompts of a new model (minutes on a CPU) in the status box, unless
+        indexing has it; scoring photos is quick and not shown."""
+        if p.phase != "prompts" or self._index_task is not None:
+            return
+        self.index_box.show()
+        self.pause_button.hide()
+        self.cancel_button.hide()
+        self._index_progress(p)
 
     def new_concept_dialog(self) -> None:
         from .dialogs import ConceptDialog
@@ -851,7 +865,8 @@ class MainWindow(QMainWindow):
             return
         self.progress.setRange(0, p.total)
         self.progress.setValue(p.done)
-        verb = {"ocr": "Reading text in photos", "hashing": "Preparing duplicate detection"}.get(p.phase, "Indexing")
+        verb = {"ocr": "Reading text in photos", "hashing": "Preparing duplicate detection",
+                "prompts": "Preparing concepts"}.get(p.phase, "Indexing")
         parts = [f"{verb} {p.done:,} of {p.total:,}"]
         if p.rate > 0:
             parts.append(f"{p.rate:.1f}/s" if p.rate < 10 else f"{p.rate:.0f}/s")

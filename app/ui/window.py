@@ -11,14 +11,14 @@ A change requested while indexing runs cancels the indexing, which resumes right
 from __future__ import annotations
 
 import logging
-import time
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 # Types used on worker threads are imported here, on the GUI thread (see app/ui/workers.py)
 from PySide6.QtCore import QEvent, QSize, Qt, QThreadPool, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMenu, QMessageBox, QProgressBar, QSizePolicy, QSlider, QSplitter, QStackedWidget, QToolBar, QToolButton,
+from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMenu, QMessageBox, QSizePolicy, QSlider, QSplitter, QStackedWidget, QToolBar, QToolButton,
                                QVBoxLayout, QWidget)
 
 from ..core.config import Settings
@@ -26,9 +26,10 @@ from . import desktop, prefs
 from ..core.screen import PhotoList, Ranking, Screen
 from .grid import PhotoGrid, PhotoModel, ThumbnailLoader
 from . import jobs
+from .indexing import IndexingController, IndexStatus
 from .sidebar import Sidebar
 from .offline import RelinkBar, not_connected, offline_status
-from .widgets import Banner, ClickableLabel, EmptyState, app_icon, duration, plural
+from .widgets import Banner, ClickableLabel, EmptyState, app_icon, plural
 from .lazy import numpy as np
 from .searchbar import ImageQuery, SearchBar, image_query_from_mime, line_icon
 from .workers import Task, Throttle, heavy_imports, run_task, settle_long_lived
@@ -37,7 +38,7 @@ from .workers import Task, Throttle, heavy_imports, run_task, settle_long_lived
 # window has painted: importing it first would double the time to the first paint.
 if TYPE_CHECKING:  # pragma: no cover
     from ..core.catalog import FileRecord
-    from ..core.indexer import Control, IndexReport
+    from ..core.indexer import IndexReport
     from ..core.library import Library
 
 try:
@@ -82,23 +83,21 @@ class MainWindow(QMainWindow):
         self._shown_offline: dict = {}
         self._concepts_running = False
         self._concepts_again = False
-        self._library_checked = False  # every folder re-checked since the window opened
         self._after_browse: list[Callable[[], None]] = []
         self._browse_running = False
         self._browse_again: str | None = None  # "new" or "full": read again after the running read
         self.model_state = "loading"
         self.skipped_items: list[tuple[str, str]] = []
-        self._index_task: Task | None = None
-        self._index_control: Control | None = None
-        self._reindex = False
-        self._queued_folders: list[str] = list(folders or [])
         self._pending_library: Library | None = None
         self._after_open: list[Callable[[], None]] = []  # asked for before the library was open
-        self.last_report: IndexReport | None = None
         self.preview = None
         self.properties = None
 
         self._build_ui()
+        self.indexer = IndexingController(self.index_status, partial(self._run, self.writer), self.notify, folders, self)
+        self.indexer.photos_changed.connect(lambda: self.refresh_photos(new_only=True))  # while indexing
+        self.indexer.finished.connect(self._index_finished)
+        self.indexer.relink_offered.connect(self._offer_relink)
         self._build_menus()
         self.search_bar.save_requested.connect(self.save_search_dialog)
         self.search_bar.concept_requested.connect(self.new_concept_dialog)
@@ -106,9 +105,6 @@ class MainWindow(QMainWindow):
         self._fill_sidebar()
         self._restore_geometry()
         self.set_cell_size(prefs.cell_size())
-        self._refresh_timer = QTimer(self)
-        self._refresh_timer.setInterval(1500)
-        self._refresh_timer.timeout.connect(lambda: self.refresh_photos(new_only=True))  # while indexing
         self._start_pending = start
         if start:  # at the first paint (see paintEvent); a window never painted (minimised) starts anyway
             QTimer.singleShot(300, self._start_once)
@@ -205,28 +201,8 @@ class MainWindow(QMainWindow):
         self.good_only_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         self.good_only_button.hide()  # shown while search results are on screen
         status.addPermanentWidget(self.good_only_button)
-        self.index_box = QWidget(self)
-        box = QHBoxLayout(self.index_box)
-        box.setContentsMargins(0, 0, 0, 0)
-        box.setSpacing(6)
-        self.index_label = QLabel(self)
-        self.progress = QProgressBar(self)
-        self.progress.setFixedWidth(180)
-        self.progress.setMaximumHeight(14)
-        self.progress.setTextVisible(False)
-        self.pause_button = QToolButton(self)
-        self.pause_button.setText("Pause")
-        self.pause_button.setCheckable(True)
-        self.pause_button.toggled.connect(self._pause_toggled)
-        self.cancel_button = QToolButton(self)
-        self.cancel_button.setText("Cancel")
-        self.cancel_button.clicked.connect(self.cancel_indexing)
-        box.addWidget(self.index_label)
-        box.addWidget(self.progress)
-        box.addWidget(self.pause_button)
-        box.addWidget(self.cancel_button)
-        self.index_box.hide()
-        status.addPermanentWidget(self.index_box)
+        self.index_status = IndexStatus(self)
+        status.addPermanentWidget(self.index_status)
         self.skipped_label = ClickableLabel(self)
         self.skipped_label.setCursor(Qt.CursorShape.PointingHandCursor)
         self.skipped_label.setToolTip("Some files could not be read; click to see why")
@@ -351,9 +327,7 @@ class MainWindow(QMainWindow):
 
     def _write(self, fn: Callable, *args, on_result=None, on_error=None) -> Task | None:
         """Run a library change on the writer thread; interrupts indexing, which resumes after."""
-        if self._index_task is not None and self._index_control is not None:
-            self._index_control.cancel()
-            self._reindex = True
+        self.indexer.interrupt()
         return self._run(self.writer, fn, *args, on_result=on_result, on_error=on_error)
 
     def notify(self, text: str, ms: int = 6000) -> None:
@@ -436,7 +410,7 @@ class MainWindow(QMainWindow):
                 return
             self.model_state = "ready"
             self.search_bar.set_loading(False)
-            self._hide_download()
+            self.index_status.download_done(self.indexer.running)
             self.model_state_changed.emit("ready")
             if not self.search_bar.is_empty():
                 self.search_bar.search_now()
@@ -444,13 +418,13 @@ class MainWindow(QMainWindow):
                 self.start_indexing()
 
         def failed(error):
-            self._hide_download()
+            self.index_status.download_done(self.indexer.running)
             self._model_failed(error)
             if then_index:
                 self.start_indexing()
 
         self._run(self.jobs, job, report_kw="progress", on_result=done, on_error=failed,
-                  on_progress=self._download_progress)
+                  on_progress=self.index_status.show_download)
 
     def _model_failed(self, error: BaseException) -> None:
         self.model_state = "failed"
@@ -461,27 +435,6 @@ class MainWindow(QMainWindow):
                                f"{text}\nYou can still browse your photos. To search offline, choose a CLIP "
                                "checkpoint file on this computer.")
         self.model_state_changed.emit("failed")
-
-    def _download_progress(self, value) -> None:
-        done, total = value
-        if not total and not done:
-            return
-        self.index_box.show()
-        self.pause_button.hide()
-        self.cancel_button.hide()
-        if total:
-            self.progress.setRange(0, 1000)
-            self.progress.setValue(int(1000 * done / total))
-            self.index_label.setText(f"Downloading model… {done / 1e6:,.0f} of {total / 1e6:,.0f} MB")
-        else:
-            self.progress.setRange(0, 0)
-            self.index_label.setText(f"Downloading model… {done / 1e6:,.0f} MB")
-
-    def _hide_download(self) -> None:
-        if self._index_task is None:
-            self.index_box.hide()
-        self.pause_button.show()
-        self.cancel_button.show()
 
     def choose_checkpoint(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
@@ -805,109 +758,32 @@ class MainWindow(QMainWindow):
 
     def start_indexing(self) -> None:
         """Bring the library up to date (incremental); queued if a run is already going."""
-        if self._closing:
-            return
-        if self._index_task is not None:
-            self._reindex = True
-            return
-        if self.library is None:  # start() indexes once the library is open
-            return
-        self._start_index_run(self.library, load_model=False)
+        if not self._closing:
+            self.indexer.start(self.library)
 
-    def _start_index_run(self, library: Library, load_model: bool) -> None:
-        folders, self._queued_folders = self._queued_folders, []
-        # new folders alone, once the whole library has been checked this session
-        only_these = bool(folders) and self._library_checked
-        from ..core.indexer import Control
-
-        control = Control()
-        self._index_control = control
-        self._reindex = False
-        self.pause_button.setChecked(False)
-        self.index_label.setText("Looking for new photos…")
-        self.progress.setRange(0, 0)
-        self.index_box.show()
-        self._refresh_timer.start()
-        self._index_started = time.monotonic()
-        self._index_task = self._run(self.writer, jobs.index_job, library, folders, control, report_kw="progress",
-                                     load_model=load_model, only_these=only_these, on_progress=self._index_progress,
-                                     on_result=lambda report: self._index_done(library, report),
-                                     on_error=lambda error: self._index_done(library, error))
-
-    def _index_progress(self, p) -> None:
-        if isinstance(p, tuple):  # model download
-            self._download_progress(p[1:])
-            self.pause_button.show()
-            self.cancel_button.show()
-            return
-        if p.phase == "scanning" or not p.total:
-            self.progress.setRange(0, 0)
-            self.index_label.setText("Another PhotoSeek is indexing this library; waiting…" if p.phase == "waiting"
-                                     else "Looking for new photos…")
-            return
-        self.progress.setRange(0, p.total)
-        self.progress.setValue(p.done)
-        verb = {"ocr": "Reading text in photos", "hashing": "Preparing duplicate detection"}.get(p.phase, "Indexing")
-        parts = [f"{verb} {p.done:,} of {p.total:,}"]
-        if p.rate > 0:
-            parts.append(f"{p.rate:.1f}/s" if p.rate < 10 else f"{p.rate:.0f}/s")
-        if p.eta_s is not None and p.done < p.total:
-            parts.append(f"{duration(p.eta_s)} left")
-        self.index_label.setText(" · ".join(parts))
-        if self.pause_button.isChecked():
-            self.index_label.setText(self.index_label.text() + " (paused)")
-
-    def _index_done(self, library: Library, result) -> None:
-        self._index_task = None
-        self._index_control = None
-        if not isinstance(result, BaseException) and not result.cancelled:
-            self._library_checked = True  # (a cancelled run may have left folders unchecked)
-        self._refresh_timer.stop()
-        self.index_box.hide()
+    def _index_finished(self, library: Library, result) -> None:
+        """An index run ended: swap in a library that was indexed for a new model, run again if
+        asked, and show what changed."""
         if isinstance(result, BaseException):
             if jobs.is_model_unavailable(result) and library is self._pending_library:
                 self._pending_library = None
                 self._model_failed(result)
             else:
                 self._task_failed(result)
-        else:
-            self.last_report = result
-            self._report(result)
-            if library is self._pending_library:
-                self._swap_library(library)
+        elif library is self._pending_library:
+            self._swap_library(library)
         if self._pending_library is not None:
-            self._start_index_run(self._pending_library, load_model=True)
-        elif self._reindex or self._queued_folders:
-            self._start_index_run(self.library, load_model=False)
+            self.indexer.start_run(self._pending_library, load_model=True)
+        elif self.indexer.wants_another_run():
+            self.indexer.start_run(self.library, load_model=False)
         # only additions (the usual case): merge the new photos, no 100k-row re-read
         self.refresh_photos(new_only=not isinstance(result, BaseException) and result.only_added)
         self.refresh_skipped()
-        if self._index_task is None and not isinstance(result, BaseException):
+        if not self.indexer.running and not isinstance(result, BaseException):
             self.refresh_concepts()  # new photos: score them against the concepts, in the background
         self.indexing_finished.emit(result)
-        if self.screen.searching and not self.search_bar.is_empty() and self._index_task is None:
+        if self.screen.searching and not self.search_bar.is_empty() and not self.indexer.running:
             self.run_search(self.search_bar.text())
-
-    def _report(self, r: IndexReport) -> None:
-        if r.cancelled:
-            if not self._reindex:
-                self.notify("Indexing stopped. It picks up where it left off next time.")
-            return
-        parts = []
-        if r.new:
-            parts.append(f"{plural(r.new, 'new photo')}")
-        if r.changed:
-            parts.append(f"{r.changed:,} changed")
-        if r.removed:
-            parts.append(f"{r.removed:,} removed")
-        if r.skipped:
-            parts.append(f"{len(r.skipped):,} skipped")
-        if r.unavailable_folders:
-            parts.append(f"{plural(len(r.unavailable_folders), 'folder')} not available")
-        if parts:
-            self.notify("Library updated: " + ", ".join(parts))
-        if r.moved_folders:
-            self._offer_relink(*r.moved_folders[0])
 
     def _offer_relink(self, old: str, new: str, photos: int) -> None:
         """A folder's photos turned up in another: offer to relink it (app/ui/offline.py)."""
@@ -923,33 +799,21 @@ class MainWindow(QMainWindow):
 
         self._write(self.library.relink, old, new, on_result=done, on_error=lambda e: self.notify(f"Cannot relink: {e}"))
 
-    def _pause_toggled(self, paused: bool) -> None:
-        self.pause_button.setText("Resume" if paused else "Pause")
-        control = self._index_control
-        if control is None:
-            return
-        if paused:
-            control.pause()
-            self.index_label.setText(self.index_label.text() + " (paused)")
-        else:
-            control.resume()
-            self.index_label.setText(self.index_label.text().replace(" (paused)", ""))
-
     def cancel_indexing(self) -> None:
-        if self._index_control is not None:
-            self._reindex = False
-            self._queued_folders = []
-            self._index_control.cancel()
-            self.index_label.setText("Stopping…")
+        self.indexer.cancel()
 
     @property
     def indexing(self) -> bool:
-        return self._index_task is not None
+        return self.indexer.running
+
+    @property
+    def last_report(self) -> IndexReport | None:
+        return self.indexer.last_report
 
     @property
     def idle(self) -> bool:
         """Nothing in flight: no indexing, photo read, search or change (what tests wait for)."""
-        return self.library is not None and self._index_task is None and not self._tasks and not self._browse_running
+        return self.library is not None and not self.indexer.running and not self._tasks and not self._browse_running
 
     def refresh_skipped(self) -> None:
         library = self.library
@@ -985,12 +849,9 @@ class MainWindow(QMainWindow):
         paths = [p for p in paths if Path(p).is_dir()]
         if not paths:
             return
-        self._queued_folders.extend(paths)
+        self.indexer.queue_folders(paths)
         self.stack.setCurrentWidget(self.grid)
-        if self._index_task is not None and self._index_control is not None:
-            self._index_control.cancel()  # restarts at once with the new folders; nothing is lost
-            self._reindex = True
-        else:
+        if not self.indexer.interrupt():  # else it restarts at once with the new folders; nothing is lost
             self.start_indexing()
         self.notify(f"Adding {', '.join(Path(p).name for p in paths)}…")
 
@@ -1270,10 +1131,7 @@ class MainWindow(QMainWindow):
             self.settings = new_settings
             self.library.settings = new_settings
             if ocr_changed:  # reading text starts (or stops) with a fresh, quick pass
-                if self._index_task is not None and self._index_control is not None:
-                    self._index_control.cancel()
-                    self._reindex = True
-                elif new_ocr:
+                if not self.indexer.interrupt() and new_ocr:
                     self.start_indexing()
 
     def switch_library(self, settings: Settings) -> None:
@@ -1286,10 +1144,8 @@ class MainWindow(QMainWindow):
             return
         self._pending_library = library
         self.notify("Preparing the new model; search keeps using the current one until it is ready")
-        if self._index_task is not None and self._index_control is not None:
-            self._index_control.cancel()  # _index_done starts the new library's run
-        else:
-            self._start_index_run(library, load_model=True)
+        if not self.indexer.stop_for_next():  # else _index_finished starts the new library's run
+            self.indexer.start_run(library, load_model=True)
 
     def _swap_library(self, library: Library) -> None:
         self._pending_library = None
@@ -1342,9 +1198,7 @@ class MainWindow(QMainWindow):
         if self._closing:
             return
         self._closing = True
-        self._refresh_timer.stop()
-        if self._index_control is not None:
-            self._index_control.cancel()
+        self.indexer.shutdown()
         for task in list(self._tasks):
             task.cancel()
         self._tasks.clear()

@@ -29,6 +29,7 @@ from . import jobs
 from .indexing import IndexingController, IndexStatus
 from .sidebar import Sidebar
 from .offline import RelinkBar, not_connected, offline_status
+from .preview import PhotoPreview
 from .widgets import Banner, ClickableLabel, EmptyState, app_icon, plural
 from .lazy import numpy as np
 from .searchbar import ImageQuery, SearchBar, image_query_from_mime, line_icon
@@ -90,7 +91,6 @@ class MainWindow(QMainWindow):
         self.skipped_items: list[tuple[str, str]] = []
         self._pending_library: Library | None = None
         self._after_open: list[Callable[[], None]] = []  # asked for before the library was open
-        self.preview = None
         self.properties = None
 
         self._build_ui()
@@ -153,7 +153,8 @@ class MainWindow(QMainWindow):
         self.loader = ThumbnailLoader(self.library, parent=self)
         self.grid = PhotoGrid(self.grid_model, self.loader, self)
         self.grid.zoom_requested.connect(self.zoom)
-        self.grid.preview_requested.connect(self.open_preview)
+        self.previewer = PhotoPreview(self.grid, self.grid_model, self)
+        self.grid.preview_requested.connect(self.previewer.open)
         self.grid.external_drop.connect(self.handle_mime)
         self.grid.escape_pressed.connect(self._escape)
         self.grid.customContextMenuRequested.connect(self._grid_menu)
@@ -1037,25 +1038,12 @@ class MainWindow(QMainWindow):
                   on_error=lambda e: show_tags(None))
 
     def open_preview(self, row: int) -> None:
-        if not 0 <= row < self.grid_model.rowCount():
-            return
-        from .dialogs import PreviewDialog
+        self.previewer.open(row)
 
-        model = self.grid_model
-        unavailable = {i: not_connected(r.path, f) for i, r in enumerate(map(model.record, range(model.rowCount())))
-                       if (f := model.offline_folder(r)) is not None} if model.offline else None
-        dialog = PreviewDialog(model.paths(), row, self, unavailable)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.current_changed.connect(self._preview_moved)
-        dialog.destroyed.connect(lambda *_: setattr(self, "preview", None))
-        self.preview = dialog
-        dialog.show()
-
-    def _preview_moved(self, row: int) -> None:
-        if 0 <= row < self.grid_model.rowCount():
-            index = self.grid_model.index(row)
-            self.grid.setCurrentIndex(index)
-            self.grid.scrollTo(index)
+    @property
+    def preview(self):
+        """The preview dialog open, if any."""
+        return self.previewer.dialog
 
     def show_duplicates(self) -> None:
         """Open (or raise) the Duplicates view; it searches in the background at once."""

@@ -26,9 +26,10 @@ from . import desktop, prefs
 from ..core.screen import PhotoList, Ranking, Screen
 from .grid import PhotoGrid, PhotoModel, ThumbnailLoader
 from . import jobs
+from .actions import PhotoActions
 from .indexing import IndexingController, IndexStatus
 from .sidebar import Sidebar
-from .offline import RelinkBar, not_connected, offline_status
+from .offline import RelinkBar
 from .preview import PhotoPreview
 from .widgets import Banner, ClickableLabel, EmptyState, app_icon, plural
 from .lazy import numpy as np
@@ -91,7 +92,6 @@ class MainWindow(QMainWindow):
         self.skipped_items: list[tuple[str, str]] = []
         self._pending_library: Library | None = None
         self._after_open: list[Callable[[], None]] = []  # asked for before the library was open
-        self.properties = None
 
         self._build_ui()
         self.indexer = IndexingController(self.index_status, partial(self._run, self.writer), self.notify, folders, self)
@@ -155,9 +155,14 @@ class MainWindow(QMainWindow):
         self.grid.zoom_requested.connect(self.zoom)
         self.previewer = PhotoPreview(self.grid, self.grid_model, self)
         self.grid.preview_requested.connect(self.previewer.open)
+        self.photo_actions = PhotoActions(self.grid, self.grid_model, self.loader, run=partial(self._run, self.jobs),
+                                    notify=self.notify, library=lambda: self.library, settings=lambda: self.settings,
+                                    model_ready=lambda: self.model_state == "ready", preview=self.previewer.open,
+                                    trash=self.trash_selected, parent=self)
+        self.photo_actions.similar_requested.connect(self._find_similar)
+        self.photo_actions.concept_clicked.connect(self.search_concept)
         self.grid.external_drop.connect(self.handle_mime)
         self.grid.escape_pressed.connect(self._escape)
-        self.grid.customContextMenuRequested.connect(self._grid_menu)
         self.empty = EmptyState(self.add_folder_dialog, self)
         self.stack = QStackedWidget(self)
         self.stack.addWidget(self.empty)
@@ -882,87 +887,26 @@ class MainWindow(QMainWindow):
     # -- photos --------------------------------------------------------------------------------
 
     def selected_records(self) -> list[FileRecord]:
-        return [self.grid_model.record(row) for row in self.grid.selected_rows()]
-
-    def current_record(self) -> FileRecord | None:
-        index = self.grid.currentIndex()
-        return self.grid_model.record(index.row()) if index.isValid() else None
+        return self.photo_actions.selected_records()
 
     def photo_menu(self) -> QMenu:
         """The context menu for the current selection (also what tests trigger)."""
-        records = self.selected_records()
-        current = self.current_record()
-        menu = QMenu(self)
-        one = current is not None
-        a = menu.addAction("Find Similar", self.find_similar)
-        a.setEnabled(one)
-        menu.addSeparator()
-        a = menu.addAction("Open", self.open_selected)
-        a.setEnabled(bool(records))
-        a = menu.addAction("Show in Folder", self.show_in_folder)
-        a.setEnabled(one)
-        a = menu.addAction("Preview", lambda: self.open_preview(self.grid.currentIndex().row()))
-        a.setShortcut(QKeySequence(Qt.Key.Key_Space))
-        a.setEnabled(one)
-        menu.addSeparator()
-        a = menu.addAction("Copy Image", self.copy_image)
-        a.setEnabled(one)
-        a = menu.addAction("Copy Path" if len(records) <= 1 else f"Copy {len(records)} Paths", self.copy_paths)
-        a.setEnabled(bool(records))
-        menu.addSeparator()
-        a = menu.addAction("Move to Trash" if len(records) <= 1 else f"Move {len(records)} Photos to Trash",
-                           self.trash_selected)
-        a.setShortcut(QKeySequence.StandardKey.Delete)
-        a.setEnabled(bool(records))
-        menu.addSeparator()
-        a = menu.addAction("Properties", self.show_properties)
-        a.setEnabled(one)
-        return menu
-
-    def _grid_menu(self, pos) -> None:
-        index = self.grid.indexAt(pos)
-        if not index.isValid():
-            return
-        if not self.grid.selectionModel().isSelected(index):
-            self.grid.setCurrentIndex(index)
-        else:
-            self.grid.selectionModel().setCurrentIndex(index, self.grid.selectionModel().SelectionFlag.NoUpdate)
-        menu = self.photo_menu()
-        menu.exec(self.grid.viewport().mapToGlobal(pos))
-
-    def find_similar(self) -> None:
-        record = self.current_record()
-        if record is None:
-            return
-        query = ImageQuery(record.path, Path(record.path).name, photo_id=record.id, thumb=self.loader.cached(record))
-        self.search_bar.edit.clear()
-        self.set_image_query(query)
+        return self.photo_actions.photo_menu()
 
     def open_selected(self) -> None:
-        for record in self.selected_records()[:20]:
-            if (offline := self.grid_model.offline_folder(record)) is not None:
-                self.notify(not_connected(record.path, offline))
-            else:
-                desktop.open_file(record.path)
+        self.photo_actions.open_selected()
 
-    def show_in_folder(self) -> None:
-        record = self.current_record()
-        if record is not None:
-            self._run(self.jobs, desktop.show_in_folder, record.path, on_error=lambda e: None)
+    def show_properties(self) -> None:
+        self.photo_actions.show_properties()
 
-    def copy_image(self) -> None:
-        record = self.current_record()
-        if record is None:
-            return
-        self._run(self.jobs, jobs.read_image, record.path,
-                  on_result=lambda image: (QGuiApplication.clipboard().setImage(image), self.notify("Image copied")),
-                  on_error=lambda e: self.notify(f"Cannot copy this image: {e}"))
+    @property
+    def properties(self):
+        """The Properties dialog last opened."""
+        return self.photo_actions.properties
 
-    def copy_paths(self) -> None:
-        paths = [r.path for r in self.selected_records()]
-        if paths:
-            QGuiApplication.clipboard().setText("\n".join(paths))
-            self.notify("Path copied" if len(paths) == 1 else f"{len(paths)} paths copied")
+    def _find_similar(self, query: ImageQuery) -> None:
+        self.search_bar.edit.clear()
+        self.set_image_query(query)
 
     def trash_selected(self) -> None:
         records = self.selected_records()
@@ -1006,36 +950,6 @@ class MainWindow(QMainWindow):
             (failed or self._task_failed)(e)
 
         self._write(jobs.trash_job, self.library, ids, on_result=done, on_error=error)
-
-    def show_properties(self) -> None:
-        record = self.current_record()
-        if record is None:
-            return
-        from .dialogs import PropertiesDialog
-
-        offline = self.grid_model.offline_folder(record)
-        dialog = PropertiesDialog(record.path, self, offline=offline_status(offline) if offline else None)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.tag_clicked.connect(self.search_concept)
-        self.properties = dialog
-        dialog.show()
-        reading = self.settings.ocr
-
-        def show_text(text):
-            if shiboken_valid(dialog):
-                dialog.set_text(text, reading)
-
-        self._run(self.jobs, self.library.ocr_text, record.id, on_result=show_text, on_error=lambda e: show_text(None))
-        if self.model_state != "ready":
-            dialog.set_tags(None)
-            return
-
-        def show_tags(tags):
-            if shiboken_valid(dialog):
-                dialog.set_tags(tags)
-
-        self._run(self.jobs, self.library.concept_tags, record.id, on_result=show_tags,
-                  on_error=lambda e: show_tags(None))
 
     def open_preview(self, row: int) -> None:
         self.previewer.open(row)

@@ -6,6 +6,23 @@ keeps the grid model's list of ids in the right order.
 Threads: `jobs` runs reads (photo lists, searches, model loading); `writer` runs, one at a time,
 everything that changes the library (indexing, adding/removing folders, moving to the trash).
 A change requested while indexing runs cancels the indexing, which resumes right after it.
+
+The window is a composition of parts, each with one job; they talk through signals and the
+calls and callables they are given, never through each other's fields:
+
+- `screen` (app/core/screen.py): what is on screen, the one model of it (photos, order, search,
+  filters); the widgets read it.
+- `search_bar` (searchbar.py): the query typed or dropped; says what to search.
+- `side` (sidebar.py): the folders and saved searches; says what the user chose.
+- `grid`, `grid_model`, `loader` (grid.py): paint the photos the screen model holds.
+- `indexer`, `index_status` (indexing.py): index runs on the writer thread and their progress in
+  the status bar; `finished` says when a run ends, the window decides what follows.
+- `previewer` (preview.py): the large preview, kept in step with the grid's current photo.
+- `photo_actions` (actions.py): the context menu and what it does to the selected photos.
+- banner, empty state, relink bar (widgets.py, offline.py); jobs run on workers (jobs.py).
+
+The window itself holds the task plumbing (`_run`, `_write`), the library (open, model, swap),
+the photo list reads, searching, folders, saved searches and concepts, and the menus.
 """
 
 from __future__ import annotations
@@ -94,14 +111,9 @@ class MainWindow(QMainWindow):
         self._after_open: list[Callable[[], None]] = []  # asked for before the library was open
 
         self._build_ui()
-        self.indexer = IndexingController(self.index_status, partial(self._run, self.writer), self.notify, folders, self)
-        self.indexer.photos_changed.connect(lambda: self.refresh_photos(new_only=True))  # while indexing
-        self.indexer.finished.connect(self._index_finished)
-        self.indexer.relink_offered.connect(self._offer_relink)
+        self._build_parts(folders)
         self._build_menus()
-        self.search_bar.save_requested.connect(self.save_search_dialog)
-        self.search_bar.concept_requested.connect(self.new_concept_dialog)
-        self.search_bar.search_requested.connect(self.side.search_typed)
+        self._connect()
         self._fill_sidebar()
         self._restore_geometry()
         self.set_cell_size(prefs.cell_size())
@@ -112,13 +124,19 @@ class MainWindow(QMainWindow):
     # -- construction --------------------------------------------------------------------------
 
     def _build_ui(self) -> None:
-        # top: the search bar in a toolbar, centred
+        self._build_search_toolbar()  # top
+        self.side = Sidebar(self)  # left: folders and saved searches
+        # (the widgets tests and menus look at)
+        self.sidebar, self.saved_list, self.remove_folder_button = (
+            self.side.folder_list, self.side.saved_list, self.side.remove_button)
+        self._build_splitter(self._build_centre())
+        self._build_status_bar()  # bottom
+
+    def _build_search_toolbar(self) -> None:
+        """The search bar in a toolbar, centred."""
         self.search_bar = SearchBar(self)
         self.search_bar.setMaximumWidth(720)
         self.search_bar.setMinimumWidth(360)
-        self.search_bar.search_requested.connect(self.run_search)
-        self.search_bar.cleared.connect(self.clear_search)
-        self.search_bar.mime_dropped.connect(self.handle_mime)
         self.search_bar.set_loading(True)
         toolbar = QToolBar("Search", self)
         toolbar.setObjectName("searchToolbar")
@@ -135,34 +153,11 @@ class MainWindow(QMainWindow):
         holder.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
 
-        # left: folders and saved searches
-        self.side = Sidebar(self)
-        self.side.folder_chosen.connect(self._folder_chosen)
-        self.side.add_folder_requested.connect(self.add_folder_dialog)
-        self.side.remove_folder_requested.connect(self.remove_folder)
-        self.side.saved_search_chosen.connect(self._show_saved_search)
-        self.side.saved_search_renamed.connect(self._rename_saved_search)
-        self.side.saved_search_removed.connect(self._remove_saved_search)
-        self.side.saved_search_replace_requested.connect(lambda name: self.save_search(name, self.search_bar.text()))
-        # (the widgets tests and menus look at)
-        self.sidebar, self.saved_list, self.remove_folder_button = (
-            self.side.folder_list, self.side.saved_list, self.side.remove_button)
-
-        # centre: banner + (empty state | grid)
+    def _build_centre(self) -> QWidget:
+        """The banner above (the empty state | the grid)."""
         self.grid_model = PhotoModel(self)
         self.loader = ThumbnailLoader(self.library, parent=self)
         self.grid = PhotoGrid(self.grid_model, self.loader, self)
-        self.grid.zoom_requested.connect(self.zoom)
-        self.previewer = PhotoPreview(self.grid, self.grid_model, self)
-        self.grid.preview_requested.connect(self.previewer.open)
-        self.photo_actions = PhotoActions(self.grid, self.grid_model, self.loader, run=partial(self._run, self.jobs),
-                                    notify=self.notify, library=lambda: self.library, settings=lambda: self.settings,
-                                    model_ready=lambda: self.model_state == "ready", preview=self.previewer.open,
-                                    trash=self.trash_selected, parent=self)
-        self.photo_actions.similar_requested.connect(self._find_similar)
-        self.photo_actions.concept_clicked.connect(self.search_concept)
-        self.grid.external_drop.connect(self.handle_mime)
-        self.grid.escape_pressed.connect(self._escape)
         self.empty = EmptyState(self.add_folder_dialog, self)
         self.stack = QStackedWidget(self)
         self.stack.addWidget(self.empty)
@@ -170,15 +165,15 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(self.grid)  # blank until the catalog says whether there are photos
         self.banner = Banner(self)
         self.banner.hide()
-        self.banner.choose_button.clicked.connect(self.choose_checkpoint)
-        self.banner.retry_button.clicked.connect(self._retry)
         centre = QWidget(self)
         centre_layout = QVBoxLayout(centre)
         centre_layout.setContentsMargins(0, 0, 0, 0)
         centre_layout.setSpacing(0)
         centre_layout.addWidget(self.banner)
         centre_layout.addWidget(self.stack, 1)
+        return centre
 
+    def _build_splitter(self, centre: QWidget) -> None:
         self.splitter = QSplitter(self)
         self.splitter.addWidget(self.side)
         self.splitter.addWidget(centre)
@@ -195,7 +190,8 @@ class MainWindow(QMainWindow):
             "QToolBar#searchToolbar { border: none; }"
         )
 
-        # bottom: status
+    def _build_status_bar(self) -> None:
+        """The count (or search timing), Good Matches, indexing progress, skipped files, zoom."""
         status = self.statusBar()
         status.setSizeGripEnabled(False)
         self.status_label = QLabel(self)
@@ -212,14 +208,15 @@ class MainWindow(QMainWindow):
         self.skipped_label = ClickableLabel(self)
         self.skipped_label.setCursor(Qt.CursorShape.PointingHandCursor)
         self.skipped_label.setToolTip("Some files could not be read; click to see why")
-        self.skipped_label.clicked.connect(self.show_skipped)
         self.skipped_label.hide()
         status.addPermanentWidget(self.skipped_label)
+        status.addPermanentWidget(self._build_zoom_slider())
+
+    def _build_zoom_slider(self) -> QWidget:
         self.size_slider = QSlider(Qt.Orientation.Horizontal, self)
         self.size_slider.setRange(prefs.MIN_CELL, prefs.MAX_CELL)
         self.size_slider.setFixedWidth(110)
         self.size_slider.setToolTip("Thumbnail size (Ctrl+wheel)")
-        self.size_slider.valueChanged.connect(self.set_cell_size)
         small, large = QLabel(self), QLabel(self)
         small.setPixmap(line_icon("small", 14).pixmap(14, 14))
         large.setPixmap(line_icon("large", 14).pixmap(14, 14))
@@ -231,7 +228,46 @@ class MainWindow(QMainWindow):
         zl.addWidget(self.size_slider)
         zl.addWidget(large)
         zoom.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
-        status.addPermanentWidget(zoom)
+        return zoom
+
+    def _build_parts(self, folders: list[str] | None) -> None:
+        """The parts that do the work behind the widgets: indexing, the preview, the photo actions."""
+        self.indexer = IndexingController(self.index_status, partial(self._run, self.writer), self.notify, folders, self)
+        self.previewer = PhotoPreview(self.grid, self.grid_model, self)
+        self.photo_actions = PhotoActions(
+            self.grid, self.grid_model, self.loader, run=partial(self._run, self.jobs), notify=self.notify,
+            library=lambda: self.library, settings=lambda: self.settings,
+            model_ready=lambda: self.model_state == "ready", preview=self.previewer.open,
+            trash=self.trash_selected, parent=self)
+
+    def _connect(self) -> None:
+        """What each part asks for, to the window's handler (or the part) that carries it out."""
+        self.search_bar.search_requested.connect(self.run_search)
+        self.search_bar.cleared.connect(self.clear_search)
+        self.search_bar.mime_dropped.connect(self.handle_mime)
+        self.search_bar.save_requested.connect(self.save_search_dialog)
+        self.search_bar.concept_requested.connect(self.new_concept_dialog)
+        self.search_bar.search_requested.connect(self.side.search_typed)
+        self.side.folder_chosen.connect(self._folder_chosen)
+        self.side.add_folder_requested.connect(self.add_folder_dialog)
+        self.side.remove_folder_requested.connect(self.remove_folder)
+        self.side.saved_search_chosen.connect(self._show_saved_search)
+        self.side.saved_search_renamed.connect(self._rename_saved_search)
+        self.side.saved_search_removed.connect(self._remove_saved_search)
+        self.side.saved_search_replace_requested.connect(lambda name: self.save_search(name, self.search_bar.text()))
+        self.grid.zoom_requested.connect(self.zoom)
+        self.grid.preview_requested.connect(self.previewer.open)
+        self.grid.external_drop.connect(self.handle_mime)
+        self.grid.escape_pressed.connect(self._escape)
+        self.banner.choose_button.clicked.connect(self.choose_checkpoint)
+        self.banner.retry_button.clicked.connect(self._retry)
+        self.skipped_label.clicked.connect(self.show_skipped)
+        self.size_slider.valueChanged.connect(self.set_cell_size)
+        self.indexer.photos_changed.connect(lambda: self.refresh_photos(new_only=True))  # while indexing
+        self.indexer.finished.connect(self._index_finished)
+        self.indexer.relink_offered.connect(self._offer_relink)
+        self.photo_actions.similar_requested.connect(self._find_similar)
+        self.photo_actions.concept_clicked.connect(self.search_concept)
 
     def _build_menus(self) -> None:
         bar = self.menuBar()

@@ -19,10 +19,11 @@ calls and callables they are given, never through each other's fields:
   the status bar; `finished` says when a run ends, the window decides what follows.
 - `previewer` (preview.py): the large preview, kept in step with the grid's current photo.
 - `photo_actions` (actions.py): the context menu and what it does to the selected photos.
+- `saved`, `concepts` (albums.py): the saved searches and concepts, read and changed in the library.
 - banner, empty state, relink bar (widgets.py, offline.py); jobs run on workers (jobs.py).
 
 The window itself holds the task plumbing (`_run`, `_write`), the library (open, model, swap),
-the photo list reads, searching, folders, saved searches and concepts, and the menus.
+the photo list reads, searching, folders, and the menus.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from ..core.screen import PhotoList, Ranking, Screen
 from .grid import PhotoGrid, PhotoModel, ThumbnailLoader
 from . import jobs
 from .actions import PhotoActions
+from .albums import Concepts, SavedSearches
 from .indexing import IndexingController, IndexStatus
 from .sidebar import Sidebar
 from .offline import RelinkBar
@@ -100,8 +102,6 @@ class MainWindow(QMainWindow):
         # the folders the sidebar lists, and which are offline (it is rebuilt when they change)
         self._shown_folders: dict[int, Path] = {}
         self._shown_offline: dict = {}
-        self._concepts_running = False
-        self._concepts_again = False
         self._after_browse: list[Callable[[], None]] = []
         self._browse_running = False
         self._browse_again: str | None = None  # "new" or "full": read again after the running read
@@ -231,7 +231,8 @@ class MainWindow(QMainWindow):
         return zoom
 
     def _build_parts(self, folders: list[str] | None) -> None:
-        """The parts that do the work behind the widgets: indexing, the preview, the photo actions."""
+        """The parts that do the work behind the widgets: indexing, the preview, the photo actions,
+        saved searches and concepts."""
         self.indexer = IndexingController(self.index_status, partial(self._run, self.writer), self.notify, folders, self)
         self.previewer = PhotoPreview(self.grid, self.grid_model, self)
         self.photo_actions = PhotoActions(
@@ -239,6 +240,10 @@ class MainWindow(QMainWindow):
             library=lambda: self.library, settings=lambda: self.settings,
             model_ready=lambda: self.model_state == "ready", preview=self.previewer.open,
             trash=self.trash_selected, parent=self)
+        common = dict(library=lambda: self.library, run=partial(self._run, self.jobs), notify=self.notify,
+                      when_open=self._when_open, parent=self)
+        self.saved = SavedSearches(**common)
+        self.concepts = Concepts(closing=lambda: self._closing, **common)
 
     def _connect(self) -> None:
         """What each part asks for, to the window's handler (or the part) that carries it out."""
@@ -252,8 +257,8 @@ class MainWindow(QMainWindow):
         self.side.add_folder_requested.connect(self.add_folder_dialog)
         self.side.remove_folder_requested.connect(self.remove_folder)
         self.side.saved_search_chosen.connect(self._show_saved_search)
-        self.side.saved_search_renamed.connect(self._rename_saved_search)
-        self.side.saved_search_removed.connect(self._remove_saved_search)
+        self.side.saved_search_renamed.connect(self.saved.rename)
+        self.side.saved_search_removed.connect(self.saved.remove)
         self.side.saved_search_replace_requested.connect(lambda name: self.save_search(name, self.search_bar.text()))
         self.grid.zoom_requested.connect(self.zoom)
         self.grid.preview_requested.connect(self.previewer.open)
@@ -268,6 +273,8 @@ class MainWindow(QMainWindow):
         self.indexer.relink_offered.connect(self._offer_relink)
         self.photo_actions.similar_requested.connect(self._find_similar)
         self.photo_actions.concept_clicked.connect(self.search_concept)
+        self.saved.changed.connect(self._saved_searches_read)
+        self.concepts.ready.connect(self._concepts_read)
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -696,39 +703,21 @@ class MainWindow(QMainWindow):
         self.search_bar.search_now()
 
     def refresh_saved_searches(self) -> None:
-        library = self.library
-        if library is None:  # start() reads them once the library is open
-            return
+        self.saved.refresh()
 
-        def done(rows):
-            if library is self.library:
-                self.side.set_saved_searches(rows)
-                self.saved_searches_changed.emit()
-
-        self._run(self.jobs, library.saved_searches, on_result=done)
+    def _saved_searches_read(self, rows) -> None:
+        self.side.set_saved_searches(rows)
+        self.saved_searches_changed.emit()
 
     def saved_searches(self) -> list[tuple[str, str]]:
         """(name, query) of the sidebar's smart albums, as shown."""
         return self.side.saved_searches()
 
     def save_search_dialog(self) -> None:
-        from PySide6.QtWidgets import QInputDialog
-
-        text = self.search_bar.text()
-        if not text:
-            self.notify("Type a search first; a dropped picture cannot be saved in a search")
-            return
-        name, ok = QInputDialog.getText(self, "Save Search", "Name of the smart album:", text=text[:40])
-        if ok and name.strip():
-            self.save_search(name.strip(), text)
+        self.saved.save_dialog(self.search_bar.text())
 
     def save_search(self, name: str, query: str) -> None:
-        if not self._when_open(lambda: self.save_search(name, query)):
-            return
-        library = self.library
-        self._run(self.jobs, library.save_search, name, query,
-                  on_result=lambda _: (self.refresh_saved_searches(), self.notify(f"Saved “{name}”")),
-                  on_error=lambda e: self.notify(f"Cannot save the search: {e}"))
+        self.saved.save(name, query)
 
     def _show_saved_search(self, query: str) -> None:
         self.search_bar.image_query = None
@@ -736,65 +725,16 @@ class MainWindow(QMainWindow):
         self.search_bar.edit.setText(query)
         self.search_bar.search_now()
 
-    def _rename_saved_search(self, search_id: int, name: str) -> None:
-        self._run(self.jobs, self.library.rename_saved_search, search_id, name,
-                  on_result=lambda _: self.refresh_saved_searches(), on_error=lambda e: self.notify(str(e)))
-
-    def _remove_saved_search(self, search_id: int) -> None:
-        self._run(self.jobs, self.library.remove_saved_search, search_id,
-                  on_result=lambda _: self.refresh_saved_searches())
-
     def refresh_concepts(self) -> None:
         """Score new photos against the concepts (background), then update '#' autocomplete."""
-        if self._closing or self.library is None or not self.library.model_loaded:
-            return
-        if self._concepts_running:
-            self._concepts_again = True
-            return
-        self._concepts_running = True
-        library = self.library
+        self.concepts.refresh()
 
-        def job():
-            library.update_concepts(should_stop=lambda: self._closing or library is not self.library)
-            return library.concept_names()
-
-        def done(names):
-            self._concepts_running = False
-            if library is self.library:
-                self.search_bar.set_concepts(names)
-                self.concepts_ready.emit()
-            if self._concepts_again:
-                self._concepts_again = False
-                self.refresh_concepts()
-
-        def failed(error):
-            self._concepts_running = False
-            log.warning("concept scores failed: %s", error)
-
-        self._run(self.jobs, job, on_result=done, on_error=failed)
+    def _concepts_read(self, names) -> None:
+        self.search_bar.set_concepts(names)
+        self.concepts_ready.emit()
 
     def new_concept_dialog(self) -> None:
-        from .dialogs import ConceptDialog
-
-        if not self._when_open(self.new_concept_dialog):
-            return
-        dialog = ConceptDialog(self.library.user_concepts(), self)
-        if not dialog.exec():
-            return
-        values, removed, library = dialog.values(), list(dialog.removed), self.library
-
-        def job():
-            for name in removed:
-                library.remove_concept(name)
-            if values is not None:
-                library.add_concept(*values)
-
-        def done(_):
-            if values is not None:
-                self.notify(f"Added #{values[0].replace(' ', '_')}; your photos are being scored for it")
-            self.refresh_concepts()
-
-        self._run(self.jobs, job, on_result=done, on_error=lambda e: self.notify(f"Cannot save the concept: {e}"))
+        self.concepts.new_dialog()
 
     # -- indexing ------------------------------------------------------------------------------
 

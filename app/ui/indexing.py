@@ -1,5 +1,6 @@
-"""Indexing: the controller that runs the library's index runs on the writer thread, and its
-progress widget in the status bar (also the model download's progress).
+"""Indexing: the controller that runs the library's index runs on the writer thread, its
+progress widget in the status bar (also the model download's progress), and the status bar's
+link to the files it could not read.
 
 The controller holds the run's state (the task, its Control, the folders queued for the next
 run, whether to run again). It says what happened through signals; the window decides what
@@ -10,11 +11,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QToolButton, QWidget
 
 from . import jobs
-from .widgets import duration, plural
+from .widgets import ClickableLabel, duration, plural
 from .workers import Task
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -255,3 +256,41 @@ class IndexingController(QObject):
         else:
             control.resume()
         self.status.mark_paused(paused)
+
+
+class SkippedFiles(ClickableLabel):
+    """The status bar's 'N skipped' link: the files indexing could not read; a click lists why.
+    `run` starts a read on the window's jobs thread; `library` is the window's current one."""
+
+    def __init__(self, run: Callable[..., Task | None], library: Callable[[], Library | None],
+                 parent: QWidget | None = None):
+        super().__init__(parent)
+        self._run, self._library = run, library
+        self.items: list[tuple[str, str]] = []  # (path, why), as last read
+        self.dialog = None  # the list last opened
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setToolTip("Some files could not be read; click to see why")
+        self.hide()
+        self.clicked.connect(self.show_dialog)
+
+    def refresh(self) -> None:
+        library = self._library()
+        if library is None:  # the window reads them once the library is open
+            return
+
+        def done(records):
+            if library is self._library():
+                self.items = [(r.path, r.skip_reason or "unknown reason") for r in records]
+                n = len(self.items)
+                self.setText(f"<a href='#'>{n:,} skipped</a>")
+                self.setVisible(n > 0)
+
+        self._run(library.skipped, on_result=done)
+
+    def show_dialog(self) -> None:
+        from .dialogs import SkippedDialog
+
+        dialog = SkippedDialog(list(self.items), self.window())
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.dialog = dialog
+        dialog.show()

@@ -15,8 +15,9 @@ calls and callables they are given, never through each other's fields:
 - `search_bar` (searchbar.py): the query typed or dropped; says what to search.
 - `side` (sidebar.py): the folders and saved searches; says what the user chose.
 - `grid`, `grid_model`, `loader` (grid.py): paint the photos the screen model holds.
-- `indexer`, `index_status` (indexing.py): index runs on the writer thread and their progress in
-  the status bar; `finished` says when a run ends, the window decides what follows.
+- `indexer`, `index_status`, `skipped_label` (indexing.py): index runs on the writer thread, their
+  progress and the files they skipped in the status bar; `finished` says when a run ends, the
+  window decides what follows.
 - `previewer` (preview.py): the large preview, kept in step with the grid's current photo.
 - `photo_actions` (actions.py): the context menu and what it does to the selected photos.
 - `saved`, `concepts` (albums.py): the saved searches and concepts, read and changed in the library.
@@ -46,11 +47,11 @@ from .grid import PhotoGrid, PhotoModel, ThumbnailLoader
 from . import jobs
 from .actions import PhotoActions
 from .albums import Concepts, SavedSearches
-from .indexing import IndexingController, IndexStatus
+from .indexing import IndexingController, IndexStatus, SkippedFiles
 from .sidebar import Sidebar
 from .offline import RelinkBar
 from .preview import PhotoPreview
-from .widgets import Banner, ClickableLabel, EmptyState, app_icon, plural
+from .widgets import Banner, EmptyState, app_icon, plural
 from .lazy import numpy as np
 from .searchbar import ImageQuery, SearchBar, image_query_from_mime, line_icon
 from .workers import Task, Throttle, heavy_imports, run_task, settle_long_lived
@@ -106,7 +107,6 @@ class MainWindow(QMainWindow):
         self._browse_running = False
         self._browse_again: str | None = None  # "new" or "full": read again after the running read
         self.model_state = "loading"
-        self.skipped_items: list[tuple[str, str]] = []
         self._pending_library: Library | None = None
         self._after_open: list[Callable[[], None]] = []  # asked for before the library was open
 
@@ -205,10 +205,7 @@ class MainWindow(QMainWindow):
         status.addPermanentWidget(self.good_only_button)
         self.index_status = IndexStatus(self)
         status.addPermanentWidget(self.index_status)
-        self.skipped_label = ClickableLabel(self)
-        self.skipped_label.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.skipped_label.setToolTip("Some files could not be read; click to see why")
-        self.skipped_label.hide()
+        self.skipped_label = SkippedFiles(partial(self._run, self.jobs), lambda: self.library, self)
         status.addPermanentWidget(self.skipped_label)
         status.addPermanentWidget(self._build_zoom_slider())
 
@@ -266,7 +263,6 @@ class MainWindow(QMainWindow):
         self.grid.escape_pressed.connect(self._escape)
         self.banner.choose_button.clicked.connect(self.choose_checkpoint)
         self.banner.retry_button.clicked.connect(self._retry)
-        self.skipped_label.clicked.connect(self.show_skipped)
         self.size_slider.valueChanged.connect(self.set_cell_size)
         self.indexer.photos_changed.connect(lambda: self.refresh_photos(new_only=True))  # while indexing
         self.indexer.finished.connect(self._index_finished)
@@ -798,26 +794,16 @@ class MainWindow(QMainWindow):
         return self.library is not None and not self.indexer.running and not self._tasks and not self._browse_running
 
     def refresh_skipped(self) -> None:
-        library = self.library
-        if library is None:  # start() reads them once the library is open
-            return
+        self.skipped_label.refresh()
 
-        def done(records):
-            if library is self.library:
-                self.skipped_items = [(r.path, r.skip_reason or "unknown reason") for r in records]
-                n = len(self.skipped_items)
-                self.skipped_label.setText(f"<a href='#'>{n:,} skipped</a>")
-                self.skipped_label.setVisible(n > 0)
+    @property
+    def skipped_items(self) -> list[tuple[str, str]]:
+        """(path, why) of the files indexing could not read."""
+        return self.skipped_label.items
 
-        self._run(self.jobs, library.skipped, on_result=done)
-
-    def show_skipped(self) -> None:
-        from .dialogs import SkippedDialog
-
-        dialog = SkippedDialog(list(self.skipped_items), self)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.skipped_dialog = dialog
-        dialog.show()
+    @property
+    def skipped_dialog(self):
+        return self.skipped_label.dialog
 
     # -- folders -------------------------------------------------------------------------------
 

@@ -6,19 +6,38 @@ keeps the grid model's list of ids in the right order.
 Threads: `jobs` runs reads (photo lists, searches, model loading); `writer` runs, one at a time,
 everything that changes the library (indexing, adding/removing folders, moving to the trash).
 A change requested while indexing runs cancels the indexing, which resumes right after it.
+
+The window is a composition of parts, each with one job; they talk through signals and the
+calls and callables they are given, never through each other's fields:
+
+- `screen` (app/core/screen.py): what is on screen, the one model of it (photos, order, search,
+  filters); the widgets read it.
+- `search_bar` (searchbar.py): the query typed or dropped; says what to search.
+- `side` (sidebar.py): the folders and saved searches; says what the user chose.
+- `grid`, `grid_model`, `loader` (grid.py): paint the photos the screen model holds.
+- `indexer`, `index_status`, `skipped_label` (indexing.py): index runs on the writer thread, their
+  progress and the files they skipped in the status bar; `finished` says when a run ends, the
+  window decides what follows.
+- `previewer` (preview.py): the large preview, kept in step with the grid's current photo.
+- `photo_actions` (actions.py): the context menu and what it does to the selected photos.
+- `saved`, `concepts` (albums.py): the saved searches and concepts, read and changed in the library.
+- banner, empty state, relink bar (widgets.py, offline.py); jobs run on workers (jobs.py).
+
+The window itself holds the task plumbing (`_run`, `_write`), the library (open, model, swap),
+the photo list reads, searching, folders, and the menus.
 """
 
 from __future__ import annotations
 
 import logging
-import time
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 # Types used on worker threads are imported here, on the GUI thread (see app/ui/workers.py)
 from PySide6.QtCore import QEvent, QSize, Qt, QThreadPool, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMenu, QMessageBox, QProgressBar, QSizePolicy, QSlider, QSplitter, QStackedWidget, QToolBar, QToolButton,
+from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMenu, QMessageBox, QSizePolicy, QSlider, QSplitter, QStackedWidget, QToolBar, QToolButton,
                                QVBoxLayout, QWidget)
 
 from ..core.config import Settings
@@ -26,10 +45,14 @@ from . import desktop, prefs
 from ..core.screen import PhotoList, Ranking, Screen
 from .grid import PhotoGrid, PhotoModel, ThumbnailLoader
 from . import jobs
+from .actions import PhotoActions
+from .albums import Concepts, SavedSearches
+from .indexing import IndexingController, IndexStatus, SkippedFiles
 from .sidebar import Sidebar
+from .offline import RelinkBar
+from .preview import PhotoPreview
 from .undo import UndoOffer
-from .offline import RelinkBar, not_connected, offline_status
-from .widgets import Banner, ClickableLabel, EmptyState, app_icon, duration, plural
+from .widgets import Banner, EmptyState, app_icon, plural
 from .lazy import numpy as np
 from .searchbar import ImageQuery, SearchBar, image_query_from_mime, line_icon
 from .workers import Task, Throttle, heavy_imports, run_task, settle_long_lived
@@ -38,7 +61,7 @@ from .workers import Task, Throttle, heavy_imports, run_task, settle_long_lived
 # window has painted: importing it first would double the time to the first paint.
 if TYPE_CHECKING:  # pragma: no cover
     from ..core.catalog import FileRecord
-    from ..core.indexer import Control, IndexReport
+    from ..core.indexer import IndexReport
     from ..core.library import Library
 
 try:
@@ -81,35 +104,20 @@ class MainWindow(QMainWindow):
         # the folders the sidebar lists, and which are offline (it is rebuilt when they change)
         self._shown_folders: dict[int, Path] = {}
         self._shown_offline: dict = {}
-        self._concepts_running = False
-        self._concepts_again = False
-        self._library_checked = False  # every folder re-checked since the window opened
         self._after_browse: list[Callable[[], None]] = []
         self._browse_running = False
         self._browse_again: str | None = None  # "new" or "full": read again after the running read
         self.model_state = "loading"
-        self.skipped_items: list[tuple[str, str]] = []
-        self._index_task: Task | None = None
-        self._index_control: Control | None = None
-        self._reindex = False
-        self._queued_folders: list[str] = list(folders or [])
         self._pending_library: Library | None = None
         self._after_open: list[Callable[[], None]] = []  # asked for before the library was open
-        self.last_report: IndexReport | None = None
-        self.preview = None
-        self.properties = None
 
         self._build_ui()
+        self._build_parts(folders)
         self._build_menus()
-        self.search_bar.save_requested.connect(self.save_search_dialog)
-        self.search_bar.concept_requested.connect(self.new_concept_dialog)
-        self.search_bar.search_requested.connect(self.side.search_typed)
+        self._connect()
         self._fill_sidebar()
         self._restore_geometry()
         self.set_cell_size(prefs.cell_size())
-        self._refresh_timer = QTimer(self)
-        self._refresh_timer.setInterval(1500)
-        self._refresh_timer.timeout.connect(lambda: self.refresh_photos(new_only=True))  # while indexing
         self._start_pending = start
         if start:  # at the first paint (see paintEvent); a window never painted (minimised) starts anyway
             QTimer.singleShot(300, self._start_once)
@@ -117,13 +125,19 @@ class MainWindow(QMainWindow):
     # -- construction --------------------------------------------------------------------------
 
     def _build_ui(self) -> None:
-        # top: the search bar in a toolbar, centred
+        self._build_search_toolbar()  # top
+        self.side = Sidebar(self)  # left: folders and saved searches
+        # (the widgets tests and menus look at)
+        self.sidebar, self.saved_list, self.remove_folder_button = (
+            self.side.folder_list, self.side.saved_list, self.side.remove_button)
+        self._build_splitter(self._build_centre())
+        self._build_status_bar()  # bottom
+
+    def _build_search_toolbar(self) -> None:
+        """The search bar in a toolbar, centred."""
         self.search_bar = SearchBar(self)
         self.search_bar.setMaximumWidth(720)
         self.search_bar.setMinimumWidth(360)
-        self.search_bar.search_requested.connect(self.run_search)
-        self.search_bar.cleared.connect(self.clear_search)
-        self.search_bar.mime_dropped.connect(self.handle_mime)
         self.search_bar.set_loading(True)
         toolbar = QToolBar("Search", self)
         toolbar.setObjectName("searchToolbar")
@@ -140,28 +154,11 @@ class MainWindow(QMainWindow):
         holder.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
 
-        # left: folders and saved searches
-        self.side = Sidebar(self)
-        self.side.folder_chosen.connect(self._folder_chosen)
-        self.side.add_folder_requested.connect(self.add_folder_dialog)
-        self.side.remove_folder_requested.connect(self.remove_folder)
-        self.side.saved_search_chosen.connect(self._show_saved_search)
-        self.side.saved_search_renamed.connect(self._rename_saved_search)
-        self.side.saved_search_removed.connect(self._remove_saved_search)
-        self.side.saved_search_replace_requested.connect(lambda name: self.save_search(name, self.search_bar.text()))
-        # (the widgets tests and menus look at)
-        self.sidebar, self.saved_list, self.remove_folder_button = (
-            self.side.folder_list, self.side.saved_list, self.side.remove_button)
-
-        # centre: banner + (empty state | grid)
+    def _build_centre(self) -> QWidget:
+        """The banner above (the empty state | the grid)."""
         self.grid_model = PhotoModel(self)
         self.loader = ThumbnailLoader(self.library, parent=self)
         self.grid = PhotoGrid(self.grid_model, self.loader, self)
-        self.grid.zoom_requested.connect(self.zoom)
-        self.grid.preview_requested.connect(self.open_preview)
-        self.grid.external_drop.connect(self.handle_mime)
-        self.grid.escape_pressed.connect(self._escape)
-        self.grid.customContextMenuRequested.connect(self._grid_menu)
         self.empty = EmptyState(self.add_folder_dialog, self)
         self.stack = QStackedWidget(self)
         self.stack.addWidget(self.empty)
@@ -169,15 +166,15 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(self.grid)  # blank until the catalog says whether there are photos
         self.banner = Banner(self)
         self.banner.hide()
-        self.banner.choose_button.clicked.connect(self.choose_checkpoint)
-        self.banner.retry_button.clicked.connect(self._retry)
         centre = QWidget(self)
         centre_layout = QVBoxLayout(centre)
         centre_layout.setContentsMargins(0, 0, 0, 0)
         centre_layout.setSpacing(0)
         centre_layout.addWidget(self.banner)
         centre_layout.addWidget(self.stack, 1)
+        return centre
 
+    def _build_splitter(self, centre: QWidget) -> None:
         self.splitter = QSplitter(self)
         self.splitter.addWidget(self.side)
         self.splitter.addWidget(centre)
@@ -194,7 +191,8 @@ class MainWindow(QMainWindow):
             "QToolBar#searchToolbar { border: none; }"
         )
 
-        # bottom: status
+    def _build_status_bar(self) -> None:
+        """The count (or search timing), Good Matches, indexing progress, skipped files, zoom."""
         status = self.statusBar()
         status.setSizeGripEnabled(False)
         self.status_label = QLabel(self)
@@ -206,39 +204,17 @@ class MainWindow(QMainWindow):
         self.good_only_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         self.good_only_button.hide()  # shown while search results are on screen
         status.addPermanentWidget(self.good_only_button)
-        self.index_box = QWidget(self)
-        box = QHBoxLayout(self.index_box)
-        box.setContentsMargins(0, 0, 0, 0)
-        box.setSpacing(6)
-        self.index_label = QLabel(self)
-        self.progress = QProgressBar(self)
-        self.progress.setFixedWidth(180)
-        self.progress.setMaximumHeight(14)
-        self.progress.setTextVisible(False)
-        self.pause_button = QToolButton(self)
-        self.pause_button.setText("Pause")
-        self.pause_button.setCheckable(True)
-        self.pause_button.toggled.connect(self._pause_toggled)
-        self.cancel_button = QToolButton(self)
-        self.cancel_button.setText("Cancel")
-        self.cancel_button.clicked.connect(self.cancel_indexing)
-        box.addWidget(self.index_label)
-        box.addWidget(self.progress)
-        box.addWidget(self.pause_button)
-        box.addWidget(self.cancel_button)
-        self.index_box.hide()
-        status.addPermanentWidget(self.index_box)
-        self.skipped_label = ClickableLabel(self)
-        self.skipped_label.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.skipped_label.setToolTip("Some files could not be read; click to see why")
-        self.skipped_label.clicked.connect(self.show_skipped)
-        self.skipped_label.hide()
+        self.index_status = IndexStatus(self)
+        status.addPermanentWidget(self.index_status)
+        self.skipped_label = SkippedFiles(partial(self._run, self.jobs), lambda: self.library, self)
         status.addPermanentWidget(self.skipped_label)
+        status.addPermanentWidget(self._build_zoom_slider())
+
+    def _build_zoom_slider(self) -> QWidget:
         self.size_slider = QSlider(Qt.Orientation.Horizontal, self)
         self.size_slider.setRange(prefs.MIN_CELL, prefs.MAX_CELL)
         self.size_slider.setFixedWidth(110)
         self.size_slider.setToolTip("Thumbnail size (Ctrl+wheel)")
-        self.size_slider.valueChanged.connect(self.set_cell_size)
         small, large = QLabel(self), QLabel(self)
         small.setPixmap(line_icon("small", 14).pixmap(14, 14))
         large.setPixmap(line_icon("large", 14).pixmap(14, 14))
@@ -250,7 +226,54 @@ class MainWindow(QMainWindow):
         zl.addWidget(self.size_slider)
         zl.addWidget(large)
         zoom.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
-        status.addPermanentWidget(zoom)
+        return zoom
+
+    def _build_parts(self, folders: list[str] | None) -> None:
+        """The parts that do the work behind the widgets: indexing, the preview, the photo actions,
+        saved searches and concepts."""
+        self.indexer = IndexingController(self.index_status, partial(self._run, self.writer), self.notify, folders, self)
+        self.previewer = PhotoPreview(self.grid, self.grid_model, self)
+        self.photo_actions = PhotoActions(
+            self.grid, self.grid_model, self.loader, run=partial(self._run, self.jobs), notify=self.notify,
+            library=lambda: self.library, settings=lambda: self.settings,
+            model_ready=lambda: self.model_state == "ready", preview=self.previewer.open,
+            trash=self.trash_selected, parent=self)
+        common = dict(library=lambda: self.library, run=partial(self._run, self.jobs), notify=self.notify,
+                      when_open=self._when_open, parent=self)
+        self.saved = SavedSearches(**common)
+        self.concepts = Concepts(closing=lambda: self._closing, **common)
+
+    def _connect(self) -> None:
+        """What each part asks for, to the window's handler (or the part) that carries it out."""
+        self.search_bar.search_requested.connect(self.run_search)
+        self.search_bar.cleared.connect(self.clear_search)
+        self.search_bar.mime_dropped.connect(self.handle_mime)
+        self.search_bar.save_requested.connect(self.save_search_dialog)
+        self.search_bar.concept_requested.connect(self.new_concept_dialog)
+        self.search_bar.search_requested.connect(self.side.search_typed)
+        self.side.folder_chosen.connect(self._folder_chosen)
+        self.side.add_folder_requested.connect(self.add_folder_dialog)
+        self.side.remove_folder_requested.connect(self.remove_folder)
+        self.side.saved_search_chosen.connect(self._show_saved_search)
+        self.side.saved_search_renamed.connect(self.saved.rename)
+        self.side.saved_search_removed.connect(self.saved.remove)
+        self.side.saved_search_replace_requested.connect(lambda name: self.save_search(name, self.search_bar.text()))
+        self.grid.zoom_requested.connect(self.zoom)
+        self.grid.preview_requested.connect(self.previewer.open)
+        self.grid.external_drop.connect(self.handle_mime)
+        self.grid.escape_pressed.connect(self._escape)
+        self.banner.choose_button.clicked.connect(self.choose_checkpoint)
+        self.banner.retry_button.clicked.connect(self._retry)
+        self.size_slider.valueChanged.connect(self.set_cell_size)
+        self.indexer.photos_changed.connect(lambda: self.refresh_photos(new_only=True))  # while indexing
+        self.indexer.finished.connect(self._index_finished)
+        self.indexer.relink_offered.connect(self._offer_relink)
+        self.photo_actions.similar_requested.connect(self._find_similar)
+        self.photo_actions.concept_clicked.connect(self.search_concept)
+        self.saved.changed.connect(self._saved_searches_read)
+        self.concepts.ready.connect(self._concepts_read)
+        self.concepts.prompts_progress.connect(lambda p: self.index_status.show_side_work(p, self.indexer.running))
+        self.concepts.prompts_done.connect(lambda: self.index_status.download_done(self.indexer.running))
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -355,9 +378,7 @@ class MainWindow(QMainWindow):
 
     def _write(self, fn: Callable, *args, on_result=None, on_error=None) -> Task | None:
         """Run a library change on the writer thread; interrupts indexing, which resumes after."""
-        if self._index_task is not None and self._index_control is not None:
-            self._index_control.cancel()
-            self._reindex = True
+        self.indexer.interrupt()
         return self._run(self.writer, fn, *args, on_result=on_result, on_error=on_error)
 
     def notify(self, text: str, ms: int = 6000) -> None:
@@ -440,7 +461,7 @@ class MainWindow(QMainWindow):
                 return
             self.model_state = "ready"
             self.search_bar.set_loading(False)
-            self._hide_download()
+            self.index_status.download_done(self.indexer.running)
             self.model_state_changed.emit("ready")
             if not self.search_bar.is_empty():
                 self.search_bar.search_now()
@@ -448,13 +469,13 @@ class MainWindow(QMainWindow):
                 self.start_indexing()
 
         def failed(error):
-            self._hide_download()
+            self.index_status.download_done(self.indexer.running)
             self._model_failed(error)
             if then_index:
                 self.start_indexing()
 
         self._run(self.jobs, job, report_kw="progress", on_result=done, on_error=failed,
-                  on_progress=self._download_progress)
+                  on_progress=self.index_status.show_download)
 
     def _model_failed(self, error: BaseException) -> None:
         self.model_state = "failed"
@@ -465,27 +486,6 @@ class MainWindow(QMainWindow):
                                f"{text}\nYou can still browse your photos. To search offline, choose a CLIP "
                                "checkpoint file on this computer.")
         self.model_state_changed.emit("failed")
-
-    def _download_progress(self, value) -> None:
-        done, total = value
-        if not total and not done:
-            return
-        self.index_box.show()
-        self.pause_button.hide()
-        self.cancel_button.hide()
-        if total:
-            self.progress.setRange(0, 1000)
-            self.progress.setValue(int(1000 * done / total))
-            self.index_label.setText(f"Downloading model… {done / 1e6:,.0f} of {total / 1e6:,.0f} MB")
-        else:
-            self.progress.setRange(0, 0)
-            self.index_label.setText(f"Downloading model… {done / 1e6:,.0f} MB")
-
-    def _hide_download(self) -> None:
-        if self._index_task is None:
-            self.index_box.hide()
-        self.pause_button.show()
-        self.cancel_button.show()
 
     def choose_checkpoint(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
@@ -705,39 +705,21 @@ class MainWindow(QMainWindow):
         self.search_bar.search_now()
 
     def refresh_saved_searches(self) -> None:
-        library = self.library
-        if library is None:  # start() reads them once the library is open
-            return
+        self.saved.refresh()
 
-        def done(rows):
-            if library is self.library:
-                self.side.set_saved_searches(rows)
-                self.saved_searches_changed.emit()
-
-        self._run(self.jobs, library.saved_searches, on_result=done)
+    def _saved_searches_read(self, rows) -> None:
+        self.side.set_saved_searches(rows)
+        self.saved_searches_changed.emit()
 
     def saved_searches(self) -> list[tuple[str, str]]:
         """(name, query) of the sidebar's smart albums, as shown."""
         return self.side.saved_searches()
 
     def save_search_dialog(self) -> None:
-        from PySide6.QtWidgets import QInputDialog
-
-        text = self.search_bar.text()
-        if not text:
-            self.notify("Type a search first; a dropped picture cannot be saved in a search")
-            return
-        name, ok = QInputDialog.getText(self, "Save Search", "Name of the smart album:", text=text[:40])
-        if ok and name.strip():
-            self.save_search(name.strip(), text)
+        self.saved.save_dialog(self.search_bar.text())
 
     def save_search(self, name: str, query: str) -> None:
-        if not self._when_open(lambda: self.save_search(name, query)):
-            return
-        library = self.library
-        self._run(self.jobs, library.save_search, name, query,
-                  on_result=lambda _: (self.refresh_saved_searches(), self.notify(f"Saved “{name}”")),
-                  on_error=lambda e: self.notify(f"Cannot save the search: {e}"))
+        self.saved.save(name, query)
 
     def _show_saved_search(self, query: str) -> None:
         self.search_bar.image_query = None
@@ -745,188 +727,47 @@ class MainWindow(QMainWindow):
         self.search_bar.edit.setText(query)
         self.search_bar.search_now()
 
-    def _rename_saved_search(self, search_id: int, name: str) -> None:
-        self._run(self.jobs, self.library.rename_saved_search, search_id, name,
-                  on_result=lambda _: self.refresh_saved_searches(), on_error=lambda e: self.notify(str(e)))
-
-    def _remove_saved_search(self, search_id: int) -> None:
-        self._run(self.jobs, self.library.remove_saved_search, search_id,
-                  on_result=lambda _: self.refresh_saved_searches())
-
     def refresh_concepts(self) -> None:
         """Score new photos against the concepts (background), then update '#' autocomplete."""
-        if self._closing or self.library is None or not self.library.model_loaded:
-            return
-        if self._concepts_running:
-            self._concepts_again = True
-            return
-        self._concepts_running = True
-        library = self.library
+        self.concepts.refresh()
 
-        def job(progress):
-            library.update_concepts(should_stop=lambda: self._closing or library is not self.library,
-                                    progress=progress)
-            return library.concept_names()
-
-        def done(names):
-            self._concepts_running = False
-            self._hide_download()  # the status box the prompts phase used
-            if library is self.library:
-                self.search_bar.set_concepts(names)
-                self.concepts_ready.emit()
-            if self._concepts_again:
-                self._concepts_again = False
-                self.refresh_concepts()
-
-        def failed(error):
-            self._concepts_running = False
-            self._hide_download()
-            log.warning("concept scores failed: %s", error)
-
-        self._run(self.jobs, job, report_kw="progress", on_result=done, on_error=failed,
-                  on_progress=self._concepts_progress)
-
-    def _concepts_progress(self, p) -> None:
-        """The concept prompts of a new model (minutes on a CPU) in the status box, unless
-        indexing has it; scoring photos is quick and not shown."""
-        if p.phase != "prompts" or self._index_task is not None:
-            return
-        self.index_box.show()
-        self.pause_button.hide()
-        self.cancel_button.hide()
-        self._index_progress(p)
+    def _concepts_read(self, names) -> None:
+        self.search_bar.set_concepts(names)
+        self.concepts_ready.emit()
 
     def new_concept_dialog(self) -> None:
-        from .dialogs import ConceptDialog
-
-        if not self._when_open(self.new_concept_dialog):
-            return
-        dialog = ConceptDialog(self.library.user_concepts(), self)
-        if not dialog.exec():
-            return
-        values, removed, library = dialog.values(), list(dialog.removed), self.library
-
-        def job():
-            for name in removed:
-                library.remove_concept(name)
-            if values is not None:
-                library.add_concept(*values)
-
-        def done(_):
-            if values is not None:
-                self.notify(f"Added #{values[0].replace(' ', '_')}; your photos are being scored for it")
-            self.refresh_concepts()
-
-        self._run(self.jobs, job, on_result=done, on_error=lambda e: self.notify(f"Cannot save the concept: {e}"))
+        self.concepts.new_dialog()
 
     # -- indexing ------------------------------------------------------------------------------
 
     def start_indexing(self) -> None:
         """Bring the library up to date (incremental); queued if a run is already going."""
-        if self._closing:
-            return
-        if self._index_task is not None:
-            self._reindex = True
-            return
-        if self.library is None:  # start() indexes once the library is open
-            return
-        self._start_index_run(self.library, load_model=False)
+        if not self._closing:
+            self.indexer.start(self.library)
 
-    def _start_index_run(self, library: Library, load_model: bool) -> None:
-        folders, self._queued_folders = self._queued_folders, []
-        # new folders alone, once the whole library has been checked this session
-        only_these = bool(folders) and self._library_checked
-        from ..core.indexer import Control
-
-        control = Control()
-        self._index_control = control
-        self._reindex = False
-        self.pause_button.setChecked(False)
-        self.index_label.setText("Looking for new photos…")
-        self.progress.setRange(0, 0)
-        self.index_box.show()
-        self._refresh_timer.start()
-        self._index_started = time.monotonic()
-        self._index_task = self._run(self.writer, jobs.index_job, library, folders, control, report_kw="progress",
-                                     load_model=load_model, only_these=only_these, on_progress=self._index_progress,
-                                     on_result=lambda report: self._index_done(library, report),
-                                     on_error=lambda error: self._index_done(library, error))
-
-    def _index_progress(self, p) -> None:
-        if isinstance(p, tuple):  # model download
-            self._download_progress(p[1:])
-            self.pause_button.show()
-            self.cancel_button.show()
-            return
-        if p.phase == "scanning" or not p.total:
-            self.progress.setRange(0, 0)
-            self.index_label.setText("Another PhotoSeek is indexing this library; waiting…" if p.phase == "waiting"
-                                     else "Looking for new photos…")
-            return
-        self.progress.setRange(0, p.total)
-        self.progress.setValue(p.done)
-        verb = {"ocr": "Reading text in photos", "hashing": "Preparing duplicate detection",
-                "prompts": "Preparing concepts"}.get(p.phase, "Indexing")
-        parts = [f"{verb} {p.done:,} of {p.total:,}"]
-        if p.rate > 0:
-            parts.append(f"{p.rate:.1f}/s" if p.rate < 10 else f"{p.rate:.0f}/s")
-        if p.eta_s is not None and p.done < p.total:
-            parts.append(f"{duration(p.eta_s)} left")
-        self.index_label.setText(" · ".join(parts))
-        if self.pause_button.isChecked():
-            self.index_label.setText(self.index_label.text() + " (paused)")
-
-    def _index_done(self, library: Library, result) -> None:
-        self._index_task = None
-        self._index_control = None
-        if not isinstance(result, BaseException) and not result.cancelled:
-            self._library_checked = True  # (a cancelled run may have left folders unchecked)
-        self._refresh_timer.stop()
-        self.index_box.hide()
+    def _index_finished(self, library: Library, result) -> None:
+        """An index run ended: swap in a library that was indexed for a new model, run again if
+        asked, and show what changed."""
         if isinstance(result, BaseException):
             if jobs.is_model_unavailable(result) and library is self._pending_library:
                 self._pending_library = None
                 self._model_failed(result)
             else:
                 self._task_failed(result)
-        else:
-            self.last_report = result
-            self._report(result)
-            if library is self._pending_library:
-                self._swap_library(library)
+        elif library is self._pending_library:
+            self._swap_library(library)
         if self._pending_library is not None:
-            self._start_index_run(self._pending_library, load_model=True)
-        elif self._reindex or self._queued_folders:
-            self._start_index_run(self.library, load_model=False)
+            self.indexer.start_run(self._pending_library, load_model=True)
+        elif self.indexer.wants_another_run():
+            self.indexer.start_run(self.library, load_model=False)
         # only additions (the usual case): merge the new photos, no 100k-row re-read
         self.refresh_photos(new_only=not isinstance(result, BaseException) and result.only_added)
         self.refresh_skipped()
-        if self._index_task is None and not isinstance(result, BaseException):
+        if not self.indexer.running and not isinstance(result, BaseException):
             self.refresh_concepts()  # new photos: score them against the concepts, in the background
         self.indexing_finished.emit(result)
-        if self.screen.searching and not self.search_bar.is_empty() and self._index_task is None:
+        if self.screen.searching and not self.search_bar.is_empty() and not self.indexer.running:
             self.run_search(self.search_bar.text())
-
-    def _report(self, r: IndexReport) -> None:
-        if r.cancelled:
-            if not self._reindex:
-                self.notify("Indexing stopped. It picks up where it left off next time.")
-            return
-        parts = []
-        if r.new:
-            parts.append(f"{plural(r.new, 'new photo')}")
-        if r.changed:
-            parts.append(f"{r.changed:,} changed")
-        if r.removed:
-            parts.append(f"{r.removed:,} removed")
-        if r.skipped:
-            parts.append(f"{len(r.skipped):,} skipped")
-        if r.unavailable_folders:
-            parts.append(f"{plural(len(r.unavailable_folders), 'folder')} not available")
-        if parts:
-            self.notify("Library updated: " + ", ".join(parts))
-        if r.moved_folders:
-            self._offer_relink(*r.moved_folders[0])
 
     def _offer_relink(self, old: str, new: str, photos: int) -> None:
         """A folder's photos turned up in another: offer to relink it (app/ui/offline.py)."""
@@ -942,55 +783,33 @@ class MainWindow(QMainWindow):
 
         self._write(self.library.relink, old, new, on_result=done, on_error=lambda e: self.notify(f"Cannot relink: {e}"))
 
-    def _pause_toggled(self, paused: bool) -> None:
-        self.pause_button.setText("Resume" if paused else "Pause")
-        control = self._index_control
-        if control is None:
-            return
-        if paused:
-            control.pause()
-            self.index_label.setText(self.index_label.text() + " (paused)")
-        else:
-            control.resume()
-            self.index_label.setText(self.index_label.text().replace(" (paused)", ""))
-
     def cancel_indexing(self) -> None:
-        if self._index_control is not None:
-            self._reindex = False
-            self._queued_folders = []
-            self._index_control.cancel()
-            self.index_label.setText("Stopping…")
+        self.indexer.cancel()
 
     @property
     def indexing(self) -> bool:
-        return self._index_task is not None
+        return self.indexer.running
+
+    @property
+    def last_report(self) -> IndexReport | None:
+        return self.indexer.last_report
 
     @property
     def idle(self) -> bool:
         """Nothing in flight: no indexing, photo read, search or change (what tests wait for)."""
-        return self.library is not None and self._index_task is None and not self._tasks and not self._browse_running
+        return self.library is not None and not self.indexer.running and not self._tasks and not self._browse_running
 
     def refresh_skipped(self) -> None:
-        library = self.library
-        if library is None:  # start() reads them once the library is open
-            return
+        self.skipped_label.refresh()
 
-        def done(records):
-            if library is self.library:
-                self.skipped_items = [(r.path, r.skip_reason or "unknown reason") for r in records]
-                n = len(self.skipped_items)
-                self.skipped_label.setText(f"<a href='#'>{n:,} skipped</a>")
-                self.skipped_label.setVisible(n > 0)
+    @property
+    def skipped_items(self) -> list[tuple[str, str]]:
+        """(path, why) of the files indexing could not read."""
+        return self.skipped_label.items
 
-        self._run(self.jobs, library.skipped, on_result=done)
-
-    def show_skipped(self) -> None:
-        from .dialogs import SkippedDialog
-
-        dialog = SkippedDialog(list(self.skipped_items), self)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.skipped_dialog = dialog
-        dialog.show()
+    @property
+    def skipped_dialog(self):
+        return self.skipped_label.dialog
 
     # -- folders -------------------------------------------------------------------------------
 
@@ -1004,12 +823,9 @@ class MainWindow(QMainWindow):
         paths = [p for p in paths if Path(p).is_dir()]
         if not paths:
             return
-        self._queued_folders.extend(paths)
+        self.indexer.queue_folders(paths)
         self.stack.setCurrentWidget(self.grid)
-        if self._index_task is not None and self._index_control is not None:
-            self._index_control.cancel()  # restarts at once with the new folders; nothing is lost
-            self._reindex = True
-        else:
+        if not self.indexer.interrupt():  # else it restarts at once with the new folders; nothing is lost
             self.start_indexing()
         self.notify(f"Adding {', '.join(Path(p).name for p in paths)}…")
 
@@ -1042,87 +858,26 @@ class MainWindow(QMainWindow):
     # -- photos --------------------------------------------------------------------------------
 
     def selected_records(self) -> list[FileRecord]:
-        return [self.grid_model.record(row) for row in self.grid.selected_rows()]
-
-    def current_record(self) -> FileRecord | None:
-        index = self.grid.currentIndex()
-        return self.grid_model.record(index.row()) if index.isValid() else None
+        return self.photo_actions.selected_records()
 
     def photo_menu(self) -> QMenu:
         """The context menu for the current selection (also what tests trigger)."""
-        records = self.selected_records()
-        current = self.current_record()
-        menu = QMenu(self)
-        one = current is not None
-        a = menu.addAction("Find Similar", self.find_similar)
-        a.setEnabled(one)
-        menu.addSeparator()
-        a = menu.addAction("Open", self.open_selected)
-        a.setEnabled(bool(records))
-        a = menu.addAction("Show in Folder", self.show_in_folder)
-        a.setEnabled(one)
-        a = menu.addAction("Preview", lambda: self.open_preview(self.grid.currentIndex().row()))
-        a.setShortcut(QKeySequence(Qt.Key.Key_Space))
-        a.setEnabled(one)
-        menu.addSeparator()
-        a = menu.addAction("Copy Image", self.copy_image)
-        a.setEnabled(one)
-        a = menu.addAction("Copy Path" if len(records) <= 1 else f"Copy {len(records)} Paths", self.copy_paths)
-        a.setEnabled(bool(records))
-        menu.addSeparator()
-        a = menu.addAction("Move to Trash" if len(records) <= 1 else f"Move {len(records)} Photos to Trash",
-                           self.trash_selected)
-        a.setShortcut(QKeySequence.StandardKey.Delete)
-        a.setEnabled(bool(records))
-        menu.addSeparator()
-        a = menu.addAction("Properties", self.show_properties)
-        a.setEnabled(one)
-        return menu
-
-    def _grid_menu(self, pos) -> None:
-        index = self.grid.indexAt(pos)
-        if not index.isValid():
-            return
-        if not self.grid.selectionModel().isSelected(index):
-            self.grid.setCurrentIndex(index)
-        else:
-            self.grid.selectionModel().setCurrentIndex(index, self.grid.selectionModel().SelectionFlag.NoUpdate)
-        menu = self.photo_menu()
-        menu.exec(self.grid.viewport().mapToGlobal(pos))
-
-    def find_similar(self) -> None:
-        record = self.current_record()
-        if record is None:
-            return
-        query = ImageQuery(record.path, Path(record.path).name, photo_id=record.id, thumb=self.loader.cached(record))
-        self.search_bar.edit.clear()
-        self.set_image_query(query)
+        return self.photo_actions.photo_menu()
 
     def open_selected(self) -> None:
-        for record in self.selected_records()[:20]:
-            if (offline := self.grid_model.offline_folder(record)) is not None:
-                self.notify(not_connected(record.path, offline))
-            else:
-                desktop.open_file(record.path)
+        self.photo_actions.open_selected()
 
-    def show_in_folder(self) -> None:
-        record = self.current_record()
-        if record is not None:
-            self._run(self.jobs, desktop.show_in_folder, record.path, on_error=lambda e: None)
+    def show_properties(self) -> None:
+        self.photo_actions.show_properties()
 
-    def copy_image(self) -> None:
-        record = self.current_record()
-        if record is None:
-            return
-        self._run(self.jobs, jobs.read_image, record.path,
-                  on_result=lambda image: (QGuiApplication.clipboard().setImage(image), self.notify("Image copied")),
-                  on_error=lambda e: self.notify(f"Cannot copy this image: {e}"))
+    @property
+    def properties(self):
+        """The Properties dialog last opened."""
+        return self.photo_actions.properties
 
-    def copy_paths(self) -> None:
-        paths = [r.path for r in self.selected_records()]
-        if paths:
-            QGuiApplication.clipboard().setText("\n".join(paths))
-            self.notify("Path copied" if len(paths) == 1 else f"{len(paths)} paths copied")
+    def _find_similar(self, query: ImageQuery) -> None:
+        self.search_bar.edit.clear()
+        self.set_image_query(query)
 
     def trash_selected(self) -> None:
         records = self.selected_records()
@@ -1167,56 +922,13 @@ class MainWindow(QMainWindow):
 
         self._write(jobs.trash_job, library, ids, on_result=done, on_error=error)
 
-    def show_properties(self) -> None:
-        record = self.current_record()
-        if record is None:
-            return
-        from .dialogs import PropertiesDialog
-
-        offline = self.grid_model.offline_folder(record)
-        dialog = PropertiesDialog(record.path, self, offline=offline_status(offline) if offline else None)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.tag_clicked.connect(self.search_concept)
-        self.properties = dialog
-        dialog.show()
-        reading = self.settings.ocr
-
-        def show_text(text):
-            if shiboken_valid(dialog):
-                dialog.set_text(text, reading)
-
-        self._run(self.jobs, self.library.ocr_text, record.id, on_result=show_text, on_error=lambda e: show_text(None))
-        if self.model_state != "ready":
-            dialog.set_tags(None)
-            return
-
-        def show_tags(tags):
-            if shiboken_valid(dialog):
-                dialog.set_tags(tags)
-
-        self._run(self.jobs, self.library.concept_tags, record.id, on_result=show_tags,
-                  on_error=lambda e: show_tags(None))
-
     def open_preview(self, row: int) -> None:
-        if not 0 <= row < self.grid_model.rowCount():
-            return
-        from .dialogs import PreviewDialog
+        self.previewer.open(row)
 
-        model = self.grid_model
-        unavailable = {i: not_connected(r.path, f) for i, r in enumerate(map(model.record, range(model.rowCount())))
-                       if (f := model.offline_folder(r)) is not None} if model.offline else None
-        dialog = PreviewDialog(model.paths(), row, self, unavailable)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.current_changed.connect(self._preview_moved)
-        dialog.destroyed.connect(lambda *_: setattr(self, "preview", None))
-        self.preview = dialog
-        dialog.show()
-
-    def _preview_moved(self, row: int) -> None:
-        if 0 <= row < self.grid_model.rowCount():
-            index = self.grid_model.index(row)
-            self.grid.setCurrentIndex(index)
-            self.grid.scrollTo(index)
+    @property
+    def preview(self):
+        """The preview dialog open, if any."""
+        return self.previewer.dialog
 
     def show_duplicates(self) -> None:
         """Open (or raise) the Duplicates view; it searches in the background at once."""
@@ -1292,10 +1004,7 @@ class MainWindow(QMainWindow):
             self.settings = new_settings
             self.library.settings = new_settings
             if ocr_changed:  # reading text starts (or stops) with a fresh, quick pass
-                if self._index_task is not None and self._index_control is not None:
-                    self._index_control.cancel()
-                    self._reindex = True
-                elif new_ocr:
+                if not self.indexer.interrupt() and new_ocr:
                     self.start_indexing()
 
     def switch_library(self, settings: Settings) -> None:
@@ -1308,10 +1017,8 @@ class MainWindow(QMainWindow):
             return
         self._pending_library = library
         self.notify("Preparing the new model; search keeps using the current one until it is ready")
-        if self._index_task is not None and self._index_control is not None:
-            self._index_control.cancel()  # _index_done starts the new library's run
-        else:
-            self._start_index_run(library, load_model=True)
+        if not self.indexer.stop_for_next():  # else _index_finished starts the new library's run
+            self.indexer.start_run(library, load_model=True)
 
     def _swap_library(self, library: Library) -> None:
         self._pending_library = None
@@ -1365,9 +1072,7 @@ class MainWindow(QMainWindow):
         if self._closing:
             return
         self._closing = True
-        self._refresh_timer.stop()
-        if self._index_control is not None:
-            self._index_control.cancel()
+        self.indexer.shutdown()
         for task in list(self._tasks):
             task.cancel()
         self._tasks.clear()

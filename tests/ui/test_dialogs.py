@@ -14,7 +14,8 @@ from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QLabel, QLineEdit, QMessageBox
 
 from app.ui import dialogs
-from app.ui.dialogs import PreviewDialog, PropertiesDialog, SettingsDialog, SkippedDialog
+from app.ui.dialogs import PropertiesDialog, SettingsDialog, SkippedDialog
+from app.ui.preview import PreviewDialog
 
 from helpers import devdata
 

@@ -10,16 +10,6 @@ from app.core.library import Library
 from tiny_clip import write_shapes
 
 
-@pytest.fixture
-def photos(tmp_path) -> Path:
-    folder = tmp_path / "photos"
-    write_shapes(folder, per_kind=1)  # 12 pictures
-    (folder / "trips").mkdir()
-    for p in sorted(folder.glob("blue_*.jpg")):
-        p.rename(folder / "trips" / p.name)
-    return folder
-
-
 def _paths(hits):
     return [Path(h.path).name for h in hits]
 

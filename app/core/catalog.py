@@ -418,7 +418,13 @@ class Catalog:
     # -- folders -----------------------------------------------------------------------------
 
     def add_folder(self, path: Path) -> int:
+        """The id of the library folder `path`, added if it is new. A folder added again changes
+        nothing, not even the generation (the saved index stays valid: `photoseek index FOLDER`
+        must not rebuild it every time)."""
         path_s = to_db(str(Path(path).resolve()))
+        found = self.db.execute("SELECT id FROM folders WHERE path = ?", (path_s,)).fetchone()
+        if found is not None:
+            return found[0]
         with self.transaction() as db:
             db.execute("INSERT OR IGNORE INTO folders (path, added_at) VALUES (?, ?)", (path_s, time.time()))
             return db.execute("SELECT id FROM folders WHERE path = ?", (path_s,)).fetchone()[0]

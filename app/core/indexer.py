@@ -220,6 +220,8 @@ class Indexer:
 
     def _apply(self, plan: scanner.ScanPlan) -> None:
         """Record renames, copies, touches and deletions: none of them needs a decode."""
+        if not (plan.removed or plan.moved or plan.touched or plan.copied):
+            return  # no write: the generation, and so the saved index, stay valid
         with self.catalog.transaction() as db:
             self.catalog.delete_files(db, [r.id for r in plan.removed])
             for old, f in plan.moved:

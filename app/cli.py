@@ -341,6 +341,9 @@ def _duplicates(library, args) -> int:
         return 0
     if report.note:
         print(f"note: {report.note}", file=sys.stderr)
+    if report.offline_folders:
+        print(f"note: the photos of {report.offline_folders} offline folder{'s' * (report.offline_folders != 1)} "
+              "were left out (connect them to include them)", file=sys.stderr)
     print(f"{len(report.groups)} group{'s' * (len(report.groups) != 1)} of duplicates in {report.photos} photos; "
           f"{report.redundant} could go (threshold {report.threshold:g}, hash distance {report.hash_distance}, "
           f"{report.seconds:.2f}s).")

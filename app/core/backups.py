@@ -158,25 +158,28 @@ def prune(catalog_path: Path, keep: dict[str, int] = KEEP) -> list[Path]:
     return removed
 
 
-def check(path: Path, max_schema: int) -> str | None:
-    """Why the catalog file `path` cannot be restored, or None when it can."""
+def check(path: Path, max_schema: int, catalog_tables: bool = True) -> str | None:
+    """Why the SQLite file `path` is not a usable catalog, or None when it is: it does not open, was
+    written by a newer PhotoSeek (schema above `max_schema`), fails its quick check, or (with
+    `catalog_tables`: a backup to restore) lacks the catalog's tables. Serves backups and the
+    catalog itself (repair.diagnose)."""
     if not path.is_file():
-        return "not a file"
+        return "it is not a file"
     try:
         db = sqlite3.connect(path)
         try:
             schema = schema_of(db)
+            if schema > max_schema:  # its quick check is for a newer PhotoSeek to judge
+                return f"it was written by a newer PhotoSeek (schema {schema} > {max_schema}); a newer PhotoSeek opens it"
             result = db.execute("PRAGMA quick_check").fetchone()[0]
             tables = {n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         finally:
             db.close()
     except sqlite3.DatabaseError as e:
         return str(e)
-    if schema > max_schema:
-        return f"written by a newer PhotoSeek (schema {schema} > {max_schema})"
     if result != "ok":
-        return f"it failed its quick check ({result})"
-    if schema == 0 or not {"folders", "files"} <= tables:
+        return f"its quick check failed ({result})"
+    if catalog_tables and (schema == 0 or not {"folders", "files"} <= tables):
         return "not a PhotoSeek catalog"
     return None
 

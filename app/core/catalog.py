@@ -457,7 +457,13 @@ class Catalog:
     # -- folders -----------------------------------------------------------------------------
 
     def add_folder(self, path: Path) -> int:
+        """The id of the library folder `path`, added if it is new. A folder added again changes
+        nothing, not even the generation (the saved index stays valid: `photoseek index FOLDER`
+        must not rebuild it every time)."""
         path_s = to_db(str(Path(path).resolve()))
+        found = self.db.execute("SELECT id FROM folders WHERE path = ?", (path_s,)).fetchone()
+        if found is not None:
+            return found[0]
         with self.transaction() as db:
             db.execute("INSERT OR IGNORE INTO folders (path, added_at) VALUES (?, ?)", (path_s, time.time()))
             return db.execute("SELECT id FROM folders WHERE path = ?", (path_s,)).fetchone()[0]
@@ -936,15 +942,16 @@ class Catalog:
         ).fetchall()
         return [(fp, from_db(path)) for fp, path in rows]
 
-    def duplicate_candidates(self) -> list[tuple]:
-        """Every readable photo as (id, path, fingerprint, size, mtime, width, height, taken_at,
-        phash or None), by id."""
+    def duplicate_candidates(self, leave_out_folders: Iterable[int] = ()) -> list[tuple]:
+        """Every readable photo (but those of `leave_out_folders`) as (id, path, fingerprint, size,
+        mtime, width, height, taken_at, phash or None), by id."""
+        left_out = ",".join(str(int(i)) for i in leave_out_folders)
         rows = self.db.execute(
-            """
+            f"""
             SELECT files.id, files.path, files.fingerprint, files.size, files.mtime, files.width,
                    files.height, files.taken_at, image_hashes.phash
             FROM files LEFT JOIN image_hashes ON image_hashes.fingerprint = files.fingerprint
-            WHERE files.status = 'ok' ORDER BY files.id
+            WHERE files.status = 'ok' AND COALESCE(files.folder_id, -1) NOT IN ({left_out}) ORDER BY files.id
             """
         ).fetchall()
         return [row if type(row[1]) is str else (row[0], from_db(row[1]), *row[2:]) for row in rows]

@@ -23,7 +23,8 @@ Fast on large libraries: hashes are compared with FAISS's binary index (Hamming 
 embeddings with an exact blocked matrix product up to `EXACT_LIMIT` photos and an inverted-file
 index (k-means cells, `range_search` over the nearest cells) above it. Each group suggests a
 keeper: the largest resolution, then the oldest (capture date, else file date), then the biggest
-file.
+file. Photos of offline folders (an unplugged drive) are left out: their files cannot be reached,
+so one could neither be opened as the keeper nor be trashed.
 """
 
 from __future__ import annotations
@@ -220,6 +221,7 @@ class DuplicateReport:
     photos: int = 0
     embeddings_used: bool = False
     note: str = ""  # why a signal was not used, for the user
+    offline_folders: int = 0  # folders whose photos were left out: out of reach, they cannot be kept or trashed
     cancelled: bool = False
     seconds: float = 0.0
 
@@ -230,7 +232,8 @@ class DuplicateReport:
 
     def as_dict(self) -> dict:
         return {"threshold": self.threshold, "hash_distance": self.hash_distance, "photos": self.photos,
-                "embeddings_used": self.embeddings_used, "note": self.note, "seconds": round(self.seconds, 3),
+                "embeddings_used": self.embeddings_used, "note": self.note,
+                "offline_folders": self.offline_folders, "seconds": round(self.seconds, 3),
                 "groups": [g.as_dict() for g in self.groups]}
 
 
@@ -500,8 +503,10 @@ def find_duplicates(catalog, model_id: str | None, threshold: float = DEFAULT_TH
     check_settings(threshold, hash_distance)
     if not use_hashes:
         hash_distance = -1
-    rows = catalog.duplicate_candidates()
-    report = DuplicateReport(threshold=threshold, hash_distance=hash_distance, photos=len(rows))
+    offline = catalog.offline_folders()  # their files are out of reach: never a keeper, never trashed
+    rows = catalog.duplicate_candidates(leave_out_folders=offline)
+    report = DuplicateReport(threshold=threshold, hash_distance=hash_distance, photos=len(rows),
+                             offline_folders=len(offline))
     signals = _Signals(_content_keys(rows), [r[8] for r in rows], hash_distance, threshold=threshold)
     pairs = _identical_pairs(signals.content)
     progress("identical", 1, 1)

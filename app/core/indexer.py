@@ -122,6 +122,7 @@ class _Decoded:
     record: FileRecord | None  # None: the file could not be read, nothing to write
     tensor: object | None  # torch tensor ready for the model, None when skipped
     phash: int | None = None  # perceptual hash (duplicates.py), None when skipped or flat
+    unreadable: str | None = None  # why the file could not be read (record None), for the report
 
 
 def _file_error(e: Exception) -> bool:
@@ -172,7 +173,7 @@ class Indexer:
             known_in.setdefault(r.folder_id, []).append(r)
         disk: list[scanner.DiskFile] = []
         reachable: list[int] = []
-        unlistable: list[str] = []
+        unlistable: dict[str, str] = {}  # folder -> why
         offline = self.catalog.offline_folders()  # as the last check left them
         away = [fid for fid in offline if fid not in folders]
         elsewhere = self.catalog.files(f"WHERE folder_id IN ({','.join('?' * len(away))})", away) if away else []
@@ -185,7 +186,8 @@ class Indexer:
         # Photos in a subfolder that cannot be listed are out of reach, not gone: the plan never sees them.
         out_of_reach = tuple(os.path.join(d, "") for d in unlistable)
         known = [r for fid in reachable for r in known_in.get(fid, ()) if not r.path.startswith(out_of_reach)]
-        report.skipped += [(d, "this folder cannot be listed; its photos are kept") for d in unlistable]
+        report.skipped += [(d, f"this folder cannot be listed ({why}); its photos are kept")
+                           for d, why in unlistable.items()]
         # A photo in two nested library folders belongs to the innermost one only.
         by_path: dict[str, scanner.DiskFile] = {}
         depth = {fid: len(folders[fid].parts) for fid in reachable}
@@ -220,6 +222,8 @@ class Indexer:
 
     def _apply(self, plan: scanner.ScanPlan) -> None:
         """Record renames, copies, touches and deletions: none of them needs a decode."""
+        if not (plan.removed or plan.moved or plan.touched or plan.copied):
+            return  # no write: the generation, and so the saved index, stay valid
         with self.catalog.transaction() as db:
             self.catalog.delete_files(db, [r.id for r in plan.removed])
             for old, f in plan.moved:
@@ -253,9 +257,9 @@ class Indexer:
         model input (runs on decode threads). A file that cannot be read at all gets no record (the
         next scan tries it again), as in the scan; one that fails later is recorded as skipped."""
         if fp is None:
-            fp = scanner.readable_fingerprint(f)
+            fp, why = scanner.readable_fingerprint(f)
             if fp is None:
-                return _Decoded(f, "", None, None)
+                return _Decoded(f, "", None, None, unreadable=why)
         try:
             return self._decode(f, fp)
         except imaging.ImageError as e:
@@ -297,6 +301,7 @@ class Indexer:
         next run tries it again) and the others are kept. A database or disk error still stops the run."""
         readable = [item for item in batch if item.record is not None]
         report.new -= len(batch) - len(readable)  # listed by a first scan, gone or unreadable since
+        report.skipped += [(item.disk.path, item.unreadable) for item in batch if item.unreadable]
         rows = iter(() if vectors is None else vectors)
         pairs = [(item, next(rows) if item.tensor is not None else None) for item in readable]
         try:
@@ -351,6 +356,7 @@ class Indexer:
         report.moved, report.copied = len(plan.moved), len(plan.copied)
         report.removed, report.unchanged = len(plan.removed), plan.unchanged
         report.touched = len(plan.touched)
+        report.skipped += plan.unreadable
 
         work = plan.to_process
         total = len(work)

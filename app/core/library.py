@@ -372,8 +372,8 @@ class Library:
         disk = list(scanner.walk(new_root, scanner.supported_extensions(), skip=self.settings.data_dir))
         known = {f.path: there[f.path].fingerprint for f in disk
                  if f.path in there and (there[f.path].size, there[f.path].mtime) == (f.size, f.mtime)}
-        fresh = scanner._fingerprints([f for f in disk if f.path not in known], scanner.fingerprint,
-                                      max(1, self.settings.decode_threads))
+        fresh, _unreadable = scanner._fingerprints([f for f in disk if f.path not in known], scanner.fingerprint,
+                                                   max(1, self.settings.decode_threads))  # unreadable: not found
         by_fp: dict[str, dict[str, scanner.DiskFile]] = {}
         for f in disk:
             fp = known.get(f.path) or fresh.get(f.path)

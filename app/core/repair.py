@@ -8,7 +8,6 @@ writer lock (`hold_writer`) from planning to carrying out, and asks the user fir
 from __future__ import annotations
 
 import os
-import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,18 +56,7 @@ def diagnose(settings: Settings) -> str | None:
         return "it is not a file (something else is in its place)"
     if path.stat().st_size == 0:
         return emptied_catalog(settings)
-    try:
-        db = sqlite3.connect(path)
-        try:
-            schema = backups.schema_of(db)
-            result = db.execute("PRAGMA quick_check").fetchone()[0] if schema <= SCHEMA_VERSION else "ok"
-        finally:
-            db.close()
-    except sqlite3.DatabaseError as e:
-        return str(e)
-    if schema > SCHEMA_VERSION:
-        return f"it was written by a newer PhotoSeek (schema {schema} > {SCHEMA_VERSION}); a newer PhotoSeek opens it"
-    return None if result == "ok" else f"its quick check failed ({result})"
+    return backups.check(path, SCHEMA_VERSION, catalog_tables=False)  # tables missing: Catalog makes them
 
 
 @contextmanager

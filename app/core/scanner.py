@@ -87,10 +87,10 @@ def _inside(path: str, folder: str) -> bool:
 
 
 def walk(root: Path, extensions: set[str] | None = None, folder_id: int | None = None,
-         unlistable: list[str] | None = None, skip: Path | None = None) -> Iterator[DiskFile]:
+         unlistable: dict[str, str] | None = None, skip: Path | None = None) -> Iterator[DiskFile]:
     """Every image file under root. Skips hidden folders and files, AppleDouble `._*` files and
     symlink loops; folders that cannot be listed are logged, skipped and added to `unlistable`
-    (their photos are not gone, only out of reach). `skip`: a folder never walked (PhotoSeek's own
+    with the reason (their photos are not gone, only out of reach). `skip`: a folder never walked (PhotoSeek's own
     data dir: its thumbnails are no photos). A symlinked folder is followed only when it leads
     inside root: a link to `/` or a whole drive must not walk the machine, and one to another
     library folder would list its photos twice (that folder is walked on its own)."""
@@ -111,7 +111,7 @@ def walk(root: Path, extensions: set[str] | None = None, folder_id: int | None =
         except OSError as e:
             log.warning("cannot list folder %s: %s", directory, e)
             if unlistable is not None:
-                unlistable.append(str(directory))
+                unlistable[str(directory)] = e.strerror or str(e)
             continue
         for entry in entries:
             name = entry.name
@@ -141,31 +141,37 @@ class ScanPlan:
     copied: list[tuple[FileRecord, DiskFile]] = field(default_factory=list)  # new path, known content
     touched: list[tuple[FileRecord, DiskFile]] = field(default_factory=list)  # mtime only
     removed: list[FileRecord] = field(default_factory=list)
+    unreadable: list[tuple[str, str]] = field(default_factory=list)  # (path, why): left as they were
     new_count: int = 0
     changed_count: int = 0
     unchanged: int = 0
 
 
-def readable_fingerprint(f: DiskFile, hasher=fingerprint) -> str | None:
-    """`hasher`'s fingerprint of a file, None (logged) when it cannot be read: it gets no catalog
-    row, and the next scan tries it again."""
+def readable_fingerprint(f: DiskFile, hasher=fingerprint) -> tuple[str | None, str | None]:
+    """(`hasher`'s fingerprint of a file, None), or (None, why for the user) when it cannot be read
+    (logged; why is None for a file gone since it was listed). Its catalog row, if any, is left as
+    it was, and the next scan tries it again: a permission put right is seen then."""
     try:
-        return hasher(f.path, f.size)
+        return hasher(f.path, f.size), None
+    except FileNotFoundError:
+        return None, None
     except OSError as e:
         log.warning("cannot read %s: %s", f.path, e)
-        return None
+        return None, f"cannot be read ({e.strerror or e}); it is tried again on the next run"
 
 
-def _fingerprints(files: list[DiskFile], hasher, workers: int) -> dict[str, str]:
-    """path -> fingerprint of each readable file, `workers` at a time (files are read and hashed
-    with the interpreter released: a first scan of a library of phone photos reads ~1 MB each)."""
+def _fingerprints(files: list[DiskFile], hasher, workers: int) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """path -> fingerprint of each readable file, and (path, why) of the unreadable ones, `workers`
+    at a time (files are read and hashed with the interpreter released: a first scan of a library
+    of phone photos reads ~1 MB each)."""
     one = partial(readable_fingerprint, hasher=hasher)
     if workers > 1 and len(files) > 1:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fingerprint") as pool:
             found = list(pool.map(one, files))
     else:
         found = [one(f) for f in files]
-    return {f.path: fp for f, fp in zip(files, found) if fp is not None}
+    return ({f.path: fp for f, (fp, _) in zip(files, found) if fp is not None},
+            [(f.path, why) for f, (_, why) in zip(files, found) if why is not None])
 
 
 def plan(disk: list[DiskFile], known: list[FileRecord], embedded: set[str], hasher=fingerprint,
@@ -185,7 +191,7 @@ def plan(disk: list[DiskFile], known: list[FileRecord], embedded: set[str], hash
     by_path = {r.path: r for r in known}
     same = {f.path for f in disk if (row := by_path.get(f.path)) is not None and row.size == f.size
             and row.mtime == f.mtime}
-    fingerprints = _fingerprints([f for f in disk if f.path not in same], hasher, workers)
+    fingerprints, result.unreadable = _fingerprints([f for f in disk if f.path not in same], hasher, workers)
     on_disk = {f.path for f in disk}
     gone = {r.path: r for r in known if r.path not in on_disk}
     gone_by_fp: dict[str, list[FileRecord]] = {}

@@ -354,3 +354,34 @@ def test_cli_duplicates(capsys, model_env, random_model, tmp_path):
     for wrong in (["--threshold", "7"], ["--threshold", "0.85"], ["--hash-distance", "20"]):
         assert main(["duplicates", *wrong]) == 2
         assert "must be between" in capsys.readouterr().err
+
+
+def test_photos_of_an_offline_folder_are_left_out_never_the_keeper(tmp_path, make_settings, random_model):
+    """The unplugged drive holds the biggest copy (the keeper while it is there) and a copy of
+    another photo: out of reach, neither can be opened as the keeper or trashed, so offline
+    photos are left out of the proposals until the drive is back."""
+    home, drive = tmp_path / "home", tmp_path / "drive"
+    home.mkdir()
+    drive.mkdir()
+    images = _originals(3)
+    images[0].save(drive / "big_0.jpg", quality=92)
+    recompressed(resized(images[0], 0.5), 40).save(home / "small_0.jpg")
+    recompressed(resized(images[0], 0.4), 30).save(home / "smaller_0.jpg")
+    images[1].save(home / "orig_1.jpg", quality=92)
+    shutil.copy(home / "orig_1.jpg", drive / "copy_1.jpg")
+    images[2].save(home / "orig_2.jpg", quality=92)
+    library = Library(make_settings(random_model))
+    library.update([home, drive])
+    groups = {frozenset(_names(g)): g.keeper for g in library.duplicates().groups}
+    assert set(groups) == {frozenset({"big_0.jpg", "small_0.jpg", "smaller_0.jpg"}),
+                           frozenset({"orig_1.jpg", "copy_1.jpg"})}
+    assert Path(groups[frozenset({"big_0.jpg", "small_0.jpg", "smaller_0.jpg"})].path).name == "big_0.jpg"
+
+    drive.rename(tmp_path / "unplugged")
+    drive.mkdir()  # the empty mount point an unplugged drive leaves
+    assert library.update().unavailable_folders == [str(drive.resolve())]
+    report = library.duplicates()
+    assert [sorted(_names(g)) for g in report.groups] == [["small_0.jpg", "smaller_0.jpg"]]
+    assert Path(report.groups[0].keeper.path).name == "small_0.jpg"  # the biggest within reach
+    assert (report.photos, report.offline_folders, report.as_dict()["offline_folders"]) == (4, 1, 1)
+    library.close()

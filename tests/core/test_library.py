@@ -10,16 +10,6 @@ from app.core.library import Library
 from tiny_clip import write_shapes
 
 
-@pytest.fixture
-def photos(tmp_path) -> Path:
-    folder = tmp_path / "photos"
-    write_shapes(folder, per_kind=1)  # 12 pictures
-    (folder / "trips").mkdir()
-    for p in sorted(folder.glob("blue_*.jpg")):
-        p.rename(folder / "trips" / p.name)
-    return folder
-
-
 def _paths(hits):
     return [Path(h.path).name for h in hits]
 
@@ -35,6 +25,18 @@ def test_first_run_indexes_everything_and_a_rerun_embeds_nothing(library, photos
     assert stored == {p: scanner.fingerprint(p) for p in stored} and len(stored) == 12
     again = library.update()
     assert (again.new, again.embedded, again.unchanged) == (0, 0, 12)
+
+
+def test_indexing_a_library_folder_again_keeps_the_saved_index_valid(library, photos):
+    """`photoseek index FOLDER` names a folder the library has: nothing changes, so the next
+    process loads the saved index instead of rebuilding it from the catalog."""
+    from app.core.index import VectorIndex
+
+    library.update([photos])
+    generation = library.catalog.generation()
+    assert library.update([photos]).unchanged == 12
+    assert library.catalog.generation() == generation
+    assert VectorIndex.load(library.settings.index_dir, library.model_id, generation) is not None
 
 
 def test_rename_move_and_copy_embed_nothing_and_search_shows_new_paths(library, photos):

@@ -10,16 +10,6 @@ from tiny_clip import write_shapes
 
 
 @pytest.fixture
-def photos(tmp_path) -> Path:
-    folder = tmp_path / "photos"
-    write_shapes(folder, per_kind=1)  # 12 pictures
-    (folder / "trips").mkdir()
-    for p in sorted(folder.glob("blue_*.jpg")):
-        p.rename(folder / "trips" / p.name)
-    return folder
-
-
-@pytest.fixture
 def phone(tmp_path) -> Path:
     """A second library folder of other pictures, that stays connected."""
     folder = tmp_path / "phone"

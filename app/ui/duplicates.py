@@ -107,6 +107,11 @@ class DuplicatesDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.rejected.connect(self.reject)
         buttons.addButton(self.trash_button, QDialogButtonBox.ButtonRole.ActionRole)
+        # Enter after typing a similarity must not press a button: it was "Move N Others to Trash…"
+        for button in buttons.buttons():
+            button.setAutoDefault(False)
+            button.setDefault(False)
+        self.threshold_spin.editingFinished.connect(self._threshold_entered)
 
         top = QHBoxLayout()
         top.addWidget(QLabel(f"Similarity ({_RANGE}):", self))
@@ -290,6 +295,12 @@ class DuplicatesDialog(QDialog):
         n = len(self.checked()) if not self.busy else 0
         self.trash_button.setEnabled(n > 0)
         self.trash_button.setText(f"Move {n:,} Other{'s' * (n != 1)} to Trash…" if n else "Move Others to Trash…")
+
+    def _threshold_entered(self) -> None:
+        """Enter (or leaving the box) applies a typed similarity at once."""
+        if self._debounce.isActive():
+            self._debounce.stop()
+            self.find()
 
     def trash_others(self) -> None:
         photos = self.checked()

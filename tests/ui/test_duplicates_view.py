@@ -168,3 +168,21 @@ def test_reading_text_is_a_setting_that_persists_and_the_text_shows_in_propertie
     window.apply_settings(dict(window.settings_values(), ocr=False))
     monkeypatch.delenv("PHOTOSEEK_OCR")
     assert prefs.build_settings(args).ocr is False
+
+
+def test_enter_in_the_similarity_box_applies_it_and_presses_no_button(
+        qtbot, make_window, make_settings, random_model, duplicates_folder, monkeypatch):
+    """Typing a similarity and pressing Enter asked to move photos to the trash (the trash button
+    was the dialog's default button)."""
+    window = make_window(make_settings(random_model), folders=[duplicates_folder])
+    dialog = _duplicates_once_indexed(qtbot, window, 8)
+    assert dialog.trash_button.isEnabled()
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a) or QMessageBox.StandardButton.No)
+    dialog.threshold_spin.setFocus()
+    dialog.threshold_spin.lineEdit().selectAll()
+    with qtbot.waitSignal(dialog.results_shown, timeout=20000):
+        qtbot.keyClicks(dialog.threshold_spin, "1.00")
+        qtbot.keyClick(dialog.threshold_spin, Qt.Key.Key_Return)
+    assert asked == [] and dialog.isVisible()
+    assert dialog.report.threshold == 1.0

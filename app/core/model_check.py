@@ -9,6 +9,8 @@ import logging
 import os
 from pathlib import Path
 
+import numpy as np
+
 from . import model_config
 from .embedder import Embedder, ModelSpec, _register_config
 from .weights import ModelUnavailable, _NoWeightsWarning
@@ -29,13 +31,13 @@ def check_choice(model: str, pretrained: str, cache_dir: Path, device: str = "cp
         raise ModelUnavailable(f"The weights file {pretrained} does not exist.")
     try:
         embedder = Embedder(spec, cache_dir, device, precision="fp32")
-    except ModelUnavailable as e:
+    except ModelUnavailable:
         sentence = explain_mismatch(spec) if spec.is_local_file else None
         if sentence:
             raise WeightsMismatch(sentence) from None
         raise
     vector = embedder.embed_images([sample_picture(embedder.image_size)])
-    if vector.shape != (1, embedder.dim) or not bool((vector == vector).all()):
+    if vector.shape != (1, embedder.dim) or not np.isfinite(vector).all():
         raise ModelUnavailable(f"{spec.name} with these weights gives no usable picture vector.")
     return embedder
 
@@ -55,7 +57,7 @@ def explain_mismatch(spec: ModelSpec) -> str | None:
     try:
         shapes = checkpoint_shapes(Path(spec.pretrained).expanduser())
         chosen = model_shapes(spec.name)
-    except Exception as e:  # not a checkpoint, or an architecture that cannot be built on "meta"
+    except Exception as e:  # noqa: BLE001 - not a checkpoint, or an architecture that cannot be built on "meta"
         log.info("cannot compare %s with %s: %s", spec.pretrained, spec.name, e)
         return None
     if not shapes or fits(shapes, chosen):
@@ -74,7 +76,7 @@ def checkpoint_shapes(path: Path) -> dict[str, tuple[int, ...]]:
         from safetensors import safe_open
 
         with safe_open(str(path), framework="pt") as f:
-            shapes = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
+            shapes = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}  # noqa: SIM118 (not a dict)
     else:
         import torch
 
@@ -120,7 +122,7 @@ def model_of(shapes: dict, checkpoint: Path, exclude: str = "") -> str | None:
         try:
             if fits(shapes, model_shapes(name)):
                 return name
-        except Exception as e:  # an architecture that cannot be built here
+        except Exception as e:  # noqa: BLE001 - an architecture that cannot be built here
             log.info("cannot build %s to compare: %s", name, e)
     return None
 

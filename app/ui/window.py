@@ -284,6 +284,7 @@ class MainWindow(QMainWindow):
         self.settings_action = file_menu.addAction("&Settings…", self.open_settings)
         self.settings_action.setShortcut(QKeySequence.StandardKey.Preferences)
         self.settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)
+        file_menu.addAction("Choose &Model…", self.choose_model)
         file_menu.addSeparator()
         quit_action = file_menu.addAction("&Quit", self.close)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)

@@ -7,10 +7,10 @@ import os
 from pathlib import Path
 
 import pytest
+from tiny_clip import tiny_config, write_model, write_shapes
 
 from app.core import model_check
 from app.core.weights import ModelUnavailable
-from tiny_clip import tiny_config, write_model, write_shapes
 
 
 def test_a_matching_pair_is_built_and_embeds_a_picture(trained_model, tmp_path):

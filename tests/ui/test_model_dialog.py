@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from helpers import wait_indexed
 from tiny_clip import tiny_config, write_model, write_shapes
 

@@ -238,11 +238,30 @@ def _smallest_size(size: tuple[int, int], min_short: int, min_long: int) -> tupl
     return math.ceil(w * scale), math.ceil(h * scale)
 
 
-def _check_size(w: int, h: int, max_pixels: int) -> None:
-    if w * h > max_pixels:
-        raise ImageError(f"image too large ({w}x{h}, {w * h / 1e6:.0f} MP; limit {max_pixels / 1e6:.0f} MP)")
+# Formats decoded at reduced size (JPEG's DCT scaling, a HEIF's embedded thumbnail): a photo over
+# the pixel cap costs no more to read than a small one, so the cap is no reason to refuse it.
+REDUCED_DECODE = ("JPEG", "HEIF")
+MAX_PHOTO_PIXELS = 1_000_000_000  # no phone or camera makes more (a phone 200 MP, multi-shot 400 MP)
+# A compressed photo holds ~0.1-0.5 bytes a pixel (a 200 MP phone HEIC: 20-60 MB); a decompression
+# bomb is a big header over a small file, ~0.001 bytes a pixel.
+MIN_PHOTO_BYTES_PER_PIXEL = 0.01
+
+
+def _check_size(w: int, h: int, max_pixels: int, file_size: int, fmt: str) -> None:
+    """Refuse what is not a photo before a pixel is decoded: a header far bigger than the file, or
+    (for formats that decode whole) more pixels than `max_pixels`."""
     if w < 1 or h < 1:
         raise ImageError("image has no pixels")
+    pixels = w * h
+    if pixels <= max_pixels:
+        return
+    if file_size < pixels * MIN_PHOTO_BYTES_PER_PIXEL:
+        raise ImageError(f"not a photo: its header says {w}x{h} ({pixels / 1e6:,.0f} MP) but the file holds only "
+                         f"{file_size / 1e3:,.0f} KB (a decompression bomb?)")
+    if fmt in REDUCED_DECODE and pixels <= MAX_PHOTO_PIXELS:
+        return  # a real big photo: decoded at reduced size (`_draft`)
+    raise ImageError(f"image too large ({w}x{h}, {pixels / 1e6:.0f} MP; limit {max_pixels / 1e6:.0f} MP "
+                     f"for {fmt}, which cannot be decoded at reduced size)")
 
 
 def _draft(im: Image.Image, fmt: str, min_side: int, thumb_size: int) -> None:
@@ -279,7 +298,8 @@ def decode(path: str | Path, min_side: int = 224, thumb_size: int = 320, max_pix
     Raises ImageError with a readable reason for anything unusable."""
     path = os.fspath(path)
     try:
-        if os.path.getsize(path) == 0:
+        file_size = os.path.getsize(path)
+        if file_size == 0:
             raise ImageError("empty file (0 bytes)")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # EXIF and palette warnings are not the user's problem
@@ -289,7 +309,7 @@ def decode(path: str | Path, min_side: int = 224, thumb_size: int = 320, max_pix
                 im = Image.open(file)
                 fmt = im.format or "?"
                 w, h = im.size
-                _check_size(w, h, max_pixels)
+                _check_size(w, h, max_pixels, file_size, fmt)
                 _draft(im, fmt, min_side, thumb_size)
                 # The pixels about to be decoded (draft() set the size a JPEG decodes at) wait for
                 # room in the budget; the reduced picture that comes out is small.

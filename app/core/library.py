@@ -119,6 +119,7 @@ class Library:
         self.catalog.release_older_than(HOLD_DAYS * 86400)
         self.spec = ModelSpec(settings.model, settings.pretrained)
         self._embedder: Embedder | None = None
+        self.model_error: ModelUnavailable | None = None  # why the last load failed
         self._index: "VectorIndex | None" = None
         self._concepts: ConceptIndex | None = None
         self._model_lock = threading.Lock()
@@ -142,9 +143,25 @@ class Library:
         """Load (downloading once if needed) the configured model. Raises ModelUnavailable."""
         with self._model_lock:
             if self._embedder is None:
-                self._embedder = Embedder(self.spec, self.settings.models_dir, self.settings.device, progress,
-                                          precision=self.settings.precision)
+                try:
+                    self._embedder = Embedder(self.spec, self.settings.models_dir, self.settings.device, progress,
+                                              precision=self.settings.precision)
+                except ModelUnavailable as e:
+                    self.model_error = e
+                    raise
+                self.model_error = None
             return self._embedder
+
+    def search_model(self) -> Embedder | None:
+        """The model for a search; None when it could not be loaded. A search then matches words in
+        file names and the text in photos, and does not try (maybe the network) again on every key:
+        `load_model` does, when asked."""
+        if self._embedder is None and self.model_error is not None:
+            return None
+        try:
+            return self.load_model()
+        except ModelUnavailable:
+            return None
 
     @property
     def index(self) -> "VectorIndex":

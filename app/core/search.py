@@ -22,6 +22,7 @@ that ranking is fused with the CLIP ranking by reciprocal-rank fusion. The relev
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import unicodedata
@@ -265,6 +266,29 @@ def phrase_matches(catalog, phrase: str) -> list[int]:
     return ordered + [i for i in _names_of(catalog).find(_name_key(phrase)) if i not in seen]
 
 
+# -- without a model ---------------------------------------------------------------------------
+
+_STOP_WORDS = {"a", "an", "the", "of", "in", "on", "at", "with", "and", "or", "to", "for", "my"}
+NO_MODEL_HINT = "no search model yet: words are matched against file names and the text in photos"
+
+
+def _has_model(library: "Library") -> bool:
+    search_model = getattr(library, "search_model", None)
+    return search_model is None or search_model() is not None
+
+
+def words_as_phrases(parsed: ParsedQuery) -> ParsedQuery:
+    """The query as text matches, for a library without a model: each plain word (and concept name)
+    must be in the file name or the photo's text; an excluded part must not be."""
+    words = [w for p in parsed.positive_parts for w in p.text.split()]
+    words += [concept_key(t.name) for t in parsed.concepts if not t.negative]
+    excluded = [p.text for p in parsed.negative_parts] + [concept_key(t.name) for t in parsed.concepts if t.negative]
+    kept = [w for w in words if len(w) > 1 and w.lower() not in _STOP_WORDS] or words
+    return dataclasses.replace(parsed, parts=(), concepts=(), phrases=tuple(dict.fromkeys(parsed.phrases + tuple(kept))),
+                               excluded_phrases=parsed.excluded_phrases + tuple(excluded),
+                               hints=parsed.hints + (NO_MODEL_HINT,))
+
+
 # -- vectors and concepts ------------------------------------------------------------------------
 
 
@@ -400,6 +424,8 @@ def execute(library: "Library", parsed: ParsedQuery, n: int | None = None, image
     without looking up a path for each of maybe a million results. Photos of offline folders
     are left out unless `include_offline` or the query says `is:offline`."""
     catalog = library.catalog
+    if image_vector is None and parsed.has_semantic_terms and not _has_model(library):
+        parsed = words_as_phrases(parsed)
     hints = list(parsed.hints)
     concepts, stand_ins = _resolve_concepts(library, parsed, hints)
     parts = list(parsed.parts) + stand_ins

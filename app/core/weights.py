@@ -9,8 +9,10 @@ so a cache filled by huggingface_hub or `huggingface-cli download --cache-dir` i
 
 from __future__ import annotations
 
+import http.client
 import logging
 import os
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -25,7 +27,37 @@ CHUNK = 1 << 20
 
 
 class ModelUnavailable(RuntimeError):
-    """The model cannot be loaded; the message says why and what the user can do."""
+    """The model cannot be loaded; the message says why and what the user can do. `missing`: the
+    weights file that could not be downloaded, when that is why (the window words it for people)."""
+
+    def __init__(self, message: str, missing: "MissingWeights | None" = None):
+        super().__init__(message)
+        self.missing = missing
+
+
+@dataclass(frozen=True)
+class MissingWeights:
+    """A checkpoint that is not here and could not be downloaded."""
+
+    model: str
+    file: str
+    size: int  # bytes, 0 when unknown
+    source: str  # the URL it comes from
+    folder: Path  # where a copy downloaded by hand is found
+
+    @property
+    def size_text(self) -> str:
+        return f"about {self.size / 1e6:,.0f} MB" if self.size else "size unknown"
+
+
+def backoff_delays(tries: int = 4, first: float = 2.0, factor: float = 3.0, cap: float = 60.0) -> tuple[float, ...]:
+    """Seconds to wait before each new try of a download (tries - 1 waits, growing, at most `cap`)."""
+    return tuple(min(cap, first * factor ** i) for i in range(max(0, tries - 1)))
+
+
+RETRY_DELAYS = backoff_delays()  # a download cut short is tried again after 2, 6, 18 s
+RETRY_STATUS = {408, 425, 429, 500, 502, 503, 504}
+_sleep = time.sleep  # (tests count the waits instead)
 
 
 @dataclass(frozen=True)
@@ -195,8 +227,25 @@ def _download(url: str, target: Path, size: int | None, progress: DownloadProgre
 
     target.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(target) + ".lock"):
-        if not target.is_file():  # (another process may have finished it meanwhile)
-            _continue_download(url, target, size, progress)
+        for delay in (*RETRY_DELAYS, None):
+            if target.is_file():  # (another process may have finished it meanwhile)
+                return
+            try:
+                return _continue_download(url, target, size, progress)
+            except Exception as e:
+                if delay is None or not worth_retrying(e):
+                    raise
+                log.info("the download of %s failed (%s); trying again in %g s", url, e, delay)
+                _sleep(delay)
+
+
+def worth_retrying(error: Exception) -> bool:
+    """A cut connection, a timeout or a busy server may pass; a missing file or no network does not."""
+    if isinstance(error, urllib.error.HTTPError):
+        return error.code in RETRY_STATUS
+    if isinstance(error, urllib.error.URLError):  # no such host, refused: offline, not worth waiting
+        return isinstance(error.reason, (TimeoutError, ConnectionResetError))
+    return isinstance(error, (OSError, http.client.HTTPException))
 
 
 def _continue_download(url: str, target: Path, size: int | None, progress: DownloadProgress | None) -> None:
@@ -245,14 +294,16 @@ def _total_length(response, done: int) -> int:
 
 def _unavailable(p: Pretrained, name: str, url: str, size: int | None, error: Exception,
                  cache_dir: Path) -> ModelUnavailable:
-    """What an offline user needs: which file, about how big, from where, and what to do with it."""
-    size = size or _checkpoint_size(p.model)
-    about = f", about {size / 1e6:,.0f} MB" if size else ""
+    """What an offline user needs: which file, about how big, from where, and what to do with it
+    (the error itself goes to the log: it helps a developer, not the user)."""
+    missing = MissingWeights(p.model, name, size or _checkpoint_size(p.model), url, plain_copy(p, cache_dir))
+    log.info("cannot download %s: %s: %s", url, type(error).__name__, str(error)[:400])
     return ModelUnavailable(
-        f"Could not download the weights of {p.model} ({p.tag}): {name}{about}, from {url}. Are you offline? "
-        f"Download that file on a connected machine and put it in {plain_copy(p, cache_dir)}{os.sep}, or "
-        "point PhotoSeek at it: --pretrained /path/to/the/file (or PHOTOSEEK_PRETRAINED, or Settings > Model > "
-        f"Choose a local checkpoint).\nDetails: {type(error).__name__}: {str(error)[:400]}")
+        f"Could not download the weights of {p.model} ({p.tag}): {name}, {missing.size_text}, from {url}. "
+        f"Are you offline? Download that file on a connected machine and put it in {missing.folder}{os.sep}, "
+        "or point PhotoSeek at it: --pretrained /path/to/the/file (or PHOTOSEEK_PRETRAINED, or Choose Model… in "
+        "the window).",
+        missing)
 
 
 class _NoWeightsWarning(logging.Filter):

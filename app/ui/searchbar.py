@@ -26,6 +26,7 @@ SEARCH_TIPS = (
 )
 SEARCH_PLACEHOLDER = "Search your photos — try “dog on a beach”"
 LOADING_PLACEHOLDER = "Loading model…"
+NO_MODEL_PLACEHOLDER = "No search model yet: file names, folder:, after:/before: dates and “text in photos” still work"
 
 
 @dataclass
@@ -253,6 +254,10 @@ class SearchBar(QFrame):
 
     def set_loading(self, loading: bool) -> None:
         self.edit.setPlaceholderText(LOADING_PLACEHOLDER if loading else SEARCH_PLACEHOLDER)
+
+    def set_no_model(self) -> None:
+        """Say what searching can still do while there is no model."""
+        self.edit.setPlaceholderText(NO_MODEL_PLACEHOLDER)
 
     def focus_search(self) -> None:
         self.edit.setFocus(Qt.FocusReason.ShortcutFocusReason)

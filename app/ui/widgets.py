@@ -60,7 +60,7 @@ class Banner(QFrame):
         text.setSpacing(2)
         text.addWidget(self.title)
         text.addWidget(self.message)
-        self.choose_button = QPushButton("Choose a Local Checkpoint…", self)
+        self.choose_button = QPushButton("Choose Model…", self)
         self.retry_button = QPushButton("Retry", self)
         self.close_button = QToolButton(self)
         self.close_button.setIcon(line_icon("clear", 16))

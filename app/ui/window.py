@@ -262,7 +262,7 @@ class MainWindow(QMainWindow):
         self.grid.preview_requested.connect(self.previewer.open)
         self.grid.external_drop.connect(self.handle_mime)
         self.grid.escape_pressed.connect(self._escape)
-        self.banner.choose_button.clicked.connect(self.choose_checkpoint)
+        self.banner.choose_button.clicked.connect(self.choose_model)
         self.banner.retry_button.clicked.connect(self._retry)
         self.size_slider.valueChanged.connect(self.set_cell_size)
         self.indexer.photos_changed.connect(lambda: self.refresh_photos(new_only=True))  # while indexing
@@ -284,6 +284,7 @@ class MainWindow(QMainWindow):
         self.settings_action = file_menu.addAction("&Settings…", self.open_settings)
         self.settings_action.setShortcut(QKeySequence.StandardKey.Preferences)
         self.settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)
+        file_menu.addAction("Choose &Model…", self.choose_model)
         file_menu.addSeparator()
         quit_action = file_menu.addAction("&Quit", self.close)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
@@ -478,23 +479,25 @@ class MainWindow(QMainWindow):
                   on_progress=self.index_status.show_download)
 
     def _model_failed(self, error: BaseException) -> None:
+        from .model_dialog import banner_text
+
         self.model_state = "failed"
         self.search_bar.set_loading(False)
-        self.search_bar.edit.setPlaceholderText("Search is unavailable until a model is loaded")
-        text = str(error) if jobs.is_model_unavailable(error) else f"{type(error).__name__}: {error}"
-        self.banner.show_error("The search model could not be loaded",
-                               f"{text}\nYou can still browse your photos. To search offline, choose a CLIP "
-                               "checkpoint file on this computer.")
+        self.search_bar.set_no_model()
+        if not jobs.is_model_unavailable(error):
+            log.error("cannot load the model: %s\n%s", error, getattr(error, "__traceback_text__", ""))
+        self.banner.show_error(*banner_text(error))
         self.model_state_changed.emit("failed")
 
-    def choose_checkpoint(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Choose a CLIP Checkpoint", str(Path.home()),
-            "Model checkpoints (*.pt *.pth *.bin *.safetensors *.ckpt);;All files (*)")
-        if not path:
-            return
-        prefs.save_engine_values({"pretrained": path})
-        self.switch_library(self.settings.with_(pretrained=path))
+    def choose_model(self) -> None:
+        """The dialog that picks a model and its weights together; used once they are checked."""
+        from .model_dialog import ModelDialog
+
+        s = self.settings
+        self.model_dialog = ModelDialog(s.model, s.pretrained, s.models_dir, s.device, self)
+        self.model_dialog.chosen.connect(
+            lambda model, weights: self.switch_library(self.settings.with_(model=model, pretrained=weights)))
+        self.model_dialog.open()
 
     # -- browsing ------------------------------------------------------------------------------
 

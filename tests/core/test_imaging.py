@@ -142,7 +142,7 @@ def test_decompression_bomb_is_refused_before_decoding(tmp_path):
     path = tmp_path / "bomb.png"
     Image.new("1", (12000, 12000)).save(path)  # 144 MP, a few KB on disk
     assert path.stat().st_size < 100_000
-    with pytest.raises(imaging.ImageError, match="too large"):
+    with pytest.raises(imaging.ImageError, match="not a photo: .* decompression bomb"):
         imaging.decode(path, max_pixels=50_000_000)
 
 

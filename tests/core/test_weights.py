@@ -138,6 +138,7 @@ def test_a_url_tag_downloads_with_progress_and_resumes(hub_model, tmp_path, monk
         monkeypatch.setattr(pretrained, "_PRETRAINED", registry)
         register_tag(config, TAG, cfg, registry)
         hub.cut_after = len(bin_bytes) // 2
+        monkeypatch.setattr(weights, "RETRY_DELAYS", ())  # no second try: the next load resumes it
         with pytest.raises(ModelUnavailable, match="tiny-hub-clip-s1.pt"):
             Embedder(ModelSpec(str(config), TAG), cache)
         kept = (cache / "tiny-hub-clip-s1.pt.incomplete").stat().st_size
@@ -185,3 +186,46 @@ def test_open_clip_tags_resolve_to_their_hub_repo_and_files():
     assert openai.hub_repo == "timm/vit_base_patch32_clip_224.openai" and openai.settings["force_quick_gelu"]
     # the -quickgelu name runs QuickGELU by its own config; a file of it gets its tags' settings too
     assert weights.tag_of_file("ViT-B-32-quickgelu", Path("open_clip_model.safetensors")).settings["force_quick_gelu"]
+
+
+def test_the_backoff_schedule_grows_and_is_capped():
+    assert weights.backoff_delays(4, first=2, factor=3, cap=60) == (2, 6, 18)
+    assert weights.backoff_delays(6, first=2, factor=3, cap=60) == (2, 6, 18, 54, 60)
+    assert weights.backoff_delays(1) == () and weights.RETRY_DELAYS == weights.backoff_delays()
+
+
+def test_a_cut_download_is_tried_again_after_a_backoff_wait(hub_model, tmp_path, monkeypatch):
+    """A connection cut mid-download is continued in the same load after a wait (a fake clock here),
+    with a Range request from where it stopped; a missing file is not tried again."""
+    from open_clip import pretrained
+
+    config, _, bin_bytes = hub_model
+    waits: list[float] = []
+    monkeypatch.setattr(weights, "_sleep", waits.append)
+    with FakeHub() as hub:
+        hub.files["/weights/tiny-hub-clip-s1.pt"] = bin_bytes
+        cfg = dict(TAG_CFG, hf_hub="", url=f"{hub.endpoint}/weights/tiny-hub-clip-s1.pt")
+        registry = dict(pretrained._PRETRAINED)
+        monkeypatch.setattr(pretrained, "_PRETRAINED", registry)
+        register_tag(config, TAG, cfg, registry)
+        hub.cut_after = len(bin_bytes) // 2
+        e = Embedder(ModelSpec(str(config), TAG), tmp_path / "models")
+        ranges = [r for m, _, r in hub.requests if m == "GET"]
+        hub.requests.clear()
+        register_tag(config, TAG, dict(cfg, url=f"{hub.endpoint}/weights/gone.pt"), registry)
+        with pytest.raises(ModelUnavailable, match="gone.pt"):
+            Embedder(ModelSpec(str(config), TAG), tmp_path / "models")
+    assert waits == [weights.RETRY_DELAYS[0]]  # one wait, for the cut; none for the missing file
+    assert ranges[0] is None and ranges[1].startswith("bytes=") and len(ranges) == 2
+    assert (tmp_path / "models" / "tiny-hub-clip-s1.pt").read_bytes() == bin_bytes
+    assert e.model_id == f"tiny-hub-clip/{TAG}"
+    assert [m for m, _, _ in hub.requests] == ["GET"]
+
+
+def test_worth_retrying_tells_passing_trouble_from_lasting():
+    import urllib.error
+
+    assert weights.worth_retrying(ConnectionResetError("cut"))
+    assert weights.worth_retrying(urllib.error.HTTPError("u", 503, "busy", {}, None))
+    assert not weights.worth_retrying(urllib.error.HTTPError("u", 404, "gone", {}, None))
+    assert not weights.worth_retrying(urllib.error.URLError(OSError("no such host")))

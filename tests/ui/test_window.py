@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
-from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QPushButton
 
 from helpers import wait_indexed, wait_ready
 
@@ -347,7 +347,9 @@ def test_without_a_model_browsing_works_and_a_local_checkpoint_fixes_search(
     wait_indexed(qtbot, window, N_SHAPES)  # browsing works without a model
 
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(trained_model[1]), ""))
-    window.banner.choose_button.click()
+    window.banner.choose_button.click()  # the model dialog: the model is kept, the weights picked
+    window.model_dialog.findChild(QPushButton, "weightsBrowse").click()
+    window.model_dialog.use_button.click()
     wait_ready(qtbot, window)
     assert not window.banner.isVisible()
     assert prefs.persisted_engine_values()["pretrained"] == str(trained_model[1])

@@ -51,6 +51,7 @@ class SmoothEta:
     moves it more than 2x in a second. A new phase (or total) starts afresh. Pure: `now` is given."""
 
     TAU_S = 8.0  # how long a new rate takes to win (about two thirds of the way)
+    STALE_S = 10.0  # no news for this long (paused, another run): start afresh
 
     def __init__(self) -> None:
         self._key: tuple | None = None
@@ -61,7 +62,7 @@ class SmoothEta:
         key = (phase, total)
         if raw_eta is None:
             return self._eta if key == self._key else None
-        if key != self._key or self._eta is None:
+        if key != self._key or self._eta is None or now - self._at > self.STALE_S:
             self._key, self._eta, self._at = key, raw_eta, now
             return raw_eta
         dt = max(0.0, now - self._at)

@@ -41,7 +41,7 @@ class ElidedLabel(QLabel):
 
     def minimumSizeHint(self):
         hint = super().minimumSizeHint()
-        hint.setWidth(min(hint.width(), self.fontMetrics().horizontalAdvance("Indexing…")))
+        hint.setWidth(min(hint.width(), self.fontMetrics().horizontalAdvance("In…")))
         return hint
 
     def setText(self, text: str) -> None:
@@ -53,6 +53,20 @@ class ElidedLabel(QLabel):
         rect = self.contentsRect()
         text = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, rect.width())
         painter.drawText(rect, int(self.alignment()), text)
+
+
+class ShrinkingBar(QProgressBar):
+    """A progress bar 180 px wide when there is room, narrower when the status bar is short of it."""
+
+    def sizeHint(self):
+        hint = super().sizeHint()
+        hint.setWidth(180)
+        return hint
+
+    def minimumSizeHint(self):
+        hint = super().minimumSizeHint()
+        hint.setWidth(40)
+        return hint
 
 
 class IndexStatus(QWidget):
@@ -69,8 +83,7 @@ class IndexStatus(QWidget):
         self.label = ElidedLabel(self)
         self.label.setAlignment(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft)
         self._eta = None  # a SmoothEta, made with the first progress (the engine is loaded by then)
-        self.progress = QProgressBar(self)
-        self.progress.setFixedWidth(180)
+        self.progress = ShrinkingBar(self)
         self.progress.setMaximumHeight(14)
         self.progress.setTextVisible(False)
         self.pause_button = QToolButton(self)
@@ -86,6 +99,7 @@ class IndexStatus(QWidget):
 
     def run_started(self, adding: bool = False) -> None:
         self.pause_button.setChecked(False)
+        self._eta = None  # a run's time left is its own
         self.show_busy("Adding Pictures…" if adding else "Looking for new photos…")
         self.show()
 
@@ -217,6 +231,11 @@ class IndexingController(QObject):
     @property
     def has_queued_folders(self) -> bool:
         return bool(self._queued_folders)
+
+    def queued_new_folders(self, known: dict) -> bool:
+        """Whether folders queued for the next run are not yet among `known` (id -> Path)."""
+        roots = {Path(p) for p in known.values()}
+        return any(Path(f).expanduser().resolve() not in roots for f in self._queued_folders)
 
     def wants_another_run(self) -> bool:
         return self._reindex or bool(self._queued_folders)

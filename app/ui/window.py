@@ -425,7 +425,8 @@ class MainWindow(QMainWindow):
         """Load the model, then index. Folders given (or a library with folders and no photos yet,
         a first start cut short): their photos are catalogued and thumbnailed first, without the
         model, which loads beside it: photos in seconds, not after the model (20-75 s)."""
-        needs_photos = self.indexer.has_queued_folders or (self.screen.folders and not self.screen.records)
+        needs_photos = self.indexer.queued_new_folders(self.screen.folders) or (
+            self.screen.folders and not self.screen.records)
         if needs_photos and not self.library.model_loaded and not self.indexer.running:
             self.indexer.start_run(self.library, load_model=False, embed=False)
         self.load_model(then_index=True)  # indexes after the catalog pass (IndexingController.start)

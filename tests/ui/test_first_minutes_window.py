@@ -56,8 +56,9 @@ def test_a_first_start_with_a_folder_shows_photos_before_the_model_loads(qtbot, 
     # browsable before the model: quoted words (file names) and filters, and the preview opens
     _search(qtbot, window, '"red"')
     assert window.grid_model.rowCount() == 6 and all("red_" in Path(p).name for p in window.grid_model.paths())
-    _search(qtbot, window, "type:jpeg")
-    assert window.grid_model.rowCount() == N_SHAPES
+    for query in ("type:jpeg", f"folder:{shapes.name}", "after:2000-01-01"):
+        _search(qtbot, window, query)
+        assert window.grid_model.rowCount() == N_SHAPES, query
     window.search_bar.clear()
     window.open_preview(0)
     qtbot.waitUntil(lambda: window.preview is not None and window.preview.isVisible(), timeout=10000)
@@ -121,18 +122,28 @@ def test_a_query_note_is_never_cut_by_the_indexing_progress(qtbot, make_window, 
     from app.core.indexer import Progress
 
     window = make_window(folders=[shapes])
-    wait_ready(qtbot, window)
-    wait_indexed(qtbot, window, N_SHAPES)
-    window.resize(760, 500)
-    status = window.index_status
-    status.run_started()
-    status.show_progress(Progress(1234, 5000, 0.4, "", "ocr"))  # the longest line it shows
+    with qtbot.waitSignal(window.concepts_ready, timeout=120000):
+        wait_ready(qtbot, window)
+        wait_indexed(qtbot, window, N_SHAPES)
+    window.resize(900, 500)
     _search(qtbot, window, "#")
     note = window.status_label.text()
     assert "# needs a concept name" in note
-    qtbot.waitUntil(lambda: window.status_label.width() >= window.status_label.sizeHint().width())
+    status = window.index_status
+    status.run_started()
+    status.show_progress(Progress(1234, 5000, 0.4, "", "ocr"))  # the longest line it shows
+    qtbot.waitUntil(lambda: _fits_beside(window.statusBar(), window.status_label, status))
+    assert window.status_label.text() == note
     assert status.label.text().startswith("Reading text in photos 1,234 of 5,000")  # it gives way instead
     status.hide()
+
+
+def _fits_beside(bar, label, progress) -> bool:
+    """`label` shows its whole text, left of `progress`, which is inside `bar`."""
+    label_right = label.mapTo(bar, QPoint(label.width(), 0)).x()
+    progress_left = progress.mapTo(bar, QPoint(0, 0)).x()
+    return (label.width() >= label.sizeHint().width() and label_right <= progress_left
+            and progress_left + progress.width() <= bar.width())
 
 
 def test_messages_say_what_happened():

@@ -425,11 +425,15 @@ class MainWindow(QMainWindow):
         """Load the model, then index. Folders given (or a library with folders and no photos yet,
         a first start cut short): their photos are catalogued and thumbnailed first, without the
         model, which loads beside it: photos in seconds, not after the model (20-75 s)."""
-        needs_photos = self.indexer.queued_new_folders(self.screen.folders) or (
-            self.screen.folders and not self.screen.records)
-        if needs_photos and not self.library.model_loaded and not self.indexer.running:
-            self.indexer.start_run(self.library, load_model=False, embed=False)
+        if self.indexer.queued_new_folders(self.screen.folders) or (self.screen.folders and not self.screen.records):
+            self._photos_first()
         self.load_model(then_index=True)  # indexes after the catalog pass (IndexingController.start)
+
+    def _photos_first(self) -> None:
+        """Without the model yet: a pass that only catalogues and thumbnails the photos (seconds),
+        so they are on screen while the model loads; the run that embeds them follows it."""
+        if not self.library.model_loaded and not self.indexer.running:
+            self.indexer.start_run(self.library, load_model=False, embed=False)
 
     def _library_opened(self, library: Library) -> None:
         self.library = library
@@ -773,8 +777,11 @@ class MainWindow(QMainWindow):
 
     def start_indexing(self) -> None:
         """Bring the library up to date (incremental); queued if a run is already going."""
-        if not self._closing:
-            self.indexer.start(self.library)
+        if self._closing:
+            return
+        if self.library is not None and self.indexer.queued_new_folders(self.screen.folders):
+            self._photos_first()  # (a folder added while the model loads)
+        self.indexer.start(self.library)
 
     def _index_finished(self, library: Library, result) -> None:
         """An index run ended: swap in a library that was indexed for a new model, run again if

@@ -67,9 +67,23 @@ def test_a_first_start_with_a_folder_shows_photos_before_the_model_loads(qtbot, 
     slow_model.set()  # the model arrives: the photos are embedded and search by meaning works
     wait_ready(qtbot, window, timeout=60000)
     wait_indexed(qtbot, window, N_SHAPES)
-    assert window.library.catalog.embedded_fingerprints(window.library.model_id)
+    assert len(window.library.catalog.embedded_fingerprints(window.library.model_id)) == N_SHAPES
     _search(qtbot, window, "a red circle")
     assert "red_circle" in window.grid_model.paths()[0]
+
+
+def test_a_folder_added_while_the_model_loads_shows_its_photos_at_once(qtbot, make_window, shapes, slow_model):
+    window = make_window()
+    qtbot.waitUntil(lambda: window.library is not None and window.stack.currentWidget() is window.empty,
+                    timeout=30000)
+    assert not window.empty.adding  # no folder given: the onboarding page
+    window.add_folders([str(shapes)])
+    qtbot.waitUntil(lambda: window.grid_model.rowCount() == N_SHAPES, timeout=30000)
+    assert window.model_state == "loading"
+    slow_model.set()
+    wait_ready(qtbot, window, timeout=60000)
+    wait_indexed(qtbot, window, N_SHAPES)
+    assert len(window.library.catalog.embedded_fingerprints(window.library.model_id)) == N_SHAPES
 
 
 def test_the_adding_page_counts_the_photos_found(qtbot, make_window, shapes, slow_model):

@@ -139,7 +139,9 @@ def test_a_query_note_is_never_cut_by_the_indexing_progress(qtbot, make_window, 
     with qtbot.waitSignal(window.concepts_ready, timeout=120000):
         wait_ready(qtbot, window)
         wait_indexed(qtbot, window, N_SHAPES)
+    qtbot.waitUntil(lambda: window.idle)
     window.resize(900, 500)
+    window.statusBar().clearMessage()  # ("Added 24 photos…" stands in for the notes for a while)
     _search(qtbot, window, "#")
     note = window.status_label.text()
     assert "# needs a concept name" in note
@@ -156,7 +158,8 @@ def _fits_beside(bar, label, progress) -> bool:
     """`label` shows its whole text, left of `progress`, which is inside `bar`."""
     label_right = label.mapTo(bar, QPoint(label.width(), 0)).x()
     progress_left = progress.mapTo(bar, QPoint(0, 0)).x()
-    return (label.width() >= label.sizeHint().width() and label_right <= progress_left
+    return (label.isVisible() and progress.isVisible() and label.width() >= label.sizeHint().width()
+            and label_right <= progress_left
             and progress_left + progress.width() <= bar.width())
 
 

@@ -421,9 +421,11 @@ def _main(argv: list[str] | None) -> int:
             bar = _ProgressBar()
             try:
                 library.load_model(progress=_download_progress)
-                report = library.update(args.folders, progress=bar)
-                if not args.no_concepts and not report.cancelled:
-                    report.concepts = library.update_concepts(progress=bar)
+                scored = []  # concepts right after the embeddings, before the slow text-reading pass
+                report = library.update(args.folders, progress=bar, after_embedding=None if args.no_concepts else
+                                        lambda: scored.append(library.update_concepts(progress=bar)))
+                if scored:
+                    report.concepts = scored[0]
             finally:
                 bar.close()  # what is said next starts a line of its own
             _print_report(report, args.json)

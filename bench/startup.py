@@ -10,7 +10,11 @@ before the process is spawned:
   (`app.ui.main.create_app` + `create_window`), on a synthetic library of `--photos` photos
   (bench/synthetic.py: real catalog, real index, real thumbnails; a private copy per run);
 - grid_s: the grid holding every photo of the library (read from the catalog off the GUI thread);
-- model_s: the model loaded in the background (the tiny CLIP of the tests by default).
+- model_s: the model loaded in the background (the tiny CLIP of the tests by default);
+- first_thumbnails_s / first_thumbnails_no_model_s: a first start, `photoseek FOLDER` on an
+  unindexed folder of `--first-photos` photos (distinct files, real JPEG decoding) and an empty
+  data dir, until the first screen of the grid shows thumbnails: with the model available, and
+  with a model that cannot be loaded (a checkpoint that is not there). `--first-only` runs these alone.
 
 Runs use QT_QPA_PLATFORM (offscreen when unset); figures are medians over `--runs`.
 """
@@ -81,6 +85,77 @@ app.exec()
 """
 
 
+FIRST = r"""
+import sys, time, json, argparse
+t0, folder = float(sys.argv[1]), sys.argv[2]
+from app.ui.main import create_app, create_window
+from PySide6.QtCore import QTimer
+app = create_app()
+window = create_window(argparse.Namespace(folders=[folder]))
+def first_screen_shown():
+    grid, model = window.grid, window.grid_model
+    cells = grid.columns * -(-grid.viewport().height() // grid.cell)
+    rows = min(cells, model.rowCount())
+    if window.stack.currentWidget() is not grid or rows < cells:
+        return False
+    return all(window.loader.cached(model.record(r)) is not None for r in range(rows))
+def check():
+    if first_screen_shown():
+        print(json.dumps({"first_thumbnails": time.time() - t0, "model": window.model_state}), flush=True)
+        poll.stop()
+        window.close()
+        app.quit()
+poll = QTimer(); poll.setInterval(5)
+poll.timeout.connect(check)
+poll.start()
+QTimer.singleShot(120_000, app.quit)
+window.show()
+app.exec()
+"""
+
+
+def unindexed_folder(count: int) -> Path:
+    """`count` distinct photos (the benchmark's base photos, each with its own trailing bytes, so
+    each has its own fingerprint and is decoded), built once in the cache."""
+    from . import synthetic
+
+    folder = synthetic.cache_root() / f"unindexed-{count}"
+    done = folder / ".complete"
+    if done.exists():
+        return folder
+    base = synthetic.base_photos(synthetic.cache_root() / "base-photos")
+    for i in range(count):
+        sub = folder / f"{i // 500:03d}"
+        sub.mkdir(parents=True, exist_ok=True)
+        data = base[i % len(base)].read_bytes() + f"photoseek-bench {i}".encode()  # after the JPEG's end
+        (sub / f"photo{i:05d}.jpg").write_bytes(data)
+    done.touch()
+    return folder
+
+
+def first_thumbnails(folder: Path, env: dict, model: tuple[str, str], runs: int) -> float:
+    """Median seconds from spawning `photoseek FOLDER` (a fresh data dir) to the first screen of thumbnails."""
+    times = []
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory() as tmp:
+            run_env = dict(env, PHOTOSEEK_DATA_DIR=str(Path(tmp) / "data"), PHOTOSEEK_MODEL=model[0],
+                           PHOTOSEEK_PRETRAINED=model[1], XDG_CONFIG_HOME=str(Path(tmp) / "config"))
+            times.append(_run(FIRST, [str(folder)], run_env)["first_thumbnails"])
+    return round(statistics.median(times), 3)
+
+
+def first_start(count: int, runs: int, env: dict) -> dict:
+    """first_thumbnails_s with the model and without one (bench.synthetic's tiny model)."""
+    from . import synthetic
+
+    folder = unindexed_folder(count)
+    config, checkpoint = synthetic.tiny_model(synthetic.cache_root() / "tiny-model")
+    missing = str(Path(checkpoint).with_name("not-there.pt"))
+    return {"first_photos": count,
+            "first_thumbnails_s": first_thumbnails(folder, env, (str(config), str(checkpoint)), runs),
+            "first_thumbnails_no_model_s": first_thumbnails(folder, env, (str(config), missing), runs)}
+
+
 def _run(code: str, args: list[str], env: dict) -> dict:
     t0 = time.time()
     out = subprocess.run([sys.executable, "-c", code, str(t0), *args], capture_output=True, text=True, env=env,
@@ -97,15 +172,22 @@ def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--photos", type=int, default=100_000)
     p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--first-photos", type=int, default=2000, help="photos of the unindexed folder (first start)")
+    p.add_argument("--first-only", action="store_true", help="only the first start (first_thumbnails_s)")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
 
-    lib = synthetic.build(args.photos)
     # An installed app starts from compiled bytecode (pip writes it); a checkout run with
     # PYTHONDONTWRITEBYTECODE would compile PhotoSeek's sources on every start instead.
     compileall.compile_dir(Path(__file__).resolve().parents[1] / "app", quiet=1)
     env = dict(os.environ)
     env.setdefault("QT_QPA_PLATFORM", "offscreen")
+    env.setdefault("HF_HUB_OFFLINE", "1")
+    first = first_start(args.first_photos, args.runs, env)
+    if args.first_only:
+        report(first, args.json, "First start")
+        return first
+    lib = synthetic.build(args.photos)
     bare, shown, grid, model = [], [], [], []
     for _ in range(args.runs):
         bare.append(_run(BARE, [], env)["shown"])
@@ -123,6 +205,7 @@ def main(argv=None) -> dict:
         "model_s": round(statistics.median(model), 3),
     }
     result["window_over_bare"] = round(result["window_s"] / result["bare_qt_s"], 2)
+    result.update(first)
     report(result, args.json, "Startup")
     return result
 

@@ -38,11 +38,40 @@ class Progress:
     total: int
     rate: float  # photos per second over this run
     current: str  # the file just read
-    phase: str = "indexing"  # "scanning" or "indexing"
+    phase: str = "indexing"  # "scanning" (done: photos found so far), "indexing", or "adding" (no model)
 
     @property
     def eta_s(self) -> float | None:
         return (self.total - self.done) / self.rate if self.rate > 0 else None
+
+
+class SmoothEta:
+    """The time left, smoothed: raw estimates jump (a slow batch, a fast one; 25 s -> 53 s in half
+    a second), so each one only pulls the estimate shown, which meanwhile counts down, and never
+    moves it more than 2x in a second. A new phase (or total) starts afresh. Pure: `now` is given."""
+
+    TAU_S = 8.0  # how long a new rate takes to win (about two thirds of the way)
+    STALE_S = 10.0  # no news for this long (paused, another run): start afresh
+
+    def __init__(self) -> None:
+        self._key: tuple | None = None
+        self._eta: float | None = None
+        self._at = 0.0
+
+    def update(self, phase: str, total: int, raw_eta: float | None, now: float) -> float | None:
+        key = (phase, total)
+        if raw_eta is None:
+            return self._eta if key == self._key else None
+        if key != self._key or self._eta is None or now - self._at > self.STALE_S:
+            self._key, self._eta, self._at = key, raw_eta, now
+            return raw_eta
+        dt = max(0.0, now - self._at)
+        expected = max(0.0, self._eta - dt)  # what the last estimate says now
+        pulled = expected + (raw_eta - expected) * (1 - math.exp(-dt / self.TAU_S))
+        bound = 2.0 ** min(1.0, dt)
+        low, high = expected / bound, max(expected * bound, 1.0)
+        self._eta, self._at = min(high, max(low, pulled)), now
+        return self._eta
 
 
 @dataclass
@@ -166,7 +195,8 @@ class Indexer:
 
     # -- scan --------------------------------------------------------------------------------
 
-    def _scan(self, folders: dict[int, Path], report: IndexReport) -> scanner.ScanPlan:
+    def _scan(self, folders: dict[int, Path], report: IndexReport,
+              found: Callable[[int], None] = lambda n: None) -> scanner.ScanPlan:
         exts = scanner.supported_extensions()
         known_in: dict[int, list[FileRecord]] = {}
         for r in self.catalog.files(f"WHERE folder_id IN ({','.join('?' * len(folders))})", list(folders)):
@@ -182,7 +212,11 @@ class Indexer:
                 elsewhere += known_in.get(folder_id, ())
                 continue
             reachable.append(folder_id)
-            disk.extend(scanner.walk(root, exts, folder_id, unlistable, skip=self.settings.data_dir))
+            for f in scanner.walk(root, exts, folder_id, unlistable, skip=self.settings.data_dir):
+                disk.append(f)
+                if len(disk) % 200 == 0:  # "1,234 found" while a big folder is listed
+                    found(len(disk))
+        found(len(disk))
         # Photos in a subfolder that cannot be listed are out of reach, not gone: the plan never sees them.
         out_of_reach = tuple(os.path.join(d, "") for d in unlistable)
         known = [r for fid in reachable for r in known_in.get(fid, ()) if not r.path.startswith(out_of_reach)]
@@ -350,7 +384,7 @@ class Indexer:
         report = IndexReport()
         folders = self.catalog.folders() if folders is None else folders
         progress(Progress(0, 0, 0.0, "", "scanning"))
-        plan = self._scan(folders, report)
+        plan = self._scan(folders, report, lambda n: progress(Progress(n, 0, 0.0, "", "scanning")))
         self._apply(plan)
         report.new, report.changed = plan.new_count, plan.changed_count
         report.moved, report.copied = len(plan.moved), len(plan.copied)
@@ -372,6 +406,7 @@ class Indexer:
         embedding: deque = deque()  # (batch, its vectors to come), oldest first
         next_item = 0
         run_started = time.monotonic()
+        phase = "indexing" if self.embedder is not None else "adding"  # without a model: thumbnails only
 
         def write_oldest() -> str:
             """Commit the oldest batch out (waiting for its vectors); returns its last photo."""
@@ -409,13 +444,13 @@ class Indexer:
                         batch = []
                     write_ready(in_flight=lanes)  # each lane embeds a batch; one more waits, so no lane idles
                     elapsed = max(1e-6, time.monotonic() - run_started)
-                    progress(Progress(written, total, written / elapsed, item.disk.path))
+                    progress(Progress(written, total, written / elapsed, item.disk.path, phase))
                 if batch:  # cancelled mid-batch: keep what was decoded
                     embedding.append((batch, model_lanes.submit(self._embed, batch)))
                 while embedding:  # the batches still out, each reported as it is committed
                     last = write_oldest()
                     elapsed = max(1e-6, time.monotonic() - run_started)
-                    progress(Progress(written, total, written / elapsed, last))
+                    progress(Progress(written, total, written / elapsed, last, phase))
             finally:
                 for fut in pending:
                     fut.cancel()

@@ -11,6 +11,7 @@ import os
 import sqlite3
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
@@ -108,6 +109,30 @@ def _phase_progress(progress: Callable[[Progress], None], phase: str) -> Callabl
         progress(Progress(done, total, rate, "", phase))
 
     return report
+
+
+def _lower_this_threads_priority() -> None:
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except (AttributeError, OSError):  # not per thread (or not at all) on this system
+        pass
+
+
+_text_reader: ThreadPoolExecutor | None = None
+_text_reader_lock = threading.Lock()
+
+
+def _at_low_priority(work: Callable[[], int]) -> int:
+    """`work()` on the one low-priority thread: reading text is the slowest pass and the least
+    urgent, so the window and other programs go first. A thread of its own because an unprivileged
+    thread cannot raise its priority back (Linux sets it per thread; the threads it starts, like
+    the OCR engine's, inherit it). One, kept: the catalog keeps a connection per thread."""
+    global _text_reader
+    with _text_reader_lock:
+        if _text_reader is None:
+            _text_reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-text",
+                                              initializer=_lower_this_threads_priority)
+    return _text_reader.submit(work).result()
 
 
 class Library:
@@ -223,13 +248,18 @@ class Library:
         return Receipt(hold, "folder", tuple(ids), folder=str(resolved))
 
     def update(self, folders: Sequence[Path | str] | None = None, progress: Callable[[Progress], None] | None = None,
-               control: Control | None = None, require_model: bool = True, only_these: bool = False) -> IndexReport:
+               control: Control | None = None, require_model: bool = True, only_these: bool = False,
+               embed: bool = True, after_embedding: Callable[[], None] | None = None) -> IndexReport:
         """Add `folders` to the library (if given) and bring everything up to date.
 
         `only_these`: check just those folders (the rest was checked a moment ago: a folder added
         to a big library should not mean re-walking all of it), unless they overlap a library
         folder. Without a loadable model and `require_model=False`, photos are catalogued and
         thumbnailed so they can be browsed; they are embedded once a model is available.
+        `embed=False`: that, without even trying to load the model (photos on screen in seconds on
+        a first start, while the model loads beside it); the text-reading pass waits for a run that
+        embeds. `after_embedding` is called once the photos are embedded, before text is read (the
+        window scores concepts there: `#` works long before the slow text-reading pass ends).
 
         One indexer per data dir: while another process indexes this library, this one waits
         (progress phase "waiting"; searching works meanwhile), then does what is left.
@@ -240,7 +270,7 @@ class Library:
         try:
             self._remove_stale_temps()
             self._daily_backup()
-            return self._update(folders, progress, control, require_model, only_these)
+            return self._update(folders, progress, control, require_model, only_these, embed, after_embedding)
         finally:
             self._writer.release()
 
@@ -283,7 +313,8 @@ class Library:
             log.warning("the catalog %s could not be backed up: %s", self.settings.catalog_path, e)
 
     def _update(self, folders: Sequence[Path | str] | None, progress: Callable[[Progress], None] | None,
-                control: Control, require_model: bool, only_these: bool) -> IndexReport:
+                control: Control, require_model: bool, only_these: bool, embed: bool = True,
+                after_embedding: Callable[[], None] | None = None) -> IndexReport:
         started = time.monotonic()
         added = {self.add_folder(folder) for folder in folders or ()}
         scope = None
@@ -293,12 +324,7 @@ class Library:
             others = [p for fid, p in every.items() if fid not in added]
             if any(a.is_relative_to(b) or b.is_relative_to(a) for a in scope.values() for b in others):
                 scope = None  # nested folders: which one a photo belongs to needs them all
-        try:
-            embedder = self.load_model()
-        except ModelUnavailable:
-            if require_model:
-                raise
-            embedder = None
+        embedder = self._embedder_for_update(require_model) if embed else None
         index = self.index if embedder is not None else None
         indexer = Indexer(
             self.catalog, self.settings, embedder,
@@ -311,10 +337,20 @@ class Library:
         self.save_index()
         if index is not None:
             self.maintain_index()
-        if not report.cancelled:
+        if not report.cancelled and embedder is not None and after_embedding is not None:
+            after_embedding()
+        if not report.cancelled and embed:
             self.update_derived(report, progress=progress, control=control)
         report.seconds = time.monotonic() - started  # the whole run: model, scan, embedding, text reading
         return report
+
+    def _embedder_for_update(self, require_model: bool) -> Embedder | None:
+        try:
+            return self.load_model()
+        except ModelUnavailable:
+            if require_model:
+                raise
+            return None
 
     # -- offline folders and moved libraries ---------------------------------------------------
 
@@ -696,7 +732,8 @@ class Library:
                                    self.settings.max_pixels, should_stop=control.checkpoint, progress=hashing)
         if self.settings.ocr and not control.cancelled:
             try:
-                report.ocr += ocr.read_library(self.catalog, self.settings, progress=progress, control=control)
+                report.ocr += _at_low_priority(
+                    lambda: ocr.read_library(self.catalog, self.settings, progress=progress, control=control))
             except ocr.OcrUnavailable as e:
                 log.warning("%s", e)
                 report.ocr_error = str(e)

@@ -608,6 +608,7 @@ class PhotoGrid(QAbstractItemView):
         self._hover = QPersistentModelIndex()
         self._band: QRect | None = None  # rubber band, viewport coordinates
         self._band_origin = QPoint()  # where it started, contents coordinates
+        self._anchor: tuple[int, int] | None = None  # (row at the top, px of it above) while rows come in
         self.setModel(model)
         self.setItemDelegate(self.delegate)
         self.target_cell = 160
@@ -624,6 +625,7 @@ class PhotoGrid(QAbstractItemView):
         self.setAccessibleName("Photos")
         self.doubleClicked.connect(lambda index: self.preview_requested.emit(index.row()))
         loader.loaded.connect(model.thumbnails_ready)
+        model.rowsAboutToBeInserted.connect(self._rows_coming)  # (not a virtual of the view)
         self.set_cell_size(160)
 
     def photo_model(self) -> PhotoModel:
@@ -797,10 +799,27 @@ class PhotoGrid(QAbstractItemView):
         self.viewport().update()
         super().doItemsLayout()
 
+    def _rows_coming(self, parent: QModelIndex, start: int, end: int) -> None:
+        # Photos coming in above the one at the top of the view would push it down (the offset is
+        # in pixels): keep it where the user sees it. At the very top the view stays at the top.
+        top = self.verticalOffset()
+        if top > 0 and self._anchor is None:
+            row = (top // self.delegate.cell) * self.columns
+            self._anchor = (row, top - (row // self.columns) * self.delegate.cell)
+        if self._anchor is not None and start <= self._anchor[0]:
+            self._anchor = (self._anchor[0] + end - start + 1, self._anchor[1])
+
     def rowsInserted(self, parent: QModelIndex, start: int, end: int) -> None:
         super().rowsInserted(parent, start, end)
         self.updateGeometries()
+        if self._anchor is not None:
+            row, within = self._anchor
+            self.verticalScrollBar().setValue((row // self.columns) * self.delegate.cell + within)
+            QTimer.singleShot(0, self._drop_anchor)  # the runs of one update share it
         self.viewport().update()
+
+    def _drop_anchor(self) -> None:
+        self._anchor = None
 
     def rowsAboutToBeRemoved(self, parent: QModelIndex, start: int, end: int) -> None:
         super().rowsAboutToBeRemoved(parent, start, end)

@@ -9,10 +9,13 @@ follows a run (a library swap, a photo list read, a search again).
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QToolButton, QWidget
+from PySide6.QtGui import QPainter
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QSizePolicy, QToolButton, QWidget
 
 from . import jobs
 from .widgets import ClickableLabel, duration, plural
@@ -23,6 +26,47 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..core.library import Library
 
 PAUSED = " (paused)"
+VERBS = {"ocr": "Reading text in photos", "hashing": "Preparing duplicate detection",
+         "prompts": "Preparing concepts", "concepts": "Scoring photos for concepts", "adding": "Adding Pictures"}
+
+
+class ElidedLabel(QLabel):
+    """A label that gives way: it asks for its text's width but can be squeezed to a little,
+    cut with an ellipsis (the whole text in its tooltip). The status bar's progress is one, so
+    that the notes about a query beside it are never the ones cut."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+
+    def minimumSizeHint(self):
+        hint = super().minimumSizeHint()
+        hint.setWidth(min(hint.width(), self.fontMetrics().horizontalAdvance("In…")))
+        return hint
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self.setToolTip(text)
+
+    def paintEvent(self, event) -> None:
+        painter = QPainter(self)
+        rect = self.contentsRect()
+        text = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, rect.width())
+        painter.drawText(rect, int(self.alignment()), text)
+
+
+class ShrinkingBar(QProgressBar):
+    """A progress bar 180 px wide when there is room, narrower when the status bar is short of it."""
+
+    def sizeHint(self):
+        hint = super().sizeHint()
+        hint.setWidth(180)
+        return hint
+
+    def minimumSizeHint(self):
+        hint = super().minimumSizeHint()
+        hint.setWidth(40)
+        return hint
 
 
 class IndexStatus(QWidget):
@@ -36,9 +80,10 @@ class IndexStatus(QWidget):
         box = QHBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
         box.setSpacing(6)
-        self.label = QLabel(self)
-        self.progress = QProgressBar(self)
-        self.progress.setFixedWidth(180)
+        self.label = ElidedLabel(self)
+        self.label.setAlignment(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft)
+        self._eta = None  # a SmoothEta, made with the first progress (the engine is loaded by then)
+        self.progress = ShrinkingBar(self)
         self.progress.setMaximumHeight(14)
         self.progress.setTextVisible(False)
         self.pause_button = QToolButton(self)
@@ -52,33 +97,40 @@ class IndexStatus(QWidget):
             box.addWidget(widget)
         self.hide()
 
-    def run_started(self) -> None:
+    def run_started(self, adding: bool = False) -> None:
         self.pause_button.setChecked(False)
-        self.show_busy("Looking for new photos…")
+        self._eta = None  # a run's time left is its own
+        self.show_busy("Adding Pictures…" if adding else "Looking for new photos…")
         self.show()
 
     def show_busy(self, text: str) -> None:
         self.progress.setRange(0, 0)
         self.label.setText(text)
 
-    def show_progress(self, p) -> None:
-        """An indexer Progress: what it does, how far, how fast, how long still."""
-        if p.phase == "scanning" or not p.total:
-            self.show_busy("Another PhotoSeek is indexing this library; waiting…" if p.phase == "waiting"
-                           else "Looking for new photos…")
+    def show_progress(self, p, adding: bool = False) -> None:
+        """An indexer Progress: what it does, how far, how fast, how long still. `adding`: the
+        run adds the folders the user gave (it says so, with how many photos it found)."""
+        if p.phase in ("scanning", "waiting") or not p.total:
+            self.show_busy(scanning_text(p, adding))
             return
         self.progress.setRange(0, p.total)
         self.progress.setValue(p.done)
-        verb = {"ocr": "Reading text in photos", "hashing": "Preparing duplicate detection",
-                "prompts": "Preparing concepts"}.get(p.phase, "Indexing")
-        parts = [f"{verb} {p.done:,} of {p.total:,}"]
+        parts = [f"{VERBS.get(p.phase, 'Indexing')} {p.done:,} of {p.total:,}"]
         if p.rate > 0:
             parts.append(f"{p.rate:.1f}/s" if p.rate < 10 else f"{p.rate:.0f}/s")
-        if p.eta_s is not None and p.done < p.total:
-            parts.append(f"{duration(p.eta_s)} left")
+        eta = self._smooth_eta(p)
+        if eta is not None and p.done < p.total:
+            parts.append(f"{duration(eta)} left")
         self.label.setText(" · ".join(parts))
         if self.pause_button.isChecked():
             self.label.setText(self.label.text() + PAUSED)
+
+    def _smooth_eta(self, p) -> float | None:
+        if self._eta is None:
+            from ..core.indexer import SmoothEta
+
+            self._eta = SmoothEta()
+        return self._eta.update(p.phase, p.total, p.eta_s, time.monotonic())
 
     def show_download(self, value) -> None:
         """The model download's (done, total) bytes; total is 0 when unknown."""
@@ -126,6 +178,21 @@ class IndexStatus(QWidget):
         self.label.setText(text + PAUSED if paused else text.replace(PAUSED, ""))
 
 
+def scanning_text(p, adding: bool) -> str:
+    if p.phase == "waiting":
+        return "Another PhotoSeek is indexing this library; waiting…"
+    if adding:
+        return f"Adding Pictures… {p.done:,} found" if p.done else "Adding Pictures…"
+    return "Looking for new photos…"
+
+
+def found_count(p) -> int | None:
+    """How many photos a run has found so far, when its progress says."""
+    if p.phase == "scanning":
+        return p.done
+    return p.total if p.phase in ("indexing", "adding") else None
+
+
 class IndexingController(QObject):
     """Runs index runs one at a time: `start`, `interrupt` (a change goes first, then it runs
     again), `cancel` (the user stops it). `run` starts a task on the writer thread (the window's
@@ -134,6 +201,8 @@ class IndexingController(QObject):
     photos_changed = Signal()  # every 1.5 s while a run goes: new photos may be in the catalog
     finished = Signal(object, object)  # library, IndexReport or exception
     relink_offered = Signal(str, str, int)  # old folder, new folder, photos: a library seen moved
+    found = Signal(int)  # photos found so far by a run that adds the folders the user gave
+    concepts_scored = Signal()  # a run's photos are scored for concepts (its text is read after)
 
     def __init__(self, status: IndexStatus, run: Callable[..., Task | None], notify: Callable[[str], None],
                  folders: list[str] | None = None, parent: QObject | None = None):
@@ -146,6 +215,8 @@ class IndexingController(QObject):
         self._reindex = False
         self._queued_folders: list[str] = list(folders or [])
         self._library_checked = False  # every folder re-checked since the window opened
+        self.adding = False  # the running run adds folders the user gave
+        self._first_photos = False  # (of an adding run) shown
         self.last_report: IndexReport | None = None
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setInterval(1500)
@@ -156,6 +227,15 @@ class IndexingController(QObject):
     @property
     def running(self) -> bool:
         return self._task is not None
+
+    @property
+    def has_queued_folders(self) -> bool:
+        return bool(self._queued_folders)
+
+    def queued_new_folders(self, known: dict) -> bool:
+        """Whether folders queued for the next run are not yet among `known` (id -> Path)."""
+        roots = {Path(p) for p in known.values()}
+        return any(Path(f).expanduser().resolve() not in roots for f in self._queued_folders)
 
     def wants_another_run(self) -> bool:
         return self._reindex or bool(self._queued_folders)
@@ -201,7 +281,9 @@ class IndexingController(QObject):
         if self._control is not None:
             self._control.cancel()
 
-    def start_run(self, library: Library, load_model: bool) -> None:
+    def start_run(self, library: Library, load_model: bool, embed: bool = True) -> None:
+        """`embed=False`: the photos catalogued and thumbnailed only, without the model (the first
+        pass of a first start: photos on screen while the model loads)."""
         folders, self._queued_folders = self._queued_folders, []
         # new folders alone, once the whole library has been checked this session
         only_these = bool(folders) and self._library_checked
@@ -210,23 +292,35 @@ class IndexingController(QObject):
         control = Control()
         self._control = control
         self._reindex = False
-        self.status.run_started()
-        self._refresh_timer.start()
+        self.adding = bool(folders)
+        self._first_photos = False
+        self.status.run_started(self.adding)
+        self._refresh_timer.start(500 if self.adding else 1500)  # the first photos as soon as they land
         self._task = self._run(jobs.index_job, library, folders, control, report_kw="progress",
-                               load_model=load_model, only_these=only_these, on_progress=self._progress,
+                               load_model=load_model, only_these=only_these, embed=embed,
+                               on_progress=self._progress,
                                on_result=lambda report: self._done(library, report),
                                on_error=lambda error: self._done(library, error))
 
     def _progress(self, p) -> None:
-        if isinstance(p, tuple):  # model download
+        if p == jobs.CONCEPTS_SCORED:
+            self.concepts_scored.emit()
+        elif isinstance(p, tuple):  # model download
             self.status.show_download(p[1:])
             self.status.show_buttons()
-            return
-        self.status.show_progress(p)
+        else:
+            self.status.show_progress(p, self.adding)
+            count = found_count(p) if self.adding else None
+            if count:
+                self.found.emit(count)
+            if self.adding and p.phase == "adding" and p.done and not self._first_photos:
+                self._first_photos = True
+                self.photos_changed.emit()  # the first photos are in: on screen now, not at the next tick
 
     def _done(self, library: Library, result) -> None:
         self._task = None
         self._control = None
+        self.adding = False
         if not isinstance(result, BaseException) and not result.cancelled:
             self._library_checked = True  # (a cancelled run may have left folders unchecked)
         self._refresh_timer.stop()
@@ -241,19 +335,9 @@ class IndexingController(QObject):
             if not self._reindex:
                 self._notify("Indexing stopped. It picks up where it left off next time.")
             return
-        parts = []
-        if r.new:
-            parts.append(f"{plural(r.new, 'new photo')}")
-        if r.changed:
-            parts.append(f"{r.changed:,} changed")
-        if r.removed:
-            parts.append(f"{r.removed:,} removed")
-        if r.skipped:
-            parts.append(f"{len(r.skipped):,} skipped")
-        if r.unavailable_folders:
-            parts.append(f"{plural(len(r.unavailable_folders), 'folder')} not available")
-        if parts:
-            self._notify("Library updated: " + ", ".join(parts))
+        text = report_text(r)
+        if text:
+            self._notify(text)
         if r.moved_folders:
             self.relink_offered.emit(*r.moved_folders[0])
 
@@ -266,6 +350,27 @@ class IndexingController(QObject):
         else:
             control.resume()
         self.status.mark_paused(paused)
+
+
+def report_text(r: IndexReport) -> str:
+    """What a run did, in words: "Added 24 photos · Removed 3 photos · Could not read broken.jpg
+    (why)" ('' when nothing changed)."""
+    parts = []
+    added = r.new - len(r.skipped)  # (a refused file is catalogued, as skipped, but no photo)
+    if added > 0:
+        parts.append(f"Added {plural(added, 'photo')}")
+    if r.changed:
+        parts.append(f"Updated {plural(r.changed, 'changed photo')}")
+    if r.removed:
+        parts.append(f"Removed {plural(r.removed, 'photo')}")
+    if r.skipped:
+        path, why = r.skipped[0]
+        others = len(r.skipped) - 1
+        parts.append(f"Could not read {Path(path).name} ({why})"
+                     + (f" and {plural(others, 'other file')}" if others else ""))
+    for folder in r.unavailable_folders:
+        parts.append(f"{Path(folder).name} is not available; its photos are kept")
+    return " · ".join(parts)
 
 
 class SkippedFiles(ClickableLabel):

@@ -8,6 +8,7 @@ on the worker, so that the window paints before numpy, SQLite or torch load.
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
@@ -25,6 +26,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..core.indexer import Control, IndexReport
     from ..core.library import Library, Receipt, Restored
 
+log = logging.getLogger(__name__)
+
 
 def is_model_unavailable(error: BaseException) -> bool:
     from ..core.embedder import ModelUnavailable
@@ -41,15 +44,29 @@ def open_library(settings: Settings) -> Library:
     return library
 
 
+CONCEPTS_SCORED = ("concepts scored",)  # index_job's word that `#` knows the new photos
+
+
 def index_job(library: Library, folders: list[str], control: Control, progress: Callable[[Any], None],
-               load_model: bool = False, only_these: bool = False) -> IndexReport:
+              load_model: bool = False, only_these: bool = False, embed: bool = True) -> IndexReport:
+    """An index run. `embed=False`: catalogue and thumbnail only, no model (Library.update).
+    Concepts are scored right after the embeddings, before the slow text-reading pass."""
     from ..core.indexer import Progress
 
     throttled = Throttle(progress, rate=10, final=lambda p: isinstance(p, Progress) and p.total and p.done == p.total)
     if load_model:  # a new model: load it first (with download progress), it must work
         library.load_model(progress=lambda done, total: throttled(("download", done, total)))
+
+    def score_concepts() -> None:
+        try:
+            library.update_concepts(should_stop=lambda: control.cancelled, progress=throttled)
+        except Exception as e:  # noqa: BLE001 - concepts are a help; the run goes on
+            log.warning("concept scores failed: %s", e)
+            return
+        progress(CONCEPTS_SCORED)  # not throttled: it must arrive
+
     return library.update(folders or None, progress=throttled, control=control, require_model=load_model,
-                          only_these=only_these)
+                          only_these=only_these, embed=embed, after_embedding=score_concepts)
 
 
 def image_extensions() -> set[str]:

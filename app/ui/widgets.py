@@ -130,3 +130,23 @@ class EmptyState(QWidget):
         layout.addSpacing(6)
         layout.addWidget(hint)
         layout.addStretch(4)
+        self.title, self.text, self.hint = title, text, hint
+        self._welcome = (title.text(), text.text())
+        self.adding = False  # showing "Adding Pictures…" instead of the onboarding
+
+    def show_adding(self, found: int = 0) -> None:
+        """Folders were given and are being listed: say so (and how many photos so far), no
+        "Add Folder…" (the photos come in a moment)."""
+        self.title.setText("Adding Pictures…")
+        self.text.setText(f"{found:,} found" if found else "Looking for photos in the folders you gave")
+        self.button.hide()
+        self.hint.hide()
+        self.adding = True
+
+    def show_welcome(self) -> None:
+        self.title.setText(self._welcome[0])
+        self.text.setText(self._welcome[1])
+        self.button.show()
+        self.hint.show()
+        self.adding = False
+

@@ -113,6 +113,9 @@ class MainWindow(QMainWindow):
 
         self._build_ui()
         self._build_parts(folders)
+        if folders:  # never the onboarding page when folders were given: their photos come
+            self.empty.show_adding()
+            self.stack.setCurrentWidget(self.empty)
         self._build_menus()
         self._connect()
         self._fill_sidebar()
@@ -197,7 +200,7 @@ class MainWindow(QMainWindow):
         status.setSizeGripEnabled(False)
         self.status_label = QLabel(self)
         self.status_label.setContentsMargins(6, 0, 0, 0)
-        self.status_label.setMinimumWidth(40)  # it gives way (cut) before the indexing progress does
+        # never cut: the notes about how a query was read; the indexing progress gives way (_update_count)
         status.addWidget(self.status_label, 1)
         self.good_only_button = QToolButton(self)
         self.good_only_button.setAutoRaise(True)
@@ -268,6 +271,8 @@ class MainWindow(QMainWindow):
         self.indexer.photos_changed.connect(lambda: self.refresh_photos(new_only=True))  # while indexing
         self.indexer.finished.connect(self._index_finished)
         self.indexer.relink_offered.connect(self._offer_relink)
+        self.indexer.found.connect(lambda n: self.empty.adding and self.empty.show_adding(n))
+        self.indexer.concepts_scored.connect(self.refresh_concepts)  # '#' works while text is read
         self.photo_actions.similar_requested.connect(self._find_similar)
         self.photo_actions.concept_clicked.connect(self.search_concept)
         self.saved.changed.connect(self._saved_searches_read)
@@ -413,9 +418,23 @@ class MainWindow(QMainWindow):
                       on_error=self._library_failed)
             return
         # the model after the photo list: both are heavy Python work, and the grid matters first
-        self.refresh_photos(then=lambda: self.load_model(then_index=True))
+        self.refresh_photos(then=self._photos_then_model)
         self.refresh_skipped()
         self.refresh_saved_searches()
+
+    def _photos_then_model(self) -> None:
+        """Load the model, then index. Folders given (or a library with folders and no photos yet,
+        a first start cut short): their photos are catalogued and thumbnailed first, without the
+        model, which loads beside it: photos in seconds, not after the model (20-75 s)."""
+        if self.indexer.queued_new_folders(self.screen.folders) or (self.screen.folders and not self.screen.records):
+            self._photos_first()
+        self.load_model(then_index=True)  # indexes after the catalog pass (IndexingController.start)
+
+    def _photos_first(self) -> None:
+        """Without the model yet: a pass that only catalogues and thumbnails the photos (seconds),
+        so they are on screen while the model loads; the run that embeds them follows it."""
+        if not self.library.model_loaded and not self.indexer.running:
+            self.indexer.start_run(self.library, load_model=False, embed=False)
 
     def _library_opened(self, library: Library) -> None:
         self.library = library
@@ -586,8 +605,23 @@ class MainWindow(QMainWindow):
         self.grid_model.set_order(shown.order, records if changed else None, self.screen.known if changed else None)
         self.grid_model.set_good_count(shown.good_count)
         self.grid.viewport().update()
-        self.stack.setCurrentWidget(self.grid if self.screen.has_library() else self.empty)
+        self.stack.setCurrentWidget(self.empty if self._show_empty() else self.grid)
         self._update_count()
+
+    def _show_empty(self) -> bool:
+        """The empty state: "Adding Pictures…" while given folders are listed and none of their
+        photos is in yet; the onboarding page when there is no library at all."""
+        if self.screen.records:
+            return False
+        if self.indexer.adding or self.indexer.has_queued_folders:
+            if not self.empty.adding:
+                self.empty.show_adding()
+            return True
+        if self.screen.has_library():
+            return False
+        if self.empty.adding:  # the folders given could not be added
+            self.empty.show_welcome()
+        return True
 
     def _update_count(self) -> None:
         n = self.grid_model.rowCount()
@@ -602,6 +636,7 @@ class MainWindow(QMainWindow):
         else:
             text = plural(n, "photo") if self.stack.currentWidget() is self.grid else ""
         self.status_label.setText(text)
+        self.status_label.setMinimumWidth(self.status_label.sizeHint().width())  # the progress gives way
         self.status_label.setToolTip("\n".join(ranking.hints) if ranking is not None else "")
         # (with no good match it would show nothing, unless it is on and has to be turned off)
         good_total = ranking.good_count if ranking is not None else None
@@ -745,8 +780,11 @@ class MainWindow(QMainWindow):
 
     def start_indexing(self) -> None:
         """Bring the library up to date (incremental); queued if a run is already going."""
-        if not self._closing:
-            self.indexer.start(self.library)
+        if self._closing:
+            return
+        if self.library is not None and self.indexer.queued_new_folders(self.screen.folders):
+            self._photos_first()  # (a folder added while the model loads)
+        self.indexer.start(self.library)
 
     def _index_finished(self, library: Library, result) -> None:
         """An index run ended: swap in a library that was indexed for a new model, run again if

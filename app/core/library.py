@@ -178,15 +178,13 @@ class Library:
             return self._embedder
 
     def search_model(self) -> Embedder | None:
-        """The model for a search; None when it could not be loaded. A search then matches words in
+        """The model for a search; None once a load has failed. A search then matches words in
         file names and the text in photos, and does not try (maybe the network) again on every key:
-        `load_model` does, when asked."""
+        `load_model` does, when asked. The first load's failure is raised, so a command that
+        searches once (the CLI) says why rather than quietly matching names."""
         if self._embedder is None and self.model_error is not None:
             return None
-        try:
-            return self.load_model()
-        except ModelUnavailable:
-            return None
+        return self.load_model()
 
     @property
     def index(self) -> "VectorIndex":

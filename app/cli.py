@@ -327,7 +327,7 @@ def _saved(library, args) -> int:
 
 
 def _duplicates(library, args) -> int:
-    from .core import duplicates
+    from .core.organize import duplicates
 
     try:
         duplicates.check_settings(duplicates.DEFAULT_THRESHOLD if args.threshold is None else args.threshold,
@@ -395,10 +395,10 @@ def _main(argv: list[str] | None) -> int:
     if args.command in (None, "gui"):
         return gui_main(args)
 
-    from .core.catalog import CatalogError
+    from .core.store.catalog import CatalogError
     from .core.config import Settings
-    from .core.embedder import ModelUnavailable
-    from .core.imaging import ImageError
+    from .core.model.embedder import ModelUnavailable
+    from .core.ingest.imaging import ImageError
     from .core.library import Library
 
     settings = Settings.from_env(data_dir=args.data_dir, model=args.model, pretrained=args.pretrained,
@@ -505,7 +505,7 @@ def _damaged_line(path: Path, reason) -> str:
 def _doctor_catalog(settings, args) -> int | None:
     """The catalog part of `doctor`: --repair and --restore end here, and so does a damaged catalog
     (reported with its backups; the rest of the report needs it open). None: go on."""
-    from .core import backups, repair
+    from .core.store import backups, repair
 
     if args.repair or args.restore is not None:
         return _fix_catalog(settings, args)
@@ -520,8 +520,8 @@ def _doctor_catalog(settings, args) -> int | None:
 
 def _fix_catalog(settings, args) -> int:
     """`doctor --repair` and `doctor --restore [BACKUP]`: plan, ask, do, one line per step."""
-    from .core import backups, repair
-    from .core.catalog import CatalogError
+    from .core.store import backups, repair
+    from .core.store.catalog import CatalogError
 
     given = Path(args.restore).expanduser() if args.restore else None
     try:

@@ -23,7 +23,7 @@ from .common import report
 
 
 def main(argv=None) -> dict:
-    from app.core import ocr
+    from app.core.ingest import ocr
     from app.core.config import Settings
     from app.core.library import Library
 

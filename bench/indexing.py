@@ -25,9 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from app.core import scanner
+from app.core.ingest import scanner
 from app.core.config import Settings
-from app.core.indexer import Indexer, batch_sizes
+from app.core.ingest.indexer import Indexer, batch_sizes
 from app.core.library import Library
 
 from .common import report

@@ -15,7 +15,7 @@ opened in a fresh process, exactly as the app opens a user's library, and measur
 - text_recall_at_10 / text_recall_at_100 / text_recall_min_100: overlap of the top 10 / 100 with
   exact search (1.0 for the exact index; the mean, and the worst query), on text-like query
   vectors: a photo's direction with noise added until that photo scores a cosine of 0.25 with it,
-  like CLIP's text-to-photo scores (`app.core.index.probe_queries`, the probes nprobe is tuned on,
+  like CLIP's text-to-photo scores (`app.core.store.index.probe_queries`, the probes nprobe is tuned on,
   drawn afresh here);
 - photo_recall_at_100: the same for photo-like queries (a photo with a little noise: cosine 0.9);
 - exact_p95_ms: the app's exact (flat) index built over the same vectors, asked for the same
@@ -64,7 +64,7 @@ def measure_one(size: int, queries: int, model: str, warm: int = 5) -> dict:
     load_s = time.perf_counter() - started
     kind = getattr(index, "kind", "flat")
 
-    from app.core.index import VectorIndex, probe_queries
+    from app.core.store.index import VectorIndex, probe_queries
 
     ids, vectors = library.catalog.vectors(library.model_id)  # ground truth, outside the timings
     rng = np.random.default_rng(1)  # not the tuning's probes: those came from seed 0

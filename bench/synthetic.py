@@ -138,7 +138,7 @@ def base_photos(folder: Path, limit: int = 300) -> list[Path]:
 
 def base_thumbnails(photos: list[Path], folder: Path, thumb_size: int) -> list[tuple[Path, int, int]]:
     """The real thumbnail of each base photo, made by the real decoder: [(thumb, width, height)]."""
-    from app.core import imaging
+    from app.core.ingest import imaging
 
     meta_path = folder / "meta.json"
     meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
@@ -187,10 +187,10 @@ def build(photos: int = 100_000, root: Path | None = None, model: str | None = N
 
     `files=False` writes only the catalog and the index (rows whose photo files do not exist):
     enough for query benchmarks at a million photos without a million links on disk."""
-    from app.core.catalog import OK, Catalog, FileRecord
+    from app.core.store.catalog import OK, Catalog, FileRecord
     from app.core.config import Settings
-    from app.core.embedder import ModelSpec
-    from app.core.index import VectorIndex
+    from app.core.model.embedder import ModelSpec
+    from app.core.store.index import VectorIndex
 
     cache = cache_root()
     if model is None:
@@ -221,7 +221,7 @@ def build(photos: int = 100_000, root: Path | None = None, model: str | None = N
     thumbs = base_thumbnails(sources, cache / "base-thumbs", settings.thumb_size)
     stats = [p.stat() for p in sources]
     try:  # image hashes as the indexer records them (duplicates), so no backfill runs on open
-        from app.core.duplicates import perceptual_hash
+        from app.core.organize.duplicates import perceptual_hash
         from PIL import Image
 
         hashes = []
@@ -306,7 +306,7 @@ def main(argv=None) -> dict:
     if args.rescan:
         import time
 
-        from app.core.indexer import Indexer
+        from app.core.ingest.indexer import Indexer
         from app.core.library import Library
 
         library = Library(lib.settings.with_(ocr=False))

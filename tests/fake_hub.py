@@ -116,7 +116,7 @@ def load_in_child(hub: FakeHub, config: Path, tag: str, cfg: dict, cache: Path) 
 
 
 def _child() -> None:
-    from app.core.embedder import Embedder, ModelSpec, ModelUnavailable
+    from app.core.model.embedder import Embedder, ModelSpec, ModelUnavailable
 
     args = json.loads(sys.argv[1])
     register_tag(Path(args["config"]), args["tag"], args["cfg"])

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import platformdirs
 
-from .pixel_budget import DEFAULT_PIXELS
+from .ingest.pixel_budget import DEFAULT_PIXELS
 
 APP_NAME = "PhotoSeek"
 DEFAULT_MODEL = "ViT-B-32-256"

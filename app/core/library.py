@@ -19,20 +19,24 @@ import numpy as np
 
 from filelock import FileLock, Timeout
 
-from . import backups, imaging, query, repair, tempfiles, trashcan
-from .catalog import NEWEST_FIRST, OK, SKIPPED, Catalog, CatalogError, FileRecord, OfflineFolder
+from .store import backups, repair
+from .ingest import imaging
+from .search import query
+from . import tempfiles
+from .organize import trashcan
+from .store.catalog import NEWEST_FIRST, OK, SKIPPED, Catalog, CatalogError, FileRecord, OfflineFolder
 from .config import WRITER_LOCK, Settings
-from .embedder import DownloadProgress, Embedder, ModelSpec, ModelUnavailable
-from .indexer import Control, Indexer, IndexReport, Progress
-from .concepts import ConceptIndex, ConceptReport
-from .query import Hit
-from .query_parser import concept_key
-from .query_parser import parse as parse_query
-from . import search
-from .search import SearchResult
+from .model.embedder import DownloadProgress, Embedder, ModelSpec, ModelUnavailable
+from .ingest.indexer import Control, Indexer, IndexReport, Progress
+from .search.concepts import ConceptIndex, ConceptReport
+from .search.query import Hit
+from .search.query_parser import concept_key
+from .search.query_parser import parse as parse_query
+from .search import ranking
+from .search.ranking import SearchResult
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .index import VectorIndex
+    from .store.index import VectorIndex
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +153,7 @@ class Library:
     @property
     def index(self) -> "VectorIndex":
         """The vector index for the current model, loaded or rebuilt from the catalog on first use."""
-        from .index import VectorIndex  # here: FAISS takes a while to load, the window opens without it
+        from .store.index import VectorIndex  # here: FAISS takes a while to load, the window opens without it
 
         with self._index_lock:
             if self._index is None:
@@ -365,7 +369,7 @@ class Library:
     def _relink_plan(self, folder_id: int, old_root: Path, new_root: Path) -> tuple[list, list[int], int, int]:
         """(moves (id, path, size, mtime), ids to drop, photos found, photos not found) for a relink: each photo of
         the folder matched by content to a file below `new_root`."""
-        from . import scanner
+        from .ingest import scanner
 
         there = {r.path: r for fid, root in self.folders().items() if root == new_root
                  for r in self.catalog.files("WHERE folder_id = ?", (fid,))}
@@ -560,7 +564,7 @@ class Library:
         Photos of offline folders only with `include_offline` (or `is:offline` in the query)."""
         parsed = parse_query(text)
         image_vector = self.image_vector(image) if image is not None else None
-        return search.execute(self, parsed, n, image_vector, exclude, min_score, good_only, paths, include_offline)
+        return ranking.execute(self, parsed, n, image_vector, exclude, min_score, good_only, paths, include_offline)
 
     def search_image(self, image, text: str | None = None, n: int | None = None, **options) -> SearchResult:
         return self.search(text or "", n, image=image, **options)
@@ -576,7 +580,7 @@ class Library:
         if vector is None:
             raise KeyError(f"not indexed yet: {record.path}")
         exclude = {record.id} | set(options.pop("exclude", None) or ())
-        return search.execute(self, parse_query(text), n, vector, exclude, **options)
+        return ranking.execute(self, parse_query(text), n, vector, exclude, **options)
 
     # -- concepts ----------------------------------------------------------------------------
 
@@ -662,7 +666,8 @@ class Library:
         """After embedding: forget what belonged to deleted content, date and hash photos indexed
         before such dates and hashes were read, then (when `settings.ocr`) read the text of photos
         not read yet. Resumable and cancellable like indexing; progress phases "hashing" and "ocr"."""
-        from . import duplicates, ocr
+        from .organize import duplicates
+        from .ingest import ocr
 
         report = report or IndexReport()
         control = control or Control()
@@ -718,7 +723,7 @@ class Library:
         """Groups of duplicate photos, largest first (see duplicates.py): identical files, photos
         whose image hashes are nearly equal, and photos whose embeddings are at least `threshold`
         similar (default duplicates.DEFAULT_THRESHOLD). ValueError outside the allowed range."""
-        from . import duplicates
+        from .organize import duplicates
 
         return duplicates.find_duplicates(
             self.catalog, self.model_id, duplicates.DEFAULT_THRESHOLD if threshold is None else threshold,

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Iterable
 from .lazy import numpy as np  # the window builds a Screen before numpy has loaded
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .catalog import FileRecord, OfflineFolder
+    from .store.catalog import FileRecord, OfflineFolder
 
 
 # -- orders ----------------------------------------------------------------------------------------

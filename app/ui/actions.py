@@ -22,7 +22,7 @@ from .searchbar import ImageQuery
 from .workers import Task
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..core.catalog import FileRecord
+    from ..core.store.catalog import FileRecord
     from ..core.config import Settings
     from ..core.library import Library
 

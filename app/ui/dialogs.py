@@ -1,7 +1,7 @@
 """The small windows around the grid: properties, settings, skipped files, about (the preview is
 in preview.py).
 
-Pure Qt. The only engine code used is `app.core.imaging` (metadata, and decoding formats Qt
+Pure Qt. The only engine code used is `app.core.ingest.imaging` (metadata, and decoding formats Qt
 cannot read itself, such as HEIC).
 """
 
@@ -46,7 +46,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import __version__
-from app.core import imaging
+from app.core.ingest import imaging
 from app.core.names import shown
 
 from .desktop import file_url

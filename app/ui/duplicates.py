@@ -1,7 +1,7 @@
 """The Duplicates view: groups of photos that are the same picture, a suggested keeper in each,
 and "Move Others to Trash".
 
-The search runs on the window's worker pool (`Library.duplicates`, see app/core/duplicates.py);
+The search runs on the window's worker pool (`Library.duplicates`, see app/core/organize/duplicates.py);
 moving to the trash runs on the window's writer thread (`Library.trash`). This module only shows
 the groups and routes clicks. In each group the identical and near copies of the keeper start
 checked; photos that only look alike are offered unchecked (they may be other shots of the same
@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QDo
                                QHeaderView, QLabel, QMenu, QMessageBox, QPushButton, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout)
 
-from ..core.duplicates import (DEFAULT_THRESHOLD, IDENTICAL, KEEPER, LOOKS_ALIKE, MIN_THRESHOLD, NEAR_COPY,
+from ..core.organize.duplicates import (DEFAULT_THRESHOLD, IDENTICAL, KEEPER, LOOKS_ALIKE, MIN_THRESHOLD, NEAR_COPY,
                                SAME_PICTURE, DuplicateGroup, DuplicateReport, Photo, hash_distance_for)
 from . import desktop
 

@@ -27,7 +27,7 @@ from .lazy import numpy as np
 from .workers import run_task
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..core.catalog import FileRecord, OfflineFolder
+    from ..core.store.catalog import FileRecord, OfflineFolder
 
 log = logging.getLogger(__name__)
 

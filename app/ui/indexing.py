@@ -19,7 +19,7 @@ from .widgets import ClickableLabel, duration, plural
 from .workers import Task
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..core.indexer import Control, IndexReport
+    from ..core.ingest.indexer import Control, IndexReport
     from ..core.library import Library
 
 PAUSED = " (paused)"
@@ -205,7 +205,7 @@ class IndexingController(QObject):
         folders, self._queued_folders = self._queued_folders, []
         # new folders alone, once the whole library has been checked this session
         only_these = bool(folders) and self._library_checked
-        from ..core.indexer import Control
+        from ..core.ingest.indexer import Control
 
         control = Control()
         self._control = control

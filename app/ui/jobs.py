@@ -22,12 +22,12 @@ from .searchbar import ImageQuery
 from .workers import Throttle, heavy_imports, settle_long_lived
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..core.indexer import Control, IndexReport
+    from ..core.ingest.indexer import Control, IndexReport
     from ..core.library import Library, Receipt, Restored
 
 
 def is_model_unavailable(error: BaseException) -> bool:
-    from ..core.embedder import ModelUnavailable
+    from ..core.model.embedder import ModelUnavailable
 
     return isinstance(error, ModelUnavailable)
 
@@ -43,7 +43,7 @@ def open_library(settings: Settings) -> Library:
 
 def index_job(library: Library, folders: list[str], control: Control, progress: Callable[[Any], None],
                load_model: bool = False, only_these: bool = False) -> IndexReport:
-    from ..core.indexer import Progress
+    from ..core.ingest.indexer import Progress
 
     throttled = Throttle(progress, rate=10, final=lambda p: isinstance(p, Progress) and p.total and p.done == p.total)
     if load_model:  # a new model: load it first (with download progress), it must work
@@ -55,7 +55,7 @@ def index_job(library: Library, folders: list[str], control: Control, progress: 
 def image_extensions() -> set[str]:
     # Asked on the first drop, not at startup: Pillow's full plugin registry takes a while to load.
     global IMAGE_EXTS
-    from ..core import scanner
+    from ..core.ingest import scanner
     if IMAGE_EXTS is None:
         IMAGE_EXTS = {e.lower() for e in scanner.supported_extensions()}
     return IMAGE_EXTS

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QBoxLayout, QFrame, QHBoxLayout, QLabel, QPushButt
 from app.core.names import shown
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..core.catalog import OfflineFolder
+    from ..core.store.catalog import OfflineFolder
 
 
 def since(folder: "OfflineFolder") -> str:

@@ -315,7 +315,7 @@ class SearchBar(QFrame):
     def completions(self, prefix: str, limit: int = 50) -> list[tuple[str, int]]:
         """Concepts for a typed prefix: names starting with it, then names with a word starting
         with it; each group most frequent first."""
-        from ..core.query_parser import concept_key  # here: loaded with the engine, not at start
+        from ..core.search.query_parser import concept_key  # here: loaded with the engine, not at start
 
         key = concept_key(prefix)
         first, second = [], []

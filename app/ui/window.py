@@ -60,8 +60,8 @@ from .workers import Task, Throttle, heavy_imports, run_task, settle_long_lived
 # The engine (numpy, SQLite, Pillow, torch) is imported where it is used, on workers or after the
 # window has painted: importing it first would double the time to the first paint.
 if TYPE_CHECKING:  # pragma: no cover
-    from ..core.catalog import FileRecord
-    from ..core.indexer import IndexReport
+    from ..core.store.catalog import FileRecord
+    from ..core.ingest.indexer import IndexReport
     from ..core.library import Library
 
 try:
@@ -449,7 +449,7 @@ class MainWindow(QMainWindow):
         def job(progress):
             throttled = Throttle(progress, 10, final=lambda v: v[1] and v[0] >= v[1])
             with heavy_imports():
-                from ..core.embedder import import_model_code
+                from ..core.model.embedder import import_model_code
 
                 import_model_code()
             library.load_model(progress=lambda done, total: throttled((done, total)))

@@ -14,7 +14,7 @@ import pytest
 # 200 MB in blocks the size of a row of pixels, freed below one block still in use: glibc keeps them
 FREED = """
 import json, os, sys
-from app.core import allocator
+from app.core.ingest import allocator
 
 
 def rss_mb():

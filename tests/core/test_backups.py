@@ -13,8 +13,8 @@ import pytest
 from filelock import FileLock
 
 from app.cli import main
-from app.core import backups
-from app.core.catalog import MIGRATIONS, SCHEMA_VERSION, Catalog, CatalogError
+from app.core.store import backups
+from app.core.store.catalog import MIGRATIONS, SCHEMA_VERSION, Catalog, CatalogError
 from app.core.config import WRITER_LOCK, Settings
 from app.core.library import Library
 from tiny_clip import write_shapes

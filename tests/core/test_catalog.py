@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.core.catalog import SCHEMA_VERSION, Catalog, CatalogError, FileRecord
+from app.core.store.catalog import SCHEMA_VERSION, Catalog, CatalogError, FileRecord
 
 
 def test_new_catalog_is_migrated_and_in_wal_mode(tmp_path):
@@ -61,7 +61,7 @@ def test_removing_a_folder_forgets_its_files(tmp_path):
 
 def test_a_schema_1_catalog_keeps_its_embeddings_and_shrinks(tmp_path):
     """Upgrading moves the embeddings to a table that stores each vector inline (schema 3)."""
-    from app.core.catalog import MIGRATIONS
+    from app.core.store.catalog import MIGRATIONS
 
     path = tmp_path / "old.sqlite3"
     db = sqlite3.connect(path, isolation_level=None)
@@ -107,7 +107,7 @@ def test_close_closes_the_connection_of_every_thread(tmp_path):
 def test_a_schema_3_catalog_learns_that_its_dates_came_from_exif(tmp_path):
     """Until schema 4 only EXIF dates were read: a dated photo's date came from there, an undated
     one's other metadata is still to be read."""
-    from app.core.catalog import MIGRATIONS
+    from app.core.store.catalog import MIGRATIONS
 
     path = tmp_path / "old.sqlite3"
     db = sqlite3.connect(path, isolation_level=None)
@@ -145,7 +145,7 @@ def test_ids_of_removed_photos_and_folders_are_never_given_again(tmp_path):
 
 
 def test_upgrading_to_never_reused_ids_keeps_every_id_photo_and_folder(tmp_path):
-    from app.core.catalog import MIGRATIONS
+    from app.core.store.catalog import MIGRATIONS
 
     path = tmp_path / "v6.sqlite3"
     db = sqlite3.connect(path, isolation_level=None)

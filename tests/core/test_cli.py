@@ -94,7 +94,7 @@ def test_entry_point_runs_headless(random_model, tmp_path):
 
 def test_killed_mid_run_resumes_without_duplicates(random_model, tmp_path):
     """SIGKILL while indexing loses at most the batch in flight; the next run completes cleanly."""
-    from app.core.catalog import Catalog
+    from app.core.store.catalog import Catalog
 
     lib = tmp_path / "lib"
     write_shapes(lib, per_kind=12, size=512)  # 144 photos, 18 batches of 8

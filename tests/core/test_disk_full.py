@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from app.cli import main
-from app.core.catalog import Catalog, FileRecord
+from app.core.store.catalog import Catalog, FileRecord
 from tiny_clip import write_shapes
 
 

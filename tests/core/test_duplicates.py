@@ -18,8 +18,8 @@ from helpers import DEVDATA, devdata
 from pictures import cropped, recompressed, resized, scene
 from tiny_clip import write_shapes
 
-from app.core import duplicates
-from app.core.catalog import Catalog, FileRecord
+from app.core.organize import duplicates
+from app.core.store.catalog import Catalog, FileRecord
 from app.core.library import Library
 
 
@@ -322,7 +322,7 @@ def test_perceptual_hash_ignores_encoding_and_orientation_but_not_content():
 
 def test_real_encodings_and_exif_orientations_hash_alike():
     root = devdata("img2img", "real")
-    from app.core import imaging
+    from app.core.ingest import imaging
 
     rows = list(csv.DictReader(open(root / "groups.csv")))
     hashes = [duplicates.perceptual_hash(imaging.decode(DEVDATA / r["file"]).image) for r in rows]

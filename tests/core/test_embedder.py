@@ -3,7 +3,7 @@ import threading
 import numpy as np
 import pytest
 
-from app.core.embedder import Embedder, ModelSpec, ModelUnavailable
+from app.core.model.embedder import Embedder, ModelSpec, ModelUnavailable
 
 
 def test_loads_a_config_file_and_checkpoint_like_a_user_would(random_model, tmp_path):
@@ -73,7 +73,7 @@ def test_the_int8_tower_quantises_attention_too(random_model, tmp_path):
     import torch
     from PIL import Image
 
-    from app.core.embedder import _quantisable_attention
+    from app.core.model.embedder import _quantisable_attention
     from tiny_clip import write_shapes
 
     e = Embedder(ModelSpec(str(random_model[0]), str(random_model[1])), tmp_path, precision="fp32")
@@ -202,14 +202,14 @@ def test_batched_model_input_is_open_clips_preprocessing(random_model, tmp_path)
     assert cos.min() > 0.999
     # the indexer resizes the short side once (imaging.shrink_short_side) and `prepare` only cuts the
     # centre square: exactly open_clip's resize and crop
-    from app.core import imaging
+    from app.core.ingest import imaging
 
     for picture in pictures[:2] + pictures[-1:]:
         cut = e.prepare(imaging.shrink_short_side(picture, e.image_size))
         assert float((torch.from_numpy(cut) - e.preprocess(picture)).abs().max()) < 1e-4
 
     # other kinds of transform (SigLIP's squash, letterboxing) keep open_clip's own preprocessing
-    from app.core.embedder import _fast_input
+    from app.core.model.embedder import _fast_input
 
     for mode in ("squash", "longest"):
         assert _fast_input(open_clip.image_transform(224, is_train=False, resize_mode=mode)) is None

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from app.cli import main
-from app.core import imaging, scanner
-from app.core.catalog import Catalog
+from app.core.ingest import imaging, scanner
+from app.core.store.catalog import Catalog
 from app.core.names import shown
 from tiny_clip import write_shapes
 

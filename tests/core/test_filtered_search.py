@@ -5,10 +5,10 @@ approximate search is lowered so that 30,000 synthetic photos are "big"."""
 import numpy as np
 import pytest
 
-from app.core import index as index_module
-from app.core.catalog import OK, Catalog, FileRecord
+from app.core.store import index as index_module
+from app.core.store.catalog import OK, Catalog, FileRecord
 from app.core.config import Settings
-from app.core.embedder import ModelSpec
+from app.core.model.embedder import ModelSpec
 from app.core.library import Library
 
 N = 30_000

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.core import imaging
+from app.core.ingest import imaging
 from helpers import devdata
 from pictures import decoy_first_heif, xmp_packet
 

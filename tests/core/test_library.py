@@ -29,7 +29,7 @@ def test_first_run_indexes_everything_and_a_rerun_embeds_nothing(library, photos
     assert (report.new, report.embedded, report.skipped) == (12, 12, [])
     assert library.doctor()["index_ok"]
     # the first scan left fingerprints to the decode threads: they are the scanner's
-    from app.core import scanner
+    from app.core.ingest import scanner
 
     stored = {r.path: r.fingerprint for r in library.catalog.files()}
     assert stored == {p: scanner.fingerprint(p) for p in stored} and len(stored) == 12
@@ -203,8 +203,8 @@ def test_cancel_keeps_what_was_done_and_the_next_run_finishes(library, photos):
 def test_progress_counts_the_photos_committed(library, photos):
     from itertools import accumulate
 
-    from app.core.embedder import FIDELITY_SAMPLE
-    from app.core.indexer import batch_sizes
+    from app.core.model.embedder import FIDELITY_SAMPLE
+    from app.core.ingest.indexer import batch_sizes
 
     seen = []
     report = library.update([photos], progress=lambda p: seen.append(p) if p.phase == "indexing" else None)
@@ -229,7 +229,7 @@ def test_every_devdata_odd_file_is_indexed_or_skipped_with_a_reason(library):
 
 
 def test_a_library_that_outgrows_exact_search_switches_to_an_approximate_index(library, photos, monkeypatch):
-    from app.core import index as index_module
+    from app.core.store import index as index_module
 
     monkeypatch.setattr(index_module, "EXACT_LIMIT", 8)
     monkeypatch.setattr(index_module, "FLAT_AGAIN_BELOW", 6)
@@ -264,7 +264,7 @@ def test_batches_embedded_side_by_side_each_keep_their_own_photos_vectors(make_s
     import numpy as np
     import torch
 
-    from app.core import imaging
+    from app.core.ingest import imaging
 
     threads = torch.get_num_threads()
     library = Library(make_settings(random_model, batch_size=2))  # 6 batches: several on each lane
@@ -282,7 +282,7 @@ def test_batches_embedded_side_by_side_each_keep_their_own_photos_vectors(make_s
 
 
 def test_a_photo_gone_between_the_first_scan_and_its_decode_gets_no_row(library, photos, monkeypatch):
-    from app.core import scanner
+    from app.core.ingest import scanner
 
     walk = scanner.walk
 
@@ -300,7 +300,7 @@ def test_a_photo_gone_between_the_first_scan_and_its_decode_gets_no_row(library,
 
 
 def test_a_run_with_work_gives_freed_memory_back(library, photos, monkeypatch):
-    from app.core import allocator
+    from app.core.ingest import allocator
 
     calls = []
     monkeypatch.setattr(allocator, "release_free_memory", lambda: calls.append(1))
@@ -312,7 +312,7 @@ def test_a_run_with_work_gives_freed_memory_back(library, photos, monkeypatch):
 
 def test_a_runs_seconds_include_reading_text(make_settings, random_model, tmp_path, monkeypatch):
     """`index --json`'s `seconds` is the whole run: the text-reading pass after embedding too."""
-    from app.core import ocr
+    from app.core.ingest import ocr
 
     def slow_reader(catalog, settings, progress=None, control=None):
         time.sleep(1.0)  # stands in for OCR's ~0.3 s a photo

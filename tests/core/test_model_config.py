@@ -7,8 +7,8 @@ import json
 import pytest
 
 from app.cli import main
-from app.core.embedder import Embedder, ModelSpec, ModelUnavailable
-from app.core.model_config import InvalidModelConfig, check
+from app.core.model.embedder import Embedder, ModelSpec, ModelUnavailable
+from app.core.model.model_config import InvalidModelConfig, check
 from tiny_clip import shapes_config, tiny_config
 
 

@@ -15,9 +15,9 @@ from pictures import write_signs
 
 pytest.importorskip("rapidocr_onnxruntime")
 
-from app.core.catalog import Catalog, FileRecord  # noqa: E402
+from app.core.store.catalog import Catalog, FileRecord  # noqa: E402
 from app.core.config import Settings  # noqa: E402
-from app.core.indexer import Control  # noqa: E402
+from app.core.ingest.indexer import Control  # noqa: E402
 from app.core.library import Library  # noqa: E402
 
 WORDS = ["Lisbon", "BAKERY", "Harbour", "PHARMACY", "Museum of Art"]
@@ -306,7 +306,7 @@ def test_writing_text_leaves_the_index_generation_alone(texts):
 
 
 def test_a_schema_3_catalog_keeps_its_text_and_finds_phrases_without_spaces(tmp_path):
-    from app.core.catalog import MIGRATIONS
+    from app.core.store.catalog import MIGRATIONS
 
     path = tmp_path / "v3.sqlite3"
     db = sqlite3.connect(path, isolation_level=None)
@@ -325,7 +325,7 @@ def test_a_schema_3_catalog_keeps_its_text_and_finds_phrases_without_spaces(tmp_
 
 
 def test_an_early_schema_2_catalog_is_repaired(tmp_path):
-    from app.core.catalog import MIGRATIONS
+    from app.core.store.catalog import MIGRATIONS
 
     path = tmp_path / "old.sqlite3"
     db = sqlite3.connect(path, isolation_level=None)

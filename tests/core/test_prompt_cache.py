@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.core.concepts import builtin_concepts
-from app.core.embedder import Embedder, ModelSpec
+from app.core.search.concepts import builtin_concepts
+from app.core.model.embedder import Embedder, ModelSpec
 from app.core.library import Library
-from app.core.prompt_cache import CHUNK, PromptCache
+from app.core.search.prompt_cache import CHUNK, PromptCache
 from tiny_clip import write_shapes
 
 REPO = Path(__file__).resolve().parents[2]
@@ -121,7 +121,7 @@ def test_the_library_reports_the_prompts_phase_and_resumes_it(make_settings, ran
 # no race with the encoding, whatever the machine's speed.
 _CHILD = """
 import sys, time
-from app.core.embedder import Embedder
+from app.core.model.embedder import Embedder
 encode = Embedder.encode_texts
 calls = []
 

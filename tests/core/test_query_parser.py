@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.core.query_parser import ConceptTerm, Part, concept_key, parse
+from app.core.search.query_parser import ConceptTerm, Part, concept_key, parse
 
 
 def test_free_text_is_one_part():

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from app.core.relevance import relevance_cutoff, rrf
+from app.core.search.relevance import relevance_cutoff, rrf
 
 rng = np.random.default_rng(7)
 

@@ -1,7 +1,7 @@
 import os
 
-from app.core import scanner
-from app.core.catalog import FileRecord
+from app.core.ingest import scanner
+from app.core.store.catalog import FileRecord
 
 
 def _touch(path, data=b"x"):

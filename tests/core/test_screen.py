@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.core.catalog import OK, FileRecord
+from app.core.store.catalog import OK, FileRecord
 from app.core.library import Library
 from app.core.screen import PhotoList, Ranking, Screen
 

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.core.catalog import Catalog, FileRecord
+from app.core.store.catalog import Catalog, FileRecord
 from app.core.config import Settings
 from app.core.library import Library
-from app.core.search import phrase_matches
+from app.core.search.ranking import phrase_matches
 from tiny_clip import COLOURS, SHAPES, write_shapes
 
 
@@ -186,7 +186,7 @@ def test_concept_scores_are_kept_per_photo_and_follow_the_library(make_settings,
 
 def test_concept_scoring_is_one_matrix_product_per_chunk():
     """score_matrix on random vectors: the softmax is normalised and the top concepts are right."""
-    from app.core.concepts import TOP_K, score_matrix
+    from app.core.search.concepts import TOP_K, score_matrix
 
     rng = np.random.default_rng(0)
     vectors = rng.normal(size=(50, 16)).astype(np.float32)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.core import trashcan
+from app.core.organize import trashcan
 from helpers import isolate_trash
 from tiny_clip import write_shapes
 

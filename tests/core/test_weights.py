@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.core import weights
-from app.core.embedder import Embedder, ModelSpec, ModelUnavailable
+from app.core.model import weights
+from app.core.model.embedder import Embedder, ModelSpec, ModelUnavailable
 from fake_hub import FakeHub, load_in_child, register_tag, uses_quick_gelu
 
 REPO = "photoseek-tests/tiny-hub-clip"

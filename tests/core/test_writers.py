@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
-from app.core.catalog import Catalog
-from app.core.index import VectorIndex
-from app.core.indexer import Control
+from app.core.store.catalog import Catalog
+from app.core.store.index import VectorIndex
+from app.core.ingest.indexer import Control
 from app.core.library import WRITER_LOCK, Library
 from tiny_clip import write_shapes
 
@@ -96,7 +96,7 @@ SAVER = """
 import sys
 from pathlib import Path
 import numpy as np
-from app.core.index import VectorIndex
+from app.core.store.index import VectorIndex
 vectors = np.random.default_rng(int(sys.argv[2])).standard_normal((50, 8)).astype(np.float32)
 index = VectorIndex(8)
 index.add(np.arange(50), vectors / np.linalg.norm(vectors, axis=1, keepdims=True))

@@ -16,7 +16,7 @@ from helpers import wait_indexed, wait_ready
 from pictures import cropped, recompressed, resized, scene, write_signs
 from tiny_clip import write_shapes
 
-from app.core.duplicates import KEEPER, LOOKS_ALIKE, MIN_THRESHOLD, NEAR_COPY
+from app.core.organize.duplicates import KEEPER, LOOKS_ALIKE, MIN_THRESHOLD, NEAR_COPY
 from app.ui.duplicates import PHOTO_ROLE
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QPoint, Qt
 
-from app.core.catalog import FileRecord
+from app.core.store.catalog import FileRecord
 from app.ui.grid import Order, PhotoGrid, PhotoModel, ThumbnailDelegate, ThumbnailLoader
 
 N = 100_000

@@ -9,7 +9,7 @@ from pathlib import Path
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QLabel
 
-from app.core.catalog import FileRecord, OfflineFolder
+from app.core.store.catalog import FileRecord, OfflineFolder
 from app.ui.grid import OfflineRole, PhotoGrid, PhotoModel, ThumbnailDelegate, ThumbnailLoader
 from helpers import wait_indexed, wait_ready
 from tiny_clip import write_shapes

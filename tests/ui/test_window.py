@@ -382,7 +382,7 @@ def test_dropping_a_folder_on_the_window_adds_it(qtbot, make_window, shapes):
 
 
 def test_the_model_handles_100k_photos_without_touching_their_images(qtbot):
-    from app.core.catalog import FileRecord
+    from app.core.store.catalog import FileRecord
     from app.ui.grid import PhotoGrid, PhotoModel, ThumbnailLoader
 
     records = {i: FileRecord(i, f"/photos/{i}.jpg", f"{i:040x}", 1, 0.0) for i in range(1, 100_001)}

@@ -6,7 +6,7 @@ import os
 
 from PySide6.QtCore import QThreadPool
 
-from app.core.catalog import Catalog
+from app.core.store.catalog import Catalog
 from app.ui.workers import heavy_imports, run_task, settle_long_lived
 
 

@@ -22,11 +22,12 @@ from typing import Callable
 
 import numpy as np
 
-from . import allocator, duplicates, imaging, scanner
-from .catalog import OK, SKIPPED, Catalog, FileRecord
-from .config import Settings
-from .embedder import Embedder
-from .names import from_db, to_db
+from . import allocator, imaging, scanner
+from ..organize import duplicates
+from ..store.catalog import OK, SKIPPED, Catalog, FileRecord
+from ..config import Settings
+from ..model.embedder import Embedder
+from ..names import from_db, to_db
 from .pixel_budget import PixelBudget
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,7 @@ class IndexReport:
     moved_folders: list[tuple[str, str, int]] = field(default_factory=list)
     cancelled: bool = False
     seconds: float = 0.0
-    ocr: int = 0  # photos whose text was read (app.core.ocr), this run
+    ocr: int = 0  # photos whose text was read (app.core.ingest.ocr), this run
     ocr_error: str = ""  # why text could not be read, if it could not
     redated: int = 0  # photos catalogued before dates were read beyond EXIF that have one now
 

@@ -18,7 +18,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .tempfiles import temp_beside
+from ..tempfiles import temp_beside
 
 log = logging.getLogger(__name__)
 

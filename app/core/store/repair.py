@@ -19,7 +19,7 @@ from filelock import FileLock, Timeout
 from . import backups
 from .backups import Backup
 from .catalog import OK, SCHEMA_VERSION, Catalog
-from .config import WRITER_LOCK, Settings
+from ..config import WRITER_LOCK, Settings
 
 _SIDE_FILES = ("-wal", "-shm", "-journal")
 

@@ -16,7 +16,7 @@ from functools import partial
 from pathlib import Path
 from typing import Iterator
 
-from .catalog import FileRecord
+from ..store.catalog import FileRecord
 
 log = logging.getLogger(__name__)
 

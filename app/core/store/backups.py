@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from .tempfiles import temp_beside
+from ..tempfiles import temp_beside
 
 log = logging.getLogger(__name__)
 

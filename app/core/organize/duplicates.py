@@ -39,7 +39,7 @@ from typing import Callable, Iterable
 import numpy as np
 from PIL import Image
 
-from . import scanner
+from ..ingest import scanner
 
 log = logging.getLogger(__name__)
 
@@ -535,7 +535,7 @@ def backfill_hashes(catalog, thumbs_dir, thumb_size: int = 320, max_pixels: int 
                     batch: int = 256) -> int:
     """Hash the photos that have no perceptual hash yet, from their cached thumbnails (or the
     file when the thumbnail is gone). Returns how many were hashed."""
-    from . import imaging
+    from ..ingest import imaging
 
     should_stop = should_stop or (lambda: False)
     progress = progress or (lambda done, total, path: None)

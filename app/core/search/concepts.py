@@ -48,11 +48,11 @@ from typing import Callable
 
 import numpy as np
 
-from .catalog import Catalog
-from .config import RESOURCES_DIR
+from ..store.catalog import Catalog
+from ..config import RESOURCES_DIR
 from .query_parser import concept_key
 from .prompt_cache import CHUNK as PROMPT_CHUNK, PromptCache
-from .tempfiles import temp_beside
+from ..tempfiles import temp_beside
 
 log = logging.getLogger(__name__)
 

@@ -59,7 +59,7 @@ class ModelSpec:
 
 
 def _file_digest(path: Path) -> str:
-    from .scanner import fingerprint
+    from ..ingest.scanner import fingerprint
 
     return fingerprint(path)[:16]
 

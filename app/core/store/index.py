@@ -31,7 +31,7 @@ import faiss
 import numpy as np
 
 from .catalog import Catalog
-from .tempfiles import temp_beside
+from ..tempfiles import temp_beside
 
 log = logging.getLogger(__name__)
 

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import imaging
-from .embedder import Embedder
+from ..ingest import imaging
+from ..model.embedder import Embedder
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .index import VectorIndex
+    from ..store.index import VectorIndex
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from .pixel_budget import PixelBudget
-from .tempfiles import temp_beside
+from ..tempfiles import temp_beside
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ import numpy as np
 from filelock import FileLock
 
 from . import backups, textmatch
-from .names import from_db, to_db
+from ..names import from_db, to_db
 
 log = logging.getLogger(__name__)
 
@@ -104,9 +104,9 @@ MIGRATIONS: list[str] = [
         id INTEGER PRIMARY KEY,  -- explicit: FTS content_rowid must survive VACUUM
         fingerprint TEXT NOT NULL UNIQUE,
         text TEXT NOT NULL,  -- as read, one line per text box; '' when the photo holds no text
-        norm TEXT NOT NULL,  -- the searchable form: folded words (app.core.textmatch.normalize)
+        norm TEXT NOT NULL,  -- the searchable form: folded words (app.core.store.textmatch.normalize)
         engine TEXT NOT NULL,  -- e.g. 'rapidocr-onnxruntime 1.4.4'
-        version INTEGER NOT NULL,  -- app.core.ocr.OCR_VERSION: older results are read again
+        version INTEGER NOT NULL,  -- app.core.ingest.ocr.OCR_VERSION: older results are read again
         read_at REAL NOT NULL
     );
     CREATE VIRTUAL TABLE ocr_fts USING fts5(
@@ -123,7 +123,7 @@ MIGRATIONS: list[str] = [
         INSERT INTO ocr_fts(rowid, norm) VALUES (new.id, new.norm);
     END;
     INSERT INTO meta VALUES ('ocr_generation', '0');
-    -- perceptual hashes for duplicate finding, by content like embeddings (app.core.duplicates)
+    -- perceptual hashes for duplicate finding, by content like embeddings (app.core.organize.duplicates)
     CREATE TABLE image_hashes (
         fingerprint TEXT PRIMARY KEY,
         phash INTEGER  -- 64-bit DCT hash as a signed integer; NULL: too flat to compare

@@ -31,14 +31,14 @@ from typing import TYPE_CHECKING, Iterable
 
 import numpy as np
 
-from . import textmatch
-from .names import from_db
+from ..store import textmatch
+from ..names import from_db
 from .query import Hit, normalise
 from .query_parser import TYPE_EXTENSIONS, Filters, ParsedQuery, Part, concept_key
 from .relevance import Cutoff, relevance_cutoff, rrf
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .library import Library
+    from ..library import Library
 
 log = logging.getLogger(__name__)
 

@@ -8,12 +8,11 @@ from pathlib import Path
 
 import platformdirs
 
-from .ingest.pixel_budget import DEFAULT_PIXELS
-
 APP_NAME = "PhotoSeek"
 DEFAULT_MODEL = "ViT-B-32-256"
 DEFAULT_PRETRAINED = "datacomp_s34b_b86k"
 RESOURCES_DIR = Path(__file__).resolve().parents[2] / "resources"
+DEFAULT_PIXELS = 200_000_000  # decoded at once (app/core/ingest/pixel_budget.py)
 WRITER_LOCK = "indexing.lock"  # in the data dir: held by the one process indexing (or repairing) it
 
 

@@ -22,8 +22,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import allocator, imaging, scanner
-from ..organize import duplicates
+from . import allocator, imaging, phash, scanner
 from ..store.catalog import OK, SKIPPED, Catalog, FileRecord
 from ..config import Settings
 from ..model.embedder import Embedder
@@ -122,7 +121,7 @@ class _Decoded:
     fingerprint: str
     record: FileRecord | None  # None: the file could not be read, nothing to write
     tensor: object | None  # torch tensor ready for the model, None when skipped
-    phash: int | None = None  # perceptual hash (duplicates.py), None when skipped or flat
+    phash: int | None = None  # perceptual hash (phash.py), None when skipped or flat
 
 
 def _file_error(e: Exception) -> bool:
@@ -283,7 +282,7 @@ class Indexer:
             tensor = self.embedder.prepare(view if side == self.embedder.image_size else d.image)
         record = FileRecord(None, f.path, fp, f.size, f.mtime, OK, None, d.width, d.height, d.taken_at,
                             d.format, f.folder_id, d.taken_from)
-        return _Decoded(f, fp, record, tensor, duplicates.perceptual_hash(view))
+        return _Decoded(f, fp, record, tensor, phash.perceptual_hash(view))
 
     # -- write -------------------------------------------------------------------------------
 

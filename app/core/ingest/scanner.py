@@ -7,7 +7,6 @@ embedding that is already stored.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -16,12 +15,10 @@ from functools import partial
 from pathlib import Path
 from typing import Iterator
 
+from ..fingerprint import fingerprint
 from ..store.catalog import FileRecord
 
 log = logging.getLogger(__name__)
-
-_HEAD = 1 << 20
-_TAIL = 64 << 10
 
 IMAGE_EXTENSIONS = {
     ".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff",
@@ -45,22 +42,6 @@ class DiskFile:
     size: int
     mtime: float
     folder_id: int | None = None
-
-
-def fingerprint(path: str | Path, size: int | None = None) -> str:
-    """A cheap content fingerprint: size plus a hash of the head and tail of the file."""
-    h = hashlib.blake2b(digest_size=16)
-    with open(path, "rb") as f:
-        if size is None:
-            size = os.fstat(f.fileno()).st_size
-        h.update(size.to_bytes(8, "little"))
-        h.update(f.read(_HEAD))
-        if size > _HEAD + _TAIL:
-            f.seek(size - _TAIL)
-            h.update(f.read(_TAIL))
-        elif size > _HEAD:
-            h.update(f.read())
-    return h.hexdigest()
 
 
 def unavailable_reason(root: Path, has_photos: bool, was_mount_point: bool = False) -> str | None:

@@ -59,7 +59,7 @@ class ModelSpec:
 
 
 def _file_digest(path: Path) -> str:
-    from ..ingest.scanner import fingerprint
+    from ..fingerprint import fingerprint
 
     return fingerprint(path)[:16]
 

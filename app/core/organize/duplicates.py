@@ -3,7 +3,7 @@
 Three signals, each named in the result, from the strongest:
 
 1. **Identical** (`IDENTICAL`). Photos with the same content fingerprint; for files larger than
-   what the fingerprint reads (see scanner.py) a full hash confirms it.
+   what the fingerprint reads (see app/core/fingerprint.py) a full hash confirms it.
 2. **Near copy** (`NEAR_COPY`). A 64-bit DCT hash (pHash) of the decoded picture, computed during
    indexing from the one decode (and from the thumbnail for photos indexed before), at most
    `hash_distance` bits apart. Resized, recompressed, re-coloured or very slightly cropped copies
@@ -39,7 +39,8 @@ from typing import Callable, Iterable
 import numpy as np
 from PIL import Image
 
-from ..ingest import scanner
+from ..fingerprint import HEAD, TAIL
+from ..ingest.phash import hamming, perceptual_hash
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,6 @@ CHECK_SAMPLE = 256  # photos whose look-alikes tell whether the model separates 
 CROWDED_SHARE = 0.10  # ... it does not when one photo in four looks like more than this share
 CROWDED_MIN = 2  # ... (and more than this many photos) of the library at MIN_THRESHOLD
 _EPS = 1e-6  # float32 slack on cosine comparisons
-_FLAT = 2.0  # pictures whose low-frequency content is all below this have no usable hash
 
 IDENTICAL, NEAR_COPY, LOOKS_ALIKE = "identical", "near copy", "looks alike"  # strongest first
 SAME_PICTURE = (IDENTICAL, NEAR_COPY)  # pre-selected for the trash; a look-alike may be another shot
@@ -90,41 +90,6 @@ def check_settings(threshold: float, hash_distance: int | None = None) -> None:
 
 StopCheck = Callable[[], bool]
 ProgressCallback = Callable[[str, int, int], None]  # (step, done, total)
-
-
-# -- the perceptual hash ------------------------------------------------------------------------
-
-
-def _dct_matrix(n: int) -> np.ndarray:
-    k = np.arange(n)[:, None]
-    i = np.arange(n)[None, :]
-    m = np.cos(np.pi * (2 * i + 1) * k / (2 * n)) * math.sqrt(2 / n)
-    m[0] /= math.sqrt(2)
-    return m
-
-
-_DCT32 = _dct_matrix(32)
-
-
-def perceptual_hash(image: Image.Image) -> int | None:
-    """The 64-bit DCT hash (pHash) of a picture as a signed integer (SQLite's INTEGER), or None
-    for a picture too flat to tell apart from others (a blank frame)."""
-    grey = image.convert("L")
-    if grey.width > 256 or grey.height > 256:
-        grey = grey.reduce(max(1, min(grey.width, grey.height) // 64))
-    pixels = np.asarray(grey.resize((32, 32), Image.Resampling.BOX), dtype=np.float64)
-    low = (_DCT32 @ pixels @ _DCT32.T)[:8, :8].ravel()
-    ac = low[1:]
-    if np.abs(ac).max() < _FLAT:
-        return None
-    bits = low > np.median(ac)
-    value = int(np.packbits(bits).view(">u8")[0])
-    return value - (1 << 64) if value >= 1 << 63 else value
-
-
-def hamming(a: int, b: int) -> int:
-    """Bits that differ between two 64-bit hashes."""
-    return ((a ^ b) & ((1 << 64) - 1)).bit_count()
 
 
 def _full_hash(path: str) -> str | None:
@@ -367,7 +332,7 @@ def _content_keys(rows: list[tuple]) -> list[str]:
     for k, fingerprint in enumerate(keys):
         by_fingerprint.setdefault(fingerprint, []).append(k)
     for members in by_fingerprint.values():
-        if len(members) > 1 and rows[members[0]][3] > scanner._HEAD + scanner._TAIL:
+        if len(members) > 1 and rows[members[0]][3] > HEAD + TAIL:
             for k in members:
                 keys[k] += f":{_full_hash(rows[k][1]) or f'unread {k}'}"
     return keys

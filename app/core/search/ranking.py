@@ -27,7 +27,7 @@ import os
 import unicodedata
 import weakref
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Iterable, Protocol
 
 import numpy as np
 
@@ -38,7 +38,10 @@ from .query_parser import TYPE_EXTENSIONS, Filters, ParsedQuery, Part, concept_k
 from .relevance import Cutoff, relevance_cutoff, rrf
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..library import Library
+    from ..model.embedder import Embedder
+    from ..store.catalog import Catalog
+    from ..store.index import VectorIndex
+    from .concepts import ConceptIndex
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +50,26 @@ SQUARE_TOLERANCE = 0.03  # |w - h| within 3 % of the long side counts as square
 OCR_LIMIT = 500  # text matches considered for fusion
 # formats as PhotoSeek records them (Pillow's, lower case) for each canonical type
 TYPE_FORMATS = {"jpeg": ("jpeg", "mpo"), "heif": ("heif", "heic"), "tiff": ("tiff",)}
+
+
+class Searchable(Protocol):
+    """What a search reads of a library (app/core/library.py's Library is one). A protocol, so that
+    the library imports the search and the search does not import the library back."""
+
+    catalog: Catalog
+
+    @property
+    def model_id(self) -> str: ...
+
+    @property
+    def index(self) -> VectorIndex: ...
+
+    @property
+    def concepts(self) -> ConceptIndex: ...
+
+    def load_model(self) -> Embedder: ...
+
+    def photo_ids(self, among: np.ndarray | None = None, limit: int | None = None) -> np.ndarray: ...
 
 
 class SearchResult(list):
@@ -280,7 +303,7 @@ def _max_by_id(results: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray
     return ids[first], scores[first]
 
 
-def _resolve_concepts(library: "Library", parsed: ParsedQuery, hints: list[str]):
+def _resolve_concepts(library: Searchable, parsed: ParsedQuery, hints: list[str]):
     """(concepts found [(term, Concept)], parts standing in for unknown concepts)."""
     if not parsed.concepts:
         return [], []
@@ -303,7 +326,7 @@ _SAMPLE_SIZE = 4096
 _samples: dict[tuple[int, str], tuple[int, int, np.ndarray]] = {}  # (catalog, model) -> (generation, count, vectors)
 
 
-def library_sample(library: "Library") -> np.ndarray | None:
+def library_sample(library: Searchable) -> np.ndarray | None:
     """Up to 4,096 image vectors of the library (all of a small one), re-drawn when it has
     changed by more than 5 %: what the spread of a query part's scores is measured on."""
     catalog, model_id = library.catalog, library.model_id
@@ -329,7 +352,7 @@ def library_sample(library: "Library") -> np.ndarray | None:
     return vectors
 
 
-def query_vector(library: "Library", parts: list[Part], concepts: list, image_vector: np.ndarray | None,
+def query_vector(library: Searchable, parts: list[Part], concepts: list, image_vector: np.ndarray | None,
                  hints: list[str]) -> np.ndarray:
     """One unit vector for the query's parts, concepts and image (see the module docstring).
 
@@ -359,7 +382,7 @@ def query_vector(library: "Library", parts: list[Part], concepts: list, image_ve
     return normalise(total)
 
 
-def concept_ranking(library: "Library", concepts: list,
+def concept_ranking(library: Searchable, concepts: list,
                     among: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Photos by concept score: for one concept its z-score (the best-prompt cosine, standardised
     by the mean and spread of that concept's best-prompt cosine over the library); for several,
@@ -393,7 +416,7 @@ def concept_ranking(library: "Library", concepts: list,
 # -- the whole search ----------------------------------------------------------------------------
 
 
-def execute(library: "Library", parsed: ParsedQuery, n: int | None = None, image_vector: np.ndarray | None = None,
+def execute(library: Searchable, parsed: ParsedQuery, n: int | None = None, image_vector: np.ndarray | None = None,
             exclude: set[int] | None = None, min_score: float | None = None, good_only: bool = False,
             paths: bool = True, include_offline: bool = False) -> SearchResult:
     """`paths=False`: only `ids` (and `good_count`, `hints`) are filled in; what the window needs,

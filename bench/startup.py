@@ -83,8 +83,14 @@ app.exec()
 
 def _run(code: str, args: list[str], env: dict) -> dict:
     t0 = time.time()
-    out = subprocess.run([sys.executable, "-c", code, str(t0), *args], capture_output=True, text=True, env=env,
-                         cwd=Path(__file__).resolve().parents[1], timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(t0), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=Path(__file__).resolve().parents[1],
+        timeout=300,
+    )
     lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
     if out.returncode != 0 or not lines:
         sys.exit(f"run failed ({out.returncode}):\n{out.stderr[-3000:]}")
@@ -116,7 +122,9 @@ def main(argv=None) -> dict:
         grid.append(marks["grid"])
         model.append(marks["model"])
     result = {
-        "photos": lib.count, "runs": args.runs, "platform": env["QT_QPA_PLATFORM"],
+        "photos": lib.count,
+        "runs": args.runs,
+        "platform": env["QT_QPA_PLATFORM"],
         "bare_qt_s": round(statistics.median(bare), 3),
         "window_s": round(statistics.median(shown), 3),
         "grid_s": round(statistics.median(grid), 3),

@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
 try:
     from shiboken6 import isValid as shiboken_valid
 except ImportError:  # pragma: no cover
+
     def shiboken_valid(obj) -> bool:
         return obj is not None
 
@@ -37,10 +38,21 @@ class PhotoActions(QObject):
     similar_requested = Signal(object)  # an ImageQuery: search for photos like the current one
     concept_clicked = Signal(str)  # a tag clicked in Properties
 
-    def __init__(self, grid: PhotoGrid, model: PhotoModel, loader: ThumbnailLoader, *,
-                 run: Callable[..., Task | None], notify: Callable[[str], None],
-                 library: Callable[[], Library], settings: Callable[[], Settings], model_ready: Callable[[], bool],
-                 preview: Callable[[int], None], trash: Callable[[], None], parent: QWidget):
+    def __init__(
+        self,
+        grid: PhotoGrid,
+        model: PhotoModel,
+        loader: ThumbnailLoader,
+        *,
+        run: Callable[..., Task | None],
+        notify: Callable[[str], None],
+        library: Callable[[], Library],
+        settings: Callable[[], Settings],
+        model_ready: Callable[[], bool],
+        preview: Callable[[int], None],
+        trash: Callable[[], None],
+        parent: QWidget,
+    ):
         super().__init__(parent)
         self._grid, self._model, self._loader, self._parent = grid, model, loader, parent
         self._run, self._notify = run, notify
@@ -78,8 +90,9 @@ class PhotoActions(QObject):
         a = menu.addAction("Copy Path" if len(records) <= 1 else f"Copy {len(records)} Paths", self.copy_paths)
         a.setEnabled(bool(records))
         menu.addSeparator()
-        a = menu.addAction("Move to Trash" if len(records) <= 1 else f"Move {len(records)} Photos to Trash",
-                           self._trash)
+        a = menu.addAction(
+            "Move to Trash" if len(records) <= 1 else f"Move {len(records)} Photos to Trash", self._trash
+        )
         a.setShortcut(QKeySequence.StandardKey.Delete)
         a.setEnabled(bool(records))
         menu.addSeparator()
@@ -121,9 +134,12 @@ class PhotoActions(QObject):
         record = self.current_record()
         if record is None:
             return
-        self._run(jobs.read_image, record.path,
-                  on_result=lambda image: (QGuiApplication.clipboard().setImage(image), self._notify("Image copied")),
-                  on_error=lambda e: self._notify(f"Cannot copy this image: {e}"))
+        self._run(
+            jobs.read_image,
+            record.path,
+            on_result=lambda image: (QGuiApplication.clipboard().setImage(image), self._notify("Image copied")),
+            on_error=lambda e: self._notify(f"Cannot copy this image: {e}"),
+        )
 
     def copy_paths(self) -> None:
         paths = [r.path for r in self.selected_records()]

@@ -14,8 +14,22 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Sequence
 
-from PySide6.QtCore import (QAbstractListModel, QItemSelection, QMimeData, QModelIndex, QObject,
-                            QPersistentModelIndex, QPoint, QRect, QRectF, QSize, QThreadPool, Qt, QTimer, Signal)
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QItemSelection,
+    QMimeData,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QPoint,
+    QRect,
+    QRectF,
+    QSize,
+    QThreadPool,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QColor, QImage, QImageReader, QPainter, QPainterPath, QPalette, QPen, QRegion
 from PySide6.QtWidgets import QAbstractItemView, QFrame, QStyle, QStyledItemDelegate
 
@@ -153,8 +167,9 @@ class PhotoModel(QAbstractListModel):
         row = self.row_of(file_id)
         return QModelIndex() if row is None else self.index(row)
 
-    def set_order(self, ids: Iterable[int] | Order, records: dict[int, FileRecord] | None = None,
-                  known: np.ndarray | None = None) -> None:
+    def set_order(
+        self, ids: Iterable[int] | Order, records: dict[int, FileRecord] | None = None, known: np.ndarray | None = None
+    ) -> None:
         """Show `ids` in this order (ids without a record are left out). Vectorised: a re-order of
         100k photos costs milliseconds on the GUI thread, fewer when given as an `Order` worked out
         on a worker against the records shown. With new `records`, `known` may give which ids they
@@ -199,7 +214,8 @@ class PhotoModel(QAbstractListModel):
             old_ids = [int(self._ids[p.row()]) if 0 <= p.row() < len(self._ids) else None for p in persistent]
             self._ids, self._row = new, ids.rows
             self.changePersistentIndexList(
-                persistent, [self.index_of(i) if i is not None else QModelIndex() for i in old_ids])
+                persistent, [self.index_of(i) if i is not None else QModelIndex() for i in old_ids]
+            )
             self.layoutChanged.emit()
         else:
             self._row = ids.rows
@@ -274,7 +290,9 @@ def cell_image(path: Path, side: int, corners: QImage | None = None, ratio: floa
     wait for."""
     square = read_square_thumbnail(path, side)
     if square.width() != side:  # not a `side` square yet: a photo smaller than a cell, or of unknown size
-        square = square.scaled(side, side, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation)
+        square = square.scaled(
+            side, side, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation
+        )
     if corners is not None:
         square = square.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
         painter = QPainter(square)
@@ -387,9 +405,18 @@ class ThumbnailLoader(QObject):
                 self._running[r.fingerprint] = {r.id}
             self._tasks += 1
             size = (self.side, self.ratio)
-            run_task(self.pool, _load_thumbnails, self.library, records, size, self._corners,
-                     on_result=self._done, on_error=lambda error, rs=records, size=size: self._done(
-                         [(r.fingerprint, size, None, str(error)) for r in rs]))
+            run_task(
+                self.pool,
+                _load_thumbnails,
+                self.library,
+                records,
+                size,
+                self._corners,
+                on_result=self._done,
+                on_error=lambda error, rs=records, size=size: self._done(
+                    [(r.fingerprint, size, None, str(error)) for r in rs]
+                ),
+            )
 
     def _done(self, results: list[tuple[str, tuple[int, float], QImage | None, str | None]]) -> None:
         self._tasks -= 1
@@ -420,8 +447,9 @@ def _cell_picture(library, record: FileRecord, side: int, corners: QImage | None
         return cell_image(library.thumbnail(record, remake=True), side, corners, ratio)
 
 
-def _load_thumbnails(library, records: list[FileRecord], size: tuple[int, float], corners: QImage | None
-                     ) -> list[tuple[str, tuple[int, float], QImage | None, str | None]]:
+def _load_thumbnails(
+    library, records: list[FileRecord], size: tuple[int, float], corners: QImage | None
+) -> list[tuple[str, tuple[int, float], QImage | None, str | None]]:
     """(fingerprint, (side, ratio), image or None, why not) for each record (worker thread)."""
     side, ratio = size
     results = []
@@ -468,9 +496,16 @@ class ThumbnailDelegate(QStyledItemDelegate):
         record: FileRecord | None = index.data(RecordRole)
         if record is not None:
             state, S = option.state, QStyle.StateFlag
-            cell = (option.rect.x(), option.rect.y(), record, index.data(GoodRole) is False,
-                    bool(state & S.State_Selected), bool(state & S.State_MouseOver), bool(state & S.State_HasFocus),
-                    bool(index.data(OfflineRole)))
+            cell = (
+                option.rect.x(),
+                option.rect.y(),
+                record,
+                index.data(GoodRole) is False,
+                bool(state & S.State_Selected),
+                bool(state & S.State_MouseOver),
+                bool(state & S.State_HasFocus),
+                bool(index.data(OfflineRole)),
+            )
             self.paint_cells(painter, [cell], option.palette)
 
     def paint_cells(self, painter: QPainter, cells: Iterable[Cell], palette: QPalette) -> None:
@@ -544,7 +579,10 @@ class ThumbnailDelegate(QStyledItemDelegate):
         """The rounded square shown until a picture is loaded, with a "?" when it cannot be; drawn
         once per size and colours, so that a screenful of them is a screenful of single calls."""
         if self._palette_colours[0] != palette.cacheKey():
-            colours = (palette.color(QPalette.ColorRole.Base).rgba(), palette.color(QPalette.ColorRole.PlaceholderText).rgba())
+            colours = (
+                palette.color(QPalette.ColorRole.Base).rgba(),
+                palette.color(QPalette.ColorRole.PlaceholderText).rgba(),
+            )
             self._palette_colours = (palette.cacheKey(), colours)
         colours = self._palette_colours[1]
         key = (self.cell, self.loader.ratio, colours, failed)
@@ -567,8 +605,9 @@ class ThumbnailDelegate(QStyledItemDelegate):
             made[key] = image
         return made[key]
 
-    def _paint_highlight(self, painter: QPainter, x: int, y: int, selected: bool, hovered: bool, focused: bool,
-                         palette: QPalette) -> None:
+    def _paint_highlight(
+        self, painter: QPainter, x: int, y: int, selected: bool, hovered: bool, focused: bool, palette: QPalette
+    ) -> None:
         """The hovered, selected or current (keyboard focus) look of a cell."""
         side = self.picture_side
         highlight = palette.color(QPalette.ColorRole.Highlight)
@@ -749,12 +788,15 @@ class PhotoGrid(QAbstractItemView):
         photo between the anchor and the current one, in reading order, like a file manager."""
         rect = rect.normalized()
         if self.state() != QAbstractItemView.State.DragSelectingState:
-            corners = [self.indexAt(p) for p in (rect.topLeft(), rect.bottomRight(), rect.topRight(), rect.bottomLeft())]
+            corners = [
+                self.indexAt(p) for p in (rect.topLeft(), rect.bottomRight(), rect.topRight(), rect.bottomLeft())
+            ]
             pair = corners[2:] if self.currentIndex() in corners[2:] else corners[:2]
             if all(i.isValid() for i in pair):
                 first, last = sorted(i.row() for i in pair)
-                self.selectionModel().select(QItemSelection(self.model().index(first, 0), self.model().index(last, 0)),
-                                             command)
+                self.selectionModel().select(
+                    QItemSelection(self.model().index(first, 0), self.model().index(last, 0)), command
+                )
                 return
         cell, top = self.delegate.cell, self.verticalOffset()
         first_col = max(0, rect.left() // cell)
@@ -827,9 +869,18 @@ class PhotoGrid(QAbstractItemView):
         for row in rows:
             record = photos.record_at(row)
             if record is not None:
-                cells.append(((row % columns) * cell, (row // columns) * cell - top, record, photos.is_weak(row),
-                              row in selected, row == hover_row, row == focus_row,
-                              bool(offline) and record.folder_id in offline))
+                cells.append(
+                    (
+                        (row % columns) * cell,
+                        (row // columns) * cell - top,
+                        record,
+                        photos.is_weak(row),
+                        row in selected,
+                        row == hover_row,
+                        row == focus_row,
+                        bool(offline) and record.folder_id in offline,
+                    )
+                )
         self.delegate.paint_cells(painter, cells, self.palette())
         self._paint_divider(painter)
         if self._band is not None:
@@ -872,8 +923,11 @@ class PhotoGrid(QAbstractItemView):
         top, bottom, x = first_weak.top(), first_weak.bottom() + 1, first_weak.left()
         if x <= 0:  # the weaker ones start a row: one straight line
             return [(QPoint(0, top), QPoint(right, top))]
-        return [(QPoint(x, top), QPoint(right, top)), (QPoint(x, top), QPoint(x, bottom)),
-                (QPoint(0, bottom), QPoint(x, bottom))]
+        return [
+            (QPoint(x, top), QPoint(right, top)),
+            (QPoint(x, top), QPoint(x, bottom)),
+            (QPoint(0, bottom), QPoint(x, bottom)),
+        ]
 
     def _paint_divider(self, painter: QPainter) -> None:
         model = self.photo_model()
@@ -882,7 +936,9 @@ class PhotoGrid(QAbstractItemView):
         if not segments:
             if model.good_count == 0 and model.rowCount():  # nothing stands out for this query
                 painter.setPen(QPen(highlight, 2))
-                painter.drawLine(QPoint(0, 1 - self.verticalOffset()), QPoint(self.viewport().width(), 1 - self.verticalOffset()))
+                painter.drawLine(
+                    QPoint(0, 1 - self.verticalOffset()), QPoint(self.viewport().width(), 1 - self.verticalOffset())
+                )
             return
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
@@ -992,5 +1048,16 @@ class PhotoGrid(QAbstractItemView):
             event.ignore()
 
 
-__all__ = ["PhotoModel", "PhotoGrid", "ThumbnailLoader", "ThumbnailDelegate", "read_square_thumbnail",
-           "RecordRole", "IdRole", "PathRole", "GoodRole", "OfflineRole", "QPersistentModelIndex"]
+__all__ = [
+    "PhotoModel",
+    "PhotoGrid",
+    "ThumbnailLoader",
+    "ThumbnailDelegate",
+    "read_square_thumbnail",
+    "RecordRole",
+    "IdRole",
+    "PathRole",
+    "GoodRole",
+    "OfflineRole",
+    "QPersistentModelIndex",
+]

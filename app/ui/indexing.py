@@ -64,13 +64,19 @@ class IndexStatus(QWidget):
     def show_progress(self, p) -> None:
         """An indexer Progress: what it does, how far, how fast, how long still."""
         if p.phase == "scanning" or not p.total:
-            self.show_busy("Another PhotoSeek is indexing this library; waiting…" if p.phase == "waiting"
-                           else "Looking for new photos…")
+            self.show_busy(
+                "Another PhotoSeek is indexing this library; waiting…"
+                if p.phase == "waiting"
+                else "Looking for new photos…"
+            )
             return
         self.progress.setRange(0, p.total)
         self.progress.setValue(p.done)
-        verb = {"ocr": "Reading text in photos", "hashing": "Preparing duplicate detection",
-                "prompts": "Preparing concepts"}.get(p.phase, "Indexing")
+        verb = {
+            "ocr": "Reading text in photos",
+            "hashing": "Preparing duplicate detection",
+            "prompts": "Preparing concepts",
+        }.get(p.phase, "Indexing")
         parts = [f"{verb} {p.done:,} of {p.total:,}"]
         if p.rate > 0:
             parts.append(f"{p.rate:.1f}/s" if p.rate < 10 else f"{p.rate:.0f}/s")
@@ -135,8 +141,14 @@ class IndexingController(QObject):
     finished = Signal(object, object)  # library, IndexReport or exception
     relink_offered = Signal(str, str, int)  # old folder, new folder, photos: a library seen moved
 
-    def __init__(self, status: IndexStatus, run: Callable[..., Task | None], notify: Callable[[str], None],
-                 folders: list[str] | None = None, parent: QObject | None = None):
+    def __init__(
+        self,
+        status: IndexStatus,
+        run: Callable[..., Task | None],
+        notify: Callable[[str], None],
+        folders: list[str] | None = None,
+        parent: QObject | None = None,
+    ):
         super().__init__(parent)
         self.status = status
         self._run = run
@@ -212,10 +224,18 @@ class IndexingController(QObject):
         self._reindex = False
         self.status.run_started()
         self._refresh_timer.start()
-        self._task = self._run(jobs.index_job, library, folders, control, report_kw="progress",
-                               load_model=load_model, only_these=only_these, on_progress=self._progress,
-                               on_result=lambda report: self._done(library, report),
-                               on_error=lambda error: self._done(library, error))
+        self._task = self._run(
+            jobs.index_job,
+            library,
+            folders,
+            control,
+            report_kw="progress",
+            load_model=load_model,
+            only_these=only_these,
+            on_progress=self._progress,
+            on_result=lambda report: self._done(library, report),
+            on_error=lambda error: self._done(library, error),
+        )
 
     def _progress(self, p) -> None:
         if isinstance(p, tuple):  # model download
@@ -272,8 +292,9 @@ class SkippedFiles(ClickableLabel):
     """The status bar's 'N skipped' link: the files indexing could not read; a click lists why.
     `run` starts a read on the window's jobs thread; `library` is the window's current one."""
 
-    def __init__(self, run: Callable[..., Task | None], library: Callable[[], Library | None],
-                 parent: QWidget | None = None):
+    def __init__(
+        self, run: Callable[..., Task | None], library: Callable[[], Library | None], parent: QWidget | None = None
+    ):
         super().__init__(parent)
         self._run, self._library = run, library
         self.items: list[tuple[str, str]] = []  # (path, why), as last read

@@ -54,8 +54,9 @@ class RelinkBar(QFrame):
         layout.addWidget(self.label, 1)
         layout.addWidget(self.relink_button)
         layout.addWidget(close)
-        self.setStyleSheet("#relinkBar { background: #e6f0ff; border-bottom: 1px solid #9db8e0; }"
-                           "#relinkBar QLabel { color: #10243f; }")
+        self.setStyleSheet(
+            "#relinkBar { background: #e6f0ff; border-bottom: 1px solid #9db8e0; }#relinkBar QLabel { color: #10243f; }"
+        )
         self.hide()
 
     @classmethod
@@ -69,8 +70,10 @@ class RelinkBar(QFrame):
 
     def offer(self, old: str, new: str, photos: int) -> None:
         self.old, self.new = old, new
-        self.label.setText(f"Pictures moved to {shown(new)}? {photos:,} photos of {shown(Path(old).name or old)} "
-                           f"({shown(old)}, not connected) are there. Relink keeps their tags and search data.")
+        self.label.setText(
+            f"Pictures moved to {shown(new)}? {photos:,} photos of {shown(Path(old).name or old)} "
+            f"({shown(old)}, not connected) are there. Relink keeps their tags and search data."
+        )
         self.show()
 
     def _relink(self) -> None:

@@ -9,8 +9,20 @@ from pathlib import Path
 import re
 
 from PySide6.QtCore import QEvent, QMimeData, QModelIndex, QPointF, QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import (QColor, QGuiApplication, QIcon, QImage, QKeySequence, QPainter, QPainterPath, QPalette, QPen,
-                           QPixmap, QStandardItem, QStandardItemModel)
+from PySide6.QtGui import (
+    QColor,
+    QGuiApplication,
+    QIcon,
+    QImage,
+    QKeySequence,
+    QPainter,
+    QPainterPath,
+    QPalette,
+    QPen,
+    QPixmap,
+    QStandardItem,
+    QStandardItemModel,
+)
 from PySide6.QtWidgets import QCompleter, QFrame, QHBoxLayout, QLabel, QLineEdit, QMenu, QToolButton, QWidget
 
 
@@ -21,7 +33,7 @@ SEARCH_TIPS = (
     "<p><b>#dog</b> finds a concept (type # to pick one)</p>"
     "<p><b>folder:Holidays</b> &nbsp; <b>after:2021-06</b> &nbsp; <b>before:2022</b> &nbsp; "
     "<b>type:heic</b> &nbsp; <b>orientation:portrait</b></p>"
-    "<p><b>\"exact words\"</b> must be in the file name or written in the photo</p>"
+    '<p><b>"exact words"</b> must be in the file name or written in the photo</p>'
     "<p>Drop or paste a picture to search by it; words you type refine it.</p>"
 )
 SEARCH_PLACEHOLDER = "Search your photos — try “dog on a beach”"
@@ -86,8 +98,12 @@ class _QueryEdit(QLineEdit):
 
     def keyPressEvent(self, event) -> None:
         completer = getattr(self, "concept_completer", None)
-        if completer is not None and completer.popup().isVisible() and event.key() in (
-                Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Escape, Qt.Key.Key_Tab, Qt.Key.Key_Backtab):
+        if (
+            completer is not None
+            and completer.popup().isVisible()
+            and event.key()
+            in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Escape, Qt.Key.Key_Tab, Qt.Key.Key_Backtab)
+        ):
             event.ignore()  # the completer picks (or closes); no search, no clearing
             return
         if event.matches(QKeySequence.StandardKey.Paste):
@@ -152,8 +168,9 @@ class QueryChip(QFrame):
         else:
             side = min(image.width(), image.height())
             square = image.copy((image.width() - side) // 2, (image.height() - side) // 2, side, side)
-            pm = QPixmap.fromImage(square.scaled(44, 44, Qt.AspectRatioMode.IgnoreAspectRatio,
-                                                 Qt.TransformationMode.SmoothTransformation))
+            pm = QPixmap.fromImage(
+                square.scaled(44, 44, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation)
+            )
         rounded = QPixmap(pm.size())
         rounded.fill(Qt.GlobalColor.transparent)
         p = QPainter(rounded)
@@ -381,8 +398,8 @@ class SearchBar(QFrame):
         focus = pal.color(QPalette.ColorRole.Highlight).name()
         self.setStyleSheet(
             f"#searchBar {{ background: {base}; border: 1px solid {border}; border-radius: 9px; }}"
-            f"#searchBar[focused=\"true\"] {{ border: 1px solid {focus}; }}"
-            f"#searchBar[dropTarget=\"true\"] {{ border: 2px solid {focus}; background: {chip}; }}"
+            f'#searchBar[focused="true"] {{ border: 1px solid {focus}; }}'
+            f'#searchBar[dropTarget="true"] {{ border: 2px solid {focus}; background: {chip}; }}'
             f"#searchEdit {{ background: transparent; border: none; padding: 4px 0; }}"
             f"#queryChip {{ background: {chip}; border: 1px solid {border}; border-radius: 7px; }}"
             "QToolButton { border: none; padding: 1px; }"
@@ -396,8 +413,10 @@ class SearchBar(QFrame):
             self.set_drop_target(False)
         elif watched is self.edit and event.type() in _DRAG_EVENTS and event.source() is not self.edit:
             # the field would type a dropped file's URL: pictures become the chip instead
-            return self._drag_event(event, self.edit.cursorPositionAt(event.position().toPoint())
-                                    if event.type() == QEvent.Type.Drop else None)
+            return self._drag_event(
+                event,
+                self.edit.cursorPositionAt(event.position().toPoint()) if event.type() == QEvent.Type.Drop else None,
+            )
         return super().eventFilter(watched, event)
 
     def _repolish(self) -> None:
@@ -466,7 +485,7 @@ def _image_extensions() -> set[str]:
 
 
 def drop_kind(mime: QMimeData, image_extensions) -> str:
-    """"picture" for picture files, pixels or folders (see `image_query_from_mime`), "text" for
+    """ "picture" for picture files, pixels or folders (see `image_query_from_mime`), "text" for
     other links and words, "" for nothing usable. `image_extensions()`: the readable suffixes."""
     if mime.hasUrls():
         local = [Path(u.toLocalFile()) for u in mime.urls() if u.isLocalFile()]

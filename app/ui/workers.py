@@ -48,9 +48,16 @@ class Task(QRunnable):
     _alive: set["Task"] = set()  # keeps Python wrappers alive until their result is delivered
     _alive_lock = threading.Lock()
 
-    def __init__(self, fn: Callable[..., Any], *args, on_result: Callable[[Any], None] | None = None,
-                 on_error: Callable[[BaseException], None] | None = None,
-                 on_progress: Callable[[Any], None] | None = None, report_kw: str | None = None, **kwargs):
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        *args,
+        on_result: Callable[[Any], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+        on_progress: Callable[[Any], None] | None = None,
+        report_kw: str | None = None,
+        **kwargs,
+    ):
         super().__init__()
         self.setAutoDelete(False)
         self.fn, self.args, self.kwargs = fn, args, kwargs
@@ -121,8 +128,7 @@ class Throttle:
     """Call `sink(value)` at most `rate` times a second; the last value is never lost when
     `final(value)` says so (e.g. a job's last step)."""
 
-    def __init__(self, sink: Callable[[Any], None], rate: float = 10.0,
-                 final: Callable[[Any], bool] | None = None):
+    def __init__(self, sink: Callable[[Any], None], rate: float = 10.0, final: Callable[[Any], bool] | None = None):
         self.sink = sink
         self.interval = 1.0 / rate
         self.final = final or (lambda v: False)

@@ -128,8 +128,7 @@ def _devdata_library(tmp_path: Path) -> tuple[Path, dict[str, str], dict[str, se
     return photos, label, expected
 
 
-def test_devdata_near_copies_are_found_and_nothing_else_at_any_allowed_threshold(tmp_path, make_settings,
-                                                                                 random_model):
+def test_devdata_near_copies_are_found_and_nothing_else_at_any_allowed_threshold(tmp_path, make_settings, random_model):
     """At the default and at the loosest threshold, with the tiny random model: each group is copies of
     one picture (by devdata's labels), and the resized, recompressed and re-coloured copies are found."""
     photos, label, expected = _devdata_library(tmp_path)
@@ -149,8 +148,9 @@ def test_devdata_near_copies_are_found_and_nothing_else_at_any_allowed_threshold
 
 
 @pytest.mark.parametrize("n_shapes, n_photos", [(12, 12), (24, 3), (3, 21)])
-def test_random_weights_offer_no_look_alikes_whatever_the_mix(tmp_path, make_settings, random_model,
-                                                               n_shapes, n_photos):
+def test_random_weights_offer_no_look_alikes_whatever_the_mix(
+    tmp_path, make_settings, random_model, n_shapes, n_photos
+):
     """Random weights map pictures of one kind (shapes, photos) to nearly one vector, but a mix of kinds
     pulls a median over random pairs down: the check must see it in any mix."""
     photos = tmp_path / "photos"
@@ -197,8 +197,15 @@ def _catalog_with_vectors(path: Path, vectors: np.ndarray, sizes=None, hashes=No
     catalog = Catalog(path)
     n = len(vectors)
     with catalog.transaction() as db:
-        catalog.put_files(db, [FileRecord(None, f"/p/{k:04d}.jpg", f"fp{k}", 1000 + k, 1.6e9 + k,
-                                          width=(sizes or {}).get(k, 100), height=100) for k in range(n)])
+        catalog.put_files(
+            db,
+            [
+                FileRecord(
+                    None, f"/p/{k:04d}.jpg", f"fp{k}", 1000 + k, 1.6e9 + k, width=(sizes or {}).get(k, 100), height=100
+                )
+                for k in range(n)
+            ],
+        )
         catalog.put_embeddings(db, "m", [(f"fp{k}", v) for k, v in enumerate(vectors)])
         catalog.put_hashes(db, [(f"fp{k}", _signed(h)) for k, h in (hashes or {}).items()])
     ids = [r.id for r in catalog.files("ORDER BY path")]
@@ -271,8 +278,9 @@ def test_a_chain_of_pairs_is_never_one_group(tmp_path, signal):
         a = int(np.random.default_rng(5).integers(0, 2**63))
         hashes = {0: a, 1: a ^ 0xF, 2: a ^ 0xFF, 3: a ^ 0xFFF}
     catalog, ids = _catalog_with_vectors(tmp_path / "c.sqlite3", vectors, hashes=hashes)
-    report = duplicates.find_duplicates(catalog, "m", threshold=duplicates.DEFAULT_THRESHOLD,
-                                        use_embeddings=signal == "embeddings")
+    report = duplicates.find_duplicates(
+        catalog, "m", threshold=duplicates.DEFAULT_THRESHOLD, use_embeddings=signal == "embeddings"
+    )
     groups = sorted({ids.index(p.id) for p in g.photos} for g in report.groups if min(p.id for p in g.photos) <= ids[3])
     assert groups == [{0, 1}, {2, 3}]
     kind = duplicates.LOOKS_ALIKE if signal == "embeddings" else duplicates.NEAR_COPY
@@ -297,16 +305,22 @@ def _signed(value: int) -> int:
 
 def test_hash_pairs_match_brute_force():
     rng = np.random.default_rng(5)
-    values = [int(x) * 2 + int(y) for x, y in zip(rng.integers(0, 2**63, size=400, dtype=np.int64),
-                                                 rng.integers(0, 2, size=400))]
+    values = [
+        int(x) * 2 + int(y)
+        for x, y in zip(rng.integers(0, 2**63, size=400, dtype=np.int64), rng.integers(0, 2, size=400))
+    ]
     for k in range(0, 40, 2):  # plant near pairs: flip 0-11 bits (some beyond the distance)
         mask = sum(1 << int(bit) for bit in rng.choice(64, size=int(rng.integers(0, 12)), replace=False))
         values[k + 1] = values[k] ^ mask
     hashes = np.array([_signed(v & ((1 << 64) - 1)) for v in values], dtype=np.int64)
     a, b = duplicates.hash_pairs(hashes, 8)
     got = set(zip(a.tolist(), b.tolist()))
-    brute = {(i, j) for i in range(len(values)) for j in range(i + 1, len(values))
-             if duplicates.hamming(values[i], values[j]) <= 8}
+    brute = {
+        (i, j)
+        for i in range(len(values))
+        for j in range(i + 1, len(values))
+        if duplicates.hamming(values[i], values[j]) <= 8
+    }
     assert got == brute and len(brute) >= 10
 
 

@@ -91,10 +91,15 @@ def test_the_int8_tower_quantises_attention_too(random_model, tmp_path):
     original, ours = e.model.visual.transformer.resblocks[0].attn, rewritten.transformer.resblocks[0].attn
     x = torch.randn(3, 5, original.embed_dim, generator=torch.Generator().manual_seed(1))
     causal = torch.ones(5, 5, dtype=torch.bool).triu(1)
-    for mask in (causal, torch.zeros(5, 5).masked_fill(causal, float("-inf")), causal.repeat(3 * original.num_heads, 1, 1)):
+    for mask in (
+        causal,
+        torch.zeros(5, 5).masked_fill(causal, float("-inf")),
+        causal.repeat(3 * original.num_heads, 1, 1),
+    ):
         with torch.inference_mode():
-            assert torch.allclose(ours(x, x, x, attn_mask=mask)[0],
-                                  original(x, x, x, need_weights=False, attn_mask=mask)[0], atol=1e-5)
+            assert torch.allclose(
+                ours(x, x, x, attn_mask=mask)[0], original(x, x, x, need_weights=False, attn_mask=mask)[0], atol=1e-5
+            )
 
     int8 = e.int8_visual()
     float_layers = [type(m) for m in int8.modules() if type(m) in (torch.nn.Linear, torch.nn.MultiheadAttention)]
@@ -156,8 +161,10 @@ def test_a_batch_embedded_while_the_precision_is_chosen_gets_the_chosen_tower_s_
         g = torch.Generator().manual_seed(1)
         batches = [_photos(embedder), torch.rand(5, 3, embedder.image_size, embedder.image_size, generator=g)]
         out = {}
-        lanes = [threading.Thread(target=lambda i=i: out.__setitem__(i, embedder.embed_tensors(batches[i])))
-                 for i in range(2)]
+        lanes = [
+            threading.Thread(target=lambda i=i: out.__setitem__(i, embedder.embed_tensors(batches[i])))
+            for i in range(2)
+        ]
         for lane in lanes:
             lane.start()
             time.sleep(0.05)

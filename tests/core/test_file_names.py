@@ -97,7 +97,8 @@ def test_a_file_the_catalog_refuses_is_skipped_with_its_reason_and_tried_again(l
     bad = photos / "green_triangle_0.jpg"
     library.catalog.db.execute(  # a real SQLite error for this one row, as a name SQLite cannot take gave
         f"CREATE TRIGGER refuse BEFORE INSERT ON files WHEN NEW.path = '{bad}' "
-        "BEGIN SELECT RAISE(ABORT, 'refused for the test'); END")
+        "BEGIN SELECT RAISE(ABORT, 'refused for the test'); END"
+    )
     report = library.update([photos])
     assert report.skipped == [(str(bad), "cannot record it in the catalog: refused for the test")]
     assert report.embedded == 11 and library.catalog.count() == 11
@@ -119,6 +120,7 @@ def test_a_thumbnail_that_cannot_be_written_does_not_stop_the_run(library, photo
 
 def test_a_full_disk_still_stops_the_run(library, photos, monkeypatch):
     """Only errors about one file's data are skipped; the database's own errors stop the run."""
+
     def full(self, db, records):
         raise sqlite3.OperationalError("database or disk is full")
 

@@ -179,4 +179,3 @@ def test_the_tuned_approximate_index_finds_the_neighbours_of_text_like_and_photo
             exact = set(ids[np.argsort(-(vecs @ q))[:100]].tolist())
             recalls.append(len(exact & set(big.search(q, 100)[0].tolist())) / 100)
         assert np.mean(recalls) >= 0.95, kind
-

@@ -16,8 +16,11 @@ def test_the_engine_imports_no_qt():
     """At run time, lazy imports included: every engine module imported, no Qt module loaded."""
     modules = [m.name for m in pkgutil.walk_packages(app.core.__path__, "app.core.")]
     assert len(modules) > 25
-    code = "import sys\n" + "".join(f"import {m}\n" for m in modules) + \
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'shiboken6', 'PyQt5', 'PyQt6')))"
+    code = (
+        "import sys\n"
+        + "".join(f"import {m}\n" for m in modules)
+        + "print(sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'shiboken6', 'PyQt5', 'PyQt6')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout
 

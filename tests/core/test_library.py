@@ -389,8 +389,11 @@ def test_capture_dates_outside_exif_are_catalogued_with_their_source_and_filter_
     text.add_text("Creation Time", "Sat, 12 Jun 2010 10:00:00 GMT")
     scene((320, 240), seed=2).save(folder / "screen.png", pnginfo=text)
     scene((320, 240), seed=3).save(folder / "undated.jpg")
-    expected = {"edited.jpg": ("2010-07-03T18:30:05", "XMP"), "screen.png": ("2010-06-12T10:00:00+00:00", "PNG text"),
-                "undated.jpg": (None, None)}
+    expected = {
+        "edited.jpg": ("2010-07-03T18:30:05", "XMP"),
+        "screen.png": ("2010-06-12T10:00:00+00:00", "PNG text"),
+        "undated.jpg": (None, None),
+    }
     try:
         import pillow_heif
     except ImportError:
@@ -400,8 +403,12 @@ def test_capture_dates_outside_exif_are_catalogued_with_their_source_and_filter_
         exif.get_ifd(0x8769).update({0x9003: "2011:01:02 03:04:05", 0x9011: "-05:00"})
         pillow_heif.from_pillow(scene((320, 240), seed=4)).save(folder / "phone.heic", exif=exif.tobytes())
         pillow_heif.from_pillow(scene((320, 240), seed=5)).save(
-            folder / "burst.heic", xmp=xmp_packet(photoshop_DateCreated="2009-11-12T13:14:15+01:00"))
-        expected |= {"phone.heic": ("2011-01-02T03:04:05-05:00", "EXIF"), "burst.heic": ("2009-11-12T13:14:15+01:00", "XMP")}
+            folder / "burst.heic", xmp=xmp_packet(photoshop_DateCreated="2009-11-12T13:14:15+01:00")
+        )
+        expected |= {
+            "phone.heic": ("2011-01-02T03:04:05-05:00", "EXIF"),
+            "burst.heic": ("2009-11-12T13:14:15+01:00", "XMP"),
+        }
     summer_2016 = dt.datetime(2016, 6, 1).timestamp()  # the file times say 2016
     for path in folder.iterdir():
         os.utime(path, (summer_2016, summer_2016))
@@ -433,7 +440,9 @@ def test_a_library_catalogued_before_dates_beyond_exif_finds_them_at_its_next_up
     report = library.update()
     assert (report.embedded, report.redated, report.only_added) == (0, 1, False)
     assert {Path(r.path).name: (r.taken_at, r.taken_from) for r in library.catalog.files()} == {
-        "edited.jpg": ("2010-07-03T18:30:05", "XMP"), "plain.jpg": (None, None)}
+        "edited.jpg": ("2010-07-03T18:30:05", "XMP"),
+        "plain.jpg": (None, None),
+    }
     assert library.update().redated == 0  # read once
 
 

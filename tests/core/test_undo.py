@@ -123,7 +123,8 @@ def test_locate_reads_quoted_and_relative_paths(tmp_path, trash):
     from urllib.parse import quote
 
     (trash / "info" / "été 50%.jpg.trashinfo").write_text(
-        f"[Trash Info]\nPath={quote(relative)}\nDeletionDate=2026-01-02T03:04:05\n", encoding="utf-8")
+        f"[Trash Info]\nPath={quote(relative)}\nDeletionDate=2026-01-02T03:04:05\n", encoding="utf-8"
+    )
     found = trashcan.locate(original)
     assert found.file == str(trash / "files" / "été 50%.jpg")
     trashcan.restore(found)

@@ -24,16 +24,18 @@ def _urls(*urls: QUrl) -> QMimeData:
 
 
 def _enter(widget, mime: QMimeData) -> QDragEnterEvent:
-    event = QDragEnterEvent(widget.rect().center(), EITHER, mime, Qt.MouseButton.LeftButton,
-                            Qt.KeyboardModifier.NoModifier)
+    event = QDragEnterEvent(
+        widget.rect().center(), EITHER, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
     QApplication.sendEvent(widget, event)
     return event
 
 
 def _drop(widget, mime: QMimeData) -> QDropEvent:
     _enter(widget, mime)
-    event = QDropEvent(QPointF(widget.rect().center()), EITHER, mime, Qt.MouseButton.LeftButton,
-                       Qt.KeyboardModifier.NoModifier)
+    event = QDropEvent(
+        QPointF(widget.rect().center()), EITHER, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
     QApplication.sendEvent(widget, event)
     return event
 

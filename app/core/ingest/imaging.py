@@ -83,8 +83,13 @@ def capture_date(im: Image.Image, exif: Image.Exif) -> tuple[str | None, str | N
     """When the photo was taken, as ISO 8601 local time (with its UTC offset when the file says),
     and where that was read: "EXIF", "XMP", "IPTC" or "PNG text". (None, None): the file does not
     say, and the file time stands in."""
-    readers = (("EXIF", _exif_taken), ("XMP", _xmp_taken), ("IPTC", _iptc_taken), ("PNG text", _png_taken),
-               ("EXIF", _exif_modified))
+    readers = (
+        ("EXIF", _exif_taken),
+        ("XMP", _xmp_taken),
+        ("IPTC", _iptc_taken),
+        ("PNG text", _png_taken),
+        ("EXIF", _exif_modified),
+    )
     for source, read in readers:
         try:
             when = read(im, exif)
@@ -272,8 +277,13 @@ def _reduced(im: Image.Image, min_side: int, thumb_size: int) -> Image.Image:
     return rgb.reduce(factor) if factor > 1 else rgb
 
 
-def decode(path: str | Path, min_side: int = 224, thumb_size: int = 320, max_pixels: int = 150_000_000,
-           budget: PixelBudget | None = None) -> Decoded:
+def decode(
+    path: str | Path,
+    min_side: int = 224,
+    thumb_size: int = 320,
+    max_pixels: int = 150_000_000,
+    budget: PixelBudget | None = None,
+) -> Decoded:
     """Open `path` once and return it upright, in RGB, shrunk as far as the model and the thumbnail
     allow. With a `budget`, the decoded pixels wait for room in it (decode threads share one).
     Raises ImageError with a readable reason for anything unusable."""
@@ -383,6 +393,7 @@ def read_metadata(path: str | Path) -> dict:
 
 def _gps(gps: dict) -> tuple[float, float] | None:
     try:
+
         def deg(values, ref):
             d, m, s = (float(v) for v in values)
             value = d + m / 60 + s / 3600

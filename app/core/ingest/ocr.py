@@ -145,8 +145,13 @@ def shared_engine(threads: int | None = None) -> OcrEngine:
         return _shared
 
 
-def read_library(catalog, settings, progress: Callable[[Progress], None] | None = None,
-                 control: Control | None = None, engine: OcrEngine | None = None) -> int:
+def read_library(
+    catalog,
+    settings,
+    progress: Callable[[Progress], None] | None = None,
+    control: Control | None = None,
+    engine: OcrEngine | None = None,
+) -> int:
     """Read the text of every photo not read yet; returns how many were read. Raises OcrUnavailable
     when the engine cannot start (nothing is stored then, so a later run tries again)."""
     progress = progress or (lambda p: None)
@@ -205,5 +210,14 @@ def read_library(catalog, settings, progress: Callable[[Progress], None] | None 
     return done
 
 
-__all__ = ["OcrEngine", "OcrUnavailable", "read_library", "shared_engine", "load_for_ocr", "fit", "engine_name",
-           "OCR_VERSION", "OCR_SIZE"]
+__all__ = [
+    "OcrEngine",
+    "OcrUnavailable",
+    "read_library",
+    "shared_engine",
+    "load_for_ocr",
+    "fit",
+    "engine_name",
+    "OCR_VERSION",
+    "OCR_SIZE",
+]

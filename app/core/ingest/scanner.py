@@ -21,8 +21,18 @@ from ..store.catalog import FileRecord
 log = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = {
-    ".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff",
-    ".heic", ".heif", ".hif",
+    ".jpg",
+    ".jpeg",
+    ".jpe",
+    ".png",
+    ".webp",
+    ".gif",
+    ".bmp",
+    ".tif",
+    ".tiff",
+    ".heic",
+    ".heif",
+    ".hif",
 }
 
 
@@ -67,8 +77,13 @@ def _inside(path: str, folder: str) -> bool:
     return path == folder or path.startswith(os.path.join(folder, ""))
 
 
-def walk(root: Path, extensions: set[str] | None = None, folder_id: int | None = None,
-         unlistable: list[str] | None = None, skip: Path | None = None) -> Iterator[DiskFile]:
+def walk(
+    root: Path,
+    extensions: set[str] | None = None,
+    folder_id: int | None = None,
+    unlistable: list[str] | None = None,
+    skip: Path | None = None,
+) -> Iterator[DiskFile]:
     """Every image file under root. Skips hidden folders and files, AppleDouble `._*` files and
     symlink loops; folders that cannot be listed are logged, skipped and added to `unlistable`
     (their photos are not gone, only out of reach). `skip`: a folder never walked (PhotoSeek's own
@@ -149,8 +164,14 @@ def _fingerprints(files: list[DiskFile], hasher, workers: int) -> dict[str, str]
     return {f.path: fp for f, fp in zip(files, found) if fp is not None}
 
 
-def plan(disk: list[DiskFile], known: list[FileRecord], embedded: set[str], hasher=fingerprint,
-         workers: int = 1, elsewhere: list[FileRecord] | tuple = ()) -> ScanPlan:
+def plan(
+    disk: list[DiskFile],
+    known: list[FileRecord],
+    embedded: set[str],
+    hasher=fingerprint,
+    workers: int = 1,
+    elsewhere: list[FileRecord] | tuple = (),
+) -> ScanPlan:
     """Diff files on disk against catalog rows, fingerprinting new and changed files `workers` at a time.
 
     `embedded` holds the fingerprints that already have an embedding for the current model;
@@ -164,8 +185,9 @@ def plan(disk: list[DiskFile], known: list[FileRecord], embedded: set[str], hash
         result.new_count = len(disk)
         return result
     by_path = {r.path: r for r in known}
-    same = {f.path for f in disk if (row := by_path.get(f.path)) is not None and row.size == f.size
-            and row.mtime == f.mtime}
+    same = {
+        f.path for f in disk if (row := by_path.get(f.path)) is not None and row.size == f.size and row.mtime == f.mtime
+    }
     fingerprints = _fingerprints([f for f in disk if f.path not in same], hasher, workers)
     on_disk = {f.path for f in disk}
     gone = {r.path: r for r in known if r.path not in on_disk}

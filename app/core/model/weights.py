@@ -60,17 +60,23 @@ class Pretrained:
     def settings(self) -> dict:
         """Keyword arguments of open_clip's create_model_and_transforms that run these weights as they
         were trained: QuickGELU, normalisation, resampling (open_clip itself drops these for a file)."""
-        values = dict(force_quick_gelu=bool(self.cfg.get("quick_gelu", False)), image_mean=self.cfg.get("mean"),
-                      image_std=self.cfg.get("std"), image_interpolation=self.cfg.get("interpolation"),
-                      image_resize_mode=self.cfg.get("resize_mode"))
+        values = dict(
+            force_quick_gelu=bool(self.cfg.get("quick_gelu", False)),
+            image_mean=self.cfg.get("mean"),
+            image_std=self.cfg.get("std"),
+            image_interpolation=self.cfg.get("interpolation"),
+            image_resize_mode=self.cfg.get("resize_mode"),
+        )
         return {k: v for k, v in values.items() if v is not None}
 
 
 def tags_of(model: str) -> list[Pretrained]:
     import open_clip
 
-    return [Pretrained(model, tag, open_clip.get_pretrained_cfg(model, tag))
-            for tag in open_clip.list_pretrained_tags_by_model(model)]
+    return [
+        Pretrained(model, tag, open_clip.get_pretrained_cfg(model, tag))
+        for tag in open_clip.list_pretrained_tags_by_model(model)
+    ]
 
 
 def pretrained_tag(model: str, tag: str) -> Pretrained:
@@ -81,7 +87,8 @@ def pretrained_tag(model: str, tag: str) -> Pretrained:
     if not cfg:
         tags = ", ".join(p.tag for p in tags_of(model)) or "none known"
         raise ModelUnavailable(
-            f"'{tag}' is neither a pretrained tag of {model} (tags: {tags}) nor an existing checkpoint file")
+            f"'{tag}' is neither a pretrained tag of {model} (tags: {tags}) nor an existing checkpoint file"
+        )
     return Pretrained(model, tag, cfg)
 
 
@@ -105,7 +112,7 @@ def _hub_repos_of(path: Path) -> set[str]:
     and huggingface_hub's cache folder (models--org--repo/snapshots/<commit>/file, or blobs/<etag>)."""
     folders = list(path.parents)[:3]
     repos = {f"{folders[1].name}/{folders[0].name}"} if len(folders) > 1 else set()
-    repos.update(f.name[len("models--"):].replace("--", "/") for f in folders if f.name.startswith("models--"))
+    repos.update(f.name[len("models--") :].replace("--", "/") for f in folders if f.name.startswith("models--"))
     return repos
 
 
@@ -243,8 +250,9 @@ def _total_length(response, done: int) -> int:
     return done + int(length) if length and length.isdigit() else 0
 
 
-def _unavailable(p: Pretrained, name: str, url: str, size: int | None, error: Exception,
-                 cache_dir: Path) -> ModelUnavailable:
+def _unavailable(
+    p: Pretrained, name: str, url: str, size: int | None, error: Exception, cache_dir: Path
+) -> ModelUnavailable:
     """What an offline user needs: which file, about how big, from where, and what to do with it."""
     size = size or _checkpoint_size(p.model)
     about = f", about {size / 1e6:,.0f} MB" if size else ""
@@ -252,7 +260,8 @@ def _unavailable(p: Pretrained, name: str, url: str, size: int | None, error: Ex
         f"Could not download the weights of {p.model} ({p.tag}): {name}{about}, from {url}. Are you offline? "
         f"Download that file on a connected machine and put it in {plain_copy(p, cache_dir)}{os.sep}, or "
         "point PhotoSeek at it: --pretrained /path/to/the/file (or PHOTOSEEK_PRETRAINED, or Settings > Model > "
-        f"Choose a local checkpoint).\nDetails: {type(error).__name__}: {str(error)[:400]}")
+        f"Choose a local checkpoint).\nDetails: {type(error).__name__}: {str(error)[:400]}"
+    )
 
 
 class _NoWeightsWarning(logging.Filter):

@@ -81,11 +81,15 @@ def check_settings(threshold: float, hash_distance: int | None = None) -> None:
     """Raise ValueError, with a message for the user, for a threshold or hash distance outside
     the range where they mean "the same picture"."""
     if not MIN_THRESHOLD - 1e-9 <= threshold <= 1.0:
-        raise ValueError(f"the similarity threshold must be between {MIN_THRESHOLD:.2f} and 1.00 "
-                         "(lower values would group photos that are not copies of each other)")
+        raise ValueError(
+            f"the similarity threshold must be between {MIN_THRESHOLD:.2f} and 1.00 "
+            "(lower values would group photos that are not copies of each other)"
+        )
     if hash_distance is not None and not -1 <= hash_distance <= MAX_HASH_DISTANCE:
-        raise ValueError(f"the image-hash distance must be between 0 and {MAX_HASH_DISTANCE} bits, or -1 "
-                         "for none (unrelated photos can be 8 bits apart)")
+        raise ValueError(
+            f"the image-hash distance must be between 0 and {MAX_HASH_DISTANCE} bits, or -1 "
+            "for none (unrelated photos can be 8 bits apart)"
+        )
 
 
 StopCheck = Callable[[], bool]
@@ -135,8 +139,16 @@ class Photo:
         return self.kind == IDENTICAL
 
     def as_dict(self) -> dict:
-        return {"id": self.id, "path": self.path, "size": self.size, "width": self.width,
-                "height": self.height, "taken_at": self.taken_at, "kind": self.kind, "identical": self.identical}
+        return {
+            "id": self.id,
+            "path": self.path,
+            "size": self.size,
+            "width": self.width,
+            "height": self.height,
+            "taken_at": self.taken_at,
+            "kind": self.kind,
+            "identical": self.identical,
+        }
 
 
 @dataclass
@@ -172,9 +184,14 @@ class DuplicateGroup:
         return min(self.match(self.keeper, p).similarity for p in self.others if p.kind == self.kind)
 
     def as_dict(self) -> dict:
-        return {"keeper": self.keeper.path, "paths": [p.path for p in self.photos], "kind": self.kind,
-                "exact": self.exact, "similarity": round(self.similarity, 4),
-                "photos": [p.as_dict() for p in self.photos]}
+        return {
+            "keeper": self.keeper.path,
+            "paths": [p.path for p in self.photos],
+            "kind": self.kind,
+            "exact": self.exact,
+            "similarity": round(self.similarity, 4),
+            "photos": [p.as_dict() for p in self.photos],
+        }
 
 
 @dataclass
@@ -194,9 +211,15 @@ class DuplicateReport:
         return sum(len(g.photos) - 1 for g in self.groups)
 
     def as_dict(self) -> dict:
-        return {"threshold": self.threshold, "hash_distance": self.hash_distance, "photos": self.photos,
-                "embeddings_used": self.embeddings_used, "note": self.note, "seconds": round(self.seconds, 3),
-                "groups": [g.as_dict() for g in self.groups]}
+        return {
+            "threshold": self.threshold,
+            "hash_distance": self.hash_distance,
+            "photos": self.photos,
+            "embeddings_used": self.embeddings_used,
+            "note": self.note,
+            "seconds": round(self.seconds, 3),
+            "groups": [g.as_dict() for g in self.groups],
+        }
 
 
 # -- finding pairs ------------------------------------------------------------------------------
@@ -219,9 +242,13 @@ def hash_pairs(hashes: np.ndarray, max_distance: int) -> tuple[np.ndarray, np.nd
     return rows[keep], found[keep].astype(np.int64)
 
 
-def embedding_pairs(vectors: np.ndarray, threshold: float, should_stop: StopCheck | None = None,
-                    progress: Callable[[int, int], None] | None = None,
-                    exact_limit: int = EXACT_LIMIT) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def embedding_pairs(
+    vectors: np.ndarray,
+    threshold: float,
+    should_stop: StopCheck | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    exact_limit: int = EXACT_LIMIT,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Index pairs (i < j) of unit vectors with cosine >= threshold, and their cosines.
 
     Exact (blocked matrix products) up to `exact_limit` vectors. Above it an inverted-file index:
@@ -244,7 +271,7 @@ def embedding_pairs(vectors: np.ndarray, threshold: float, should_stop: StopChec
         for start in range(0, n, block):
             if should_stop():
                 break
-            sims = vectors[start:start + block] @ vectors[start:].T
+            sims = vectors[start : start + block] @ vectors[start:].T
             r, c = np.nonzero(sims >= threshold)
             keep = start + r < start + c  # upper triangle (c is relative to `start`)
             rows_out.append(start + r[keep])
@@ -264,7 +291,7 @@ def embedding_pairs(vectors: np.ndarray, threshold: float, should_stop: StopChec
         for start in range(0, n, block):
             if should_stop():
                 break
-            lims, sims, found = index.range_search(vectors[start:start + block], float(threshold) - 1e-6)
+            lims, sims, found = index.range_search(vectors[start : start + block], float(threshold) - 1e-6)
             rows = start + np.repeat(np.arange(len(lims) - 1, dtype=np.int64), np.diff(lims).astype(np.int64))
             keep = rows < found
             rows_out.append(rows[keep])
@@ -273,8 +300,11 @@ def embedding_pairs(vectors: np.ndarray, threshold: float, should_stop: StopChec
             progress(min(n, start + block), n)
     if not rows_out:
         return empty
-    return (np.concatenate(rows_out).astype(np.int64), np.concatenate(cols_out).astype(np.int64),
-            np.concatenate(sims_out).astype(np.float32))
+    return (
+        np.concatenate(rows_out).astype(np.int64),
+        np.concatenate(cols_out).astype(np.int64),
+        np.concatenate(sims_out).astype(np.float32),
+    )
 
 
 def model_separates(vectors: np.ndarray, sample: int = CHECK_SAMPLE) -> tuple[bool, float]:
@@ -290,8 +320,12 @@ def model_separates(vectors: np.ndarray, sample: int = CHECK_SAMPLE) -> tuple[bo
     if n < 2:
         return True, 0.0
     picked = np.random.default_rng(1).choice(n, size=min(n, sample), replace=False)
-    counts = np.concatenate([(vectors[picked[s:s + 64]] @ vectors.T >= MIN_THRESHOLD - _EPS).sum(axis=1) - 1
-                             for s in range(0, len(picked), 64)])  # - 1: not the photo itself
+    counts = np.concatenate(
+        [
+            (vectors[picked[s : s + 64]] @ vectors.T >= MIN_THRESHOLD - _EPS).sum(axis=1) - 1
+            for s in range(0, len(picked), 64)
+        ]
+    )  # - 1: not the photo itself
     lookalikes = float(np.percentile(counts, 75))
     return lookalikes <= max(CROWDED_MIN, CROWDED_SHARE * (n - 1)), lookalikes / (n - 1)
 
@@ -364,7 +398,9 @@ def _hash_pairs(hashes: list[int | None], max_distance: int) -> list[tuple[int, 
         else:
             first[u] = k
     a, b = hash_pairs(unique, max_distance)
-    pairs += [(hamming(int(unique[ua]), int(unique[ub])), first[ua], first[ub]) for ua, ub in zip(a.tolist(), b.tolist())]
+    pairs += [
+        (hamming(int(unique[ua]), int(unique[ub])), first[ua], first[ub]) for ua, ub in zip(a.tolist(), b.tolist())
+    ]
     return [(i, j) for _, i, j in sorted(pairs)]
 
 
@@ -379,23 +415,29 @@ def _trusted_vectors(catalog, model_id: str, n: int, position: dict[int, int]) -
     if len(rows) == 0:
         return None, ""  # nothing embedded (yet)
     if len(rows) < CHECK_MIN_PHOTOS:
-        return None, (f"Similar-looking photos were compared by their image hash only: look-alikes need "
-                      f"{CHECK_MIN_PHOTOS} photos or more, to show whether this model tells photos apart.")
+        return None, (
+            f"Similar-looking photos were compared by their image hash only: look-alikes need "
+            f"{CHECK_MIN_PHOTOS} photos or more, to show whether this model tells photos apart."
+        )
     usable, share = model_separates(vectors)
     if not usable:
-        return None, (f"Similar-looking photos were compared by their image hash only: this model's embeddings "
-                      f"do not tell photos apart (one photo in four looks like {share:.0%} of the library), "
-                      "so look-alikes are not offered.")
+        return None, (
+            f"Similar-looking photos were compared by their image hash only: this model's embeddings "
+            f"do not tell photos apart (one photo in four looks like {share:.0%} of the library), "
+            "so look-alikes are not offered."
+        )
     by_row = np.zeros((n, vectors.shape[1]), dtype=np.float32)
     by_row[rows] = vectors
     return by_row, ""
 
 
-def _embedding_pairs(vectors: np.ndarray, threshold: float, should_stop: StopCheck,
-                     progress: ProgressCallback, exact_limit: int) -> list[tuple[int, int]]:
+def _embedding_pairs(
+    vectors: np.ndarray, threshold: float, should_stop: StopCheck, progress: ProgressCallback, exact_limit: int
+) -> list[tuple[int, int]]:
     """Pairs of rows that look alike, most alike first (rows without an embedding are zeros)."""
-    a, b, sims = embedding_pairs(vectors, threshold, should_stop,
-                                 lambda done, total: progress("embeddings", done, total), exact_limit)
+    a, b, sims = embedding_pairs(
+        vectors, threshold, should_stop, lambda done, total: progress("embeddings", done, total), exact_limit
+    )
     order = np.argsort(-sims, kind="stable")
     return list(zip(a[order].tolist(), b[order].tolist()))
 
@@ -403,8 +445,9 @@ def _embedding_pairs(vectors: np.ndarray, threshold: float, should_stop: StopChe
 # -- grouping -----------------------------------------------------------------------------------
 
 
-def _complete_linkage(n: int, pairs: Iterable[tuple[int, int]], match: Callable[[int, int], Match | None],
-                      should_stop: StopCheck) -> list[list[int]]:
+def _complete_linkage(
+    n: int, pairs: Iterable[tuple[int, int]], match: Callable[[int, int], Match | None], should_stop: StopCheck
+) -> list[list[int]]:
     """Clusters of rows in which every two match. Candidate pairs, strongest first, merge two
     clusters only when every row of one matches every row of the other: a chain A~B~C joins A and
     C only if A~C too."""
@@ -450,10 +493,17 @@ def _photo(row: tuple) -> Photo:
     return Photo(int(row[0]), row[1], row[3], row[5], row[6], row[7], row[4])
 
 
-def find_duplicates(catalog, model_id: str | None, threshold: float = DEFAULT_THRESHOLD,
-                    hash_distance: int | None = None, use_embeddings: bool = True, use_hashes: bool = True,
-                    should_stop: StopCheck | None = None, progress: ProgressCallback | None = None,
-                    exact_limit: int = EXACT_LIMIT) -> DuplicateReport:
+def find_duplicates(
+    catalog,
+    model_id: str | None,
+    threshold: float = DEFAULT_THRESHOLD,
+    hash_distance: int | None = None,
+    use_embeddings: bool = True,
+    use_hashes: bool = True,
+    should_stop: StopCheck | None = None,
+    progress: ProgressCallback | None = None,
+    exact_limit: int = EXACT_LIMIT,
+) -> DuplicateReport:
     """Group the library's duplicates: identical files always, photos whose perceptual hashes are
     at most `hash_distance` bits apart (default: `hash_distance_for(threshold)`), and photos whose
     embeddings (of `model_id`) have a cosine of at least `threshold`, when the model tells photos
@@ -475,8 +525,9 @@ def find_duplicates(catalog, model_id: str | None, threshold: float = DEFAULT_TH
         progress("hashes", 1, 1)
     if use_embeddings and threshold < 1.0 and not should_stop():
         if model_id:
-            signals.vectors, report.note = _trusted_vectors(catalog, model_id, len(rows),
-                                                            {int(r[0]): k for k, r in enumerate(rows)})
+            signals.vectors, report.note = _trusted_vectors(
+                catalog, model_id, len(rows), {int(r[0]): k for k, r in enumerate(rows)}
+            )
         else:
             report.note = "No model is loaded: only identical files and image hashes were compared."
         if signals.vectors is not None:
@@ -495,9 +546,15 @@ def find_duplicates(catalog, model_id: str | None, threshold: float = DEFAULT_TH
 # -- filling in hashes for photos indexed before they existed -----------------------------------
 
 
-def backfill_hashes(catalog, thumbs_dir, thumb_size: int = 320, max_pixels: int = 150_000_000,
-                    should_stop: StopCheck | None = None, progress: Callable[[int, int, str], None] | None = None,
-                    batch: int = 256) -> int:
+def backfill_hashes(
+    catalog,
+    thumbs_dir,
+    thumb_size: int = 320,
+    max_pixels: int = 150_000_000,
+    should_stop: StopCheck | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+    batch: int = 256,
+) -> int:
     """Hash the photos that have no perceptual hash yet, from their cached thumbnails (or the
     file when the thumbnail is gone). Returns how many were hashed."""
     from ..ingest import imaging
@@ -517,8 +574,9 @@ def backfill_hashes(catalog, thumbs_dir, thumb_size: int = 320, max_pixels: int 
                     im.draft("L", (64, 64))
                     value = perceptual_hash(im)
             else:
-                value = perceptual_hash(imaging.decode(path, min_side=64, thumb_size=thumb_size,
-                                                       max_pixels=max_pixels).image)
+                value = perceptual_hash(
+                    imaging.decode(path, min_side=64, thumb_size=thumb_size, max_pixels=max_pixels).image
+                )
         except Exception as e:  # noqa: BLE001 - a photo that cannot be read again gets no hash
             log.info("cannot hash %s: %s", path, e)
         pending.append((fingerprint, value))
@@ -534,7 +592,27 @@ def backfill_hashes(catalog, thumbs_dir, thumb_size: int = 320, max_pixels: int 
     return done
 
 
-__all__ = ["find_duplicates", "DuplicateReport", "DuplicateGroup", "Photo", "Match", "perceptual_hash", "hamming",
-           "hash_pairs", "embedding_pairs", "model_separates", "backfill_hashes", "check_settings",
-           "hash_distance_for", "DEFAULT_THRESHOLD", "DEFAULT_HASH_DISTANCE", "MIN_THRESHOLD", "MAX_HASH_DISTANCE",
-           "IDENTICAL", "NEAR_COPY", "LOOKS_ALIKE", "SAME_PICTURE", "KEEPER"]
+__all__ = [
+    "find_duplicates",
+    "DuplicateReport",
+    "DuplicateGroup",
+    "Photo",
+    "Match",
+    "perceptual_hash",
+    "hamming",
+    "hash_pairs",
+    "embedding_pairs",
+    "model_separates",
+    "backfill_hashes",
+    "check_settings",
+    "hash_distance_for",
+    "DEFAULT_THRESHOLD",
+    "DEFAULT_HASH_DISTANCE",
+    "MIN_THRESHOLD",
+    "MAX_HASH_DISTANCE",
+    "IDENTICAL",
+    "NEAR_COPY",
+    "LOOKS_ALIKE",
+    "SAME_PICTURE",
+    "KEEPER",
+]

@@ -191,8 +191,9 @@ class ConceptIndex:
         base = self.cache_dir / _safe(self.model_id)
         return base.with_suffix(".scores.npz"), base.with_suffix(".prompts")
 
-    def _prompt_matrix(self, embedder, vocab: Vocabulary, should_stop,
-                       progress: Callable[[int, int], None] | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+    def _prompt_matrix(
+        self, embedder, vocab: Vocabulary, should_stop, progress: Callable[[int, int], None] | None = None
+    ) -> tuple[np.ndarray, np.ndarray] | None:
         """(P float32[prompts, d], start of each concept's prompts) for the vocabulary; None when
         stopped meanwhile. The built-in prompts are encoded once per model, a saved chunk at a
         time (`progress(prompts ready, prompts)`): an interrupted run keeps what it did."""
@@ -203,8 +204,11 @@ class ConceptIndex:
         builtin_texts = [p for c in builtin for p in c.prompts]
         started = time.perf_counter()
         cached = PromptCache(chunk_folder, self.model_id).vectors(
-            builtin_texts, lambda chunk: embedder.encode_texts(chunk, batch_size=PROMPT_CHUNK),
-            should_stop=should_stop, progress=progress)
+            builtin_texts,
+            lambda chunk: embedder.encode_texts(chunk, batch_size=PROMPT_CHUNK),
+            should_stop=should_stop,
+            progress=progress,
+        )
         if cached is None:
             return None
         log.info("concept prompts ready (%d) in %.1f s", len(builtin_texts), time.perf_counter() - started)
@@ -244,8 +248,11 @@ class ConceptIndex:
         try:
             with np.load(score_file) as z:
                 meta = json.loads(str(z["meta"]))
-                if (meta.get("digest"), meta.get("model_id")) == (vocab.digest, self.model_id) \
-                        and abs(float(meta.get("scale", -1)) - scale) < 1e-6 and meta.get("top_k") == TOP_K:
+                if (
+                    (meta.get("digest"), meta.get("model_id")) == (vocab.digest, self.model_id)
+                    and abs(float(meta.get("scale", -1)) - scale) < 1e-6
+                    and meta.get("top_k") == TOP_K
+                ):
                     fresh.fingerprints = tuple(str(f) for f in z["fingerprints"])
                     fresh.logz = z["logz"].astype(np.float32)
                     fresh.top_idx = z["top_idx"].astype(np.int32)
@@ -261,20 +268,32 @@ class ConceptIndex:
         tmp = temp_beside(score_file)
         meta = {"digest": state.digest, "model_id": self.model_id, "scale": state.scale, "top_k": TOP_K}
         with open(tmp, "wb") as out:
-            np.savez(out, meta=np.array(json.dumps(meta)), fingerprints=np.array(state.fingerprints, dtype=str),
-                     logz=state.logz, top_idx=state.top_idx.astype(np.int16 if len(state.names) < 32000 else np.int32),
-                     top_p=state.top_p.astype(np.float16))
+            np.savez(
+                out,
+                meta=np.array(json.dumps(meta)),
+                fingerprints=np.array(state.fingerprints, dtype=str),
+                logz=state.logz,
+                top_idx=state.top_idx.astype(np.int16 if len(state.names) < 32000 else np.int32),
+                top_p=state.top_p.astype(np.float16),
+            )
         os.replace(tmp, score_file)
 
     def is_current(self) -> bool:
         """True when every indexed photo has scores for the current vocabulary (cheap)."""
         state = self._state
-        return (state is not None and state.generation == self.catalog.generation()
-                and state.digest == self.vocabulary().digest)
+        return (
+            state is not None
+            and state.generation == self.catalog.generation()
+            and state.digest == self.vocabulary().digest
+        )
 
-    def refresh(self, embedder, should_stop: Callable[[], bool] | None = None,
-                progress: Callable[[int, int], None] | None = None,
-                prompt_progress: Callable[[int, int], None] | None = None) -> ConceptReport:
+    def refresh(
+        self,
+        embedder,
+        should_stop: Callable[[], bool] | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        prompt_progress: Callable[[int, int], None] | None = None,
+    ) -> ConceptReport:
         """Score the photos that have no concept scores yet (all of them after the vocabulary or
         the model changed) and forget photos that left the library. `progress(photos scored,
         photos to score)`; `prompt_progress(prompts ready, prompts)` while the vocabulary's
@@ -294,8 +313,11 @@ class ConceptIndex:
             matrix, starts = prompts
             # Photos were only added since the last refresh (the usual case after indexing): keep
             # every row and look at the new photos alone, instead of matching 100k fingerprints.
-            appended = state is self._state and state.summary is not None and \
-                self.catalog.indexed_summary(self.model_id, state.max_id) == state.summary
+            appended = (
+                state is self._state
+                and state.summary is not None
+                and self.catalog.indexed_summary(self.model_id, state.max_id) == state.summary
+            )
             files = self.catalog.indexed_files(self.model_id, after_id=state.max_id if appended else 0)
             wanted = list(dict.fromkeys(fp for _, fp in files))
             missing = [fp for fp in wanted if fp not in state.row]
@@ -350,8 +372,12 @@ class ConceptIndex:
                 self._save(new)
             self._state = new
             if scored:
-                log.info("concept scores for %d photos in %.2f s (%.1f ms per 1,000)", scored, score_seconds,
-                         1e6 * score_seconds / scored)
+                log.info(
+                    "concept scores for %d photos in %.2f s (%.1f ms per 1,000)",
+                    scored,
+                    score_seconds,
+                    1e6 * score_seconds / scored,
+                )
             return ConceptReport(scored, len(fps), score_seconds, cancelled)
 
     # -- questions ---------------------------------------------------------------------------
@@ -400,8 +426,9 @@ class ConceptIndex:
         return self._state is not None and len(self._state.fingerprints) > 0
 
 
-def score_matrix(vectors: np.ndarray, prompts: np.ndarray, starts: np.ndarray, scale: float
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def score_matrix(
+    vectors: np.ndarray, prompts: np.ndarray, starts: np.ndarray, scale: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For image vectors [n, d]: (log Z [n], top concept indices [n, K], their p [n, K]).
 
     One BLAS product with every prompt, the best prompt of each concept (`maximum.reduceat` over
@@ -433,5 +460,14 @@ def _counts(state: _State) -> dict[str, int]:
     return {state.names[i]: int(n) for i, n in enumerate(counts) if n}
 
 
-__all__ = ["Concept", "ConceptIndex", "ConceptReport", "Vocabulary", "builtin_concepts", "score_matrix",
-           "HAS_THRESHOLD", "TAG_THRESHOLD", "VOCABULARY_PATH"]
+__all__ = [
+    "Concept",
+    "ConceptIndex",
+    "ConceptReport",
+    "Vocabulary",
+    "builtin_concepts",
+    "score_matrix",
+    "HAS_THRESHOLD",
+    "TAG_THRESHOLD",
+    "VOCABULARY_PATH",
+]

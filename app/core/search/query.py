@@ -49,7 +49,9 @@ def combine(image_vec: np.ndarray, text_vec: np.ndarray, text_weight: float = 0.
     return normalise((1 - text_weight) * image_vec + text_weight * text_vec)
 
 
-def rank(index: "VectorIndex", vector: np.ndarray, k: int | None = None, exclude: set[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+def rank(
+    index: "VectorIndex", vector: np.ndarray, k: int | None = None, exclude: set[int] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     extra = len(exclude) if exclude else 0
     ids, scores = index.search(normalise(vector), None if k is None else k + extra)
     if exclude:

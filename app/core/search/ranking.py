@@ -79,9 +79,17 @@ class SearchResult(list):
     library browse); `hints`: short notes for the user about how the query was read; `ids`: the
     hits' ids as an array (all there is when the search was asked for no paths)."""
 
-    def __init__(self, hits: Iterable[Hit] = (), *, parsed: ParsedQuery | None = None,
-                 hints: Iterable[str] = (), good_count: int | None = None, total: int = 0,
-                 cutoff: Cutoff | None = None, ids: np.ndarray | None = None):
+    def __init__(
+        self,
+        hits: Iterable[Hit] = (),
+        *,
+        parsed: ParsedQuery | None = None,
+        hints: Iterable[str] = (),
+        good_count: int | None = None,
+        total: int = 0,
+        cutoff: Cutoff | None = None,
+        ids: np.ndarray | None = None,
+    ):
         super().__init__(hits)
         self.ids = np.fromiter((h.id for h in self), dtype=np.int64, count=len(self)) if ids is None else ids
         self.parsed = parsed
@@ -117,9 +125,11 @@ def _type_condition(types: Iterable[str], params: list) -> str:
 def _orientation_condition(orientations: Iterable[str]) -> str:
     tol = SQUARE_TOLERANCE
     square = f"ABS(width - height) <= {tol} * MAX(width, height)"
-    sql = {"square": square,
-           "portrait": f"(height > width AND NOT {square})",
-           "landscape": f"(width > height AND NOT {square})"}
+    sql = {
+        "square": square,
+        "portrait": f"(height > width AND NOT {square})",
+        "landscape": f"(width > height AND NOT {square})",
+    }
     return "(width > 0 AND height > 0 AND (" + " OR ".join(sql[o] for o in orientations) + "))"
 
 
@@ -132,8 +142,10 @@ def offline_condition(catalog, wanted: bool | None, include_offline: bool = Fals
     if not folder_ids:
         return "0" if wanted else None
     away = f"COALESCE(folder_id, -1) IN ({folder_ids})"
-    online_too = ("fingerprint IN (SELECT fingerprint FROM files WHERE status = 'ok' "
-                  f"AND COALESCE(folder_id, -1) NOT IN ({folder_ids}))")
+    online_too = (
+        "fingerprint IN (SELECT fingerprint FROM files WHERE status = 'ok' "
+        f"AND COALESCE(folder_id, -1) NOT IN ({folder_ids}))"
+    )
     if wanted is False or (wanted is None and not include_offline):
         return f"NOT {away}"
     if wanted:
@@ -169,7 +181,9 @@ def filter_ids(catalog, f: Filters, include_offline: bool = False) -> np.ndarray
     if f.not_orientations:
         where.append("NOT " + _orientation_condition(f.not_orientations))
     if not (f.folders or f.not_folders):
-        return _sorted_ids(r[0] for r in catalog.db.execute(f"SELECT id FROM files WHERE {' AND '.join(where)}", params))
+        return _sorted_ids(
+            r[0] for r in catalog.db.execute(f"SELECT id FROM files WHERE {' AND '.join(where)}", params)
+        )
     rows = catalog.db.execute(f"SELECT id, path, folder_id FROM files WHERE {' AND '.join(where)}", params).fetchall()
     roots = catalog.folders()
     wanted = [_fold(x).strip("/") for x in f.folders]
@@ -182,8 +196,9 @@ def filter_ids(catalog, f: Filters, include_offline: bool = False) -> np.ndarray
         ok = verdict.get(key)
         if ok is None:
             rel = _relative_dir(directory, roots.get(folder_id))
-            ok = (not wanted or any(_folder_matches(rel, w) for w in wanted)) and \
-                not any(_folder_matches(rel, u) for u in unwanted)
+            ok = (not wanted or any(_folder_matches(rel, w) for w in wanted)) and not any(
+                _folder_matches(rel, u) for u in unwanted
+            )
             verdict[key] = ok
         if ok:
             out.append(file_id)
@@ -314,8 +329,10 @@ def _resolve_concepts(library: Searchable, parsed: ParsedQuery, hints: list[str]
         if concept is None:
             words = concept_key(term.name)
             near = vocab.suggest(term.name)
-            hints.append(f"no concept #{term.name}; searching for “{words}”"
-                         + (f" (did you mean #{near[0].replace(' ', '_')}?)" if near else ""))
+            hints.append(
+                f"no concept #{term.name}; searching for “{words}”"
+                + (f" (did you mean #{near[0].replace(' ', '_')}?)" if near else "")
+            )
             stand_ins.append(Part(words, term.weight, term.negative))
         else:
             found.append((term, concept))
@@ -336,8 +353,12 @@ def library_sample(library: Searchable) -> np.ndarray | None:
     if cached is not None and cached[0] == generation:
         return cached[2]
     count = catalog.embedding_count(model_id)
-    if cached is not None and len(cached[2]) and abs(count - cached[1]) <= 0.05 * cached[1] \
-            and (len(cached[2]) >= _SAMPLE_SIZE or count == cached[1]):
+    if (
+        cached is not None
+        and len(cached[2])
+        and abs(count - cached[1]) <= 0.05 * cached[1]
+        and (len(cached[2]) >= _SAMPLE_SIZE or count == cached[1])
+    ):
         _samples[key] = (generation, cached[1], cached[2])
         return cached[2]
     rows = catalog.db.execute(
@@ -345,15 +366,21 @@ def library_sample(library: Searchable) -> np.ndarray | None:
         SELECT embeddings.vector FROM files JOIN embeddings
         ON embeddings.fingerprint = files.fingerprint AND embeddings.model_id = ?
         WHERE files.status = 'ok' ORDER BY RANDOM() LIMIT ?
-        """, (model_id, _SAMPLE_SIZE)).fetchall()
-    vectors = (np.frombuffer(b"".join(r[0] for r in rows), dtype=np.float16).reshape(len(rows), -1).astype(np.float32)
-               if rows else np.empty((0, 0), dtype=np.float32))
+        """,
+        (model_id, _SAMPLE_SIZE),
+    ).fetchall()
+    vectors = (
+        np.frombuffer(b"".join(r[0] for r in rows), dtype=np.float16).reshape(len(rows), -1).astype(np.float32)
+        if rows
+        else np.empty((0, 0), dtype=np.float32)
+    )
     _samples[key] = (generation, count, vectors)
     return vectors
 
 
-def query_vector(library: Searchable, parts: list[Part], concepts: list, image_vector: np.ndarray | None,
-                 hints: list[str]) -> np.ndarray:
+def query_vector(
+    library: Searchable, parts: list[Part], concepts: list, image_vector: np.ndarray | None, hints: list[str]
+) -> np.ndarray:
     """One unit vector for the query's parts, concepts and image (see the module docstring).
 
     With more than one term, each unit vector is divided by the spread (standard deviation) of
@@ -382,8 +409,9 @@ def query_vector(library: Searchable, parts: list[Part], concepts: list, image_v
     return normalise(total)
 
 
-def concept_ranking(library: Searchable, concepts: list,
-                    among: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def concept_ranking(
+    library: Searchable, concepts: list, among: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Photos by concept score: for one concept its z-score (the best-prompt cosine, standardised
     by the mean and spread of that concept's best-prompt cosine over the library); for several,
     the weighted mean of their z-scores, so that a photo must show all of them. `among`: only
@@ -416,9 +444,17 @@ def concept_ranking(library: Searchable, concepts: list,
 # -- the whole search ----------------------------------------------------------------------------
 
 
-def execute(library: Searchable, parsed: ParsedQuery, n: int | None = None, image_vector: np.ndarray | None = None,
-            exclude: set[int] | None = None, min_score: float | None = None, good_only: bool = False,
-            paths: bool = True, include_offline: bool = False) -> SearchResult:
+def execute(
+    library: Searchable,
+    parsed: ParsedQuery,
+    n: int | None = None,
+    image_vector: np.ndarray | None = None,
+    exclude: set[int] | None = None,
+    min_score: float | None = None,
+    good_only: bool = False,
+    paths: bool = True,
+    include_offline: bool = False,
+) -> SearchResult:
     """`paths=False`: only `ids` (and `good_count`, `hints`) are filled in; what the window needs,
     without looking up a path for each of maybe a million results. Photos of offline folders
     are left out unless `include_offline` or the query says `is:offline`."""
@@ -429,8 +465,9 @@ def execute(library: Searchable, parsed: ParsedQuery, n: int | None = None, imag
 
     # which photos may appear at all (sorted ids; None: every photo)
     restricted = parsed.filters.active or bool(parsed.phrases)  # else a query of filters only asks for nothing
-    allowed = filter_ids(catalog, parsed.filters, include_offline) \
-        if parsed.filters.active or has_offline(catalog) else None
+    allowed = (
+        filter_ids(catalog, parsed.filters, include_offline) if parsed.filters.active or has_offline(catalog) else None
+    )
     phrase_order: list[int] = []
     for phrase in parsed.phrases:
         matches = phrase_matches(catalog, phrase)
@@ -488,8 +525,15 @@ def execute(library: Searchable, parsed: ParsedQuery, n: int | None = None, imag
         total = len(order_ids) if total is None else total
         if n is not None:
             order_ids = order_ids[: max(0, n)]
-        return SearchResult([], parsed=parsed, hints=hints, good_count=min(good_count, len(order_ids)), total=total,
-                            cutoff=cutoff, ids=np.ascontiguousarray(order_ids, dtype=np.int64))
+        return SearchResult(
+            [],
+            parsed=parsed,
+            hints=hints,
+            good_count=min(good_count, len(order_ids)),
+            total=total,
+            cutoff=cutoff,
+            ids=np.ascontiguousarray(order_ids, dtype=np.int64),
+        )
     good = set(ids[: cutoff.count].tolist())
     score_of = dict(zip(ids.tolist(), scores.tolist()))
     if ocr:
@@ -512,13 +556,31 @@ def execute(library: Searchable, parsed: ParsedQuery, n: int | None = None, imag
     if n is not None:
         order = order[: max(0, n)]
     if not paths:
-        return SearchResult([], parsed=parsed, hints=hints, good_count=min(good_count, len(order)), total=total,
-                            cutoff=cutoff, ids=np.array(order, dtype=np.int64))
+        return SearchResult(
+            [],
+            parsed=parsed,
+            hints=hints,
+            good_count=min(good_count, len(order)),
+            total=total,
+            cutoff=cutoff,
+            ids=np.array(order, dtype=np.int64),
+        )
     found = catalog.paths(order)
     hits = [Hit(i, found[i], float(score_of[i]), i in text_hits) for i in order if i in found]
-    return SearchResult(hits, parsed=parsed, hints=hints, good_count=min(good_count, len(hits)), total=total,
-                        cutoff=cutoff)
+    return SearchResult(
+        hits, parsed=parsed, hints=hints, good_count=min(good_count, len(hits)), total=total, cutoff=cutoff
+    )
 
 
-__all__ = ["SearchResult", "execute", "filter_ids", "offline_condition", "has_offline", "phrase_matches", "ocr_ranking", "query_vector",
-           "concept_ranking", "NEGATIVE_WEIGHT"]
+__all__ = [
+    "SearchResult",
+    "execute",
+    "filter_ids",
+    "offline_condition",
+    "has_offline",
+    "phrase_matches",
+    "ocr_ranking",
+    "query_vector",
+    "concept_ranking",
+    "NEGATIVE_WEIGHT",
+]

@@ -142,8 +142,11 @@ def summary(catalog_path: Path, now: datetime | None = None) -> dict:
     """For `photoseek doctor`: how many backups, the newest and its age in hours."""
     found = list_backups(catalog_path)
     newest = found[0] if found else None
-    return {"backups": len(found), "newest_backup": str(newest.path) if newest else None,
-            "newest_backup_age_h": round(newest.age(now).total_seconds() / 3600, 1) if newest else None}
+    return {
+        "backups": len(found),
+        "newest_backup": str(newest.path) if newest else None,
+        "newest_backup_age_h": round(newest.age(now).total_seconds() / 3600, 1) if newest else None,
+    }
 
 
 def prune(catalog_path: Path, keep: dict[str, int] = KEEP) -> list[Path]:

@@ -16,7 +16,6 @@ from pathlib import Path
 from . import __version__
 from .core.names import shown
 
-
 EXIT_CODES = """exit codes:
   0    done
   1    failed: the disk is full, or something unexpected (one line says what; -v shows the details)
@@ -481,11 +480,11 @@ def _main(argv: list[str] | None) -> int:
     if args.command in (None, "gui"):
         return gui_main(args)
 
-    from .core.store.catalog import CatalogError
     from .core.config import Settings
-    from .core.model.embedder import ModelUnavailable
     from .core.ingest.imaging import ImageError
     from .core.library import Library
+    from .core.model.embedder import ModelUnavailable
+    from .core.store.catalog import CatalogError
 
     settings = Settings.from_env(
         data_dir=args.data_dir,

@@ -23,8 +23,8 @@ from .common import report
 
 
 def main(argv=None) -> dict:
-    from app.core.ingest import ocr
     from app.core.config import Settings
+    from app.core.ingest import ocr
     from app.core.library import Library
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from app.core.ingest import scanner
 from app.core.config import Settings
+from app.core.ingest import scanner
 from app.core.ingest.indexer import Indexer, batch_sizes
 from app.core.library import Library
 

@@ -56,7 +56,7 @@ class Synthetic:
     """A built library: open it with `Library(settings)` or point the app at it with `env()`."""
 
     root: Path
-    settings: "object"  # app.core.config.Settings
+    settings: object  # app.core.config.Settings
     photos_dir: Path
     count: int
     model_id: str
@@ -69,7 +69,7 @@ class Synthetic:
         s = self.settings
         return {"PHOTOSEEK_DATA_DIR": str(s.data_dir), "PHOTOSEEK_MODEL": s.model, "PHOTOSEEK_PRETRAINED": s.pretrained}
 
-    def clone(self, dest: Path) -> "Synthetic":
+    def clone(self, dest: Path) -> Synthetic:
         """A writable copy whose catalog and index are private; photos and thumbnails are shared
         (thumbnails are content-addressed, so a run that adds some never disturbs another)."""
         dest = Path(dest)
@@ -197,9 +197,9 @@ def build(
 
     `files=False` writes only the catalog and the index (rows whose photo files do not exist):
     enough for query benchmarks at a million photos without a million links on disk."""
-    from app.core.store.catalog import OK, Catalog, FileRecord
     from app.core.config import Settings
     from app.core.model.embedder import ModelSpec
+    from app.core.store.catalog import OK, Catalog, FileRecord
     from app.core.store.index import VectorIndex
 
     cache = cache_root()
@@ -231,8 +231,9 @@ def build(
     thumbs = base_thumbnails(sources, cache / "base-thumbs", settings.thumb_size)
     stats = [p.stat() for p in sources]
     try:  # image hashes as the indexer records them (duplicates), so no backfill runs on open
-        from app.core.organize.duplicates import perceptual_hash
         from PIL import Image
+
+        from app.core.organize.duplicates import perceptual_hash
 
         hashes = []
         for thumb, *_ in thumbs:

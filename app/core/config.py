@@ -56,7 +56,7 @@ class Settings:
     ocr: bool = True  # read the text inside photos after embedding (searchable; off for speed)
 
     @classmethod
-    def from_env(cls, **overrides) -> "Settings":
+    def from_env(cls, **overrides) -> Settings:
         """Defaults, then PHOTOSEEK_* environment variables, then explicit (non-None) overrides."""
         env = os.environ
         values: dict = {}
@@ -83,7 +83,7 @@ class Settings:
             values["data_dir"] = Path(values["data_dir"]).expanduser()
         return cls(**values)
 
-    def with_(self, **changes) -> "Settings":
+    def with_(self, **changes) -> Settings:
         return replace(self, **changes)
 
     @property

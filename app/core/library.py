@@ -11,29 +11,28 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-
 from filelock import FileLock, Timeout
 
-from .store import backups, repair
-from .ingest import imaging
-from .search import query
 from . import tempfiles
-from .organize import trashcan
-from .store.catalog import NEWEST_FIRST, OK, SKIPPED, Catalog, CatalogError, FileRecord, OfflineFolder
 from .config import WRITER_LOCK, Settings
-from .model.embedder import DownloadProgress, Embedder, ModelSpec, ModelUnavailable
+from .ingest import imaging
 from .ingest.indexer import Control, Indexer, IndexReport, Progress
+from .model.embedder import DownloadProgress, Embedder, ModelSpec, ModelUnavailable
+from .organize import trashcan
+from .search import query, ranking
 from .search.concepts import ConceptIndex, ConceptReport
 from .search.query import Hit
 from .search.query_parser import concept_key
 from .search.query_parser import parse as parse_query
-from .search import ranking
 from .search.ranking import SearchResult
+from .store import backups, repair
+from .store.catalog import NEWEST_FIRST, OK, SKIPPED, Catalog, CatalogError, FileRecord, OfflineFolder
 
 if TYPE_CHECKING:  # pragma: no cover
     from .store.index import VectorIndex
@@ -123,7 +122,7 @@ class Library:
         self.catalog.release_older_than(HOLD_DAYS * 86400)
         self.spec = ModelSpec(settings.model, settings.pretrained)
         self._embedder: Embedder | None = None
-        self._index: "VectorIndex | None" = None
+        self._index: VectorIndex | None = None
         self._concepts: ConceptIndex | None = None
         self._model_lock = threading.Lock()
         self._index_lock = threading.Lock()
@@ -151,7 +150,7 @@ class Library:
             return self._embedder
 
     @property
-    def index(self) -> "VectorIndex":
+    def index(self) -> VectorIndex:
         """The vector index for the current model, loaded or rebuilt from the catalog on first use."""
         from .store.index import VectorIndex  # here: FAISS takes a while to load, the window opens without it
 
@@ -513,7 +512,7 @@ class Library:
         back = self.catalog.paths(ids)
         return Restored(ids, [back[i] for i in ids], failures + not_back)
 
-    def _index_again(self, index: "VectorIndex", ids: list[int]) -> None:
+    def _index_again(self, index: VectorIndex, ids: list[int]) -> None:
         """Restored photos' vectors from the catalog into the index."""
         records = [r for r in map(self.catalog.file, ids) if r is not None]
         found, vectors = self.catalog.vectors_by_fingerprint(self.model_id, sorted({r.fingerprint for r in records}))
@@ -666,8 +665,8 @@ class Library:
         """After embedding: forget what belonged to deleted content, date and hash photos indexed
         before such dates and hashes were read, then (when `settings.ocr`) read the text of photos
         not read yet. Resumable and cancellable like indexing; progress phases "hashing" and "ocr"."""
-        from .organize import duplicates
         from .ingest import ocr
+        from .organize import duplicates
 
         report = report or IndexReport()
         control = control or Control()

@@ -26,9 +26,10 @@ Qt-free and numpy-only, so that the work of ordering 100k photos can be done on 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
 
 from .lazy import numpy as np  # the window builds a Screen before numpy has loaded
 

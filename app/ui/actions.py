@@ -8,8 +8,9 @@ row, `trash` moves the selection to the trash. What the window carries out, it a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QKeySequence
@@ -22,9 +23,9 @@ from .searchbar import ImageQuery
 from .workers import Task
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..core.store.catalog import FileRecord
     from ..core.config import Settings
     from ..core.library import Library
+    from ..core.store.catalog import FileRecord
 
 try:
     from shiboken6 import isValid as shiboken_valid

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import (
     QAbstractListModel,
@@ -25,8 +26,8 @@ from PySide6.QtCore import (
     QRect,
     QRectF,
     QSize,
-    QThreadPool,
     Qt,
+    QThreadPool,
     QTimer,
     Signal,
 )
@@ -68,14 +69,14 @@ class PhotoModel(QAbstractListModel):
         self.good_count: int | None = None  # search results: the first good_count rows match well
         self.offline: dict[int, OfflineFolder] = {}  # folders not connected, by id (Library.offline_folders)
 
-    def set_offline(self, folders: dict[int, "OfflineFolder"]) -> None:
+    def set_offline(self, folders: dict[int, OfflineFolder]) -> None:
         """Which folders are offline; their photos are painted dimmed."""
         if folders != self.offline:
             self.offline = dict(folders)
             if len(self._ids):
                 self.dataChanged.emit(self.index(0), self.index(len(self._ids) - 1), [OfflineRole])
 
-    def offline_folder(self, record: "FileRecord") -> "OfflineFolder | None":
+    def offline_folder(self, record: FileRecord) -> OfflineFolder | None:
         """The offline folder a photo is in, None when it is connected."""
         return self.offline.get(record.folder_id) if self.offline else None
 

@@ -17,16 +17,16 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..core.store.catalog import OfflineFolder
 
 
-def since(folder: "OfflineFolder") -> str:
+def since(folder: OfflineFolder) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(folder.since))
 
 
-def offline_status(folder: "OfflineFolder") -> str:
+def offline_status(folder: OfflineFolder) -> str:
     """One line for Properties and tooltips."""
     return f"Offline — {shown(str(folder.path))} is not connected (since {since(folder)})"
 
 
-def not_connected(path: str, folder: "OfflineFolder") -> str:
+def not_connected(path: str, folder: OfflineFolder) -> str:
     """What opening an offline photo says."""
     return f"{shown(os.path.basename(path))} is on {shown(str(folder.path))}, which is not connected"
 
@@ -60,7 +60,7 @@ class RelinkBar(QFrame):
         self.hide()
 
     @classmethod
-    def below(cls, widget: QWidget) -> "RelinkBar":
+    def below(cls, widget: QWidget) -> RelinkBar:
         """A bar put right below `widget` in its parent's box layout."""
         bar = cls(widget.parentWidget())
         layout = widget.parentWidget().layout()

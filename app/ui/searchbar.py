@@ -3,10 +3,9 @@ dropped or pasted onto it becomes a query "chip" that typed words refine."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import re
 
 from PySide6.QtCore import QEvent, QMimeData, QModelIndex, QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
@@ -24,7 +23,6 @@ from PySide6.QtGui import (
     QStandardItemModel,
 )
 from PySide6.QtWidgets import QCompleter, QFrame, QHBoxLayout, QLabel, QLineEdit, QMenu, QToolButton, QWidget
-
 
 DEBOUNCE_MS = 250
 SEARCH_TIPS = (

@@ -3,7 +3,7 @@ sees, a clickable label; and the wording of counts and durations."""
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QIcon

@@ -30,39 +30,54 @@ the photo list reads, searching, folders, and the menus.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 # Types used on worker threads are imported here, on the GUI thread (see app/ui/workers.py)
 from PySide6.QtCore import QEvent, QSize, Qt, QThreadPool, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMenu, QMessageBox, QSizePolicy, QSlider, QSplitter, QStackedWidget, QToolBar, QToolButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QSizePolicy,
+    QSlider,
+    QSplitter,
+    QStackedWidget,
+    QToolBar,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..core.config import Settings
-from . import desktop, prefs
 from ..core.screen import PhotoList, Ranking, Screen
-from .grid import PhotoGrid, PhotoModel, ThumbnailLoader
-from . import jobs
+from . import desktop, jobs, prefs
 from .actions import PhotoActions
 from .albums import Concepts, SavedSearches
+from .grid import PhotoGrid, PhotoModel, ThumbnailLoader
 from .indexing import IndexingController, IndexStatus, SkippedFiles
-from .sidebar import Sidebar
+from .lazy import numpy as np
 from .offline import RelinkBar
 from .preview import PhotoPreview
+from .searchbar import ImageQuery, SearchBar, image_query_from_mime, line_icon
+from .sidebar import Sidebar
 from .undo import UndoOffer
 from .widgets import Banner, EmptyState, app_icon, plural
-from .lazy import numpy as np
-from .searchbar import ImageQuery, SearchBar, image_query_from_mime, line_icon
 from .workers import Task, Throttle, heavy_imports, run_task, settle_long_lived
 
 # The engine (numpy, SQLite, Pillow, torch) is imported where it is used, on workers or after the
 # window has painted: importing it first would double the time to the first paint.
 if TYPE_CHECKING:  # pragma: no cover
-    from ..core.store.catalog import FileRecord
     from ..core.ingest.indexer import IndexReport
     from ..core.library import Library
+    from ..core.store.catalog import FileRecord
 
 try:
     from shiboken6 import isValid as shiboken_valid

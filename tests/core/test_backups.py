@@ -6,17 +6,17 @@ import io
 import json
 import shutil
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from filelock import FileLock
 
 from app.cli import main
-from app.core.store import backups
-from app.core.store.catalog import MIGRATIONS, SCHEMA_VERSION, Catalog, CatalogError
 from app.core.config import WRITER_LOCK, Settings
 from app.core.library import Library
+from app.core.store import backups
+from app.core.store.catalog import MIGRATIONS, SCHEMA_VERSION, Catalog, CatalogError
 from tiny_clip import write_shapes
 
 
@@ -93,7 +93,7 @@ def test_no_upgrade_without_a_backup(tmp_path):
 
 def test_a_daily_backup_once_a_day_and_a_bounded_number_kept(tmp_path):
     catalog = Catalog(tmp_path / "catalog.sqlite3")
-    day0 = datetime(2026, 3, 1, 9, 30, tzinfo=timezone.utc)
+    day0 = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
     assert backups.make_daily(catalog.db, catalog.path, now=day0) is None  # nothing to keep yet
     catalog.save_search("reds", "red")
     first = backups.make_daily(catalog.db, catalog.path, now=day0)

@@ -43,10 +43,9 @@ def test_embeddings_round_trip_as_float16_and_bump_generation(tmp_path):
 def test_failed_transaction_leaves_nothing(tmp_path):
     cat = Catalog(tmp_path / "c.sqlite3")
     g0 = cat.generation()
-    with pytest.raises(RuntimeError):
-        with cat.transaction() as db:
-            cat.put_files(db, [FileRecord(None, "/x.jpg", "fp", 1, 1.0)])
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), cat.transaction() as db:
+        cat.put_files(db, [FileRecord(None, "/x.jpg", "fp", 1, 1.0)])
+        raise RuntimeError("boom")
     assert cat.count() == 0 and cat.generation() == g0
 
 

@@ -14,13 +14,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from app.core.library import Library
+from app.core.organize import duplicates
+from app.core.store.catalog import Catalog, FileRecord
 from helpers import DEVDATA, devdata
 from pictures import cropped, recompressed, resized, scene
 from tiny_clip import write_shapes
-
-from app.core.organize import duplicates
-from app.core.store.catalog import Catalog, FileRecord
-from app.core.library import Library
 
 
 def _originals(n: int) -> list[Image.Image]:

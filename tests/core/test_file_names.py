@@ -11,8 +11,8 @@ import pytest
 
 from app.cli import main
 from app.core.ingest import imaging, scanner
-from app.core.store.catalog import Catalog
 from app.core.names import shown
+from app.core.store.catalog import Catalog
 from tiny_clip import write_shapes
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="file names are bytes on Linux only")

@@ -5,11 +5,11 @@ approximate search is lowered so that 30,000 synthetic photos are "big"."""
 import numpy as np
 import pytest
 
+from app.core.config import Settings
+from app.core.library import Library
+from app.core.model.embedder import ModelSpec
 from app.core.store import index as index_module
 from app.core.store.catalog import OK, Catalog, FileRecord
-from app.core.config import Settings
-from app.core.model.embedder import ModelSpec
-from app.core.library import Library
 
 N = 30_000
 PER_FOLDER = 1_000

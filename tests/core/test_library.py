@@ -203,8 +203,8 @@ def test_cancel_keeps_what_was_done_and_the_next_run_finishes(library, photos):
 def test_progress_counts_the_photos_committed(library, photos):
     from itertools import accumulate
 
-    from app.core.model.embedder import FIDELITY_SAMPLE
     from app.core.ingest.indexer import batch_sizes
+    from app.core.model.embedder import FIDELITY_SAMPLE
 
     seen = []
     report = library.update([photos], progress=lambda p: seen.append(p) if p.phase == "indexing" else None)
@@ -380,6 +380,7 @@ def test_capture_dates_outside_exif_are_catalogued_with_their_source_and_filter_
     import os
 
     from PIL import Image, PngImagePlugin
+
     from pictures import scene, xmp_packet
 
     folder = tmp_path / "dated"

@@ -15,10 +15,10 @@ from pictures import write_signs
 
 pytest.importorskip("rapidocr_onnxruntime")
 
-from app.core.store.catalog import Catalog, FileRecord  # noqa: E402
 from app.core.config import Settings  # noqa: E402
 from app.core.ingest.indexer import Control  # noqa: E402
 from app.core.library import Library  # noqa: E402
+from app.core.store.catalog import Catalog, FileRecord  # noqa: E402
 
 WORDS = ["Lisbon", "BAKERY", "Harbour", "PHARMACY", "Museum of Art"]
 

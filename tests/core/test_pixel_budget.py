@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
-from app.core.ingest import imaging
 from app.core.config import Settings
-from app.core.library import Library
+from app.core.ingest import imaging
 from app.core.ingest.pixel_budget import PixelBudget
+from app.core.library import Library
 from tiny_clip import write_shapes
 
 

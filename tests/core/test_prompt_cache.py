@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.core.search.concepts import builtin_concepts
-from app.core.model.embedder import Embedder, ModelSpec
 from app.core.library import Library
+from app.core.model.embedder import Embedder, ModelSpec
+from app.core.search.concepts import builtin_concepts
 from app.core.search.prompt_cache import CHUNK, PromptCache
 from tiny_clip import write_shapes
 

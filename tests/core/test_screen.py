@@ -5,9 +5,9 @@ from pathlib import Path
 
 import numpy as np
 
-from app.core.store.catalog import OK, FileRecord
 from app.core.library import Library
 from app.core.screen import PhotoList, Ranking, Screen
+from app.core.store.catalog import OK, FileRecord
 
 
 def test_new_photos_land_where_a_full_read_puts_them(make_settings, random_model):

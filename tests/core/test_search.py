@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.core.store.catalog import Catalog, FileRecord
 from app.core.config import Settings
 from app.core.library import Library
 from app.core.search.ranking import phrase_matches
-from tiny_clip import COLOURS, SHAPES, write_shapes
+from app.core.store.catalog import Catalog, FileRecord
+from tiny_clip import SHAPES, write_shapes
 
 
 def _kind(hit) -> str:

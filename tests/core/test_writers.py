@@ -11,13 +11,12 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
 from filelock import FileLock
 
-from app.core.store.catalog import Catalog
-from app.core.store.index import VectorIndex
 from app.core.ingest.indexer import Control
 from app.core.library import WRITER_LOCK, Library
+from app.core.store.catalog import Catalog
+from app.core.store.index import VectorIndex
 from tiny_clip import write_shapes
 
 REPO = Path(__file__).resolve().parents[2]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from fractions import Fraction
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,7 +15,6 @@ from PySide6.QtWidgets import QLabel, QLineEdit, QMessageBox
 from app.ui import dialogs
 from app.ui.dialogs import PropertiesDialog, SettingsDialog, SkippedDialog
 from app.ui.preview import PreviewDialog
-
 from helpers import devdata
 
 

@@ -3,11 +3,10 @@ a link stays words, every drop is a copy, and the bar and the grid light up whil
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDragLeaveEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
-
-import pytest
 
 from helpers import wait_ready
 

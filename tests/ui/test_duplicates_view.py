@@ -12,12 +12,11 @@ from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
+from app.core.organize.duplicates import KEEPER, LOOKS_ALIKE, MIN_THRESHOLD, NEAR_COPY
+from app.ui.duplicates import PHOTO_ROLE
 from helpers import wait_indexed, wait_ready
 from pictures import cropped, recompressed, resized, scene, write_signs
 from tiny_clip import write_shapes
-
-from app.core.organize.duplicates import KEEPER, LOOKS_ALIKE, MIN_THRESHOLD, NEAR_COPY
-from app.ui.duplicates import PHOTO_ROLE
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
 

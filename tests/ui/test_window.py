@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
@@ -157,6 +157,7 @@ def test_dropping_a_photo_on_the_search_bar_searches_by_it_and_words_refine(qtbo
 def test_a_dropped_heifs_chip_shows_its_primary_image(qtbot, make_window, random_model, tmp_path):
     pytest.importorskip("pillow_heif")
     import numpy as np
+
     from pictures import decoy_first_heif
 
     window = make_window(model=random_model)

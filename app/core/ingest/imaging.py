@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
-from .pixel_budget import PixelBudget
 from ..tempfiles import temp_beside
+from .pixel_budget import PixelBudget
 
 log = logging.getLogger(__name__)
 

@@ -14,19 +14,19 @@ import sqlite3
 import threading
 import time
 from collections import deque
-from contextlib import ExitStack
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
-from . import allocator, imaging, phash, scanner
-from ..store.catalog import OK, SKIPPED, Catalog, FileRecord
 from ..config import Settings
 from ..model.embedder import Embedder
 from ..names import from_db, to_db
+from ..store.catalog import OK, SKIPPED, Catalog, FileRecord
+from . import allocator, imaging, phash, scanner
 from .pixel_budget import PixelBudget
 
 log = logging.getLogger(__name__)

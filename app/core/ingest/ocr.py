@@ -24,8 +24,8 @@ import os
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
 
 from PIL import Image
 
@@ -93,7 +93,7 @@ class OcrEngine:
         except Exception as e:
             raise OcrUnavailable(f"text recognition could not start: {e}") from e
 
-    def load(self) -> "OcrEngine":
+    def load(self) -> OcrEngine:
         with self._lock:
             if self._engine is None:
                 self._load()

@@ -12,8 +12,8 @@ biggest it decoded, and eight threads kept eight.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from ..config import DEFAULT_PIXELS
 from . import allocator

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Iterator
 
 from ..fingerprint import fingerprint
 from ..store.catalog import FileRecord

@@ -9,16 +9,15 @@ weights (tests and benchmarks only).
 from __future__ import annotations
 
 import copy
-import hashlib
 import logging
 import os
 import threading
 import warnings
 from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -134,7 +133,6 @@ class Embedder:
         precision: str = "auto",
     ):
         import open_clip
-        import torch
 
         self.spec = spec
         self.model_id = spec.model_id

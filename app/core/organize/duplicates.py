@@ -32,9 +32,9 @@ import hashlib
 import logging
 import math
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from itertools import combinations
-from typing import Callable, Iterable
 
 import numpy as np
 from PIL import Image

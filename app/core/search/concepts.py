@@ -41,18 +41,19 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
-from ..store.catalog import Catalog
 from ..config import RESOURCES_DIR
-from .query_parser import concept_key
-from .prompt_cache import CHUNK as PROMPT_CHUNK, PromptCache
+from ..store.catalog import Catalog
 from ..tempfiles import temp_beside
+from .prompt_cache import CHUNK as PROMPT_CHUNK
+from .prompt_cache import PromptCache
+from .query_parser import concept_key
 
 log = logging.getLogger(__name__)
 

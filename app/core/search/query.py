@@ -37,7 +37,7 @@ def text_vector(embedder: Embedder, text: str) -> np.ndarray:
     return embedder.embed_texts([text])[0]
 
 
-def image_vector(embedder: Embedder, image: "str | Path | object") -> np.ndarray:
+def image_vector(embedder: Embedder, image: str | Path | object) -> np.ndarray:
     """A path (decoded the same way the indexer decodes) or a PIL image."""
     if isinstance(image, (str, Path)):
         image = imaging.decode(image, min_side=embedder.image_size).image
@@ -50,7 +50,7 @@ def combine(image_vec: np.ndarray, text_vec: np.ndarray, text_weight: float = 0.
 
 
 def rank(
-    index: "VectorIndex", vector: np.ndarray, k: int | None = None, exclude: set[int] | None = None
+    index: VectorIndex, vector: np.ndarray, k: int | None = None, exclude: set[int] | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     extra = len(exclude) if exclude else 0
     ids, scores = index.search(normalise(vector), None if k is None else k + extra)

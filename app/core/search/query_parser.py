@@ -481,9 +481,7 @@ class _Builder:
             self.hint("after: is not earlier than before:, so no photo can match")
         parts = _merge(sorted(self.parts, key=lambda p: p.negative))  # positives first, in order
         concepts = _merge_concepts(self.concepts)
-        if parts and not any(not p.negative for p in parts) and not any(not c.negative for c in concepts):
-            self.hint("only exclusions: showing the photos least like them")
-        elif not parts and concepts and all(c.negative for c in concepts):
+        if parts and not any(not p.negative for p in parts) and not any(not c.negative for c in concepts) or not parts and concepts and all(c.negative for c in concepts):
             self.hint("only exclusions: showing the photos least like them")
         f = self.f
         filters = Filters(

@@ -26,13 +26,14 @@ import logging
 import os
 import unicodedata
 import weakref
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from ..store import textmatch
 from ..names import from_db
+from ..store import textmatch
 from .query import Hit, normalise
 from .query_parser import TYPE_EXTENSIONS, Filters, ParsedQuery, Part, concept_key
 from .relevance import Cutoff, relevance_cutoff, rrf

@@ -16,7 +16,7 @@ import os
 import re
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ..tempfiles import temp_beside
@@ -50,7 +50,7 @@ class Backup:
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def folder(catalog_path: Path) -> Path:
@@ -122,7 +122,7 @@ def _parse(path: Path) -> Backup | None:
     if match is None:
         return None
     try:
-        taken_at = datetime.strptime(match[1], STAMP).replace(tzinfo=timezone.utc)
+        taken_at = datetime.strptime(match[1], STAMP).replace(tzinfo=UTC)
         size = path.stat().st_size
     except (ValueError, OSError):
         return None

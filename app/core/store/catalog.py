@@ -12,16 +12,16 @@ import logging
 import sqlite3
 import threading
 import time
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import numpy as np
 from filelock import FileLock
 
-from . import backups, textmatch
 from ..names import from_db, to_db
+from . import backups, textmatch
 
 log = logging.getLogger(__name__)
 

@@ -30,8 +30,8 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from .catalog import Catalog
 from ..tempfiles import temp_beside
+from .catalog import Catalog
 
 log = logging.getLogger(__name__)
 
@@ -189,7 +189,7 @@ class VectorIndex:
         with self._lock:
             self._touched = set()
 
-    def catch_up(self, old: "VectorIndex") -> None:
+    def catch_up(self, old: VectorIndex) -> None:
         """Replay onto this (new) index what changed in `old` since `old.start_tracking()`."""
         with old._lock:
             touched, old._touched = old._touched or set(), None
@@ -201,7 +201,7 @@ class VectorIndex:
                     self.add(np.array([file_id]), vector.reshape(1, -1))
 
     @classmethod
-    def from_vectors(cls, ids: np.ndarray, vectors: np.ndarray, kind: str | None = None) -> "VectorIndex":
+    def from_vectors(cls, ids: np.ndarray, vectors: np.ndarray, kind: str | None = None) -> VectorIndex:
         """Build the kind that suits `len(ids)` (or the one asked for)."""
         kind = kind or kind_for(len(ids))
         index = cls()
@@ -252,7 +252,7 @@ class VectorIndex:
         os.replace(tmp, record)
 
     @classmethod
-    def load(cls, index_dir: Path, model_id: str, generation: int) -> "VectorIndex | None":
+    def load(cls, index_dir: Path, model_id: str, generation: int) -> VectorIndex | None:
         """The saved index if it matches this catalog state and model exactly, else None."""
         data, record = cls.paths(index_dir, model_id)
         try:
@@ -303,11 +303,11 @@ class VectorIndex:
         return True
 
     @classmethod
-    def build(cls, catalog: Catalog, model_id: str) -> "VectorIndex":
+    def build(cls, catalog: Catalog, model_id: str) -> VectorIndex:
         return cls.from_vectors(*catalog.vectors(model_id))
 
     @classmethod
-    def open(cls, catalog: Catalog, index_dir: Path, model_id: str) -> "VectorIndex":
+    def open(cls, catalog: Catalog, index_dir: Path, model_id: str) -> VectorIndex:
         """Load the saved index, or rebuild (and save) it from the catalog when it can't be trusted."""
         generation = catalog.generation()
         index = cls.load(index_dir, model_id, generation)

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 from filelock import FileLock, Timeout
 
+from ..config import WRITER_LOCK, Settings
 from . import backups
 from .backups import Backup
 from .catalog import OK, SCHEMA_VERSION, Catalog
-from ..config import WRITER_LOCK, Settings
 
 _SIDE_FILES = ("-wal", "-shm", "-journal")
 

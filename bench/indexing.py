@@ -67,7 +67,6 @@ def main(argv=None) -> dict:
     t0 = time.perf_counter()
     embedder = library.load_model()
     load_s = time.perf_counter() - t0
-    indexer = Indexer(library.catalog, settings, embedder)
     threads, batch = settings.decode_threads, settings.batch_size
 
     # Decoding alone (decode + thumbnail + model input), all workers; thumbnails go to a scratch dir.
@@ -87,7 +86,7 @@ def main(argv=None) -> dict:
     ends = np.cumsum(batch_sizes(len(tensors), batch, lanes))  # cut as the indexer cuts them
     batches = [embedder.batch(tensors[end - size : end]) for end, size in zip(ends, np.diff(ends, prepend=0))]
 
-    def model_alone(visual) -> tuple[float, float, list]:
+    def model_alone(visual, batches=batches) -> tuple[float, float, list]:
         """(photos/s, CPU seconds a photo, outputs)"""
 
         def run(pictures):

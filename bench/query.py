@@ -38,7 +38,10 @@ import numpy as np
 from .common import percentile, report, rss_mb
 
 DEFAULT_MODEL = "ViT-B-32-256"
-WORDS = ["dog", "cat", "beach", "sunset", "mountain", "snow", "city", "night", "food", "cake", "birthday", "car", "bike", "tree", "flower", "river", "boat", "kids", "party", "museum", "street", "rain", "forest", "bridge", "window", "coffee", "book", "train", "dinner"]
+WORDS = (
+    "dog cat beach sunset mountain snow city night food cake birthday car bike tree flower "
+    "river boat kids party museum street rain forest bridge window coffee book train dinner"
+).split()
 
 
 def phrases(count: int, seed: int = 2) -> list[str]:

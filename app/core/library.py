@@ -360,7 +360,7 @@ class Library:
         old_root = folders[folder_id]
         if new_root == old_root:
             raise ValueError(f"{old_root} is already where its photos are")
-        for fid, root in folders.items():
+        for root in folders.values():
             if root != new_root and (new_root.is_relative_to(root) or root.is_relative_to(new_root)):
                 raise ValueError(f"{new_root} overlaps the library folder {root}: relink to a folder of its own")
         return folder_id, old_root, new_root

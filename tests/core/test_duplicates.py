@@ -51,6 +51,11 @@ def edited_library(tmp_path, make_settings, random_model):
     library.close()
 
 
+def _csv_rows(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
 def _names(group) -> list[str]:
     return [Path(p.path).name for p in group.photos]
 
@@ -110,13 +115,13 @@ def _devdata_library(tmp_path: Path) -> tuple[Path, dict[str, str], dict[str, se
             shutil.copy(extra, photos / extra.name)
             label[extra.name] = extra.name
     expected: dict[str, set[str]] = {}
-    for r in csv.DictReader(open(root / "groundtruth.csv")):
+    for r in _csv_rows(root / "groundtruth.csv"):
         original, variant = DEVDATA / r["original_file"], DEVDATA / r["query_file"]
         shutil.copy(variant, photos / variant.name)
         label[variant.name] = label[original.name] = r["group"]
         if r["transform"].startswith(("downscale", "colorjitter")):
             expected.setdefault(original.name, {original.name}).add(variant.name)
-    real = [DEVDATA / r["file"] for r in csv.DictReader(open(DEVDATA / "img2img" / "real" / "groups.csv"))]
+    real = [DEVDATA / r["file"] for r in _csv_rows(DEVDATA / "img2img" / "real" / "groups.csv")]
     for k, path in enumerate(real):  # one picture in 11 encodings and EXIF orientations
         name = f"real_{k}_{path.name}"
         shutil.copy(path, photos / name)
@@ -337,7 +342,7 @@ def test_real_encodings_and_exif_orientations_hash_alike():
     root = devdata("img2img", "real")
     from app.core.ingest import imaging
 
-    rows = list(csv.DictReader(open(root / "groups.csv")))
+    rows = _csv_rows(root / "groups.csv")
     hashes = [duplicates.perceptual_hash(imaging.decode(DEVDATA / r["file"]).image) for r in rows]
     assert len(hashes) >= 5 and max(duplicates.hamming(hashes[0], h) for h in hashes) <= 4
 

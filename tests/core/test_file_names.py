@@ -44,8 +44,8 @@ def test_a_name_that_is_not_utf8_is_indexed_searchable_and_stored_exactly(librar
     odd = os.path.join(os.fsencode(photos), LATIN1)
     record = library.catalog.file_by_path(os.fsdecode(odd))
     assert record is not None and os.fsencode(record.path) == odd
-    with open(record.path, "rb") as f:
-        assert f.read() == open(odd, "rb").read()
+    with open(record.path, "rb") as f, open(odd, "rb") as g:
+        assert f.read() == g.read()
     hits = library.search('"nchen"')  # the file name holds the word
     assert os.fsencode(hits[0].path) == odd
     assert library.similar(record.path, n=1)[0].score > 0

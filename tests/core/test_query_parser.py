@@ -206,7 +206,7 @@ _WORD = st.text(alphabet="abcdefghijklmnopqrstuvwxyzé", min_size=1, max_size=8)
 def _queries(draw):
     words = draw(st.lists(_WORD, min_size=0, max_size=4))
     pieces = []
-    for i, w in enumerate(words):
+    for w in words:
         sign = draw(st.sampled_from(["", "-"]))
         weight = draw(st.sampled_from(["", "2:", "0.5:"]))
         pieces.append(f"{sign}{weight}{w}")

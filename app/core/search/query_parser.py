@@ -244,7 +244,6 @@ def _tokens(text: str, hints: list[str]) -> list[_Tok]:
         head = text[i:j]
         if j < n and (text[j] in _QUOTES or text[j] == "("):
             opener = text[j]
-            closer = _QUOTES.get(opener, ")")
             k = j + 1
             if opener == "(":
                 depth = 1
@@ -481,7 +480,14 @@ class _Builder:
             self.hint("after: is not earlier than before:, so no photo can match")
         parts = _merge(sorted(self.parts, key=lambda p: p.negative))  # positives first, in order
         concepts = _merge_concepts(self.concepts)
-        if parts and not any(not p.negative for p in parts) and not any(not c.negative for c in concepts) or not parts and concepts and all(c.negative for c in concepts):
+        if (
+            parts
+            and not any(not p.negative for p in parts)
+            and not any(not c.negative for c in concepts)
+            or not parts
+            and concepts
+            and all(c.negative for c in concepts)
+        ):
             self.hint("only exclusions: showing the photos least like them")
         f = self.f
         filters = Filters(

@@ -895,10 +895,10 @@ class Catalog:
         for word in wanted:
             scores: dict[int, float] = {}
 
-            def give(rows: Iterable[int], value: float) -> None:
+            def give(rows: Iterable[int], value: float) -> None:  # this word's: called for it only
                 for r in rows:
-                    if scores.get(r, 0.0) < value:
-                        scores[r] = value
+                    if scores.get(r, 0.0) < value:  # noqa: B023
+                        scores[r] = value  # noqa: B023
 
             give(vocabulary.exact(word), textmatch.EXACT)
             if len(word) >= 2:

@@ -44,7 +44,10 @@ MIN_INSIDE = 3  # the trigram index finds nothing shorter inside a word
 _WORD = re.compile(r"\w+")
 
 STOP_WORDS = frozenset(
-    ["a", "an", "the", "and", "or", "of", "in", "on", "at", "to", "for", "with", "from", "by", "is", "are", "was", "be", "as", "it", "its", "this", "that", "these", "those", "into", "onto", "over", "under", "near", "my", "our", "your", "his", "her", "their", "no", "not"]
+    """
+a an the and or of in on at to for with from by is are was be as it its this that these those
+into onto over under near my our your his her their no not
+""".split()
 )
 
 

@@ -257,8 +257,8 @@ def _print_hits(hits, as_json: bool) -> None:
         print(f"{h.score:.3f}  {shown(h.path)}{'  [text]' if getattr(h, 'text_match', False) else ''}")
 
 
-def _print_report(report, as_json: bool) -> None:
-    concepts = getattr(report, "concepts", None)
+def _print_report(report, as_json: bool, concepts=None) -> None:
+    """An index run's report, and the concept scoring that followed it (a ConceptReport) if any."""
     if as_json:
         data = report.as_dict()
         if concepts is not None:
@@ -507,12 +507,12 @@ def _main(argv: list[str] | None) -> int:
             bar = _ProgressBar()
             try:
                 library.load_model(progress=_download_progress)
-                report = library.update(args.folders, progress=bar)
+                report, concepts = library.update(args.folders, progress=bar), None
                 if not args.no_concepts and not report.cancelled:
-                    report.concepts = library.update_concepts(progress=bar)
+                    concepts = library.update_concepts(progress=bar)
             finally:
                 bar.close()  # what is said next starts a line of its own
-            _print_report(report, args.json)
+            _print_report(report, args.json, concepts)
         elif args.command == "search":
             return _search(library, args)
         elif args.command == "concepts":

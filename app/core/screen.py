@@ -297,6 +297,7 @@ class Screen:
         if photos is None:
             return None
         ranking = self.ranking
+        order: Order | np.ndarray  # ids alone once filtered below
         if ranking is None:
             order, good = photos.order, None
         elif ranking.order is not None and ranking.order.known is photos.known:

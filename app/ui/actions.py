@@ -26,12 +26,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..core.config import Settings
     from ..core.library import Library
     from ..core.store.catalog import FileRecord
+    from .dialogs import PropertiesDialog
 
 try:
     from shiboken6 import isValid as shiboken_valid
 except ImportError:  # pragma: no cover
 
-    def shiboken_valid(obj) -> bool:
+    def shiboken_valid(obj) -> bool:  # type: ignore[misc]  # the stand-in names its argument
         return obj is not None
 
 
@@ -59,7 +60,7 @@ class PhotoActions(QObject):
         self._run, self._notify = run, notify
         self._library, self._settings, self._model_ready = library, settings, model_ready
         self._preview, self._trash = preview, trash
-        self.properties = None  # the Properties dialog last opened
+        self.properties: PropertiesDialog | None = None  # the Properties dialog last opened
         grid.customContextMenuRequested.connect(self._grid_menu)
 
     def selected_records(self) -> list[FileRecord]:

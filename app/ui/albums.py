@@ -69,9 +69,13 @@ class SavedSearches(QObject):
             self._library().save_search,
             name,
             query,
-            on_result=lambda _: (self.refresh(), self._notify(f"Saved “{name}”")),
+            on_result=lambda _: self._saved(name),
             on_error=lambda e: self._notify(f"Cannot save the search: {e}"),
         )
+
+    def _saved(self, name: str) -> None:
+        self.refresh()
+        self._notify(f"Saved “{name}”")
 
     def rename(self, search_id: int, name: str) -> None:
         self._run(

@@ -86,7 +86,8 @@ def read_image(path: str, bound: QSize = QSize()) -> tuple[QImage, str]:
     """
     reader = QImageReader(path)
     qt_error = ""
-    if bytes(reader.format()).lower() not in _ENGINE_FORMATS:
+    # a QByteArray is a buffer, which PySide6's hints miss
+    if bytes(reader.format()).lower() not in _ENGINE_FORMATS:  # type: ignore[call-overload]
         image = _read_with_qt(reader, bound)
         if not image.isNull():
             return image, ""

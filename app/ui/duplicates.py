@@ -53,7 +53,7 @@ try:
     from shiboken6 import isValid as _valid
 except ImportError:  # pragma: no cover
 
-    def _valid(obj) -> bool:
+    def _valid(obj) -> bool:  # type: ignore[misc]  # the stand-in names its argument
         return obj is not None
 
 
@@ -300,7 +300,7 @@ class DuplicatesDialog(QDialog):
         return [item.data(0, PHOTO_ROLE) for item in self._photo_items() if item.checkState(0) == Qt.CheckState.Checked]
 
     def _photo_items(self) -> list[QTreeWidgetItem]:
-        items = []
+        items: list[QTreeWidgetItem] = []
         for g in range(self.tree.topLevelItemCount()):
             parent = self.tree.topLevelItem(g)
             items.extend(parent.child(k) for k in range(parent.childCount()))

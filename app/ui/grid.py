@@ -144,7 +144,7 @@ class PhotoModel(QAbstractListModel):
 
     # ours
     def ids(self) -> list[int]:
-        return self._ids.tolist() if len(self._ids) else []
+        return self._ids.tolist() if len(self._ids) else []  # type: ignore[union-attr]  # a tuple only while empty
 
     def paths(self) -> list[str]:
         return [self._records[i].path for i in self.ids()]
@@ -399,7 +399,7 @@ class ThumbnailLoader(QObject):
     def _pump(self) -> None:
         self._pump_due = False
         while self._pending and self._tasks < self.pool.maxThreadCount() and self.library is not None:
-            records = []
+            records: list[FileRecord] = []
             while self._pending and len(records) < self.BATCH:
                 records.append(self._pending.popitem(last=True)[1])  # newest first: what is on screen now
             for r in records:
@@ -453,7 +453,7 @@ def _load_thumbnails(
 ) -> list[tuple[str, tuple[int, float], QImage | None, str | None]]:
     """(fingerprint, (side, ratio), image or None, why not) for each record (worker thread)."""
     side, ratio = size
-    results = []
+    results: list[tuple[str, tuple[int, float], QImage | None, str | None]] = []
     for record in records:
         try:
             results.append((record.fingerprint, size, _cell_picture(library, record, side, corners, ratio), None))
@@ -822,7 +822,8 @@ class PhotoGrid(QAbstractItemView):
     def _selected_rows_in(self, rows: range, selection: QItemSelection | None = None) -> set[int]:
         """The rows of `rows` in `selection` (default: the view's), from its ranges."""
         selected: set[int] = set()
-        for span in self.selectionModel().selection() if selection is None else selection:
+        # iterable at run time; PySide6's hints miss it
+        for span in self.selectionModel().selection() if selection is None else selection:  # type: ignore[attr-defined]
             selected.update(range(max(span.top(), rows.start), min(span.bottom(), rows.stop - 1) + 1))
         return selected
 
@@ -975,10 +976,10 @@ class PhotoGrid(QAbstractItemView):
                     self.viewport().update(self._row_rect(old.row()))
             self._hover = QPersistentModelIndex(index)
         if self.state() == QAbstractItemView.State.DragSelectingState:
-            old = self._band
+            old_band = self._band
             origin = self._band_origin - QPoint(0, self.verticalOffset())
             self._band = QRect(origin, event.position().toPoint()).normalized()
-            self.viewport().update((old or self._band).united(self._band).adjusted(-2, -2, 2, 2))
+            self.viewport().update((old_band or self._band).united(self._band).adjusted(-2, -2, 2, 2))
 
     def mouseReleaseEvent(self, event) -> None:
         super().mouseReleaseEvent(event)

@@ -22,6 +22,7 @@ from .workers import Task
 if TYPE_CHECKING:  # pragma: no cover
     from ..core.ingest.indexer import Control, IndexReport
     from ..core.library import Library
+    from .dialogs import SkippedDialog
 
 PAUSED = " (paused)"
 
@@ -299,7 +300,7 @@ class SkippedFiles(ClickableLabel):
         super().__init__(parent)
         self._run, self._library = run, library
         self.items: list[tuple[str, str]] = []  # (path, why), as last read
-        self.dialog = None  # the list last opened
+        self.dialog: SkippedDialog | None = None  # the list last opened
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setToolTip("Some files could not be read; click to see why")
         self.hide()

@@ -93,6 +93,7 @@ class _QueryEdit(QLineEdit):
     image_pasted = Signal(object)  # QMimeData
     escape_pressed = Signal()
     backspace_on_empty = Signal()
+    concept_completer: QCompleter | None  # set by the search bar that owns it
 
     def keyPressEvent(self, event) -> None:
         completer = getattr(self, "concept_completer", None)
@@ -248,7 +249,8 @@ class SearchBar(QFrame):
         self.completer.setWidget(self.edit)
         self.completer.setCompletionMode(QCompleter.CompletionMode.UnfilteredPopupCompletion)
         self.completer.setMaxVisibleItems(10)
-        self.completer.activated[QModelIndex].connect(self._complete)
+        # PySide6's hints do not know a signal's overloads by index
+        self.completer.activated[QModelIndex].connect(self._complete)  # type: ignore[index]
         self.edit.concept_completer = self.completer
         self.edit.cursorPositionChanged.connect(lambda *_: self._hide_completion_if_moved())
         self.timer = QTimer(self)

@@ -152,7 +152,8 @@ def _iptc_taken(im: Image.Image, exif: Image.Exif) -> str | None:
         return None
     from PIL import IptcImagePlugin
 
-    iptc = IptcImagePlugin.getiptcinfo(im) or {}
+    # Pillow's hint asks for an ImageFile; any image will do (the format is checked above)
+    iptc = IptcImagePlugin.getiptcinfo(im) or {}  # type: ignore[arg-type]
     day, time = iptc.get((2, 55)), iptc.get((2, 60))  # DateCreated CCYYMMDD, TimeCreated HHMMSS±HHMM
     if not isinstance(day, bytes) or len(day) != 8:
         return None

@@ -79,7 +79,7 @@ class OcrEngine:
 
     def __init__(self, threads: int | None = None):
         self.threads = threads
-        self._engine = None
+        self._engine: Callable | None = None  # RapidOCR, loaded on first use
         self._lock = threading.Lock()
         self.name = engine_name()
 

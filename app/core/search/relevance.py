@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
@@ -121,13 +122,16 @@ def _otsu(s: np.ndarray) -> tuple[int, float]:
     return best + 1, float(between[best] / total)
 
 
+Item = TypeVar("Item", bound=Hashable)
+
+
 def rrf(
-    rankings: Iterable[Sequence[Hashable]], k: int = RRF_K, weights: Sequence[float] | None = None
-) -> list[tuple[Hashable, float]]:
+    rankings: Iterable[Sequence[Item]], k: int = RRF_K, weights: Sequence[float] | None = None
+) -> list[tuple[Item, float]]:
     """Fuse rankings (each best first) into one: (item, fused score), best first. Items missing
     from a ranking get nothing from it; ties keep the order of the first ranking that has them."""
-    scores: dict[Hashable, float] = {}
-    first_seen: dict[Hashable, tuple[int, int]] = {}
+    scores: dict[Item, float] = {}
+    first_seen: dict[Item, tuple[int, int]] = {}
     for r, ranking in enumerate(rankings):
         w = 1.0 if weights is None else float(weights[r])
         for rank, item in enumerate(ranking, start=1):

@@ -186,7 +186,7 @@ def check(path: Path, max_schema: int) -> str | None:
 
 def newest_good(catalog_path: Path, max_schema: int) -> tuple[Backup | None, list[tuple[Backup, str]]]:
     """The newest backup that can be restored, and the newer ones passed over with the reason."""
-    passed = []
+    passed: list[tuple[Backup, str]] = []
     for backup in list_backups(catalog_path):
         problem = check(backup.path, max_schema)
         if problem is None:

@@ -478,6 +478,7 @@ class Catalog:
     def set_offline(self, folder_id: int, reason: str | None) -> bool:
         """Mark a folder offline for `reason` (keeping when it first was), or online with None;
         True when that changed anything. No cache derives from it: the generation stays."""
+        params: tuple[object, ...]
         with self.transaction(bump=False) as db:
             if reason is None:
                 sql, params = (

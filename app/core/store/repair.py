@@ -150,6 +150,7 @@ def plan_restore(settings: Settings, backup: Path | None) -> Plan:
     """The given backup file, or the newest usable one, in place of the current catalog. RepairError
     when it cannot be restored."""
     passed: list[tuple[Backup, str]] = []
+    chosen: Backup | Path | None
     if backup is None:
         chosen, passed = backups.newest_good(settings.catalog_path, SCHEMA_VERSION)
         if chosen is None:

@@ -30,6 +30,34 @@ EXIT_CODES = """exit codes:
 
 
 def _parser() -> argparse.ArgumentParser:
+    common = _common_options()
+    parser = argparse.ArgumentParser(
+        prog="photoseek",
+        parents=[common],
+        argument_default=None,
+        description="Search your photos by what is in them.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EXIT_CODES,
+    )
+    parser.add_argument("--version", action="version", version=f"PhotoSeek {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for add in (
+        _add_index,
+        _add_search,
+        _add_similar,
+        _add_concepts,
+        _add_saved,
+        _add_duplicates,
+        _add_relink,
+        _add_doctor,
+        _add_gui,
+    ):
+        add(sub, common)
+    return parser
+
+
+def _common_options() -> argparse.ArgumentParser:
+    """The options every command takes (before or after its name)."""
     # SUPPRESS: a flag given before the subcommand must not be reset by the subcommand's default.
     common = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
     common.add_argument(
@@ -43,17 +71,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     common.add_argument("-v", "--verbose", action="store_true", help="log what happens")
 
-    parser = argparse.ArgumentParser(
-        prog="photoseek",
-        parents=[common],
-        argument_default=None,
-        description="Search your photos by what is in them.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=EXIT_CODES,
-    )
-    parser.add_argument("--version", action="version", version=f"PhotoSeek {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    return common
 
+
+def _add_index(sub, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("index", parents=[common], help="add folders and index new or changed photos")
     p.add_argument("folders", nargs="*", type=Path, help="folders to add (default: re-check the library)")
     p.add_argument("--json", action="store_true", help="print a machine-readable summary")
@@ -64,6 +85,8 @@ def _parser() -> argparse.ArgumentParser:
         help="do not read the text inside photos this time (env PHOTOSEEK_OCR=0 turns it off for good)",
     )
 
+
+def _add_search(sub, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "search",
         parents=[common],
@@ -88,11 +111,15 @@ def _parser() -> argparse.ArgumentParser:
         "(an unplugged drive; left out otherwise, `is:offline` finds only them)",
     )
 
+
+def _add_similar(sub, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("similar", parents=[common], help="find photos that look like an image")
     p.add_argument("path", type=Path, help="a library photo or any image file")
     p.add_argument("-n", type=int, default=20)
     p.add_argument("--json", action="store_true")
 
+
+def _add_concepts(sub, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "concepts",
         parents=[common],
@@ -105,11 +132,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true")
 
+
+def _add_saved(sub, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("saved", parents=[common], help="saved searches (smart albums)")
     p.add_argument("action", nargs="?", default="list", choices=["list", "add", "rename", "remove"])
     p.add_argument("args", nargs="*", help="add: NAME QUERY; rename: NAME NEW-NAME; remove: NAME")
     p.add_argument("--json", action="store_true")
 
+
+def _add_duplicates(sub, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "duplicates",
         parents=[common],
@@ -133,6 +164,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true")
 
+
+def _add_relink(sub, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "relink",
         parents=[common],
@@ -144,6 +177,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("old", type=Path, help="the library folder as PhotoSeek knows it")
     p.add_argument("new", type=Path, help="the folder its photos are in now")
 
+
+def _add_doctor(sub, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "doctor",
         parents=[common],
@@ -170,9 +205,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--yes", action="store_true", help="repair or restore without asking")
 
+
+def _add_gui(sub, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("gui", parents=[common], help="open the window")
     p.add_argument("folders", nargs="*", type=Path)
-    return parser
 
 
 _PHASE_LABELS = {
@@ -466,7 +502,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _main(argv: list[str] | None) -> int:
+def _parsed(argv: list[str] | None) -> argparse.Namespace:
+    """The command line's arguments (logging set up as they ask)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and not argv[0].startswith("-") and argv[0] not in COMMANDS:
         argv = ["gui", *argv]  # `photoseek ~/Pictures` opens the window on that folder
@@ -477,11 +514,15 @@ def _main(argv: list[str] | None) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
+    return args
+
+
+def _main(argv: list[str] | None) -> int:
+    args = _parsed(argv)
     if args.command in (None, "gui"):
         return gui_main(args)
 
     from .core.config import Settings
-    from .core.ingest.imaging import ImageError
     from .core.library import Library
     from .core.model.embedder import ModelUnavailable
     from .core.store.catalog import CatalogError
@@ -503,47 +544,7 @@ def _main(argv: list[str] | None) -> int:
         print(_damaged_line(settings.catalog_path, e), file=sys.stderr)
         return 4
     try:
-        if args.command == "index":
-            bar = _ProgressBar()
-            try:
-                library.load_model(progress=_download_progress)
-                report, concepts = library.update(args.folders, progress=bar), None
-                if not args.no_concepts and not report.cancelled:
-                    concepts = library.update_concepts(progress=bar)
-            finally:
-                bar.close()  # what is said next starts a line of its own
-            _print_report(report, args.json, concepts)
-        elif args.command == "search":
-            return _search(library, args)
-        elif args.command == "concepts":
-            return _concepts(library, args)
-        elif args.command == "saved":
-            return _saved(library, args)
-        elif args.command == "duplicates":
-            return _duplicates(library, args)
-        elif args.command == "relink":
-            return _relink(library, args)
-        elif args.command == "similar":
-            path = args.path.expanduser()
-            if not path.is_file():
-                print(f"photoseek: no such file: {path}", file=sys.stderr)
-                return 2
-            in_library = library.catalog.file_by_path(str(path.resolve())) is not None
-            try:
-                hits = library.similar(path, args.n) if in_library else library.search_image(path, n=args.n)
-            except ImageError as e:
-                print(f"photoseek: cannot use {shown(str(path))}: {e}", file=sys.stderr)
-                return 2
-            _print_hits(hits, args.json)
-        elif args.command == "doctor":
-            info = library.doctor()
-            try:
-                library.load_model()
-                info = library.doctor()
-                info["model_status"] = "ok"
-            except ModelUnavailable as e:
-                info["model_status"] = str(e)
-            _print_info(info, args.json)
+        return _run_command(library, args)
     except ModelUnavailable as e:
         print(f"photoseek: {e}", file=sys.stderr)
         return 3
@@ -570,6 +571,63 @@ def _main(argv: list[str] | None) -> int:
         return 1
     finally:
         library.close()
+
+
+def _run_command(library, args) -> int:
+    commands = {
+        "index": _index,
+        "search": _search,
+        "concepts": _concepts,
+        "saved": _saved,
+        "duplicates": _duplicates,
+        "relink": _relink,
+        "similar": _similar,
+        "doctor": _doctor,
+    }
+    return commands[args.command](library, args) or 0
+
+
+def _index(library, args) -> int:
+    bar = _ProgressBar()
+    try:
+        library.load_model(progress=_download_progress)
+        report, concepts = library.update(args.folders, progress=bar), None
+        if not args.no_concepts and not report.cancelled:
+            concepts = library.update_concepts(progress=bar)
+    finally:
+        bar.close()  # what is said next starts a line of its own
+    _print_report(report, args.json, concepts)
+    return 0
+
+
+def _similar(library, args) -> int:
+    from .core.ingest.imaging import ImageError
+
+    path = args.path.expanduser()
+    if not path.is_file():
+        print(f"photoseek: no such file: {path}", file=sys.stderr)
+        return 2
+    in_library = library.catalog.file_by_path(str(path.resolve())) is not None
+    try:
+        hits = library.similar(path, args.n) if in_library else library.search_image(path, n=args.n)
+    except ImageError as e:
+        print(f"photoseek: cannot use {shown(str(path))}: {e}", file=sys.stderr)
+        return 2
+    _print_hits(hits, args.json)
+    return 0
+
+
+def _doctor(library, args) -> int:
+    from .core.model.embedder import ModelUnavailable
+
+    info = library.doctor()
+    try:
+        library.load_model()
+        info = library.doctor()
+        info["model_status"] = "ok"
+    except ModelUnavailable as e:
+        info["model_status"] = str(e)
+    _print_info(info, args.json)
     return 0
 
 

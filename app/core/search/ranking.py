@@ -27,6 +27,7 @@ import os
 import unicodedata
 import weakref
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -463,91 +464,24 @@ def execute(
     hints = list(parsed.hints)
     concepts, stand_ins = _resolve_concepts(library, parsed, hints)
     parts = list(parsed.parts) + stand_ins
-
-    # which photos may appear at all (sorted ids; None: every photo)
-    restricted = parsed.filters.active or bool(parsed.phrases)  # else a query of filters only asks for nothing
-    allowed = (
-        filter_ids(catalog, parsed.filters, include_offline) if parsed.filters.active or has_offline(catalog) else None
-    )
-    phrase_order: list[int] = []
-    for phrase in parsed.phrases:
-        matches = phrase_matches(catalog, phrase)
-        phrase_order = phrase_order or matches
-        allowed = _sorted_ids(matches) if allowed is None else np.intersect1d(allowed, _sorted_ids(matches))
-    banned = set(exclude or ())
-    for phrase in parsed.excluded_phrases:
-        banned.update(phrase_matches(catalog, phrase))
-    if allowed is not None and banned:
-        allowed = np.setdiff1d(allowed, np.fromiter(banned, dtype=np.int64, count=len(banned)), assume_unique=True)
-    if parsed.phrases and not _has_ocr(catalog):
-        hints.append("quoted words are matched against file names (text inside photos is not read yet)")
-
-    concept_only = bool(concepts) and not parts and image_vector is None and all(not t.negative for t, _ in concepts)
-    # ranking: the index ranks only the allowed photos (filtering its best few after would lose most)
-    total = None  # known before ranking when only the first n are listed
-    if concept_only:
-        ids, scores = concept_ranking(library, concepts, allowed)
-    elif parts or concepts or image_vector is not None:
-        q = query_vector(library, parts, concepts, image_vector, hints)
-        ids, scores = library.index.search(q, None, allowed)
-    else:  # only filters and phrases: the matches, best text match first, else newest first
-        if not restricted and not banned:
-            return SearchResult([], parsed=parsed, hints=hints or ["nothing to search for"], good_count=0)
-        if phrase_order:
-            ids = np.array(list(dict.fromkeys(phrase_order)), dtype=np.int64)
-        else:  # ids only, and only the first n when that is all that was asked for
-            ids = library.photo_ids(allowed, n if allowed is not None else None)
-            total = len(allowed) if allowed is not None else None
-        scores = np.ones(len(ids), dtype=np.float32)
-
-    ids = np.asarray(ids, dtype=np.int64)
-    scores = np.asarray(scores, dtype=np.float32)
-    if allowed is not None:
-        keep = np.isin(ids, allowed)
-        ids, scores = ids[keep], scores[keep]
-    elif banned:
-        keep = ~np.isin(ids, np.fromiter(banned, dtype=np.int64, count=len(banned)))
-        ids, scores = ids[keep], scores[keep]
-
+    scope = _scope(catalog, parsed, exclude, include_offline, hints)
+    ranked = _rank(library, parsed, parts, concepts, image_vector, scope, n, hints)
+    if ranked is None:
+        return SearchResult([], parsed=parsed, hints=hints or ["nothing to search for"], good_count=0)
+    ids, scores, total = ranked
+    ids, scores = _within(ids, scores, scope)
     cutoff = relevance_cutoff(scores)
 
     # plain words found in the photos' text: fused with the CLIP ranking
-    text_hits: set[int] = set()
     words = " ".join(p.text for p in parts if not p.negative)
     ocr = ocr_ranking(catalog, words) if words else []
     if ocr:
         present = set(ids.tolist())
         ocr = [i for i in ocr if i in present]
     if not ocr and not parsed.phrases and min_score is None and not paths:
-        # the usual case, kept in arrays: the CLIP order is the order, the good ones lead it
-        # (a Python list of 100k ids here held the interpreter long enough to stall the window)
-        good_count = len(ids) if cutoff.count > len(ids) else cutoff.count
-        order_ids = ids[:good_count] if good_only else ids
-        total = len(order_ids) if total is None else total
-        if n is not None:
-            order_ids = order_ids[: max(0, n)]
-        return SearchResult(
-            [],
-            parsed=parsed,
-            hints=hints,
-            good_count=min(good_count, len(order_ids)),
-            total=total,
-            cutoff=cutoff,
-            ids=np.ascontiguousarray(order_ids, dtype=np.int64),
-        )
-    good = set(ids[: cutoff.count].tolist())
-    score_of = dict(zip(ids.tolist(), scores.tolist()))
-    if ocr:
-        text_hits = set(ocr)
-        fused = _keeping_text_order([i for i, _ in rrf([ids.tolist(), ocr])], ocr)
-    else:
-        fused = ids.tolist()
-    if parsed.phrases:
-        text_hits |= set(fused)  # every result holds the quoted words
-    good |= text_hits
-    order = [i for i in fused if i in good] + [i for i in fused if i not in good]
+        return _ids_result(parsed, hints, ids, cutoff, total, n, good_only)
+    order, good, text_hits, score_of = _fused_order(ids, scores, cutoff, ocr, bool(parsed.phrases))
     good_count = len(good & set(order))
-
     if min_score is not None:
         order = [i for i in order if score_of[i] >= min_score or i in text_hits]
         good_count = len([i for i in order if i in good])
@@ -571,6 +505,124 @@ def execute(
     return SearchResult(
         hits, parsed=parsed, hints=hints, good_count=min(good_count, len(hits)), total=total, cutoff=cutoff
     )
+
+
+@dataclass
+class _Scope:
+    """Which photos may appear at all."""
+
+    allowed: np.ndarray | None  # sorted ids; None: every photo
+    banned: set[int]  # excluded, and the photos holding excluded phrases
+    phrase_order: list[int]  # the first phrase's matches, best first
+    restricted: bool  # filters or phrases: else a query of filters only asks for nothing
+
+
+def _scope(catalog, parsed: ParsedQuery, exclude: set[int] | None, include_offline: bool, hints: list[str]) -> _Scope:
+    restricted = parsed.filters.active or bool(parsed.phrases)
+    allowed = (
+        filter_ids(catalog, parsed.filters, include_offline) if parsed.filters.active or has_offline(catalog) else None
+    )
+    phrase_order: list[int] = []
+    for phrase in parsed.phrases:
+        matches = phrase_matches(catalog, phrase)
+        phrase_order = phrase_order or matches
+        allowed = _sorted_ids(matches) if allowed is None else np.intersect1d(allowed, _sorted_ids(matches))
+    banned = set(exclude or ())
+    for phrase in parsed.excluded_phrases:
+        banned.update(phrase_matches(catalog, phrase))
+    if allowed is not None and banned:
+        allowed = np.setdiff1d(allowed, np.fromiter(banned, dtype=np.int64, count=len(banned)), assume_unique=True)
+    if parsed.phrases and not _has_ocr(catalog):
+        hints.append("quoted words are matched against file names (text inside photos is not read yet)")
+    return _Scope(allowed, banned, phrase_order, restricted)
+
+
+def _rank(
+    library: Searchable,
+    parsed: ParsedQuery,
+    parts: list[Part],
+    concepts: list,
+    image_vector: np.ndarray | None,
+    scope: _Scope,
+    n: int | None,
+    hints: list[str],
+) -> tuple[np.ndarray, np.ndarray, int | None] | None:
+    """(ids, scores, total when known before ranking), best first; None: nothing to search for.
+    The index ranks only the allowed photos (filtering its best few after would lose most)."""
+    allowed, total = scope.allowed, None
+    concept_only = bool(concepts) and not parts and image_vector is None and all(not t.negative for t, _ in concepts)
+    if concept_only:
+        ids, scores = concept_ranking(library, concepts, allowed)
+    elif parts or concepts or image_vector is not None:
+        q = query_vector(library, parts, concepts, image_vector, hints)
+        ids, scores = library.index.search(q, None, allowed)
+    else:  # only filters and phrases: the matches, best text match first, else newest first
+        if not scope.restricted and not scope.banned:
+            return None
+        if scope.phrase_order:
+            ids = np.array(list(dict.fromkeys(scope.phrase_order)), dtype=np.int64)
+        else:  # ids only, and only the first n when that is all that was asked for
+            ids = library.photo_ids(allowed, n if allowed is not None else None)
+            total = len(allowed) if allowed is not None else None
+        scores = np.ones(len(ids), dtype=np.float32)
+    return np.asarray(ids, dtype=np.int64), np.asarray(scores, dtype=np.float32), total
+
+
+def _within(ids: np.ndarray, scores: np.ndarray, scope: _Scope) -> tuple[np.ndarray, np.ndarray]:
+    if scope.allowed is not None:
+        keep = np.isin(ids, scope.allowed)
+        return ids[keep], scores[keep]
+    if scope.banned:
+        keep = ~np.isin(ids, np.fromiter(scope.banned, dtype=np.int64, count=len(scope.banned)))
+        return ids[keep], scores[keep]
+    return ids, scores
+
+
+def _ids_result(
+    parsed: ParsedQuery,
+    hints: list[str],
+    ids: np.ndarray,
+    cutoff: Cutoff,
+    total: int | None,
+    n: int | None,
+    good_only: bool,
+) -> SearchResult:
+    """The usual case, kept in arrays: the CLIP order is the order, the good ones lead it (a Python
+    list of 100k ids here held the interpreter long enough to stall the window)."""
+    good_count = len(ids) if cutoff.count > len(ids) else cutoff.count
+    order_ids = ids[:good_count] if good_only else ids
+    total = len(order_ids) if total is None else total
+    if n is not None:
+        order_ids = order_ids[: max(0, n)]
+    return SearchResult(
+        [],
+        parsed=parsed,
+        hints=hints,
+        good_count=min(good_count, len(order_ids)),
+        total=total,
+        cutoff=cutoff,
+        ids=np.ascontiguousarray(order_ids, dtype=np.int64),
+    )
+
+
+def _fused_order(
+    ids: np.ndarray, scores: np.ndarray, cutoff: Cutoff, ocr: list[int], phrases: bool
+) -> tuple[list[int], set[int], set[int], dict[int, float]]:
+    """(order with the good ones first, the good ones, the text matches, score by id): the CLIP
+    ranking fused with the text matches."""
+    good = set(ids[: cutoff.count].tolist())
+    score_of = dict(zip(ids.tolist(), scores.tolist()))
+    text_hits: set[int] = set()
+    if ocr:
+        text_hits = set(ocr)
+        fused = _keeping_text_order([i for i, _ in rrf([ids.tolist(), ocr])], ocr)
+    else:
+        fused = ids.tolist()
+    if phrases:
+        text_hits |= set(fused)  # every result holds the quoted words
+    good |= text_hits
+    order = [i for i in fused if i in good] + [i for i in fused if i not in good]
+    return order, good, text_hits, score_of
 
 
 __all__ = [

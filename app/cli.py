@@ -16,7 +16,6 @@ from pathlib import Path
 from . import __version__
 from .core.names import shown
 
-
 EXIT_CODES = """exit codes:
   0    done
   1    failed: the disk is full, or something unexpected (one line says what; -v shows the details)
@@ -31,98 +30,193 @@ EXIT_CODES = """exit codes:
 
 
 def _parser() -> argparse.ArgumentParser:
-    # SUPPRESS: a flag given before the subcommand must not be reset by the subcommand's default.
-    common = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
-    common.add_argument("--data-dir", type=Path, help="where the catalog, index and thumbnails live "
-                        "(default: the platform's data dir; env PHOTOSEEK_DATA_DIR)")
-    common.add_argument("--model", help="open_clip model name or model-config JSON (env PHOTOSEEK_MODEL)")
-    common.add_argument("--pretrained", help="open_clip pretrained tag, checkpoint file, or 'none' "
-                        "(env PHOTOSEEK_PRETRAINED)")
-    common.add_argument("-v", "--verbose", action="store_true", help="log what happens")
-
-    parser = argparse.ArgumentParser(prog="photoseek", parents=[common], argument_default=None,
-                                     description="Search your photos by what is in them.",
-                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EXIT_CODES)
+    common = _common_options()
+    parser = argparse.ArgumentParser(
+        prog="photoseek",
+        parents=[common],
+        argument_default=None,
+        description="Search your photos by what is in them.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EXIT_CODES,
+    )
     parser.add_argument("--version", action="version", version=f"PhotoSeek {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for add in (
+        _add_index,
+        _add_search,
+        _add_similar,
+        _add_concepts,
+        _add_saved,
+        _add_duplicates,
+        _add_relink,
+        _add_doctor,
+        _add_gui,
+    ):
+        add(sub, common)
+    return parser
 
+
+def _common_options() -> argparse.ArgumentParser:
+    """The options every command takes (before or after its name)."""
+    # SUPPRESS: a flag given before the subcommand must not be reset by the subcommand's default.
+    common = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
+    common.add_argument(
+        "--data-dir",
+        type=Path,
+        help="where the catalog, index and thumbnails live (default: the platform's data dir; env PHOTOSEEK_DATA_DIR)",
+    )
+    common.add_argument("--model", help="open_clip model name or model-config JSON (env PHOTOSEEK_MODEL)")
+    common.add_argument(
+        "--pretrained", help="open_clip pretrained tag, checkpoint file, or 'none' (env PHOTOSEEK_PRETRAINED)"
+    )
+    common.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+
+    return common
+
+
+def _add_index(sub, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("index", parents=[common], help="add folders and index new or changed photos")
     p.add_argument("folders", nargs="*", type=Path, help="folders to add (default: re-check the library)")
     p.add_argument("--json", action="store_true", help="print a machine-readable summary")
     p.add_argument("--no-concepts", action="store_true", help="do not score new photos against the concepts now")
-    p.add_argument("--no-ocr", action="store_true", help="do not read the text inside photos this time "
-                   "(env PHOTOSEEK_OCR=0 turns it off for good)")
+    p.add_argument(
+        "--no-ocr",
+        action="store_true",
+        help="do not read the text inside photos this time (env PHOTOSEEK_OCR=0 turns it off for good)",
+    )
 
-    p = sub.add_parser("search", parents=[common], help="find photos by a description",
-                       description="Find photos by a query in the search language: words, -exclusions, "
-                       "2:weights, #concepts, folder:/after:/before:/type:/orientation: filters and "
-                       "\"quoted words\" (see README). Put -- before a query that starts with '-'.")
+
+def _add_search(sub, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "search",
+        parents=[common],
+        help="find photos by a description",
+        description="Find photos by a query in the search language: words, -exclusions, "
+        "2:weights, #concepts, folder:/after:/before:/type:/orientation: filters and "
+        "\"quoted words\" (see README). Put -- before a query that starts with '-'.",
+    )
     p.add_argument("text", nargs="*", help="the query (several words are joined)")
     p.add_argument("-n", type=int, default=20, help="how many results (default 20; 0 for all)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--image", type=Path, help="combine this picture with the words (a library photo or any file)")
     p.add_argument("--min-score", type=float, help="leave out results scoring below this")
-    p.add_argument("--good-only", action="store_true", help="only the good matches (where the scores drop away "
-                   "for this query)")
+    p.add_argument(
+        "--good-only", action="store_true", help="only the good matches (where the scores drop away for this query)"
+    )
     p.add_argument("--saved", metavar="NAME", help="run a saved search")
-    p.add_argument("--include-offline", action="store_true", help="also photos whose folder is not connected "
-                   "(an unplugged drive; left out otherwise, `is:offline` finds only them)")
+    p.add_argument(
+        "--include-offline",
+        action="store_true",
+        help="also photos whose folder is not connected "
+        "(an unplugged drive; left out otherwise, `is:offline` finds only them)",
+    )
 
+
+def _add_similar(sub, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("similar", parents=[common], help="find photos that look like an image")
     p.add_argument("path", type=Path, help="a library photo or any image file")
     p.add_argument("-n", type=int, default=20)
     p.add_argument("--json", action="store_true")
 
-    p = sub.add_parser("concepts", parents=[common], help="list concepts, show a photo's, add your own",
-                       description="With no action: the concepts (most frequent in this library first).")
+
+def _add_concepts(sub, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "concepts",
+        parents=[common],
+        help="list concepts, show a photo's, add your own",
+        description="With no action: the concepts (most frequent in this library first).",
+    )
     p.add_argument("action", nargs="?", default="list", choices=["list", "tags", "add", "remove"])
-    p.add_argument("args", nargs="*", help="list: a name prefix; tags: a photo; add: NAME PHRASE [PHRASE...]; "
-                   "remove: NAME")
+    p.add_argument(
+        "args", nargs="*", help="list: a name prefix; tags: a photo; add: NAME PHRASE [PHRASE...]; remove: NAME"
+    )
     p.add_argument("--json", action="store_true")
 
+
+def _add_saved(sub, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("saved", parents=[common], help="saved searches (smart albums)")
     p.add_argument("action", nargs="?", default="list", choices=["list", "add", "rename", "remove"])
     p.add_argument("args", nargs="*", help="add: NAME QUERY; rename: NAME NEW-NAME; remove: NAME")
     p.add_argument("--json", action="store_true")
 
-    p = sub.add_parser("duplicates", parents=[common], help="groups of duplicate and near-duplicate photos",
-                       description="Identical files, and photos that look the same (resized, recompressed, "
-                       "slightly cropped copies), largest groups first, each with a suggested keeper "
-                       "(largest resolution, then oldest).")
-    p.add_argument("--threshold", type=float, default=None,
-                   help="how similar counts as the same picture, 0.90-1.00 (default 0.95; lower finds more; "
-                   "1: identical files only)")
-    p.add_argument("--hash-distance", type=int, default=None, help="image-hash bits that may differ, 0-6 "
-                   "(default: from the threshold, 6 at 0.95 and below)")
+
+def _add_duplicates(sub, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "duplicates",
+        parents=[common],
+        help="groups of duplicate and near-duplicate photos",
+        description="Identical files, and photos that look the same (resized, recompressed, "
+        "slightly cropped copies), largest groups first, each with a suggested keeper "
+        "(largest resolution, then oldest).",
+    )
+    p.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help="how similar counts as the same picture, 0.90-1.00 (default 0.95; lower finds more; "
+        "1: identical files only)",
+    )
+    p.add_argument(
+        "--hash-distance",
+        type=int,
+        default=None,
+        help="image-hash bits that may differ, 0-6 (default: from the threshold, 6 at 0.95 and below)",
+    )
     p.add_argument("--json", action="store_true")
 
-    p = sub.add_parser("relink", parents=[common], help="a library folder moved: point it at its new place",
-                       description="The photos of library folder OLD are now in NEW (another drive, a renamed "
-                       "folder): find each by its content in NEW and keep it, with its id, embedding, text "
-                       "and tags; nothing is indexed again.")
+
+def _add_relink(sub, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "relink",
+        parents=[common],
+        help="a library folder moved: point it at its new place",
+        description="The photos of library folder OLD are now in NEW (another drive, a renamed "
+        "folder): find each by its content in NEW and keep it, with its id, embedding, text "
+        "and tags; nothing is indexed again.",
+    )
     p.add_argument("old", type=Path, help="the library folder as PhotoSeek knows it")
     p.add_argument("new", type=Path, help="the folder its photos are in now")
 
-    p = sub.add_parser("doctor", parents=[common], help="catalog, backups, model, counts and index health; "
-                       "repair or restore the catalog",
-                       description="Checks the catalog (it opens, its quick and integrity checks), its backups, "
-                       "the model and the index. --repair and --restore put a backup in place of the catalog, "
-                       "keep the catalog they replace aside in the data dir, and ask first.")
+
+def _add_doctor(sub, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "doctor",
+        parents=[common],
+        help="catalog, backups, model, counts and index health; repair or restore the catalog",
+        description="Checks the catalog (it opens, its quick and integrity checks), its backups, "
+        "the model and the index. --repair and --restore put a backup in place of the catalog, "
+        "keep the catalog they replace aside in the data dir, and ask first.",
+    )
     p.add_argument("--json", action="store_true")
     fix = p.add_mutually_exclusive_group()
-    fix.add_argument("--repair", action="store_true", help="when the catalog is damaged: move it aside, restore "
-                     "the newest good backup (or start an empty catalog), drop the index to rebuild it")
-    fix.add_argument("--restore", nargs="?", const="", metavar="BACKUP", help="put this backup file (default: the "
-                     "newest good one) in place of the current catalog, which is moved aside")
+    fix.add_argument(
+        "--repair",
+        action="store_true",
+        help="when the catalog is damaged: move it aside, restore "
+        "the newest good backup (or start an empty catalog), drop the index to rebuild it",
+    )
+    fix.add_argument(
+        "--restore",
+        nargs="?",
+        const="",
+        metavar="BACKUP",
+        help="put this backup file (default: the "
+        "newest good one) in place of the current catalog, which is moved aside",
+    )
     p.add_argument("--yes", action="store_true", help="repair or restore without asking")
 
+
+def _add_gui(sub, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("gui", parents=[common], help="open the window")
     p.add_argument("folders", nargs="*", type=Path)
-    return parser
 
 
-_PHASE_LABELS = {"ocr": "Reading text in photos", "hashing": "Hashing photos for duplicates",
-                 "prompts": "Preparing concepts", "concepts": "Scoring photos for concepts"}
+_PHASE_LABELS = {
+    "ocr": "Reading text in photos",
+    "hashing": "Hashing photos for duplicates",
+    "prompts": "Preparing concepts",
+    "concepts": "Scoring photos for concepts",
+}
 INTERRUPTED = "Interrupted; the next run resumes where this one stopped."
 
 
@@ -136,8 +230,9 @@ class _ProgressBar:
 
     def __call__(self, p) -> None:
         if p.phase == "waiting":  # said even without a terminal: the run is not stuck
-            sys.stderr.write("another PhotoSeek is indexing this library; waiting for it to finish "
-                             "(searching works meanwhile)\n")
+            sys.stderr.write(
+                "another PhotoSeek is indexing this library; waiting for it to finish (searching works meanwhile)\n"
+            )
             sys.stderr.flush()
             return
         if not self.enabled:
@@ -150,14 +245,17 @@ class _ProgressBar:
         if p.phase == "scanning":
             sys.stderr.write("\rScanning folders...")
         elif p.phase in _PHASE_LABELS and p.total:
-            sys.stderr.write(f"\r{_PHASE_LABELS[p.phase]} {p.done:,}/{p.total:,} {os.path.basename(p.current)[-30:]}\033[K")
+            sys.stderr.write(
+                f"\r{_PHASE_LABELS[p.phase]} {p.done:,}/{p.total:,} {os.path.basename(p.current)[-30:]}\033[K"
+            )
         else:
             width = 30
             filled = int(width * p.done / p.total) if p.total else width
             eta = f"{p.eta_s:.0f}s left" if p.eta_s is not None else ""
             name = os.path.basename(p.current)[-30:]
-            sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {p.done}/{p.total} "
-                             f"{p.rate:.1f}/s {eta} {name}\033[K")
+            sys.stderr.write(
+                f"\r[{'#' * filled}{'.' * (width - filled)}] {p.done}/{p.total} {p.rate:.1f}/s {eta} {name}\033[K"
+            )
         sys.stderr.flush()
 
     def close(self) -> None:
@@ -179,8 +277,15 @@ def _print_hits(hits, as_json: bool) -> None:
     for hint in getattr(hits, "hints", ()):
         print(f"note: {hint}", file=sys.stderr)
     if as_json:
-        print(json.dumps([{"path": h.path, "score": round(h.score, 6), "good": good is None or i < good}
-                          for i, h in enumerate(hits)], indent=1))
+        print(
+            json.dumps(
+                [
+                    {"path": h.path, "score": round(h.score, 6), "good": good is None or i < good}
+                    for i, h in enumerate(hits)
+                ],
+                indent=1,
+            )
+        )
         return
     for i, h in enumerate(hits):
         if i == good:
@@ -188,8 +293,8 @@ def _print_hits(hits, as_json: bool) -> None:
         print(f"{h.score:.3f}  {shown(h.path)}{'  [text]' if getattr(h, 'text_match', False) else ''}")
 
 
-def _print_report(report, as_json: bool) -> None:
-    concepts = getattr(report, "concepts", None)
+def _print_report(report, as_json: bool, concepts=None) -> None:
+    """An index run's report, and the concept scoring that followed it (a ConceptReport) if any."""
     if as_json:
         data = report.as_dict()
         if concepts is not None:
@@ -198,9 +303,11 @@ def _print_report(report, as_json: bool) -> None:
         return
     r = report
     state = "Cancelled" if r.cancelled else "Done"
-    print(f"{state} in {r.seconds:.1f}s: {r.new} new, {r.changed} changed, {r.moved} moved, "
-          f"{r.copied} copied, {r.removed} removed, {r.unchanged} unchanged, {len(r.skipped)} skipped; "
-          f"{r.embedded} embedded.")
+    print(
+        f"{state} in {r.seconds:.1f}s: {r.new} new, {r.changed} changed, {r.moved} moved, "
+        f"{r.copied} copied, {r.removed} removed, {r.unchanged} unchanged, {len(r.skipped)} skipped; "
+        f"{r.embedded} embedded."
+    )
     for path, reason in r.skipped:
         print(f"  skipped {shown(path)}: {reason}")
     for folder in r.unavailable_folders:
@@ -229,8 +336,14 @@ def _search(library, args) -> int:
         if not image.is_file():
             print(f"photoseek: no such file: {image}", file=sys.stderr)
             return 2
-    hits = library.search(text, args.n or None, image=image, min_score=args.min_score, good_only=args.good_only,
-                          include_offline=args.include_offline)
+    hits = library.search(
+        text,
+        args.n or None,
+        image=image,
+        min_score=args.min_score,
+        good_only=args.good_only,
+        include_offline=args.include_offline,
+    )
     _print_hits(hits, args.json)
     return 0
 
@@ -245,8 +358,10 @@ def _quoted(path: str) -> str:
 def _relink(library, args) -> int:
     done = library.relink(args.old, args.new)
     missing = f"; {done.missing} not found there" if done.missing else ""
-    print(f"Relinked {done.relinked} photo{'s' * (done.relinked != 1)} from {shown(str(done.old))} "
-          f"to {shown(str(done.new))}{missing}.")
+    print(
+        f"Relinked {done.relinked} photo{'s' * (done.relinked != 1)} from {shown(str(done.old))} "
+        f"to {shown(str(done.new))}{missing}."
+    )
     return 0
 
 
@@ -327,11 +442,12 @@ def _saved(library, args) -> int:
 
 
 def _duplicates(library, args) -> int:
-    from .core import duplicates
+    from .core.organize import duplicates
 
     try:
-        duplicates.check_settings(duplicates.DEFAULT_THRESHOLD if args.threshold is None else args.threshold,
-                                  args.hash_distance)
+        duplicates.check_settings(
+            duplicates.DEFAULT_THRESHOLD if args.threshold is None else args.threshold, args.hash_distance
+        )
     except ValueError as e:
         print(f"photoseek: {e}", file=sys.stderr)
         return 2
@@ -342,11 +458,16 @@ def _duplicates(library, args) -> int:
     if report.note:
         print(f"note: {report.note}", file=sys.stderr)
     if report.offline_folders:
-        print(f"note: the photos of {report.offline_folders} offline folder{'s' * (report.offline_folders != 1)} "
-              "were left out (connect them to include them)", file=sys.stderr)
-    print(f"{len(report.groups)} group{'s' * (len(report.groups) != 1)} of duplicates in {report.photos} photos; "
-          f"{report.redundant} could go (threshold {report.threshold:g}, hash distance {report.hash_distance}, "
-          f"{report.seconds:.2f}s).")
+        print(
+            f"note: the photos of {report.offline_folders} offline folder{'s' * (report.offline_folders != 1)} "
+            "were left out (connect them to include them)",
+            file=sys.stderr,
+        )
+    print(
+        f"{len(report.groups)} group{'s' * (len(report.groups) != 1)} of duplicates in {report.photos} photos; "
+        f"{report.redundant} could go (threshold {report.threshold:g}, hash distance {report.hash_distance}, "
+        f"{report.seconds:.2f}s)."
+    )
     for group in report.groups:
         kind = group.kind if group.exact else f"{group.kind} {group.similarity:.3f}"
         print(f"\n[{kind}] {len(group.photos)} photos")
@@ -368,8 +489,10 @@ def _kept(library) -> str:
         photos, searchable = library.catalog.count(), library.catalog.embedding_count(library.model_id)
     except sqlite3.Error:
         return "everything committed before it was kept; free some space and run `photoseek index` again"
-    return (f"kept: {photos:,} photos in the library, {searchable:,} of them searchable; "
-            "free some space and run `photoseek index` again to go on")
+    return (
+        f"kept: {photos:,} photos in the library, {searchable:,} of them searchable; "
+        "free some space and run `photoseek index` again to go on"
+    )
 
 
 COMMANDS = ("index", "search", "similar", "concepts", "saved", "duplicates", "relink", "doctor", "gui")
@@ -385,7 +508,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _main(argv: list[str] | None) -> int:
+def _parsed(argv: list[str] | None) -> argparse.Namespace:
+    """The command line's arguments (logging set up as they ask)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and not argv[0].startswith("-") and argv[0] not in COMMANDS:
         argv = ["gui", *argv]  # `photoseek ~/Pictures` opens the window on that folder
@@ -393,19 +517,28 @@ def _main(argv: list[str] | None) -> int:
     for name in ("data_dir", "model", "pretrained", "verbose"):
         if not hasattr(args, name):
             setattr(args, name, None)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    return args
+
+
+def _main(argv: list[str] | None) -> int:
+    args = _parsed(argv)
     if args.command in (None, "gui"):
         return gui_main(args)
 
-    from .core.catalog import CatalogError
     from .core.config import Settings
-    from .core.embedder import ModelUnavailable
-    from .core.imaging import ImageError
     from .core.library import Library
+    from .core.model.embedder import ModelUnavailable
+    from .core.store.catalog import CatalogError
 
-    settings = Settings.from_env(data_dir=args.data_dir, model=args.model, pretrained=args.pretrained,
-                                 ocr=False if getattr(args, "no_ocr", False) else None)
+    settings = Settings.from_env(
+        data_dir=args.data_dir,
+        model=args.model,
+        pretrained=args.pretrained,
+        ocr=False if getattr(args, "no_ocr", False) else None,
+    )
     if args.command == "doctor":
         done = _doctor_catalog(settings, args)
         if done is not None:
@@ -417,49 +550,7 @@ def _main(argv: list[str] | None) -> int:
         print(_damaged_line(settings.catalog_path, e), file=sys.stderr)
         return 4
     try:
-        if args.command == "index":
-            bar = _ProgressBar()
-            try:
-                library.load_model(progress=_download_progress)
-                scored = []  # concepts right after the embeddings, before the slow text-reading pass
-                report = library.update(args.folders, progress=bar, after_embedding=None if args.no_concepts else
-                                        lambda: scored.append(library.update_concepts(progress=bar)))
-                if scored:
-                    report.concepts = scored[0]
-            finally:
-                bar.close()  # what is said next starts a line of its own
-            _print_report(report, args.json)
-        elif args.command == "search":
-            return _search(library, args)
-        elif args.command == "concepts":
-            return _concepts(library, args)
-        elif args.command == "saved":
-            return _saved(library, args)
-        elif args.command == "duplicates":
-            return _duplicates(library, args)
-        elif args.command == "relink":
-            return _relink(library, args)
-        elif args.command == "similar":
-            path = args.path.expanduser()
-            if not path.is_file():
-                print(f"photoseek: no such file: {path}", file=sys.stderr)
-                return 2
-            in_library = library.catalog.file_by_path(str(path.resolve())) is not None
-            try:
-                hits = library.similar(path, args.n) if in_library else library.search_image(path, n=args.n)
-            except ImageError as e:
-                print(f"photoseek: cannot use {shown(str(path))}: {e}", file=sys.stderr)
-                return 2
-            _print_hits(hits, args.json)
-        elif args.command == "doctor":
-            info = library.doctor()
-            try:
-                library.load_model()
-                info = library.doctor()
-                info["model_status"] = "ok"
-            except ModelUnavailable as e:
-                info["model_status"] = str(e)
-            _print_info(info, args.json)
+        return _run_command(library, args)
     except ModelUnavailable as e:
         print(f"photoseek: {e}", file=sys.stderr)
         return 3
@@ -486,6 +577,63 @@ def _main(argv: list[str] | None) -> int:
         return 1
     finally:
         library.close()
+
+
+def _run_command(library, args) -> int:
+    commands = {
+        "index": _index,
+        "search": _search,
+        "concepts": _concepts,
+        "saved": _saved,
+        "duplicates": _duplicates,
+        "relink": _relink,
+        "similar": _similar,
+        "doctor": _doctor,
+    }
+    return commands[args.command](library, args) or 0
+
+
+def _index(library, args) -> int:
+    bar = _ProgressBar()
+    try:
+        library.load_model(progress=_download_progress)
+        scored = []  # concepts right after the embeddings, before the slow text-reading pass
+        score = None if args.no_concepts else lambda: scored.append(library.update_concepts(progress=bar))
+        report = library.update(args.folders, progress=bar, after_embedding=score)
+    finally:
+        bar.close()  # what is said next starts a line of its own
+    _print_report(report, args.json, scored[0] if scored else None)
+    return 0
+
+
+def _similar(library, args) -> int:
+    from .core.ingest.imaging import ImageError
+
+    path = args.path.expanduser()
+    if not path.is_file():
+        print(f"photoseek: no such file: {path}", file=sys.stderr)
+        return 2
+    in_library = library.catalog.file_by_path(str(path.resolve())) is not None
+    try:
+        hits = library.similar(path, args.n) if in_library else library.search_image(path, n=args.n)
+    except ImageError as e:
+        print(f"photoseek: cannot use {shown(str(path))}: {e}", file=sys.stderr)
+        return 2
+    _print_hits(hits, args.json)
+    return 0
+
+
+def _doctor(library, args) -> int:
+    from .core.model.embedder import ModelUnavailable
+
+    info = library.doctor()
+    try:
+        library.load_model()
+        info = library.doctor()
+        info["model_status"] = "ok"
+    except ModelUnavailable as e:
+        info["model_status"] = str(e)
+    _print_info(info, args.json)
     return 0
 
 
@@ -503,30 +651,39 @@ def _damaged(e: sqlite3.DatabaseError) -> bool:
 
 
 def _damaged_line(path: Path, reason) -> str:
-    return (f"photoseek: the library's catalog {path} cannot be opened: {reason}. Nothing was changed; "
-            "`photoseek doctor --repair` moves it aside and puts its newest good backup in its place.")
+    return (
+        f"photoseek: the library's catalog {path} cannot be opened: {reason}. Nothing was changed; "
+        "`photoseek doctor --repair` moves it aside and puts its newest good backup in its place."
+    )
 
 
 def _doctor_catalog(settings, args) -> int | None:
     """The catalog part of `doctor`: --repair and --restore end here, and so does a damaged catalog
     (reported with its backups; the rest of the report needs it open). None: go on."""
-    from .core import backups, repair
+    from .core.store import backups, repair
 
     if args.repair or args.restore is not None:
         return _fix_catalog(settings, args)
     problem = repair.diagnose(settings)
     if problem is None:
         return None
-    _print_info({"data_dir": str(settings.data_dir), "catalog": str(settings.catalog_path),
-                 "catalog_problem": problem, **backups.summary(settings.catalog_path)}, args.json)
+    _print_info(
+        {
+            "data_dir": str(settings.data_dir),
+            "catalog": str(settings.catalog_path),
+            "catalog_problem": problem,
+            **backups.summary(settings.catalog_path),
+        },
+        args.json,
+    )
     print(_damaged_line(settings.catalog_path, problem), file=sys.stderr)
     return 4
 
 
 def _fix_catalog(settings, args) -> int:
     """`doctor --repair` and `doctor --restore [BACKUP]`: plan, ask, do, one line per step."""
-    from .core import backups, repair
-    from .core.catalog import CatalogError
+    from .core.store import backups, repair
+    from .core.store.catalog import CatalogError
 
     given = Path(args.restore).expanduser() if args.restore else None
     try:

@@ -23,8 +23,8 @@ from .common import report
 
 
 def main(argv=None) -> dict:
-    from app.core import ocr
     from app.core.config import Settings
+    from app.core.ingest import ocr
     from app.core.library import Library
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -36,8 +36,12 @@ def main(argv=None) -> dict:
     warnings.simplefilter("ignore")
     logging.basicConfig(level=logging.ERROR)
 
-    settings = Settings.from_env(data_dir=Path(tempfile.mkdtemp(prefix="photoseek-bench-")), model=args.model,
-                                 pretrained=args.pretrained, ocr=False)
+    settings = Settings.from_env(
+        data_dir=Path(tempfile.mkdtemp(prefix="photoseek-bench-")),
+        model=args.model,
+        pretrained=args.pretrained,
+        ocr=False,
+    )
     library = Library(settings)
     report_ = library.update([args.images.resolve()])
     photos = library.catalog.count("ok")
@@ -57,12 +61,17 @@ def main(argv=None) -> dict:
     duplicates_s = time.perf_counter() - t0
 
     result = {
-        "photos": photos, "embedded": report_.embedded, "model": library.model_id,
-        "concepts": len(vocabulary.concepts), "concept_prompts_s": round(prompts_s, 2),
+        "photos": photos,
+        "embedded": report_.embedded,
+        "model": library.model_id,
+        "concepts": len(vocabulary.concepts),
+        "concept_prompts_s": round(prompts_s, 2),
         "concepts_ms_per_1000": round(concepts.ms_per_1000, 1),
-        "ocr_photos": read, "ocr_with_text": with_text,
+        "ocr_photos": read,
+        "ocr_with_text": with_text,
         "ocr_s_per_1000": round(1000 * ocr_s / max(1, read), 1),
-        "duplicate_groups": len(getattr(groups, "groups", groups)), "duplicates_s": round(duplicates_s, 2),
+        "duplicate_groups": len(getattr(groups, "groups", groups)),
+        "duplicates_s": round(duplicates_s, 2),
     }
     report(result, args.json, "Search features")
     library.close()

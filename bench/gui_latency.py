@@ -140,8 +140,11 @@ def main(argv=None) -> dict:
         window = create_window()
         window.resize(1400, 900)
         window.show()
-        wait_until(app, lambda: window.grid_model.rowCount() >= lib.count and window.model_state == "ready"
-                   and not window.indexing, 300)
+        wait_until(
+            app,
+            lambda: window.grid_model.rowCount() >= lib.count and window.model_state == "ready" and not window.indexing,
+            300,
+        )
         pump(app, 1.0)
         beat = Heartbeat()
 
@@ -187,9 +190,14 @@ def main(argv=None) -> dict:
         shutil.rmtree(tmp, ignore_errors=True)
 
     result = {
-        "photos": lib.count, "added": added, "platform": os.environ["QT_QPA_PLATFORM"],
-        "index_s": round(index_s, 2), "index_stall_max_ms": index_max, "index_stall_p99_ms": index_p99,
-        "typing_stall_max_ms": typing_max, "typing_stall_p99_ms": typing_p99,
+        "photos": lib.count,
+        "added": added,
+        "platform": os.environ["QT_QPA_PLATFORM"],
+        "index_s": round(index_s, 2),
+        "index_stall_max_ms": index_max,
+        "index_stall_p99_ms": index_p99,
+        "typing_stall_max_ms": typing_max,
+        "typing_stall_p99_ms": typing_p99,
         "keystroke_to_grid_ms": round(statistics.median(after_key), 1),
         "enter_to_grid_ms": round(statistics.median(after_enter), 1),
     }

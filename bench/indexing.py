@@ -25,9 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from app.core import scanner
 from app.core.config import Settings
-from app.core.indexer import Indexer, batch_sizes
+from app.core.ingest import scanner
+from app.core.ingest.indexer import Indexer, batch_sizes
 from app.core.library import Library
 
 from .common import report
@@ -40,17 +40,26 @@ def main(argv=None) -> dict:
     p.add_argument("--pretrained", default="none")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--batch", type=int, default=None)
-    p.add_argument("--decode-pixels", type=int, default=None, help="pixels decoded at once across the threads "
-                   "(default: the setting, PHOTOSEEK_DECODE_PIXELS)")
+    p.add_argument(
+        "--decode-pixels",
+        type=int,
+        default=None,
+        help="pixels decoded at once across the threads (default: the setting, PHOTOSEEK_DECODE_PIXELS)",
+    )
     p.add_argument("--limit", type=int, default=None, help="use at most this many images")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     warnings.simplefilter("ignore")
 
     data_dir = Path(tempfile.mkdtemp(prefix="photoseek-bench-"))
-    settings = Settings.from_env(data_dir=data_dir, model=args.model, pretrained=args.pretrained,
-                                 decode_threads=args.threads, batch_size=args.batch,
-                                 decode_pixels=args.decode_pixels)
+    settings = Settings.from_env(
+        data_dir=data_dir,
+        model=args.model,
+        pretrained=args.pretrained,
+        decode_threads=args.threads,
+        batch_size=args.batch,
+        decode_pixels=args.decode_pixels,
+    )
     files = sorted(scanner.walk(args.images.resolve()), key=lambda f: f.path)[: args.limit]
     if not files:
         raise SystemExit(f"no images under {args.images}")
@@ -58,7 +67,6 @@ def main(argv=None) -> dict:
     t0 = time.perf_counter()
     embedder = library.load_model()
     load_s = time.perf_counter() - t0
-    indexer = Indexer(library.catalog, settings, embedder)
     threads, batch = settings.decode_threads, settings.batch_size
 
     # Decoding alone (decode + thumbnail + model input), all workers; thumbnails go to a scratch dir.
@@ -76,10 +84,11 @@ def main(argv=None) -> dict:
     tensors = [d.tensor for d in prepared if d.tensor is not None]
     lanes = embedder.lanes
     ends = np.cumsum(batch_sizes(len(tensors), batch, lanes))  # cut as the indexer cuts them
-    batches = [embedder.batch(tensors[end - size:end]) for end, size in zip(ends, np.diff(ends, prepend=0))]
+    batches = [embedder.batch(tensors[end - size : end]) for end, size in zip(ends, np.diff(ends, prepend=0))]
 
-    def model_alone(visual) -> tuple[float, float, list]:
+    def model_alone(visual, batches=batches) -> tuple[float, float, list]:
         """(photos/s, CPU seconds a photo, outputs)"""
+
         def run(pictures):
             with torch.inference_mode():  # per thread
                 return visual(pictures)

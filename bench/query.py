@@ -15,7 +15,7 @@ opened in a fresh process, exactly as the app opens a user's library, and measur
 - text_recall_at_10 / text_recall_at_100 / text_recall_min_100: overlap of the top 10 / 100 with
   exact search (1.0 for the exact index; the mean, and the worst query), on text-like query
   vectors: a photo's direction with noise added until that photo scores a cosine of 0.25 with it,
-  like CLIP's text-to-photo scores (`app.core.index.probe_queries`, the probes nprobe is tuned on,
+  like CLIP's text-to-photo scores (`app.core.store.index.probe_queries`, the probes nprobe is tuned on,
   drawn afresh here);
 - photo_recall_at_100: the same for photo-like queries (a photo with a little noise: cosine 0.9);
 - exact_p95_ms: the app's exact (flat) index built over the same vectors, asked for the same
@@ -38,8 +38,10 @@ import numpy as np
 from .common import percentile, report, rss_mb
 
 DEFAULT_MODEL = "ViT-B-32-256"
-WORDS = ("dog cat beach sunset mountain snow city night food cake birthday car bike tree flower "
-         "river boat kids party museum street rain forest bridge window coffee book train dinner").split()
+WORDS = (
+    "dog cat beach sunset mountain snow city night food cake birthday car bike tree flower "
+    "river boat kids party museum street rain forest bridge window coffee book train dinner"
+).split()
 
 
 def phrases(count: int, seed: int = 2) -> list[str]:
@@ -64,7 +66,7 @@ def measure_one(size: int, queries: int, model: str, warm: int = 5) -> dict:
     load_s = time.perf_counter() - started
     kind = getattr(index, "kind", "flat")
 
-    from app.core.index import VectorIndex, probe_queries
+    from app.core.store.index import VectorIndex, probe_queries
 
     ids, vectors = library.catalog.vectors(library.model_id)  # ground truth, outside the timings
     rng = np.random.default_rng(1)  # not the tuning's probes: those came from seed 0
@@ -95,8 +97,11 @@ def measure_one(size: int, queries: int, model: str, warm: int = 5) -> dict:
     def recall(found: list[np.ndarray], truth: list[np.ndarray], k: int) -> list[float]:
         return [len(set(f[:k].tolist()) & set(t[:k].tolist())) / k for f, t in zip(found, truth)]
 
-    text_10, text_100, photo_100 = recall(results, best, 10), recall(results, best, 100), \
-        recall(photo_results, photo_best, 100)
+    text_10, text_100, photo_100 = (
+        recall(results, best, 10),
+        recall(results, best, 100),
+        recall(photo_results, photo_best, 100),
+    )
 
     library.load_model()
     texts = phrases(queries // 2)
@@ -114,8 +119,10 @@ def measure_one(size: int, queries: int, model: str, warm: int = 5) -> dict:
         rank(library.text_vector(text))
         cached.append((time.perf_counter() - t) * 1000)
     return {
-        "size": size, "index_type": kind,
-        "search_p50_ms": round(percentile(times, 50), 2), "search_p95_ms": round(percentile(times, 95), 2),
+        "size": size,
+        "index_type": kind,
+        "search_p50_ms": round(percentile(times, 50), 2),
+        "search_p95_ms": round(percentile(times, 95), 2),
         "text_encode_ms": round(percentile(encode, 50), 2),
         "end_to_end_p95_ms": round(percentile(cold, 95), 2),
         "end_to_end_cached_p95_ms": round(percentile(cached, 95), 2),
@@ -125,7 +132,8 @@ def measure_one(size: int, queries: int, model: str, warm: int = 5) -> dict:
         "photo_recall_at_100": round(float(np.mean(photo_100)), 4),
         "exact_p95_ms": round(percentile(exact, 95), 2),
         "vs_exact": round(percentile(times, 50) / percentile(exact, 50), 3),
-        "load_s": round(load_s, 3), "rss_mb": round(rss_mb(), 1),
+        "load_s": round(load_s, 3),
+        "rss_mb": round(rss_mb(), 1),
         "results": int(len(found)),
     }
 
@@ -143,15 +151,33 @@ def main(argv=None) -> dict:
         return {}
     rows = []
     for size in (int(s) for s in args.sizes.split(",")):
-        out = subprocess.run([sys.executable, "-m", "bench.query", "--one", str(size), "--queries", str(args.queries),
-                              "--model", args.model], capture_output=True, text=True, env=os.environ.copy())
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "bench.query",
+                "--one",
+                str(size),
+                "--queries",
+                str(args.queries),
+                "--model",
+                args.model,
+            ],
+            capture_output=True,
+            text=True,
+            env=os.environ.copy(),
+        )
         if out.returncode != 0:
             sys.exit(f"size {size} failed:\n{out.stderr[-3000:]}")
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
     import platform
 
-    result = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "queries": args.queries,
-              "model": args.model, "sizes": rows}
+    result = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "queries": args.queries,
+        "model": args.model,
+        "sizes": rows,
+    }
     report(result, args.json, "Query latency")
     return result
 

@@ -138,8 +138,13 @@ def first_thumbnails(folder: Path, env: dict, model: tuple[str, str], runs: int)
     times = []
     for _ in range(runs):
         with tempfile.TemporaryDirectory() as tmp:
-            run_env = dict(env, PHOTOSEEK_DATA_DIR=str(Path(tmp) / "data"), PHOTOSEEK_MODEL=model[0],
-                           PHOTOSEEK_PRETRAINED=model[1], XDG_CONFIG_HOME=str(Path(tmp) / "config"))
+            run_env = dict(
+                env,
+                PHOTOSEEK_DATA_DIR=str(Path(tmp) / "data"),
+                PHOTOSEEK_MODEL=model[0],
+                PHOTOSEEK_PRETRAINED=model[1],
+                XDG_CONFIG_HOME=str(Path(tmp) / "config"),
+            )
             times.append(_run(FIRST, [str(folder)], run_env)["first_thumbnails"])
     return round(statistics.median(times), 3)
 
@@ -151,15 +156,23 @@ def first_start(count: int, runs: int, env: dict) -> dict:
     folder = unindexed_folder(count)
     config, checkpoint = synthetic.tiny_model(synthetic.cache_root() / "tiny-model")
     missing = str(Path(checkpoint).with_name("not-there.pt"))
-    return {"first_photos": count,
-            "first_thumbnails_s": first_thumbnails(folder, env, (str(config), str(checkpoint)), runs),
-            "first_thumbnails_no_model_s": first_thumbnails(folder, env, (str(config), missing), runs)}
+    return {
+        "first_photos": count,
+        "first_thumbnails_s": first_thumbnails(folder, env, (str(config), str(checkpoint)), runs),
+        "first_thumbnails_no_model_s": first_thumbnails(folder, env, (str(config), missing), runs),
+    }
 
 
 def _run(code: str, args: list[str], env: dict) -> dict:
     t0 = time.time()
-    out = subprocess.run([sys.executable, "-c", code, str(t0), *args], capture_output=True, text=True, env=env,
-                         cwd=Path(__file__).resolve().parents[1], timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(t0), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=Path(__file__).resolve().parents[1],
+        timeout=300,
+    )
     lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
     if out.returncode != 0 or not lines:
         sys.exit(f"run failed ({out.returncode}):\n{out.stderr[-3000:]}")
@@ -198,7 +211,9 @@ def main(argv=None) -> dict:
         grid.append(marks["grid"])
         model.append(marks["model"])
     result = {
-        "photos": lib.count, "runs": args.runs, "platform": env["QT_QPA_PLATFORM"],
+        "photos": lib.count,
+        "runs": args.runs,
+        "platform": env["QT_QPA_PLATFORM"],
         "bare_qt_s": round(statistics.median(bare), 3),
         "window_s": round(statistics.median(shown), 3),
         "grid_s": round(statistics.median(grid), 3),

@@ -56,7 +56,7 @@ class Synthetic:
     """A built library: open it with `Library(settings)` or point the app at it with `env()`."""
 
     root: Path
-    settings: "object"  # app.core.config.Settings
+    settings: object  # app.core.config.Settings
     photos_dir: Path
     count: int
     model_id: str
@@ -67,10 +67,9 @@ class Synthetic:
     def env(self) -> dict[str, str]:
         """The PHOTOSEEK_* variables that make the app (window or CLI) open this library."""
         s = self.settings
-        return {"PHOTOSEEK_DATA_DIR": str(s.data_dir), "PHOTOSEEK_MODEL": s.model,
-                "PHOTOSEEK_PRETRAINED": s.pretrained}
+        return {"PHOTOSEEK_DATA_DIR": str(s.data_dir), "PHOTOSEEK_MODEL": s.model, "PHOTOSEEK_PRETRAINED": s.pretrained}
 
-    def clone(self, dest: Path) -> "Synthetic":
+    def clone(self, dest: Path) -> Synthetic:
         """A writable copy whose catalog and index are private; photos and thumbnails are shared
         (thumbnails are content-addressed, so a run that adds some never disturbs another)."""
         dest = Path(dest)
@@ -81,8 +80,9 @@ class Synthetic:
         shutil.copytree(src / "index", data / "index", dirs_exist_ok=True)
         (data / "thumbs").symlink_to((src / "thumbs").resolve(), target_is_directory=True)
         (data / "models").mkdir(exist_ok=True)
-        return Synthetic(dest, self.settings.with_(data_dir=data), self.photos_dir, self.count, self.model_id,
-                         self.dim, 0.0, True)
+        return Synthetic(
+            dest, self.settings.with_(data_dir=data), self.photos_dir, self.count, self.model_id, self.dim, 0.0, True
+        )
 
 
 def _copy_sqlite(src: Path, dest: Path) -> None:
@@ -119,7 +119,9 @@ def base_photos(folder: Path, limit: int = 300) -> list[Path]:
     done = folder / ".complete"
     if not done.exists():
         folder.mkdir(parents=True, exist_ok=True)
-        sources = sorted(p for p in DEVDATA.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg")) if DEVDATA.is_dir() else []
+        sources = (
+            sorted(p for p in DEVDATA.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg")) if DEVDATA.is_dir() else []
+        )
         if sources:
             step = max(1, len(sources) // limit)
             for i, src in enumerate(sources[::step][:limit]):
@@ -138,7 +140,7 @@ def base_photos(folder: Path, limit: int = 300) -> list[Path]:
 
 def base_thumbnails(photos: list[Path], folder: Path, thumb_size: int) -> list[tuple[Path, int, int]]:
     """The real thumbnail of each base photo, made by the real decoder: [(thumb, width, height)]."""
-    from app.core import imaging
+    from app.core.ingest import imaging
 
     meta_path = folder / "meta.json"
     meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
@@ -164,10 +166,10 @@ def clustered_vectors(n: int, dim: int, clusters: int = 256, spread: float = 0.7
     labels = rng.choice(clusters, size=n, p=weights)
     out = np.empty((n, dim), dtype=np.float16)
     for start in range(0, n, 50_000):
-        lab = labels[start:start + 50_000]
+        lab = labels[start : start + 50_000]
         v = centres[lab] + rng.standard_normal((len(lab), dim)).astype(np.float32) * (spread / np.sqrt(dim))
         v /= np.linalg.norm(v, axis=1, keepdims=True)
-        out[start:start + len(lab)] = v
+        out[start : start + len(lab)] = v
     return out
 
 
@@ -181,16 +183,24 @@ def _link(src: Path, dest: Path) -> None:
 # -- the library ---------------------------------------------------------------------------------
 
 
-def build(photos: int = 100_000, root: Path | None = None, model: str | None = None, pretrained: str | None = None,
-          base: int = 300, seed: int = 0, force: bool = False, files: bool = True) -> Synthetic:
+def build(
+    photos: int = 100_000,
+    root: Path | None = None,
+    model: str | None = None,
+    pretrained: str | None = None,
+    base: int = 300,
+    seed: int = 0,
+    force: bool = False,
+    files: bool = True,
+) -> Synthetic:
     """Build (or reuse, when an identical one is cached) a synthetic library of `photos` photos.
 
     `files=False` writes only the catalog and the index (rows whose photo files do not exist):
     enough for query benchmarks at a million photos without a million links on disk."""
-    from app.core.catalog import OK, Catalog, FileRecord
     from app.core.config import Settings
-    from app.core.embedder import ModelSpec
-    from app.core.index import VectorIndex
+    from app.core.model.embedder import ModelSpec
+    from app.core.store.catalog import OK, Catalog, FileRecord
+    from app.core.store.index import VectorIndex
 
     cache = cache_root()
     if model is None:
@@ -221,8 +231,9 @@ def build(photos: int = 100_000, root: Path | None = None, model: str | None = N
     thumbs = base_thumbnails(sources, cache / "base-thumbs", settings.thumb_size)
     stats = [p.stat() for p in sources]
     try:  # image hashes as the indexer records them (duplicates), so no backfill runs on open
-        from app.core.duplicates import perceptual_hash
         from PIL import Image
+
+        from app.core.organize.duplicates import perceptual_hash
 
         hashes = []
         for thumb, *_ in thumbs:
@@ -258,15 +269,30 @@ def build(photos: int = 100_000, root: Path | None = None, model: str | None = N
                 _link(thumbs[b][0], thumbs_dir / fp[:2] / f"{fp}.jpg")
             taken = None if rng.random() < 0.1 else str(start + np.timedelta64(int(offsets[i]), "s"))
             st = stats[b]
-            records.append(FileRecord(None, str(path), fp, st.st_size, st.st_mtime, OK, None,
-                                      thumbs[b][1], thumbs[b][2], taken, "JPEG", folder_id))
+            records.append(
+                FileRecord(
+                    None,
+                    str(path),
+                    fp,
+                    st.st_size,
+                    st.st_mtime,
+                    OK,
+                    None,
+                    thumbs[b][1],
+                    thumbs[b][2],
+                    taken,
+                    "JPEG",
+                    folder_id,
+                )
+            )
             embeddings.append((fp, vectors[i]))
         with catalog.transaction() as db:
             catalog.put_files(db, records)
             catalog.put_embeddings(db, model_id, embeddings)
             if hashes is not None:
-                catalog.put_hashes(db, [(r.fingerprint, hashes[i % len(sources)])
-                                        for i, r in enumerate(records, start=first)])
+                catalog.put_hashes(
+                    db, [(r.fingerprint, hashes[i % len(sources)]) for i, r in enumerate(records, start=first)]
+                )
     VectorIndex.open(catalog, settings.index_dir, model_id)  # builds from the catalog and saves
     count = catalog.count(OK)
     catalog.close()
@@ -296,17 +322,27 @@ def main(argv=None) -> dict:
     p.add_argument("--model", default=None, help="default: the tiny random CLIP of tests/tiny_clip.py")
     p.add_argument("--pretrained", default=None)
     p.add_argument("--force", action="store_true", help="rebuild even when a cached copy exists")
-    p.add_argument("--rescan", action="store_true", help="then time a re-check of the unchanged library "
-                   "(the real indexer: walk, compare size and mtime, nothing decoded or hashed)")
+    p.add_argument(
+        "--rescan",
+        action="store_true",
+        help="then time a re-check of the unchanged library "
+        "(the real indexer: walk, compare size and mtime, nothing decoded or hashed)",
+    )
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     lib = build(args.photos, args.root, args.model, args.pretrained, force=args.force)
-    result = {"photos": lib.count, "root": str(lib.root), "model_id": lib.model_id, "dim": lib.dim,
-              "build_s": round(lib.build_s, 2), "reused": lib.reused}
+    result = {
+        "photos": lib.count,
+        "root": str(lib.root),
+        "model_id": lib.model_id,
+        "dim": lib.dim,
+        "build_s": round(lib.build_s, 2),
+        "reused": lib.reused,
+    }
     if args.rescan:
         import time
 
-        from app.core.indexer import Indexer
+        from app.core.ingest.indexer import Indexer
         from app.core.library import Library
 
         library = Library(lib.settings.with_(ocr=False))
@@ -314,8 +350,12 @@ def main(argv=None) -> dict:
         started = time.perf_counter()
         rescan = indexer.run()  # what `Library.update` starts with; the after-work (hashes, text) is its own
         seconds = time.perf_counter() - started
-        result.update(rescan_s=round(seconds, 2), rescan_files_per_s=round(lib.count / seconds),
-                      rescan_embedded=rescan.embedded, rescan_unchanged=rescan.unchanged)
+        result.update(
+            rescan_s=round(seconds, 2),
+            rescan_files_per_s=round(lib.count / seconds),
+            rescan_embedded=rescan.embedded,
+            rescan_unchanged=rescan.unchanged,
+        )
         library.close()
     report(result, args.json, "Synthetic library")
     return result

@@ -17,7 +17,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 from tiny_clip import shapes_config, tiny_config, write_model  # noqa: E402
 
 
-
 @pytest.fixture(scope="session")
 def random_model(tmp_path_factory) -> tuple[Path, Path]:
     """(config JSON, checkpoint) of a tiny randomly initialised CLIP at the real 224 px input."""
@@ -39,8 +38,9 @@ def trained_model(tmp_path_factory) -> tuple[Path, Path]:
     name = "tiny-shapes-clip"
     if (cache / f"{name}.pt").exists():
         return cache / f"{name}.json", cache / f"{name}.pt"
-    config, checkpoint = write_model(tmp_path_factory.mktemp("trained-model"), name, shapes_config(),
-                                     train_steps=tiny_clip.TRAIN_STEPS)
+    config, checkpoint = write_model(
+        tmp_path_factory.mktemp("trained-model"), name, shapes_config(), train_steps=tiny_clip.TRAIN_STEPS
+    )
     staging = None
     try:  # publish atomically: a concurrent run sees all of it or none
         cache.parent.mkdir(parents=True, exist_ok=True)
@@ -62,8 +62,14 @@ def make_settings(tmp_path):
     def make(model: tuple[Path, Path], **changes) -> Settings:
         config, checkpoint = model
         # OCR off unless a test asks for it: reading text costs seconds per test (tests/core/test_ocr.py)
-        values = dict(data_dir=tmp_path / "data", model=str(config), pretrained=str(checkpoint),
-                      decode_threads=2, batch_size=8, ocr=False)
+        values = dict(
+            data_dir=tmp_path / "data",
+            model=str(config),
+            pretrained=str(checkpoint),
+            decode_threads=2,
+            batch_size=8,
+            ocr=False,
+        )
         values.update(changes)
         return Settings(**values)
 
@@ -86,8 +92,12 @@ def model_env(monkeypatch, tmp_path):
 
     def apply(model: tuple[Path, Path]) -> dict[str, str]:
         config, checkpoint = model
-        env = {"PHOTOSEEK_DATA_DIR": str(tmp_path / "data"), "PHOTOSEEK_MODEL": str(config),
-               "PHOTOSEEK_PRETRAINED": str(checkpoint), "PHOTOSEEK_OCR": "0"}
+        env = {
+            "PHOTOSEEK_DATA_DIR": str(tmp_path / "data"),
+            "PHOTOSEEK_MODEL": str(config),
+            "PHOTOSEEK_PRETRAINED": str(checkpoint),
+            "PHOTOSEEK_OCR": "0",
+        }
         for key, value in env.items():
             monkeypatch.setenv(key, value)
         return env

@@ -39,7 +39,7 @@ class FakeHub:
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self._server.server_port}"
 
-    def __enter__(self) -> "FakeHub":
+    def __enter__(self) -> FakeHub:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.hub = self
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -106,18 +106,28 @@ def load_in_child(hub: FakeHub, config: Path, tag: str, cfg: dict, cache: Path) 
     """Load the model of `config` by its pretrained tag in another Python, online against `hub`:
     {"model_id", "text" (vector of "a dog"), "quick_gelu", "mean", "progress"} or {"error", "progress"}."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
-    env.update(HF_ENDPOINT=hub.endpoint, HF_HOME=str(cache.parent / "hf-home"), NO_PROXY="127.0.0.1",
-               PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "tests")]))
+    env.update(
+        HF_ENDPOINT=hub.endpoint,
+        HF_HOME=str(cache.parent / "hf-home"),
+        NO_PROXY="127.0.0.1",
+        PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "tests")]),
+    )
     args = json.dumps(dict(config=str(config), tag=tag, cfg=cfg, cache=str(cache)))
-    done = subprocess.run([sys.executable, "-c", "import fake_hub; fake_hub._child()", args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-c", "import fake_hub; fake_hub._child()", args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def _child() -> None:
-    from app.core import weights
-    from app.core.embedder import Embedder, ModelSpec, ModelUnavailable
+    from app.core.model import weights
+    from app.core.model.embedder import Embedder, ModelSpec, ModelUnavailable
 
     weights.RETRY_DELAYS = ()  # a cut download fails at once: the tests resume it on the next load
 
@@ -125,10 +135,17 @@ def _child() -> None:
     register_tag(Path(args["config"]), args["tag"], args["cfg"])
     seen: list[tuple[int, int]] = []
     try:
-        e = Embedder(ModelSpec(args["config"], args["tag"]), Path(args["cache"]),
-                     progress=lambda done, total: seen.append((done, total)))
-        out = dict(model_id=e.model_id, text=e.embed_texts(["a dog"])[0].tolist(), quick_gelu=uses_quick_gelu(e.model),
-                   mean=[float(m) for m in e.preprocess.transforms[-1].mean])
+        e = Embedder(
+            ModelSpec(args["config"], args["tag"]),
+            Path(args["cache"]),
+            progress=lambda done, total: seen.append((done, total)),
+        )
+        out = dict(
+            model_id=e.model_id,
+            text=e.embed_texts(["a dog"])[0].tolist(),
+            quick_gelu=uses_quick_gelu(e.model),
+            mean=[float(m) for m in e.preprocess.transforms[-1].mean],
+        )
     except ModelUnavailable as error:
         out = dict(error=str(error))
     print(json.dumps(dict(out, progress=seen)))

@@ -19,7 +19,7 @@ def devdata(*parts: str) -> Path:
 
 def isolate_trash(monkeypatch, data_home: Path) -> Path:
     """Point the freedesktop home trash at `data_home`/Trash, for send2trash (which reads
-    XDG_DATA_HOME once, at import) and for app.core.trashcan: tests never touch the user's."""
+    XDG_DATA_HOME once, at import) and for app.core.organize.trashcan: tests never touch the user's."""
     import os
 
     monkeypatch.setenv("XDG_DATA_HOME", str(data_home))

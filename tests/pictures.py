@@ -103,12 +103,17 @@ def decoy_first_heif(path: Path, size: tuple[int, int] = (480, 640), thumbnails:
 def xmp_packet(**dates: str) -> bytes:
     """An XMP packet as editors write one: `prefix_Name="value"` becomes `prefix:Name`, the first as an
     attribute of rdf:Description, the others as elements."""
-    ns = {"exif": "http://ns.adobe.com/exif/1.0/", "xmp": "http://ns.adobe.com/xap/1.0/",
-          "photoshop": "http://ns.adobe.com/photoshop/1.0/"}
+    ns = {
+        "exif": "http://ns.adobe.com/exif/1.0/",
+        "xmp": "http://ns.adobe.com/xap/1.0/",
+        "photoshop": "http://ns.adobe.com/photoshop/1.0/",
+    }
     (first, value), *rest = [(k.replace("_", ":", 1), v) for k, v in dates.items()]
     elements = "".join(f"<{k}>{v}</{k}>" for k, v in rest)
     declared = " ".join(f'xmlns:{p}="{u}"' for p, u in ns.items())
-    return (f'<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">'
-            f'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
-            f'<rdf:Description rdf:about="" {declared} {first}="{value}">{elements}</rdf:Description>'
-            f'</rdf:RDF></x:xmpmeta><?xpacket end="w"?>').encode()
+    return (
+        f'<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">'
+        f'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        f'<rdf:Description rdf:about="" {declared} {first}="{value}">{elements}</rdf:Description>'
+        f'</rdf:RDF></x:xmpmeta><?xpacket end="w"?>'
+    ).encode()

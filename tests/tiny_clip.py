@@ -94,8 +94,15 @@ def write_shapes(folder: Path, per_kind: int = 3, seed: int = 1, size: int = 256
 # concept vocabulary (resources/concepts.json) phrase them: "a red circle", "a photo of a circle",
 # "a red shape", "red". Each training step draws one template per class.
 FULL_TEMPLATES = ["a {c} {s}", "a photo of a {c} {s}", "a picture of a {c} {s}"]
-SHAPE_TEMPLATES = ["a {s}", "{s}", "a photo of a {s}", "a picture of a {s}", "a {s} shape",
-                   "a photo of the {s}", "a close-up photo of a {s}"]
+SHAPE_TEMPLATES = [
+    "a {s}",
+    "{s}",
+    "a photo of a {s}",
+    "a picture of a {s}",
+    "a {s} shape",
+    "a photo of the {s}",
+    "a close-up photo of a {s}",
+]
 COLOUR_TEMPLATES = ["a {c} shape", "{c}", "something {c}", "a {c} thing", "a photo of something {c}"]
 PARTIAL_WEIGHT = 1.0  # shape-only and colour-only captions count as much as full ones (0.25 left "red" and
 # "a circle" at ~0.5-0.9 precision; 1.0 with 500 steps reaches ~0.97 on a fresh set of shapes)
@@ -113,8 +120,9 @@ def _contrastive(logits, targets):
     positive = F.one_hot(targets, logits.shape[1]).T.bool()  # [captions, pictures]
     by_caption = logits.T
     present = positive.any(dim=1)
-    text_to_image = -(torch.logsumexp(by_caption.masked_fill(~positive, float("-inf")), dim=1)
-                      - torch.logsumexp(by_caption, dim=1))[present].mean()
+    text_to_image = -(
+        torch.logsumexp(by_caption.masked_fill(~positive, float("-inf")), dim=1) - torch.logsumexp(by_caption, dim=1)
+    )[present].mean()
     return image_to_text + text_to_image
 
 
@@ -152,15 +160,20 @@ def _train(model, preprocess, tokenizer, steps: int, seed: int) -> None:
     a, b = len(kinds), len(kinds) + len(SHAPES)
     for _ in range(steps):  # a fixed number of steps: the same model whatever the machine's load
         picks = torch.randint(0, len(images), (64,))
-        texts = torch.cat([pick(full, len(kinds), len(FULL_TEMPLATES)),
-                           pick(by_shape, len(SHAPES), len(SHAPE_TEMPLATES)),
-                           pick(by_colour, len(colours), len(COLOUR_TEMPLATES))])
+        texts = torch.cat(
+            [
+                pick(full, len(kinds), len(FULL_TEMPLATES)),
+                pick(by_shape, len(SHAPES), len(SHAPE_TEMPLATES)),
+                pick(by_colour, len(colours), len(COLOUR_TEMPLATES)),
+            ]
+        )
         image_features = F.normalize(model.encode_image(images[picks]), dim=-1)
         text_features = F.normalize(model.encode_text(texts), dim=-1)
         logits = model.logit_scale.exp() * image_features @ text_features.T
         y = labels[picks]
         loss = _contrastive(logits[:, :a], y) + PARTIAL_WEIGHT * (
-            _contrastive(logits[:, a:b], shape_of[y]) + _contrastive(logits[:, b:], colour_of[y]))
+            _contrastive(logits[:, a:b], shape_of[y]) + _contrastive(logits[:, b:], colour_of[y])
+        )
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()

@@ -8,12 +8,11 @@ from pathlib import Path
 
 import platformdirs
 
-from .pixel_budget import DEFAULT_PIXELS
-
 APP_NAME = "PhotoSeek"
 DEFAULT_MODEL = "ViT-B-32-256"
 DEFAULT_PRETRAINED = "datacomp_s34b_b86k"
 RESOURCES_DIR = Path(__file__).resolve().parents[2] / "resources"
+DEFAULT_PIXELS = 200_000_000  # decoded at once (app/core/ingest/pixel_budget.py)
 WRITER_LOCK = "indexing.lock"  # in the data dir: held by the one process indexing (or repairing) it
 
 
@@ -57,7 +56,7 @@ class Settings:
     ocr: bool = True  # read the text inside photos after embedding (searchable; off for speed)
 
     @classmethod
-    def from_env(cls, **overrides) -> "Settings":
+    def from_env(cls, **overrides) -> Settings:
         """Defaults, then PHOTOSEEK_* environment variables, then explicit (non-None) overrides."""
         env = os.environ
         values: dict = {}
@@ -84,7 +83,7 @@ class Settings:
             values["data_dir"] = Path(values["data_dir"]).expanduser()
         return cls(**values)
 
-    def with_(self, **changes) -> "Settings":
+    def with_(self, **changes) -> Settings:
         return replace(self, **changes)
 
     @property

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 
 class LazyModule:
@@ -27,4 +28,7 @@ class LazyModule:
         return f"<lazy module {self._name!r}>"
 
 
-numpy = LazyModule("numpy")
+if TYPE_CHECKING:  # the checker sees the real module's names
+    import numpy
+else:
+    numpy = LazyModule("numpy")

@@ -11,35 +11,52 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-
 from filelock import FileLock, Timeout
 
-from . import backups, imaging, query, repair, tempfiles, trashcan
-from .catalog import NEWEST_FIRST, OK, SKIPPED, Catalog, CatalogError, FileRecord, OfflineFolder
+from . import tempfiles
 from .config import WRITER_LOCK, Settings
-from .embedder import DownloadProgress, Embedder, ModelSpec, ModelUnavailable
-from .indexer import Control, Indexer, IndexReport, Progress
-from .concepts import ConceptIndex, ConceptReport
-from .query import Hit
-from .query_parser import concept_key
-from .query_parser import parse as parse_query
-from . import search
-from .search import SearchResult
+from .ingest import imaging
+from .ingest.indexer import Control, Indexer, IndexReport, Progress
+from .model.embedder import DownloadProgress, Embedder, ModelSpec, ModelUnavailable
+from .organize import trashcan
+from .search import query, ranking
+from .search.concepts import ConceptIndex, ConceptReport
+from .search.query import Hit
+from .search.query_parser import concept_key
+from .search.query_parser import parse as parse_query
+from .search.ranking import SearchResult
+from .store import backups, repair
+from .store.catalog import NEWEST_FIRST, OK, SKIPPED, Catalog, CatalogError, FileRecord, OfflineFolder
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .index import VectorIndex
+    from .store.index import VectorIndex
 
 log = logging.getLogger(__name__)
 
 
-__all__ = ["Library", "Hit", "Control", "Progress", "IndexReport", "ModelUnavailable", "FileRecord", "SearchResult",
-           "parse_query", "OfflineFolder", "MovedFolder", "Relinked", "Receipt", "Restored"]
+__all__ = [
+    "Library",
+    "Hit",
+    "Control",
+    "Progress",
+    "IndexReport",
+    "ModelUnavailable",
+    "FileRecord",
+    "SearchResult",
+    "parse_query",
+    "OfflineFolder",
+    "MovedFolder",
+    "Relinked",
+    "Receipt",
+    "Restored",
+]
 
 HOLD_DAYS = 7  # what an undoable change held is forgotten after this, if the app that made it did not quit cleanly
 MOVED_SHARE = 0.5  # an offline folder "moved" to a folder holding at least this share of its photos
@@ -130,8 +147,9 @@ def _at_low_priority(work: Callable[[], int]) -> int:
     global _text_reader
     with _text_reader_lock:
         if _text_reader is None:
-            _text_reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-text",
-                                              initializer=_lower_this_threads_priority)
+            _text_reader = ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="read-text", initializer=_lower_this_threads_priority
+            )
     return _text_reader.submit(work).result()
 
 
@@ -145,7 +163,7 @@ class Library:
         self.spec = ModelSpec(settings.model, settings.pretrained)
         self._embedder: Embedder | None = None
         self.model_error: ModelUnavailable | None = None  # why the last load failed
-        self._index: "VectorIndex | None" = None
+        self._index: VectorIndex | None = None
         self._concepts: ConceptIndex | None = None
         self._model_lock = threading.Lock()
         self._index_lock = threading.Lock()
@@ -169,8 +187,13 @@ class Library:
         with self._model_lock:
             if self._embedder is None:
                 try:
-                    self._embedder = Embedder(self.spec, self.settings.models_dir, self.settings.device, progress,
-                                              precision=self.settings.precision)
+                    self._embedder = Embedder(
+                        self.spec,
+                        self.settings.models_dir,
+                        self.settings.device,
+                        progress,
+                        precision=self.settings.precision,
+                    )
                 except ModelUnavailable as e:
                     self.model_error = e
                     raise
@@ -187,9 +210,9 @@ class Library:
         return self.load_model()
 
     @property
-    def index(self) -> "VectorIndex":
+    def index(self) -> VectorIndex:
         """The vector index for the current model, loaded or rebuilt from the catalog on first use."""
-        from .index import VectorIndex  # here: FAISS takes a while to load, the window opens without it
+        from .store.index import VectorIndex  # here: FAISS takes a while to load, the window opens without it
 
         with self._index_lock:
             if self._index is None:
@@ -245,9 +268,16 @@ class Library:
         self.save_index()
         return Receipt(hold, "folder", tuple(ids), folder=str(resolved))
 
-    def update(self, folders: Sequence[Path | str] | None = None, progress: Callable[[Progress], None] | None = None,
-               control: Control | None = None, require_model: bool = True, only_these: bool = False,
-               embed: bool = True, after_embedding: Callable[[], None] | None = None) -> IndexReport:
+    def update(
+        self,
+        folders: Sequence[Path | str] | None = None,
+        progress: Callable[[Progress], None] | None = None,
+        control: Control | None = None,
+        require_model: bool = True,
+        only_these: bool = False,
+        embed: bool = True,
+        after_embedding: Callable[[], None] | None = None,
+    ) -> IndexReport:
         """Add `folders` to the library (if given) and bring everything up to date.
 
         `only_these`: check just those folders (the rest was checked a moment ago: a folder added
@@ -295,9 +325,15 @@ class Library:
     def _remove_stale_temps(self) -> None:
         """What writers killed mid-write left (index, thumbnails, concept scores, backups); under the writer lock."""
         s = self.settings
-        tempfiles.remove_stale([*s.index_dir.glob("*.tmp"), *s.thumbs_dir.glob("*/*.tmp"),
-                                *(s.data_dir / "concepts").glob("*.tmp"),
-                                *(s.data_dir / "concepts").glob("*/*.tmp"), *backups.folder(s.catalog_path).glob("*.tmp")])
+        tempfiles.remove_stale(
+            [
+                *s.index_dir.glob("*.tmp"),
+                *s.thumbs_dir.glob("*/*.tmp"),
+                *(s.data_dir / "concepts").glob("*.tmp"),
+                *(s.data_dir / "concepts").glob("*/*.tmp"),
+                *backups.folder(s.catalog_path).glob("*.tmp"),
+            ]
+        )
 
     def _daily_backup(self) -> None:
         """Once a day, before indexing changes anything, a copy of the catalog (backups.py). A failed
@@ -305,14 +341,24 @@ class Library:
         try:
             backups.make_daily(self.catalog.db, self.settings.catalog_path)
         except backups.BackupError as e:
-            log.warning("backing up the catalog %s: %s; it may be damaged: run `photoseek doctor`",
-                        self.settings.catalog_path, e)
+            log.warning(
+                "backing up the catalog %s: %s; it may be damaged: run `photoseek doctor`",
+                self.settings.catalog_path,
+                e,
+            )
         except (sqlite3.Error, OSError) as e:
             log.warning("the catalog %s could not be backed up: %s", self.settings.catalog_path, e)
 
-    def _update(self, folders: Sequence[Path | str] | None, progress: Callable[[Progress], None] | None,
-                control: Control, require_model: bool, only_these: bool, embed: bool = True,
-                after_embedding: Callable[[], None] | None = None) -> IndexReport:
+    def _update(
+        self,
+        folders: Sequence[Path | str] | None,
+        progress: Callable[[Progress], None] | None,
+        control: Control,
+        require_model: bool,
+        only_these: bool,
+        embed: bool = True,
+        after_embedding: Callable[[], None] | None = None,
+    ) -> IndexReport:
         started = time.monotonic()
         added = {self.add_folder(folder) for folder in folders or ()}
         scope = None
@@ -325,7 +371,9 @@ class Library:
         embedder = self._embedder_for_update(require_model) if embed else None
         index = self.index if embedder is not None else None
         indexer = Indexer(
-            self.catalog, self.settings, embedder,
+            self.catalog,
+            self.settings,
+            embedder,
             on_vectors=index.add if index is not None else None,
             on_removed=index.remove if index is not None else None,
         )
@@ -408,7 +456,7 @@ class Library:
         old_root = folders[folder_id]
         if new_root == old_root:
             raise ValueError(f"{old_root} is already where its photos are")
-        for fid, root in folders.items():
+        for root in folders.values():
             if root != new_root and (new_root.is_relative_to(root) or root.is_relative_to(new_root)):
                 raise ValueError(f"{new_root} overlaps the library folder {root}: relink to a folder of its own")
         return folder_id, old_root, new_root
@@ -416,15 +464,23 @@ class Library:
     def _relink_plan(self, folder_id: int, old_root: Path, new_root: Path) -> tuple[list, list[int], int, int]:
         """(moves (id, path, size, mtime), ids to drop, photos found, photos not found) for a relink: each photo of
         the folder matched by content to a file below `new_root`."""
-        from . import scanner
+        from .ingest import scanner
 
-        there = {r.path: r for fid, root in self.folders().items() if root == new_root
-                 for r in self.catalog.files("WHERE folder_id = ?", (fid,))}
+        there = {
+            r.path: r
+            for fid, root in self.folders().items()
+            if root == new_root
+            for r in self.catalog.files("WHERE folder_id = ?", (fid,))
+        }
         disk = list(scanner.walk(new_root, scanner.supported_extensions(), skip=self.settings.data_dir))
-        known = {f.path: there[f.path].fingerprint for f in disk
-                 if f.path in there and (there[f.path].size, there[f.path].mtime) == (f.size, f.mtime)}
-        fresh, _unreadable = scanner._fingerprints([f for f in disk if f.path not in known], scanner.fingerprint,
-                                                   max(1, self.settings.decode_threads))  # unreadable: not found
+        known = {
+            f.path: there[f.path].fingerprint
+            for f in disk
+            if f.path in there and (there[f.path].size, there[f.path].mtime) == (f.size, f.mtime)
+        }
+        fresh, _unreadable = scanner._fingerprints(
+            [f for f in disk if f.path not in known], scanner.fingerprint, max(1, self.settings.decode_threads)
+        )  # unreadable: not found
         by_fp: dict[str, dict[str, scanner.DiskFile]] = {}
         for f in disk:
             fp = known.get(f.path) or fresh.get(f.path)
@@ -432,8 +488,11 @@ class Library:
                 by_fp.setdefault(fp, {})[f.path] = f
         moves, taken, moved = [], set(), set()
         rows = self.catalog.files("WHERE folder_id = ? ORDER BY id", (folder_id,))
-        place = {r.id: os.path.join(new_root, os.path.relpath(r.path, old_root)) for r in rows
-                 if Path(r.path).is_relative_to(old_root)}
+        place = {
+            r.id: os.path.join(new_root, os.path.relpath(r.path, old_root))
+            for r in rows
+            if Path(r.path).is_relative_to(old_root)
+        }
         for row in rows:
             candidates = {p: f for p, f in by_fp.get(row.fingerprint, {}).items() if p not in taken}
             match = candidates.get(place.get(row.id)) or next(iter(candidates.values()), None)
@@ -560,7 +619,7 @@ class Library:
         back = self.catalog.paths(ids)
         return Restored(ids, [back[i] for i in ids], failures + not_back)
 
-    def _index_again(self, index: "VectorIndex", ids: list[int]) -> None:
+    def _index_again(self, index: VectorIndex, ids: list[int]) -> None:
         """Restored photos' vectors from the catalog into the index."""
         records = [r for r in map(self.catalog.file, ids) if r is not None]
         found, vectors = self.catalog.vectors_by_fingerprint(self.model_id, sorted({r.fingerprint for r in records}))
@@ -579,7 +638,9 @@ class Library:
         paths = self.catalog.paths(ids.tolist())
         return [Hit(int(i), paths[int(i)], float(s)) for i, s in zip(ids, scores) if int(i) in paths]
 
-    def rank(self, vector: np.ndarray, n: int | None = None, exclude: set[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def rank(
+        self, vector: np.ndarray, n: int | None = None, exclude: set[int] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Ranked (ids, scores) for a query vector, best first: what the grid needs (no paths)."""
         return query.rank(self.index, vector, n, exclude)
 
@@ -601,9 +662,18 @@ class Library:
             vector = query.combine(vector, query.text_vector(embedder, text.strip()))
         return vector
 
-    def search(self, text: str, n: int | None = None, *, image=None, min_score: float | None = None,
-               good_only: bool = False, exclude: set[int] | None = None, paths: bool = True,
-               include_offline: bool = False) -> SearchResult:
+    def search(
+        self,
+        text: str,
+        n: int | None = None,
+        *,
+        image=None,
+        min_score: float | None = None,
+        good_only: bool = False,
+        exclude: set[int] | None = None,
+        paths: bool = True,
+        include_offline: bool = False,
+    ) -> SearchResult:
         """Run a query in the search language (see query_parser.py), optionally with an image
         (a path or a PIL image) combined into it. The result is a list of hits, best first, that
         also carries `good_count` (where the good matches end) and `hints` about the query.
@@ -611,14 +681,18 @@ class Library:
         Photos of offline folders only with `include_offline` (or `is:offline` in the query)."""
         parsed = parse_query(text)
         image_vector = self.image_vector(image) if image is not None else None
-        return search.execute(self, parsed, n, image_vector, exclude, min_score, good_only, paths, include_offline)
+        return ranking.execute(self, parsed, n, image_vector, exclude, min_score, good_only, paths, include_offline)
 
     def search_image(self, image, text: str | None = None, n: int | None = None, **options) -> SearchResult:
         return self.search(text or "", n, image=image, **options)
 
     def similar(self, photo: int | str | Path, n: int | None = None, text: str = "", **options) -> SearchResult:
         """Photos that look like a library photo (refined by `text`), the photo itself excluded."""
-        record = self.catalog.file(photo) if isinstance(photo, int) else self.catalog.file_by_path(str(Path(photo).resolve()))
+        record = (
+            self.catalog.file(photo)
+            if isinstance(photo, int)
+            else self.catalog.file_by_path(str(Path(photo).resolve()))
+        )
         if record is None:
             raise KeyError(f"not in the library: {photo}")
         vector = self.index.vector(record.id)
@@ -627,7 +701,7 @@ class Library:
         if vector is None:
             raise KeyError(f"not indexed yet: {record.path}")
         exclude = {record.id} | set(options.pop("exclude", None) or ())
-        return search.execute(self, parse_query(text), n, vector, exclude, **options)
+        return ranking.execute(self, parse_query(text), n, vector, exclude, **options)
 
     # -- concepts ----------------------------------------------------------------------------
 
@@ -640,15 +714,17 @@ class Library:
                 self._concepts = ConceptIndex(self.catalog, self.settings.data_dir / "concepts", model_id)
             return self._concepts
 
-    def update_concepts(self, should_stop: Callable[[], bool] | None = None,
-                        progress: Callable[[Progress], None] | None = None) -> ConceptReport:
+    def update_concepts(
+        self, should_stop: Callable[[], bool] | None = None, progress: Callable[[Progress], None] | None = None
+    ) -> ConceptReport:
         """Score new photos against the concept vocabulary (run after indexing; quick when
         nothing changed). Progress phases: "prompts" while the vocabulary is encoded for a new
         model (minutes on a CPU, kept as it goes: an interrupted run resumes), "concepts" while
         photos are scored."""
         phase = (lambda name: None) if progress is None else (lambda name: _phase_progress(progress, name))
-        return self.concepts.refresh(self.load_model(), should_stop=should_stop, progress=phase("concepts"),
-                                     prompt_progress=phase("prompts"))
+        return self.concepts.refresh(
+            self.load_model(), should_stop=should_stop, progress=phase("concepts"), prompt_progress=phase("prompts")
+        )
 
     def concept_tags(self, photo: int, limit: int = 6) -> list[tuple[str, float]]:
         """The concepts a photo shows, best first: (name, calibrated score)."""
@@ -708,12 +784,17 @@ class Library:
 
     # -- text in photos and duplicates --------------------------------------------------------
 
-    def update_derived(self, report: IndexReport | None = None, progress: Callable[[Progress], None] | None = None,
-                       control: Control | None = None) -> IndexReport:
+    def update_derived(
+        self,
+        report: IndexReport | None = None,
+        progress: Callable[[Progress], None] | None = None,
+        control: Control | None = None,
+    ) -> IndexReport:
         """After embedding: forget what belonged to deleted content, date and hash photos indexed
         before such dates and hashes were read, then (when `settings.ocr`) read the text of photos
         not read yet. Resumable and cancellable like indexing; progress phases "hashing" and "ocr"."""
-        from . import duplicates, ocr
+        from .ingest import ocr
+        from .organize import duplicates
 
         report = report or IndexReport()
         control = control or Control()
@@ -726,12 +807,19 @@ class Library:
             rate = done / max(1e-6, time.monotonic() - started)
             progress(Progress(done, total, rate, path, "hashing"))
 
-        duplicates.backfill_hashes(self.catalog, self.settings.thumbs_dir, self.settings.thumb_size,
-                                   self.settings.max_pixels, should_stop=control.checkpoint, progress=hashing)
+        duplicates.backfill_hashes(
+            self.catalog,
+            self.settings.thumbs_dir,
+            self.settings.thumb_size,
+            self.settings.max_pixels,
+            should_stop=control.checkpoint,
+            progress=hashing,
+        )
         if self.settings.ocr and not control.cancelled:
             try:
                 report.ocr += _at_low_priority(
-                    lambda: ocr.read_library(self.catalog, self.settings, progress=progress, control=control))
+                    lambda: ocr.read_library(self.catalog, self.settings, progress=progress, control=control)
+                )
             except ocr.OcrUnavailable as e:
                 log.warning("%s", e)
                 report.ocr_error = str(e)
@@ -764,17 +852,26 @@ class Library:
         """The text found in a photo ('' for none), or None when it has not been read (yet)."""
         return self.catalog.ocr_text(photo)
 
-    def duplicates(self, threshold: float | None = None, hash_distance: int | None = None,
-                   should_stop: Callable[[], bool] | None = None,
-                   progress: Callable[[str, int, int], None] | None = None):
+    def duplicates(
+        self,
+        threshold: float | None = None,
+        hash_distance: int | None = None,
+        should_stop: Callable[[], bool] | None = None,
+        progress: Callable[[str, int, int], None] | None = None,
+    ):
         """Groups of duplicate photos, largest first (see duplicates.py): identical files, photos
         whose image hashes are nearly equal, and photos whose embeddings are at least `threshold`
         similar (default duplicates.DEFAULT_THRESHOLD). ValueError outside the allowed range."""
-        from . import duplicates
+        from .organize import duplicates
 
         return duplicates.find_duplicates(
-            self.catalog, self.model_id, duplicates.DEFAULT_THRESHOLD if threshold is None else threshold,
-            hash_distance, should_stop=should_stop, progress=progress)
+            self.catalog,
+            self.model_id,
+            duplicates.DEFAULT_THRESHOLD if threshold is None else threshold,
+            hash_distance,
+            should_stop=should_stop,
+            progress=progress,
+        )
 
     # -- health ------------------------------------------------------------------------------
 

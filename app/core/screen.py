@@ -26,14 +26,15 @@ Qt-free and numpy-only, so that the work of ordering 100k photos can be done on 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
 
 from .lazy import numpy as np  # the window builds a Screen before numpy has loaded
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .catalog import FileRecord, OfflineFolder
+    from .store.catalog import FileRecord, OfflineFolder
 
 
 # -- orders ----------------------------------------------------------------------------------------
@@ -84,8 +85,14 @@ class PhotoList:
     the window needs. Built on a worker, so the GUI thread only swaps it in (100k records take a
     tenth of a second to index by id). Never changed once built: a change makes a new list."""
 
-    def __init__(self, records: list[FileRecord], folders: dict[int, Path], generation: int,
-                 ids: np.ndarray | None = None, offline: dict[int, OfflineFolder] | None = None):
+    def __init__(
+        self,
+        records: list[FileRecord],
+        folders: dict[int, Path],
+        generation: int,
+        ids: np.ndarray | None = None,
+        offline: dict[int, OfflineFolder] | None = None,
+    ):
         """`ids`: the records' ids, when known (`with_new`); `offline`: the folders not connected
         (`Library.offline_folders()`), whose photos are shown greyed."""
         self.records, self.folders, self.generation = records, folders, generation
@@ -104,8 +111,13 @@ class PhotoList:
         self.records.clear()
         self.by_id.clear()
 
-    def with_new(self, new: list[FileRecord], folders: dict[int, Path], generation: int,
-                 offline: dict[int, OfflineFolder] | None = None) -> PhotoList:
+    def with_new(
+        self,
+        new: list[FileRecord],
+        folders: dict[int, Path],
+        generation: int,
+        offline: dict[int, OfflineFolder] | None = None,
+    ) -> PhotoList:
         """This list with a few new photos, each put in its place (binary search, then one merge:
         no re-sort, and the ids are put in too rather than read again from 100k records)."""
         new = sorted(sorted(new, key=lambda r: r.path), key=when, reverse=True)  # this list's order
@@ -285,13 +297,16 @@ class Screen:
         if photos is None:
             return None
         ranking = self.ranking
+        order: Order | np.ndarray  # ids alone once filtered below
         if ranking is None:
             order, good = photos.order, None
         elif ranking.order is not None and ranking.order.known is photos.known:
             order, good = ranking.order, ranking.good_count
         else:  # worked out against another list (photos came or went since): again, here
             order = Order(ranking.ids, photos.known)
-            good = None if ranking.good_count is None else len(Order(ranking.ids[:ranking.good_count], photos.known).ids)
+            good = (
+                None if ranking.good_count is None else len(Order(ranking.ids[: ranking.good_count], photos.known).ids)
+            )
         if self._leaving:
             order, good = _keep(order.ids, ~np.isin(order.ids, np.fromiter(self._leaving, np.int64)), good)
         if self.folder is not None:
@@ -303,8 +318,9 @@ class Screen:
 
     def _in_folder(self, ids: np.ndarray, good: int | None) -> tuple[np.ndarray, int | None]:
         fid, records = self.folder, self.records
-        keep = np.fromiter(((r := records.get(i)) is not None and r.folder_id == fid for i in ids.tolist()),
-                           dtype=bool, count=len(ids))
+        keep = np.fromiter(
+            ((r := records.get(i)) is not None and r.folder_id == fid for i in ids.tolist()), dtype=bool, count=len(ids)
+        )
         return _keep(ids, keep, good)
 
 

@@ -8,8 +8,9 @@ row, `trash` moves the selection to the trash. What the window carries out, it a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QKeySequence
@@ -22,14 +23,16 @@ from .searchbar import ImageQuery
 from .workers import Task
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..core.catalog import FileRecord
     from ..core.config import Settings
     from ..core.library import Library
+    from ..core.store.catalog import FileRecord
+    from .dialogs import PropertiesDialog
 
 try:
     from shiboken6 import isValid as shiboken_valid
 except ImportError:  # pragma: no cover
-    def shiboken_valid(obj) -> bool:
+
+    def shiboken_valid(obj) -> bool:  # type: ignore[misc]  # the stand-in names its argument
         return obj is not None
 
 
@@ -37,16 +40,27 @@ class PhotoActions(QObject):
     similar_requested = Signal(object)  # an ImageQuery: search for photos like the current one
     concept_clicked = Signal(str)  # a tag clicked in Properties
 
-    def __init__(self, grid: PhotoGrid, model: PhotoModel, loader: ThumbnailLoader, *,
-                 run: Callable[..., Task | None], notify: Callable[[str], None],
-                 library: Callable[[], Library], settings: Callable[[], Settings], model_ready: Callable[[], bool],
-                 preview: Callable[[int], None], trash: Callable[[], None], parent: QWidget):
+    def __init__(
+        self,
+        grid: PhotoGrid,
+        model: PhotoModel,
+        loader: ThumbnailLoader,
+        *,
+        run: Callable[..., Task | None],
+        notify: Callable[[str], None],
+        library: Callable[[], Library],
+        settings: Callable[[], Settings],
+        model_ready: Callable[[], bool],
+        preview: Callable[[int], None],
+        trash: Callable[[], None],
+        parent: QWidget,
+    ):
         super().__init__(parent)
         self._grid, self._model, self._loader, self._parent = grid, model, loader, parent
         self._run, self._notify = run, notify
         self._library, self._settings, self._model_ready = library, settings, model_ready
         self._preview, self._trash = preview, trash
-        self.properties = None  # the Properties dialog last opened
+        self.properties: PropertiesDialog | None = None  # the Properties dialog last opened
         grid.customContextMenuRequested.connect(self._grid_menu)
 
     def selected_records(self) -> list[FileRecord]:
@@ -78,8 +92,9 @@ class PhotoActions(QObject):
         a = menu.addAction("Copy Path" if len(records) <= 1 else f"Copy {len(records)} Paths", self.copy_paths)
         a.setEnabled(bool(records))
         menu.addSeparator()
-        a = menu.addAction("Move to Trash" if len(records) <= 1 else f"Move {len(records)} Photos to Trash",
-                           self._trash)
+        a = menu.addAction(
+            "Move to Trash" if len(records) <= 1 else f"Move {len(records)} Photos to Trash", self._trash
+        )
         a.setShortcut(QKeySequence.StandardKey.Delete)
         a.setEnabled(bool(records))
         menu.addSeparator()
@@ -121,9 +136,12 @@ class PhotoActions(QObject):
         record = self.current_record()
         if record is None:
             return
-        self._run(jobs.read_image, record.path,
-                  on_result=lambda image: (QGuiApplication.clipboard().setImage(image), self._notify("Image copied")),
-                  on_error=lambda e: self._notify(f"Cannot copy this image: {e}"))
+        self._run(
+            jobs.read_image,
+            record.path,
+            on_result=lambda image: (QGuiApplication.clipboard().setImage(image), self._notify("Image copied")),
+            on_error=lambda e: self._notify(f"Cannot copy this image: {e}"),
+        )
 
     def copy_paths(self) -> None:
         paths = [r.path for r in self.selected_records()]

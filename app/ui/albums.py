@@ -10,7 +10,8 @@ says by signal; the window shows it (the sidebar, the search bar's autocomplete)
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
@@ -26,8 +27,15 @@ log = logging.getLogger(__name__)
 class SavedSearches(QObject):
     changed = Signal(object)  # the saved-search rows, as the library has them now
 
-    def __init__(self, *, library: Callable[[], Library | None], run: Callable[..., Task | None],
-                 notify: Callable[[str], None], when_open: Callable[[Callable[[], None]], bool], parent: QWidget):
+    def __init__(
+        self,
+        *,
+        library: Callable[[], Library | None],
+        run: Callable[..., Task | None],
+        notify: Callable[[str], None],
+        when_open: Callable[[Callable[[], None]], bool],
+        parent: QWidget,
+    ):
         super().__init__(parent)
         self._library, self._run, self._notify, self._when_open = library, run, notify, when_open
         self._parent = parent
@@ -57,13 +65,26 @@ class SavedSearches(QObject):
     def save(self, name: str, query: str) -> None:
         if not self._when_open(lambda: self.save(name, query)):
             return
-        self._run(self._library().save_search, name, query,
-                  on_result=lambda _: (self.refresh(), self._notify(f"Saved “{name}”")),
-                  on_error=lambda e: self._notify(f"Cannot save the search: {e}"))
+        self._run(
+            self._library().save_search,
+            name,
+            query,
+            on_result=lambda _: self._saved(name),
+            on_error=lambda e: self._notify(f"Cannot save the search: {e}"),
+        )
+
+    def _saved(self, name: str) -> None:
+        self.refresh()
+        self._notify(f"Saved “{name}”")
 
     def rename(self, search_id: int, name: str) -> None:
-        self._run(self._library().rename_saved_search, search_id, name,
-                  on_result=lambda _: self.refresh(), on_error=lambda e: self._notify(str(e)))
+        self._run(
+            self._library().rename_saved_search,
+            search_id,
+            name,
+            on_result=lambda _: self.refresh(),
+            on_error=lambda e: self._notify(str(e)),
+        )
 
     def remove(self, search_id: int) -> None:
         self._run(self._library().remove_saved_search, search_id, on_result=lambda _: self.refresh())
@@ -74,9 +95,16 @@ class Concepts(QObject):
     prompts_progress = Signal(object)  # a new model's concept prompts being encoded (minutes on a CPU)
     prompts_done = Signal()
 
-    def __init__(self, *, library: Callable[[], Library | None], run: Callable[..., Task | None],
-                 notify: Callable[[str], None], when_open: Callable[[Callable[[], None]], bool],
-                 closing: Callable[[], bool], parent: QWidget):
+    def __init__(
+        self,
+        *,
+        library: Callable[[], Library | None],
+        run: Callable[..., Task | None],
+        notify: Callable[[str], None],
+        when_open: Callable[[Callable[[], None]], bool],
+        closing: Callable[[], bool],
+        parent: QWidget,
+    ):
         super().__init__(parent)
         self._library, self._run, self._notify, self._when_open = library, run, notify, when_open
         self._closing, self._parent = closing, parent
@@ -94,8 +122,9 @@ class Concepts(QObject):
         self._running = True
 
         def job(progress):
-            library.update_concepts(should_stop=lambda: self._closing() or library is not self._library(),
-                                    progress=progress)
+            library.update_concepts(
+                should_stop=lambda: self._closing() or library is not self._library(), progress=progress
+            )
             return library.concept_names()
 
         def shown(p):  # scoring photos is quick and not shown; encoding the prompts is not

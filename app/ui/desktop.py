@@ -45,10 +45,20 @@ def show_in_folder(path: str | Path) -> bool:
         if shutil.which("dbus-send"):
             uri = file_url(path).toString(QUrl.ComponentFormattingOption.FullyEncoded)
             result = subprocess.run(
-                ["dbus-send", "--session", "--print-reply", "--dest=org.freedesktop.FileManager1",
-                 "--type=method_call", "/org/freedesktop/FileManager1", "org.freedesktop.FileManager1.ShowItems",
-                 f"array:string:{uri}", "string:"],
-                capture_output=True, timeout=3)
+                [
+                    "dbus-send",
+                    "--session",
+                    "--print-reply",
+                    "--dest=org.freedesktop.FileManager1",
+                    "--type=method_call",
+                    "/org/freedesktop/FileManager1",
+                    "org.freedesktop.FileManager1.ShowItems",
+                    f"array:string:{uri}",
+                    "string:",
+                ],
+                capture_output=True,
+                timeout=3,
+            )
             if result.returncode == 0:
                 return True
     except (OSError, subprocess.SubprocessError) as e:

@@ -1,7 +1,7 @@
 """The small windows around the grid: properties, settings, skipped files, about (the preview is
 in preview.py).
 
-Pure Qt. The only engine code used is `app.core.imaging` (metadata, and decoding formats Qt
+Pure Qt. The only engine code used is `app.core.ingest.imaging` (metadata, and decoding formats Qt
 cannot read itself, such as HEIC).
 """
 
@@ -46,7 +46,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import __version__
-from app.core import imaging
+from app.core.ingest import imaging
 from app.core.names import shown
 
 from .desktop import file_url
@@ -86,7 +86,8 @@ def read_image(path: str, bound: QSize = QSize()) -> tuple[QImage, str]:
     """
     reader = QImageReader(path)
     qt_error = ""
-    if bytes(reader.format()).lower() not in _ENGINE_FORMATS:
+    # a QByteArray is a buffer, which PySide6's hints miss
+    if bytes(reader.format()).lower() not in _ENGINE_FORMATS:  # type: ignore[call-overload]
         image = _read_with_qt(reader, bound)
         if not image.isNull():
             return image, ""
@@ -248,8 +249,11 @@ class PropertiesDialog(QDialog):
             self.tags_label.setText("—" if tags is not None else "not available until the model is loaded")
             return
         highlight = self.palette().color(QPalette.ColorRole.Highlight).name()
-        chips = [f'<a href="{escape(name)}" style="text-decoration:none; color:{highlight}">'
-                 f"#{escape(name.replace(' ', '_'))}</a>&nbsp;<small>{round(100 * p)}%</small>" for name, p in self.tags]
+        chips = [
+            f'<a href="{escape(name)}" style="text-decoration:none; color:{highlight}">'
+            f"#{escape(name.replace(' ', '_'))}</a>&nbsp;<small>{round(100 * p)}%</small>"
+            for name, p in self.tags
+        ]
         self.tags_label.setText(" &nbsp; ".join(chips))
 
     def _value(self, text: str) -> QLabel:
@@ -278,8 +282,10 @@ class PropertiesDialog(QDialog):
         locale = QLocale()
         # The time as the camera showed it, and its time zone only when the file says (few do).
         offset = iso[19:]
-        text = (f"{locale.toString(when.date(), QLocale.FormatType.LongFormat)}, "
-                f"{locale.toString(when.time(), QLocale.FormatType.ShortFormat)}")
+        text = (
+            f"{locale.toString(when.date(), QLocale.FormatType.LongFormat)}, "
+            f"{locale.toString(when.time(), QLocale.FormatType.ShortFormat)}"
+        )
         return f"{text} UTC{offset.replace('+00:00', '')}" if offset else text
 
     def _gps_row(self, gps: tuple[float, float] | None) -> QLabel:
@@ -287,7 +293,7 @@ class PropertiesDialog(QDialog):
             return self._value("—")
         self.gps = (float(gps[0]), float(gps[1]))
         lat, lon = self.gps
-        label = QLabel(f"{lat:.6f}, {lon:.6f} &nbsp; <a href=\"{map_url(lat, lon).toString()}\">Show on map</a>", self)
+        label = QLabel(f'{lat:.6f}, {lon:.6f} &nbsp; <a href="{map_url(lat, lon).toString()}">Show on map</a>', self)
         label.setTextFormat(Qt.TextFormat.RichText)
         label.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
         label.linkActivated.connect(lambda url: QDesktopServices.openUrl(QUrl(url)))
@@ -300,8 +306,7 @@ class PropertiesDialog(QDialog):
 MODEL_CHOICES: list[tuple[str, str, str]] = [  # label, open_clip name, pretrained tag
     ("ViT-B-32-256 / datacomp_s34b_b86k (default, fast)", "ViT-B-32-256", "datacomp_s34b_b86k"),
     ("ViT-B-16-SigLIP2 / webli (higher quality)", "ViT-B-16-SigLIP2", "webli"),
-    ("xlm-roberta-base-ViT-B-32 / laion5b_s13b_b90k (multilingual)", "xlm-roberta-base-ViT-B-32",
-     "laion5b_s13b_b90k"),
+    ("xlm-roberta-base-ViT-B-32 / laion5b_s13b_b90k (multilingual)", "xlm-roberta-base-ViT-B-32", "laion5b_s13b_b90k"),
 ]
 LOCAL_CHECKPOINT = "Local checkpoint…"
 _CHECKPOINT_SUFFIXES = (".pt", ".pth", ".bin", ".safetensors", ".ckpt")
@@ -353,7 +358,9 @@ class SettingsDialog(QDialog):
         self.thumb_spin.setSingleStep(32)
         self.thumb_spin.setSuffix(" px")
         self.thumb_spin.setValue(int(values.get("thumb_size", 256)))
-        self.thumb_spin.setToolTip("Short side of the thumbnails made from now on; the grid shows their centre squares.")
+        self.thumb_spin.setToolTip(
+            "Short side of the thumbnails made from now on; the grid shows their centre squares."
+        )
 
         self.threads_spin = QSpinBox(self)
         self.threads_spin.setRange(1, os.cpu_count() or 1)
@@ -362,8 +369,10 @@ class SettingsDialog(QDialog):
 
         self.ocr_check = QCheckBox("Read text in photos (signs, documents, screenshots)", self)
         self.ocr_check.setChecked(bool(values.get("ocr", True)))
-        self.ocr_check.setToolTip("After indexing, PhotoSeek reads the text in each photo on this computer, so "
-                                  "searching for a word finds the photos that show it. Turn off to index faster.")
+        self.ocr_check.setToolTip(
+            "After indexing, PhotoSeek reads the text in each photo on this computer, so "
+            "searching for a word finds the photos that show it. Turn off to index faster."
+        )
 
         self.folder_list = QListWidget(self)
         self.folder_list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -374,7 +383,8 @@ class SettingsDialog(QDialog):
         self.remove_button = QPushButton("Remove", self)
         self.remove_button.clicked.connect(self._remove_folders)
         self.folder_list.itemSelectionChanged.connect(
-            lambda: self.remove_button.setEnabled(bool(self.folder_list.selectedItems())))
+            lambda: self.remove_button.setEnabled(bool(self.folder_list.selectedItems()))
+        )
         self.remove_button.setEnabled(False)
 
         form = QFormLayout()
@@ -395,7 +405,8 @@ class SettingsDialog(QDialog):
         form.addRow("Library folders:", folders)
 
         self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
+        )
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -403,7 +414,9 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.buttons)
         self.setMinimumWidth(560)
 
-        self._load_model(str(values.get("model", MODEL_CHOICES[0][1])), str(values.get("pretrained", MODEL_CHOICES[0][2])))
+        self._load_model(
+            str(values.get("model", MODEL_CHOICES[0][1])), str(values.get("pretrained", MODEL_CHOICES[0][2]))
+        )
         self.model_combo.currentTextChanged.connect(self._update_model_state)
         self.checkpoint_edit.textChanged.connect(self._update_model_state)
         self.local_model_edit.textChanged.connect(self._update_model_state)
@@ -454,15 +467,21 @@ class SettingsDialog(QDialog):
 
     def _browse_checkpoint(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, "Choose a model checkpoint", os.path.dirname(self.checkpoint_edit.text()),
-            "Checkpoints (*.safetensors *.pt *.pth *.bin *.ckpt);;All files (*)")
+            self,
+            "Choose a model checkpoint",
+            os.path.dirname(self.checkpoint_edit.text()),
+            "Checkpoints (*.safetensors *.pt *.pth *.bin *.ckpt);;All files (*)",
+        )
         if path:
             self.checkpoint_edit.setText(path)
 
     def _browse_config(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, "Choose a model config", os.path.dirname(self.checkpoint_edit.text()),
-            "Model configs (*.json);;All files (*)")
+            self,
+            "Choose a model config",
+            os.path.dirname(self.checkpoint_edit.text()),
+            "Model configs (*.json);;All files (*)",
+        )
         if path:
             self.local_model_edit.setText(path)
 
@@ -503,14 +522,18 @@ class ConceptDialog(QDialog):
     """Add a concept of your own (a name and phrases that describe it, one per line), or remove
     one. `values()` is (name, phrases) to add; `removed` the names to forget."""
 
-    def __init__(self, existing: dict[str, list[str]] | None = None, parent: QWidget | None = None,
-                 name: str = "") -> None:
+    def __init__(
+        self, existing: dict[str, list[str]] | None = None, parent: QWidget | None = None, name: str = ""
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("New Concept")
         self.existing = dict(existing or {})
         self.removed: list[str] = []
-        intro = QLabel("A concept is a name you can search with <b>#name</b>, described by a few phrases "
-                       "the way you would describe the photos: “my grey cat Miso”, “a grey cat on a sofa”.", self)
+        intro = QLabel(
+            "A concept is a name you can search with <b>#name</b>, described by a few phrases "
+            "the way you would describe the photos: “my grey cat Miso”, “a grey cat on a sofa”.",
+            self,
+        )
         intro.setWordWrap(True)
         self.name_edit = QLineEdit(name, self)
         self.name_edit.setPlaceholderText("miso")
@@ -538,7 +561,9 @@ class ConceptDialog(QDialog):
         self.yours_label.setVisible(bool(self.existing))
         self.list.setVisible(bool(self.existing))
         self.remove_button.setVisible(bool(self.existing))
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
+        )
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Save")
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
@@ -593,9 +618,12 @@ class SkippedDialog(QDialog):
 
         count = len(self.items)
         summary = QLabel(
-            "No files were skipped." if not count else
-            f"{count} file{'s were' if count != 1 else ' was'} not indexed. "
-            "Double-click a row to open its folder.", self)
+            "No files were skipped."
+            if not count
+            else f"{count} file{'s were' if count != 1 else ' was'} not indexed. "
+            "Double-click a row to open its folder.",
+            self,
+        )
         summary.setWordWrap(True)
 
         self.table = QTableWidget(count, 2, self)
@@ -659,7 +687,7 @@ def about_text() -> str:
         "<p>A desktop photo organizer whose search understands what is in the pictures.</p>"
         "<p>Released under the MIT licence.</p>"
         "<p>HEIC/HEIF photos are decoded with "
-        "<a href=\"https://github.com/strukturag/libheif\">libheif</a> (LGPL).</p>"
+        '<a href="https://github.com/strukturag/libheif">libheif</a> (LGPL).</p>'
     )
 
 

@@ -1,7 +1,7 @@
 """The Duplicates view: groups of photos that are the same picture, a suggested keeper in each,
 and "Move Others to Trash".
 
-The search runs on the window's worker pool (`Library.duplicates`, see app/core/duplicates.py);
+The search runs on the window's worker pool (`Library.duplicates`, see app/core/organize/duplicates.py);
 moving to the trash runs on the window's writer thread (`Library.trash`). This module only shows
 the groups and routes clicks. In each group the identical and near copies of the keeper start
 checked; photos that only look alike are offered unchecked (they may be other shots of the same
@@ -18,19 +18,44 @@ from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QIcon, QPixmap
-from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QDoubleSpinBox, QHBoxLayout,
-                               QHeaderView, QLabel, QMenu, QMessageBox, QPushButton, QTreeWidget,
-                               QTreeWidgetItem, QVBoxLayout)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMenu,
+    QMessageBox,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+)
 
-from ..core.duplicates import (DEFAULT_THRESHOLD, IDENTICAL, KEEPER, LOOKS_ALIKE, MIN_THRESHOLD, NEAR_COPY,
-                               SAME_PICTURE, DuplicateGroup, DuplicateReport, Photo, hash_distance_for)
+from ..core.organize.duplicates import (
+    DEFAULT_THRESHOLD,
+    IDENTICAL,
+    KEEPER,
+    LOOKS_ALIKE,
+    MIN_THRESHOLD,
+    NEAR_COPY,
+    SAME_PICTURE,
+    DuplicateGroup,
+    DuplicateReport,
+    Photo,
+    hash_distance_for,
+)
 from . import desktop
 
 try:
     from shiboken6 import isValid as _valid
 except ImportError:  # pragma: no cover
-    def _valid(obj) -> bool:
+
+    def _valid(obj) -> bool:  # type: ignore[misc]  # the stand-in names its argument
         return obj is not None
+
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +94,10 @@ class DuplicatesDialog(QDialog):
         self.threshold_spin.setSingleStep(0.01)
         self.threshold_spin.setDecimals(2)
         self.threshold_spin.setValue(threshold)
-        self.threshold_spin.setToolTip(f"How alike two photos must be to count as the same picture, {_RANGE} "
-                                       "(1.00: identical files only). Lower finds more.")
+        self.threshold_spin.setToolTip(
+            f"How alike two photos must be to count as the same picture, {_RANGE} "
+            "(1.00: identical files only). Lower finds more."
+        )
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(350)
@@ -108,7 +135,7 @@ class DuplicatesDialog(QDialog):
         buttons.rejected.connect(self.reject)
         buttons.addButton(self.trash_button, QDialogButtonBox.ButtonRole.ActionRole)
         # Enter after typing a similarity must not press a button: it was "Move N Others to Trash…"
-        for button in buttons.buttons():
+        for button in (buttons.button(QDialogButtonBox.StandardButton.Close), self.trash_button):
             button.setAutoDefault(False)
             button.setDefault(False)
         self.threshold_spin.editingFinished.connect(self._threshold_entered)
@@ -146,9 +173,15 @@ class DuplicatesDialog(QDialog):
         self.trash_button.setEnabled(False)
         self.status.setText("Looking for duplicates…")
         library = self.main.library
-        self.main._run(self.main.jobs, library.duplicates, self.threshold(), None, stop.is_set,
-                       on_result=lambda report: self._show(seq, report),
-                       on_error=lambda error: self._failed(seq, error))
+        self.main._run(
+            self.main.jobs,
+            library.duplicates,
+            self.threshold(),
+            None,
+            stop.is_set,
+            on_result=lambda report: self._show(seq, report),
+            on_error=lambda error: self._failed(seq, error),
+        )
 
     def _failed(self, seq: int, error: BaseException) -> None:
         if seq != self._seq or not _valid(self):
@@ -182,8 +215,10 @@ class DuplicatesDialog(QDialog):
         self.tree.blockSignals(False)
         n = len(report.groups)
         if n:
-            self.status.setText(f"{n:,} group{'s' * (n != 1)} · {report.redundant:,} photo"
-                                f"{'s' * (report.redundant != 1)} could go · keepers: largest, then oldest")
+            self.status.setText(
+                f"{n:,} group{'s' * (n != 1)} · {report.redundant:,} photo"
+                f"{'s' * (report.redundant != 1)} could go · keepers: largest, then oldest"
+            )
         else:
             self.status.setText(f"No duplicates among {report.photos:,} photos")
         self.note.setText(report.note)
@@ -191,7 +226,8 @@ class DuplicatesDialog(QDialog):
         bits = hash_distance_for(self.threshold())
         self.threshold_spin.setToolTip(
             f"How alike two photos must be to count as the same picture, {_RANGE} (1.00: identical files only). "
-            "Lower finds more." + (f" Image hashes may differ by {bits} bits here." if bits >= 0 else ""))
+            "Lower finds more." + (f" Image hashes may differ by {bits} bits here." if bits >= 0 else "")
+        )
         self._update_buttons()
         self._request_visible()
         self.results_shown.emit()
@@ -266,11 +302,10 @@ class DuplicatesDialog(QDialog):
 
     def checked(self) -> list[Photo]:
         """The photos that "Move Others to Trash" would send away."""
-        return [item.data(0, PHOTO_ROLE) for item in self._photo_items()
-                if item.checkState(0) == Qt.CheckState.Checked]
+        return [item.data(0, PHOTO_ROLE) for item in self._photo_items() if item.checkState(0) == Qt.CheckState.Checked]
 
     def _photo_items(self) -> list[QTreeWidgetItem]:
-        items = []
+        items: list[QTreeWidgetItem] = []
         for g in range(self.tree.topLevelItemCount()):
             parent = self.tree.topLevelItem(g)
             items.extend(parent.child(k) for k in range(parent.childCount()))
@@ -308,9 +343,11 @@ class DuplicatesDialog(QDialog):
             return
         n = len(photos)
         if not desktop.confirm(
-                self, "Move to Trash",
-                f"Move {n:,} photo{'s' * (n != 1)} to the trash?\n\nThe photo marked Keep in each group stays. "
-                "You can restore the others from the trash later."):
+            self,
+            "Move to Trash",
+            f"Move {n:,} photo{'s' * (n != 1)} to the trash?\n\nThe photo marked Keep in each group stays. "
+            "You can restore the others from the trash later.",
+        ):
             return
         ids = [p.id for p in photos]
         self.busy = True
@@ -323,8 +360,12 @@ class DuplicatesDialog(QDialog):
             return
         self.busy = False
         if failures:
-            QMessageBox.warning(self, "Move to Trash", "Some photos could not be moved to the trash:\n\n"
-                                + "\n".join(f"{p}: {why}" for p, why in failures[:10]))
+            QMessageBox.warning(
+                self,
+                "Move to Trash",
+                "Some photos could not be moved to the trash:\n\n"
+                + "\n".join(f"{p}: {why}" for p, why in failures[:10]),
+            )
         self.main.notify(f"{len(gone):,} duplicate{'s' * (len(gone) != 1)} moved to the trash")
         self.trashed.emit(gone)
         self.find()

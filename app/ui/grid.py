@@ -11,11 +11,26 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import (QAbstractListModel, QItemSelection, QMimeData, QModelIndex, QObject,
-                            QPersistentModelIndex, QPoint, QRect, QRectF, QSize, QThreadPool, Qt, QTimer, Signal)
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QItemSelection,
+    QMimeData,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QPoint,
+    QRect,
+    QRectF,
+    QSize,
+    Qt,
+    QThreadPool,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QColor, QImage, QImageReader, QPainter, QPainterPath, QPalette, QPen, QRegion
 from PySide6.QtWidgets import QAbstractItemView, QFrame, QStyle, QStyledItemDelegate
 
@@ -27,7 +42,7 @@ from .lazy import numpy as np
 from .workers import run_task
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..core.catalog import FileRecord, OfflineFolder
+    from ..core.store.catalog import FileRecord, OfflineFolder
 
 log = logging.getLogger(__name__)
 
@@ -54,14 +69,14 @@ class PhotoModel(QAbstractListModel):
         self.good_count: int | None = None  # search results: the first good_count rows match well
         self.offline: dict[int, OfflineFolder] = {}  # folders not connected, by id (Library.offline_folders)
 
-    def set_offline(self, folders: dict[int, "OfflineFolder"]) -> None:
+    def set_offline(self, folders: dict[int, OfflineFolder]) -> None:
         """Which folders are offline; their photos are painted dimmed."""
         if folders != self.offline:
             self.offline = dict(folders)
             if len(self._ids):
                 self.dataChanged.emit(self.index(0), self.index(len(self._ids) - 1), [OfflineRole])
 
-    def offline_folder(self, record: "FileRecord") -> "OfflineFolder | None":
+    def offline_folder(self, record: FileRecord) -> OfflineFolder | None:
         """The offline folder a photo is in, None when it is connected."""
         return self.offline.get(record.folder_id) if self.offline else None
 
@@ -129,7 +144,7 @@ class PhotoModel(QAbstractListModel):
 
     # ours
     def ids(self) -> list[int]:
-        return self._ids.tolist() if len(self._ids) else []
+        return self._ids.tolist() if len(self._ids) else []  # type: ignore[union-attr]  # a tuple only while empty
 
     def paths(self) -> list[str]:
         return [self._records[i].path for i in self.ids()]
@@ -153,8 +168,9 @@ class PhotoModel(QAbstractListModel):
         row = self.row_of(file_id)
         return QModelIndex() if row is None else self.index(row)
 
-    def set_order(self, ids: Iterable[int] | Order, records: dict[int, FileRecord] | None = None,
-                  known: np.ndarray | None = None) -> None:
+    def set_order(
+        self, ids: Iterable[int] | Order, records: dict[int, FileRecord] | None = None, known: np.ndarray | None = None
+    ) -> None:
         """Show `ids` in this order (ids without a record are left out). Vectorised: a re-order of
         100k photos costs milliseconds on the GUI thread, fewer when given as an `Order` worked out
         on a worker against the records shown. With new `records`, `known` may give which ids they
@@ -199,7 +215,8 @@ class PhotoModel(QAbstractListModel):
             old_ids = [int(self._ids[p.row()]) if 0 <= p.row() < len(self._ids) else None for p in persistent]
             self._ids, self._row = new, ids.rows
             self.changePersistentIndexList(
-                persistent, [self.index_of(i) if i is not None else QModelIndex() for i in old_ids])
+                persistent, [self.index_of(i) if i is not None else QModelIndex() for i in old_ids]
+            )
             self.layoutChanged.emit()
         else:
             self._row = ids.rows
@@ -274,7 +291,9 @@ def cell_image(path: Path, side: int, corners: QImage | None = None, ratio: floa
     wait for."""
     square = read_square_thumbnail(path, side)
     if square.width() != side:  # not a `side` square yet: a photo smaller than a cell, or of unknown size
-        square = square.scaled(side, side, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation)
+        square = square.scaled(
+            side, side, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation
+        )
     if corners is not None:
         square = square.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
         painter = QPainter(square)
@@ -380,16 +399,25 @@ class ThumbnailLoader(QObject):
     def _pump(self) -> None:
         self._pump_due = False
         while self._pending and self._tasks < self.pool.maxThreadCount() and self.library is not None:
-            records = []
+            records: list[FileRecord] = []
             while self._pending and len(records) < self.BATCH:
                 records.append(self._pending.popitem(last=True)[1])  # newest first: what is on screen now
             for r in records:
                 self._running[r.fingerprint] = {r.id}
             self._tasks += 1
             size = (self.side, self.ratio)
-            run_task(self.pool, _load_thumbnails, self.library, records, size, self._corners,
-                     on_result=self._done, on_error=lambda error, rs=records, size=size: self._done(
-                         [(r.fingerprint, size, None, str(error)) for r in rs]))
+            run_task(
+                self.pool,
+                _load_thumbnails,
+                self.library,
+                records,
+                size,
+                self._corners,
+                on_result=self._done,
+                on_error=lambda error, rs=records, size=size: self._done(
+                    [(r.fingerprint, size, None, str(error)) for r in rs]
+                ),
+            )
 
     def _done(self, results: list[tuple[str, tuple[int, float], QImage | None, str | None]]) -> None:
         self._tasks -= 1
@@ -420,11 +448,12 @@ def _cell_picture(library, record: FileRecord, side: int, corners: QImage | None
         return cell_image(library.thumbnail(record, remake=True), side, corners, ratio)
 
 
-def _load_thumbnails(library, records: list[FileRecord], size: tuple[int, float], corners: QImage | None
-                     ) -> list[tuple[str, tuple[int, float], QImage | None, str | None]]:
+def _load_thumbnails(
+    library, records: list[FileRecord], size: tuple[int, float], corners: QImage | None
+) -> list[tuple[str, tuple[int, float], QImage | None, str | None]]:
     """(fingerprint, (side, ratio), image or None, why not) for each record (worker thread)."""
     side, ratio = size
-    results = []
+    results: list[tuple[str, tuple[int, float], QImage | None, str | None]] = []
     for record in records:
         try:
             results.append((record.fingerprint, size, _cell_picture(library, record, side, corners, ratio), None))
@@ -468,9 +497,16 @@ class ThumbnailDelegate(QStyledItemDelegate):
         record: FileRecord | None = index.data(RecordRole)
         if record is not None:
             state, S = option.state, QStyle.StateFlag
-            cell = (option.rect.x(), option.rect.y(), record, index.data(GoodRole) is False,
-                    bool(state & S.State_Selected), bool(state & S.State_MouseOver), bool(state & S.State_HasFocus),
-                    bool(index.data(OfflineRole)))
+            cell = (
+                option.rect.x(),
+                option.rect.y(),
+                record,
+                index.data(GoodRole) is False,
+                bool(state & S.State_Selected),
+                bool(state & S.State_MouseOver),
+                bool(state & S.State_HasFocus),
+                bool(index.data(OfflineRole)),
+            )
             self.paint_cells(painter, [cell], option.palette)
 
     def paint_cells(self, painter: QPainter, cells: Iterable[Cell], palette: QPalette) -> None:
@@ -544,7 +580,10 @@ class ThumbnailDelegate(QStyledItemDelegate):
         """The rounded square shown until a picture is loaded, with a "?" when it cannot be; drawn
         once per size and colours, so that a screenful of them is a screenful of single calls."""
         if self._palette_colours[0] != palette.cacheKey():
-            colours = (palette.color(QPalette.ColorRole.Base).rgba(), palette.color(QPalette.ColorRole.PlaceholderText).rgba())
+            colours = (
+                palette.color(QPalette.ColorRole.Base).rgba(),
+                palette.color(QPalette.ColorRole.PlaceholderText).rgba(),
+            )
             self._palette_colours = (palette.cacheKey(), colours)
         colours = self._palette_colours[1]
         key = (self.cell, self.loader.ratio, colours, failed)
@@ -567,8 +606,9 @@ class ThumbnailDelegate(QStyledItemDelegate):
             made[key] = image
         return made[key]
 
-    def _paint_highlight(self, painter: QPainter, x: int, y: int, selected: bool, hovered: bool, focused: bool,
-                         palette: QPalette) -> None:
+    def _paint_highlight(
+        self, painter: QPainter, x: int, y: int, selected: bool, hovered: bool, focused: bool, palette: QPalette
+    ) -> None:
         """The hovered, selected or current (keyboard focus) look of a cell."""
         side = self.picture_side
         highlight = palette.color(QPalette.ColorRole.Highlight)
@@ -751,12 +791,15 @@ class PhotoGrid(QAbstractItemView):
         photo between the anchor and the current one, in reading order, like a file manager."""
         rect = rect.normalized()
         if self.state() != QAbstractItemView.State.DragSelectingState:
-            corners = [self.indexAt(p) for p in (rect.topLeft(), rect.bottomRight(), rect.topRight(), rect.bottomLeft())]
+            corners = [
+                self.indexAt(p) for p in (rect.topLeft(), rect.bottomRight(), rect.topRight(), rect.bottomLeft())
+            ]
             pair = corners[2:] if self.currentIndex() in corners[2:] else corners[:2]
             if all(i.isValid() for i in pair):
                 first, last = sorted(i.row() for i in pair)
-                self.selectionModel().select(QItemSelection(self.model().index(first, 0), self.model().index(last, 0)),
-                                             command)
+                self.selectionModel().select(
+                    QItemSelection(self.model().index(first, 0), self.model().index(last, 0)), command
+                )
                 return
         cell, top = self.delegate.cell, self.verticalOffset()
         first_col = max(0, rect.left() // cell)
@@ -781,7 +824,8 @@ class PhotoGrid(QAbstractItemView):
     def _selected_rows_in(self, rows: range, selection: QItemSelection | None = None) -> set[int]:
         """The rows of `rows` in `selection` (default: the view's), from its ranges."""
         selected: set[int] = set()
-        for span in self.selectionModel().selection() if selection is None else selection:
+        # iterable at run time; PySide6's hints miss it
+        for span in self.selectionModel().selection() if selection is None else selection:  # type: ignore[attr-defined]
             selected.update(range(max(span.top(), rows.start), min(span.bottom(), rows.stop - 1) + 1))
         return selected
 
@@ -846,9 +890,18 @@ class PhotoGrid(QAbstractItemView):
         for row in rows:
             record = photos.record_at(row)
             if record is not None:
-                cells.append(((row % columns) * cell, (row // columns) * cell - top, record, photos.is_weak(row),
-                              row in selected, row == hover_row, row == focus_row,
-                              bool(offline) and record.folder_id in offline))
+                cells.append(
+                    (
+                        (row % columns) * cell,
+                        (row // columns) * cell - top,
+                        record,
+                        photos.is_weak(row),
+                        row in selected,
+                        row == hover_row,
+                        row == focus_row,
+                        bool(offline) and record.folder_id in offline,
+                    )
+                )
         self.delegate.paint_cells(painter, cells, self.palette())
         self._paint_divider(painter)
         if self._band is not None:
@@ -891,8 +944,11 @@ class PhotoGrid(QAbstractItemView):
         top, bottom, x = first_weak.top(), first_weak.bottom() + 1, first_weak.left()
         if x <= 0:  # the weaker ones start a row: one straight line
             return [(QPoint(0, top), QPoint(right, top))]
-        return [(QPoint(x, top), QPoint(right, top)), (QPoint(x, top), QPoint(x, bottom)),
-                (QPoint(0, bottom), QPoint(x, bottom))]
+        return [
+            (QPoint(x, top), QPoint(right, top)),
+            (QPoint(x, top), QPoint(x, bottom)),
+            (QPoint(0, bottom), QPoint(x, bottom)),
+        ]
 
     def _paint_divider(self, painter: QPainter) -> None:
         model = self.photo_model()
@@ -901,7 +957,9 @@ class PhotoGrid(QAbstractItemView):
         if not segments:
             if model.good_count == 0 and model.rowCount():  # nothing stands out for this query
                 painter.setPen(QPen(highlight, 2))
-                painter.drawLine(QPoint(0, 1 - self.verticalOffset()), QPoint(self.viewport().width(), 1 - self.verticalOffset()))
+                painter.drawLine(
+                    QPoint(0, 1 - self.verticalOffset()), QPoint(self.viewport().width(), 1 - self.verticalOffset())
+                )
             return
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
@@ -937,10 +995,10 @@ class PhotoGrid(QAbstractItemView):
                     self.viewport().update(self._row_rect(old.row()))
             self._hover = QPersistentModelIndex(index)
         if self.state() == QAbstractItemView.State.DragSelectingState:
-            old = self._band
+            old_band = self._band
             origin = self._band_origin - QPoint(0, self.verticalOffset())
             self._band = QRect(origin, event.position().toPoint()).normalized()
-            self.viewport().update((old or self._band).united(self._band).adjusted(-2, -2, 2, 2))
+            self.viewport().update((old_band or self._band).united(self._band).adjusted(-2, -2, 2, 2))
 
     def mouseReleaseEvent(self, event) -> None:
         super().mouseReleaseEvent(event)
@@ -1011,5 +1069,16 @@ class PhotoGrid(QAbstractItemView):
             event.ignore()
 
 
-__all__ = ["PhotoModel", "PhotoGrid", "ThumbnailLoader", "ThumbnailDelegate", "read_square_thumbnail",
-           "RecordRole", "IdRole", "PathRole", "GoodRole", "OfflineRole", "QPersistentModelIndex"]
+__all__ = [
+    "PhotoModel",
+    "PhotoGrid",
+    "ThumbnailLoader",
+    "ThumbnailDelegate",
+    "read_square_thumbnail",
+    "RecordRole",
+    "IdRole",
+    "PathRole",
+    "GoodRole",
+    "OfflineRole",
+    "QPersistentModelIndex",
+]

@@ -10,8 +10,9 @@ follows a run (a library swap, a photo list read, a search again).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QPainter
@@ -22,12 +23,18 @@ from .widgets import ClickableLabel, duration, plural
 from .workers import Task
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..core.indexer import Control, IndexReport
+    from ..core.ingest.indexer import Control, IndexReport, SmoothEta
     from ..core.library import Library
+    from .dialogs import SkippedDialog
 
 PAUSED = " (paused)"
-VERBS = {"ocr": "Reading text in photos", "hashing": "Preparing duplicate detection",
-         "prompts": "Preparing concepts", "concepts": "Scoring photos for concepts", "adding": "Adding Pictures"}
+VERBS = {
+    "ocr": "Reading text in photos",
+    "hashing": "Preparing duplicate detection",
+    "prompts": "Preparing concepts",
+    "concepts": "Scoring photos for concepts",
+    "adding": "Adding Pictures",
+}
 
 
 class ElidedLabel(QLabel):
@@ -82,7 +89,7 @@ class IndexStatus(QWidget):
         box.setSpacing(6)
         self.label = ElidedLabel(self)
         self.label.setAlignment(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft)
-        self._eta = None  # a SmoothEta, made with the first progress (the engine is loaded by then)
+        self._eta: SmoothEta | None = None  # made with the first progress (the engine is loaded by then)
         self.progress = ShrinkingBar(self)
         self.progress.setMaximumHeight(14)
         self.progress.setTextVisible(False)
@@ -127,7 +134,7 @@ class IndexStatus(QWidget):
 
     def _smooth_eta(self, p) -> float | None:
         if self._eta is None:
-            from ..core.indexer import SmoothEta
+            from ..core.ingest.indexer import SmoothEta
 
             self._eta = SmoothEta()
         return self._eta.update(p.phase, p.total, p.eta_s, time.monotonic())
@@ -204,8 +211,14 @@ class IndexingController(QObject):
     found = Signal(int)  # photos found so far by a run that adds the folders the user gave
     concepts_scored = Signal()  # a run's photos are scored for concepts (its text is read after)
 
-    def __init__(self, status: IndexStatus, run: Callable[..., Task | None], notify: Callable[[str], None],
-                 folders: list[str] | None = None, parent: QObject | None = None):
+    def __init__(
+        self,
+        status: IndexStatus,
+        run: Callable[..., Task | None],
+        notify: Callable[[str], None],
+        folders: list[str] | None = None,
+        parent: QObject | None = None,
+    ):
         super().__init__(parent)
         self.status = status
         self._run = run
@@ -287,7 +300,7 @@ class IndexingController(QObject):
         folders, self._queued_folders = self._queued_folders, []
         # new folders alone, once the whole library has been checked this session
         only_these = bool(folders) and self._library_checked
-        from ..core.indexer import Control
+        from ..core.ingest.indexer import Control
 
         control = Control()
         self._control = control
@@ -296,11 +309,19 @@ class IndexingController(QObject):
         self._first_photos = False
         self.status.run_started(self.adding)
         self._refresh_timer.start(500 if self.adding else 1500)  # the first photos as soon as they land
-        self._task = self._run(jobs.index_job, library, folders, control, report_kw="progress",
-                               load_model=load_model, only_these=only_these, embed=embed,
-                               on_progress=self._progress,
-                               on_result=lambda report: self._done(library, report),
-                               on_error=lambda error: self._done(library, error))
+        self._task = self._run(
+            jobs.index_job,
+            library,
+            folders,
+            control,
+            report_kw="progress",
+            load_model=load_model,
+            only_these=only_these,
+            embed=embed,
+            on_progress=self._progress,
+            on_result=lambda report: self._done(library, report),
+            on_error=lambda error: self._done(library, error),
+        )
 
     def _progress(self, p) -> None:
         if p == jobs.CONCEPTS_SCORED:
@@ -366,8 +387,9 @@ def report_text(r: IndexReport) -> str:
     if r.skipped:
         path, why = r.skipped[0]
         others = len(r.skipped) - 1
-        parts.append(f"Could not read {Path(path).name} ({why})"
-                     + (f" and {plural(others, 'other file')}" if others else ""))
+        parts.append(
+            f"Could not read {Path(path).name} ({why})" + (f" and {plural(others, 'other file')}" if others else "")
+        )
     for folder in r.unavailable_folders:
         parts.append(f"{Path(folder).name} is not available; its photos are kept")
     return " · ".join(parts)
@@ -377,12 +399,13 @@ class SkippedFiles(ClickableLabel):
     """The status bar's 'N skipped' link: the files indexing could not read; a click lists why.
     `run` starts a read on the window's jobs thread; `library` is the window's current one."""
 
-    def __init__(self, run: Callable[..., Task | None], library: Callable[[], Library | None],
-                 parent: QWidget | None = None):
+    def __init__(
+        self, run: Callable[..., Task | None], library: Callable[[], Library | None], parent: QWidget | None = None
+    ):
         super().__init__(parent)
         self._run, self._library = run, library
         self.items: list[tuple[str, str]] = []  # (path, why), as last read
-        self.dialog = None  # the list last opened
+        self.dialog: SkippedDialog | None = None  # the list last opened
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setToolTip("Some files could not be read; click to see why")
         self.hide()

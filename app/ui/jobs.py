@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QSize
 from PySide6.QtGui import QImage
@@ -23,14 +24,14 @@ from .searchbar import ImageQuery
 from .workers import Throttle, heavy_imports, settle_long_lived
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..core.indexer import Control, IndexReport
+    from ..core.ingest.indexer import Control, IndexReport
     from ..core.library import Library, Receipt, Restored
 
 log = logging.getLogger(__name__)
 
 
 def is_model_unavailable(error: BaseException) -> bool:
-    from ..core.embedder import ModelUnavailable
+    from ..core.model.embedder import ModelUnavailable
 
     return isinstance(error, ModelUnavailable)
 
@@ -47,11 +48,18 @@ def open_library(settings: Settings) -> Library:
 CONCEPTS_SCORED = ("concepts scored",)  # index_job's word that `#` knows the new photos
 
 
-def index_job(library: Library, folders: list[str], control: Control, progress: Callable[[Any], None],
-              load_model: bool = False, only_these: bool = False, embed: bool = True) -> IndexReport:
+def index_job(
+    library: Library,
+    folders: list[str],
+    control: Control,
+    progress: Callable[[Any], None],
+    load_model: bool = False,
+    only_these: bool = False,
+    embed: bool = True,
+) -> IndexReport:
     """An index run. `embed=False`: catalogue and thumbnail only, no model (Library.update).
     Concepts are scored right after the embeddings, before the slow text-reading pass."""
-    from ..core.indexer import Progress
+    from ..core.ingest.indexer import Progress
 
     throttled = Throttle(progress, rate=10, final=lambda p: isinstance(p, Progress) and p.total and p.done == p.total)
     if load_model:  # a new model: load it first (with download progress), it must work
@@ -65,14 +73,22 @@ def index_job(library: Library, folders: list[str], control: Control, progress: 
             return
         progress(CONCEPTS_SCORED)  # not throttled: it must arrive
 
-    return library.update(folders or None, progress=throttled, control=control, require_model=load_model,
-                          only_these=only_these, embed=embed, after_embedding=score_concepts)
+    return library.update(
+        folders or None,
+        progress=throttled,
+        control=control,
+        require_model=load_model,
+        only_these=only_these,
+        embed=embed,
+        after_embedding=score_concepts,
+    )
 
 
 def image_extensions() -> set[str]:
     # Asked on the first drop, not at startup: Pillow's full plugin registry takes a while to load.
     global IMAGE_EXTS
-    from ..core import scanner
+    from ..core.ingest import scanner
+
     if IMAGE_EXTS is None:
         IMAGE_EXTS = {e.lower() for e in scanner.supported_extensions()}
     return IMAGE_EXTS
@@ -81,8 +97,9 @@ def image_extensions() -> set[str]:
 IMAGE_EXTS: set[str] | None = None
 
 
-def browse_job(library: Library, previous: PhotoList | None, new_only: bool = False
-                ) -> tuple[PhotoList | None, PhotoList | None]:
+def browse_job(
+    library: Library, previous: PhotoList | None, new_only: bool = False
+) -> tuple[PhotoList | None, PhotoList | None]:
     """(the photo list, the list it was made from) or (None, None) when it is the same as
     `previous`. `new_only` (while indexing): just add the photos catalogued since `previous`; a full
     re-read of a big library would keep the worker threads fighting the window for the
@@ -97,7 +114,11 @@ def browse_job(library: Library, previous: PhotoList | None, new_only: bool = Fa
         settle_long_lived()  # its 100k-entry list and dict, young, made every collection a slow one
         return photos, previous
     records = library.photos()
-    if previous is not None and previous.records == records and (previous.folders, previous.offline) == (folders, offline):
+    if (
+        previous is not None
+        and previous.records == records
+        and (previous.folders, previous.offline) == (folders, offline)
+    ):
         return None, None
     photos = PhotoList(records, folders, generation, offline=offline)
     settle_long_lived()
@@ -123,8 +144,9 @@ def restore_job(library: Library, receipt: Receipt) -> Restored:
     return library.restore(receipt)
 
 
-def search_job(library: Library, seq: int, latest: Callable[[], int], text: str, image: ImageQuery | None,
-                known: np.ndarray | None) -> Ranking:
+def search_job(
+    library: Library, seq: int, latest: Callable[[], int], text: str, image: ImageQuery | None, known: np.ndarray | None
+) -> Ranking:
     """The ranking of a query. With `known` (the photos shown, a bool array by id), it comes with
     the grid's `Order`, worked out here rather than on the GUI thread, and only shown photos
     count as good matches."""
@@ -143,7 +165,7 @@ def search_job(library: Library, seq: int, latest: Callable[[], int], text: str,
     if known is not None:
         ranking.order = Order(result.ids, known)
         if result.good_count is not None:
-            ranking.good_count = len(Order(result.ids[:result.good_count], known).ids)
+            ranking.good_count = len(Order(result.ids[: result.good_count], known).ids)
     ranking.seconds = time.perf_counter() - started
     return ranking
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
+from typing import cast
 
 from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import QApplication
@@ -21,7 +22,8 @@ def create_app(argv: list[str] | None = None) -> QApplication:
     # in Python: a thread waiting for the interpreter asks the running one to hand it over after
     # this long (Python's default, 5 ms, let a busy search worker stretch the window's pauses).
     sys.setswitchinterval(0.0005)
-    app = QApplication.instance()
+    # a QApplication: made here, or by the tests' qtbot
+    app = cast("QApplication | None", QApplication.instance())
     if app is None:
         QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts, True)
         app = QApplication(argv if argv is not None else sys.argv[:1])
@@ -32,7 +34,7 @@ def create_app(argv: list[str] | None = None) -> QApplication:
     icon = app_icon()
     if not icon.isNull():
         app.setWindowIcon(icon)
-    return app  # type: ignore[return-value]
+    return app
 
 
 def create_window(args=None) -> MainWindow:

@@ -23,14 +23,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.weights import ModelUnavailable
+from ..core.model.weights import ModelUnavailable
 from . import prefs
-from .workers import run_task
+from .workers import Task, run_task
 
 WEIGHT_FILES = "Model weights (*.safetensors *.pt *.pth *.bin *.ckpt);;All files (*)"
-INTRO = ("Choose a CLIP model, by its open_clip name (such as ViT-B-32) or its config file, and the weights "
-         "file made for it. PhotoSeek checks them together, by building the model and looking at one picture, "
-         "before using them.")
+INTRO = (
+    "Choose a CLIP model, by its open_clip name (such as ViT-B-32) or its config file, and the weights "
+    "file made for it. PhotoSeek checks them together, by building the model and looking at one picture, "
+    "before using them."
+)
 
 
 def banner_text(error: BaseException) -> tuple[str, str]:
@@ -39,18 +41,24 @@ def banner_text(error: BaseException) -> tuple[str, str]:
     missing = getattr(error, "missing", None)
     still = "Until then, file names, folders, dates and text in photos can still be searched."
     if missing is not None:
-        return ("No search model yet", (
-            f"Searching by what is in your photos needs the model file {missing.file} ({missing.size_text}), "
-            f"from {missing.source}. It could not be downloaded: this computer seems to be offline. Press Retry "
-            f"once it is online, or download the file on another computer and pick it with the Choose Model button. {still}"))
+        return (
+            "No search model yet",
+            (
+                f"Searching by what is in your photos needs the model file {missing.file} ({missing.size_text}), "
+                f"from {missing.source}. It could not be downloaded: this computer seems to be offline. Press Retry "
+                f"once it is online, or download the file on another computer and pick it with the Choose Model button. {still}"
+            ),
+        )
     if isinstance(error, ModelUnavailable):
         return "The search model could not be loaded", f"{error}\n{still} The Choose Model button picks another model."
-    return ("The search model could not be loaded",
-            f"Something unexpected went wrong while loading it ({error}). {still}")
+    return (
+        "The search model could not be loaded",
+        f"Something unexpected went wrong while loading it ({error}). {still}",
+    )
 
 
 def _check(model: str, pretrained: str, cache_dir: Path, device: str) -> tuple[str, str]:
-    from ..core.model_check import check_choice
+    from ..core.model.model_check import check_choice
 
     check_choice(model, pretrained, cache_dir, device)
     return model, pretrained
@@ -61,12 +69,13 @@ class ModelDialog(QDialog):
 
     chosen = Signal(str, str)  # model, pretrained: saved in the preferences before it is emitted
 
-    def __init__(self, model: str, pretrained: str, cache_dir: Path, device: str = "auto",
-                 parent: QWidget | None = None):
+    def __init__(
+        self, model: str, pretrained: str, cache_dir: Path, device: str = "auto", parent: QWidget | None = None
+    ):
         super().__init__(parent)
         self.setWindowTitle("Choose the Search Model")
         self.cache_dir, self.device = cache_dir, device
-        self._task = None  # the check running, if any
+        self._task: Task | None = None  # the check running, if any
         self.model_edit = QLineEdit(model, self)
         self.weights_edit = QLineEdit(pretrained if Path(pretrained).suffix else "", self)
         self.weights_edit.setPlaceholderText("the weights file, e.g. open_clip_model.safetensors")
@@ -104,8 +113,9 @@ class ModelDialog(QDialog):
         return box
 
     def _browse_config(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Choose a Model Config", str(Path.home()),
-                                              "Model configs (*.json);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Choose a Model Config", str(Path.home()), "Model configs (*.json);;All files (*)"
+        )
         if path:
             self.model_edit.setText(path)
 
@@ -122,8 +132,16 @@ class ModelDialog(QDialog):
             return
         self.use_button.setEnabled(False)
         self.status.setText("Checking the model with these weights…")
-        self._task = run_task(QThreadPool.globalInstance(), _check, model, weights, self.cache_dir, self.device,
-                 on_result=self._worked, on_error=self._refused)
+        self._task = run_task(
+            QThreadPool.globalInstance(),
+            _check,
+            model,
+            weights,
+            self.cache_dir,
+            self.device,
+            on_result=self._worked,
+            on_error=self._refused,
+        )
 
     def _worked(self, pair: tuple[str, str]) -> None:
         model, weights = pair

@@ -14,19 +14,19 @@ from PySide6.QtWidgets import QBoxLayout, QFrame, QHBoxLayout, QLabel, QPushButt
 from app.core.names import shown
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..core.catalog import OfflineFolder
+    from ..core.store.catalog import OfflineFolder
 
 
-def since(folder: "OfflineFolder") -> str:
+def since(folder: OfflineFolder) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(folder.since))
 
 
-def offline_status(folder: "OfflineFolder") -> str:
+def offline_status(folder: OfflineFolder) -> str:
     """One line for Properties and tooltips."""
     return f"Offline — {shown(str(folder.path))} is not connected (since {since(folder)})"
 
 
-def not_connected(path: str, folder: "OfflineFolder") -> str:
+def not_connected(path: str, folder: OfflineFolder) -> str:
     """What opening an offline photo says."""
     return f"{shown(os.path.basename(path))} is on {shown(str(folder.path))}, which is not connected"
 
@@ -54,12 +54,13 @@ class RelinkBar(QFrame):
         layout.addWidget(self.label, 1)
         layout.addWidget(self.relink_button)
         layout.addWidget(close)
-        self.setStyleSheet("#relinkBar { background: #e6f0ff; border-bottom: 1px solid #9db8e0; }"
-                           "#relinkBar QLabel { color: #10243f; }")
+        self.setStyleSheet(
+            "#relinkBar { background: #e6f0ff; border-bottom: 1px solid #9db8e0; }#relinkBar QLabel { color: #10243f; }"
+        )
         self.hide()
 
     @classmethod
-    def below(cls, widget: QWidget) -> "RelinkBar":
+    def below(cls, widget: QWidget) -> RelinkBar:
         """A bar put right below `widget` in its parent's box layout."""
         bar = cls(widget.parentWidget())
         layout = widget.parentWidget().layout()
@@ -69,8 +70,10 @@ class RelinkBar(QFrame):
 
     def offer(self, old: str, new: str, photos: int) -> None:
         self.old, self.new = old, new
-        self.label.setText(f"Pictures moved to {shown(new)}? {photos:,} photos of {shown(Path(old).name or old)} "
-                           f"({shown(old)}, not connected) are there. Relink keeps their tags and search data.")
+        self.label.setText(
+            f"Pictures moved to {shown(new)}? {photos:,} photos of {shown(Path(old).name or old)} "
+            f"({shown(old)}, not connected) are there. Relink keeps their tags and search data."
+        )
         self.show()
 
     def _relink(self) -> None:

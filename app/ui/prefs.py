@@ -65,8 +65,11 @@ def save_engine_values(values: dict[str, Any], store: QSettings | None = None) -
 
 def build_settings(args=None, store: QSettings | None = None) -> Settings:
     """Settings for the window from argparse flags, the environment and saved preferences."""
-    saved = {field: value for field, value in persisted_engine_values(store).items()
-             if not (PERSISTED[field][2] and os.environ.get(PERSISTED[field][2]))}
+    saved = {
+        field: value
+        for field, value in persisted_engine_values(store).items()
+        if not (PERSISTED[field][2] and os.environ.get(PERSISTED[field][2]))
+    }
     flags = {name: getattr(args, name, None) for name in ("data_dir", "model", "pretrained")} if args else {}
     saved.update({k: v for k, v in flags.items() if v is not None})
     return Settings.from_env(**saved)

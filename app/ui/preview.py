@@ -30,8 +30,15 @@ class PhotoPreview(QObject):
         if not 0 <= row < self._model.rowCount():
             return
         model = self._model
-        unavailable = {i: not_connected(r.path, f) for i, r in enumerate(map(model.record, range(model.rowCount())))
-                       if (f := model.offline_folder(r)) is not None} if model.offline else None
+        unavailable = (
+            {
+                i: not_connected(r.path, f)
+                for i, r in enumerate(map(model.record, range(model.rowCount())))
+                if (f := model.offline_folder(r)) is not None
+            }
+            if model.offline
+            else None
+        )
         dialog = PreviewDialog(model.paths(), row, self._parent, unavailable)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.current_changed.connect(self._moved)
@@ -78,8 +85,11 @@ class _ImageView(QWidget):
         painter.fillRect(self.rect(), self.BACKGROUND)
         if self._image.isNull():
             painter.setPen(QColor(170, 170, 170))
-            painter.drawText(self.rect().adjusted(20, 20, -20, -20),
-                             Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self._message)
+            painter.drawText(
+                self.rect().adjusted(20, 20, -20, -20),
+                Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+                self._message,
+            )
             return
         dpr = self.devicePixelRatioF()
         room = QSize(int(self.width() * dpr), int(self.height() * dpr))
@@ -87,8 +97,11 @@ class _ImageView(QWidget):
         if target.width() > room.width() or target.height() > room.height():
             target = target.scaled(room, Qt.AspectRatioMode.KeepAspectRatio)
         if self._scaled.size() != target:
-            self._scaled = QPixmap.fromImage(self._image.scaled(
-                target, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation))
+            self._scaled = QPixmap.fromImage(
+                self._image.scaled(
+                    target, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation
+                )
+            )
             self._scaled.setDevicePixelRatio(dpr)
         w, h = target.width() / dpr, target.height() / dpr
         painter.drawPixmap(int((self.width() - w) / 2), int((self.height() - h) / 2), self._scaled)
@@ -123,8 +136,9 @@ class PreviewDialog(QDialog):
 
     _CACHE = 5  # images kept around so stepping back and forth is instant
 
-    def __init__(self, paths: list[str], index: int, parent: QWidget | None = None,
-                 unavailable: dict[int, str] | None = None) -> None:
+    def __init__(
+        self, paths: list[str], index: int, parent: QWidget | None = None, unavailable: dict[int, str] | None = None
+    ) -> None:
         """`unavailable`: why photos (by index) cannot be read, without trying (not connected)."""
         super().__init__(parent)
         # (the engine's imaging reads them: imported once a preview opens, not with the window)
@@ -295,8 +309,9 @@ class PreviewDialog(QDialog):
         if self._closed or index in self._cache or index in self._errors or index in self._pending:
             return
         self._pending.add(index)
-        self._pool.start(_ReadTask(self._paths[index], index, QSize(self._bound), self._loaded, self._wanted,
-                                    self._read_image))
+        self._pool.start(
+            _ReadTask(self._paths[index], index, QSize(self._bound), self._loaded, self._wanted, self._read_image)
+        )
 
     def _on_loaded(self, index: int, image: QImage, error: str) -> None:
         self._pending.discard(index)

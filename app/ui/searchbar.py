@@ -3,16 +3,26 @@ dropped or pasted onto it becomes a query "chip" that typed words refine."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import re
-
 from PySide6.QtCore import QEvent, QMimeData, QModelIndex, QPointF, QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import (QColor, QGuiApplication, QIcon, QImage, QKeySequence, QPainter, QPainterPath, QPalette, QPen,
-                           QPixmap, QStandardItem, QStandardItemModel)
+from PySide6.QtGui import (
+    QColor,
+    QGuiApplication,
+    QIcon,
+    QImage,
+    QKeySequence,
+    QPainter,
+    QPainterPath,
+    QPalette,
+    QPen,
+    QPixmap,
+    QStandardItem,
+    QStandardItemModel,
+)
 from PySide6.QtWidgets import QCompleter, QFrame, QHBoxLayout, QLabel, QLineEdit, QMenu, QToolButton, QWidget
-
 
 DEBOUNCE_MS = 250
 SEARCH_TIPS = (
@@ -21,7 +31,7 @@ SEARCH_TIPS = (
     "<p><b>#dog</b> finds a concept (type # to pick one)</p>"
     "<p><b>folder:Holidays</b> &nbsp; <b>after:2021-06</b> &nbsp; <b>before:2022</b> &nbsp; "
     "<b>type:heic</b> &nbsp; <b>orientation:portrait</b></p>"
-    "<p><b>\"exact words\"</b> must be in the file name or written in the photo</p>"
+    '<p><b>"exact words"</b> must be in the file name or written in the photo</p>'
     "<p>Drop or paste a picture to search by it; words you type refine it.</p>"
 )
 SEARCH_PLACEHOLDER = "Search your photos — try “dog on a beach”"
@@ -84,11 +94,16 @@ class _QueryEdit(QLineEdit):
     image_pasted = Signal(object)  # QMimeData
     escape_pressed = Signal()
     backspace_on_empty = Signal()
+    concept_completer: QCompleter | None  # set by the search bar that owns it
 
     def keyPressEvent(self, event) -> None:
         completer = getattr(self, "concept_completer", None)
-        if completer is not None and completer.popup().isVisible() and event.key() in (
-                Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Escape, Qt.Key.Key_Tab, Qt.Key.Key_Backtab):
+        if (
+            completer is not None
+            and completer.popup().isVisible()
+            and event.key()
+            in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Escape, Qt.Key.Key_Tab, Qt.Key.Key_Backtab)
+        ):
             event.ignore()  # the completer picks (or closes); no search, no clearing
             return
         if event.matches(QKeySequence.StandardKey.Paste):
@@ -153,8 +168,9 @@ class QueryChip(QFrame):
         else:
             side = min(image.width(), image.height())
             square = image.copy((image.width() - side) // 2, (image.height() - side) // 2, side, side)
-            pm = QPixmap.fromImage(square.scaled(44, 44, Qt.AspectRatioMode.IgnoreAspectRatio,
-                                                 Qt.TransformationMode.SmoothTransformation))
+            pm = QPixmap.fromImage(
+                square.scaled(44, 44, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation)
+            )
         rounded = QPixmap(pm.size())
         rounded.fill(Qt.GlobalColor.transparent)
         p = QPainter(rounded)
@@ -234,7 +250,8 @@ class SearchBar(QFrame):
         self.completer.setWidget(self.edit)
         self.completer.setCompletionMode(QCompleter.CompletionMode.UnfilteredPopupCompletion)
         self.completer.setMaxVisibleItems(10)
-        self.completer.activated[QModelIndex].connect(self._complete)
+        # PySide6's hints do not know a signal's overloads by index
+        self.completer.activated[QModelIndex].connect(self._complete)  # type: ignore[index]
         self.edit.concept_completer = self.completer
         self.edit.cursorPositionChanged.connect(lambda *_: self._hide_completion_if_moved())
         self.timer = QTimer(self)
@@ -320,7 +337,7 @@ class SearchBar(QFrame):
     def completions(self, prefix: str, limit: int = 50) -> list[tuple[str, int]]:
         """Concepts for a typed prefix: names starting with it, then names with a word starting
         with it; each group most frequent first."""
-        from ..core.query_parser import concept_key  # here: loaded with the engine, not at start
+        from ..core.search.query_parser import concept_key  # here: loaded with the engine, not at start
 
         key = concept_key(prefix)
         first, second = [], []
@@ -386,8 +403,8 @@ class SearchBar(QFrame):
         focus = pal.color(QPalette.ColorRole.Highlight).name()
         self.setStyleSheet(
             f"#searchBar {{ background: {base}; border: 1px solid {border}; border-radius: 9px; }}"
-            f"#searchBar[focused=\"true\"] {{ border: 1px solid {focus}; }}"
-            f"#searchBar[dropTarget=\"true\"] {{ border: 2px solid {focus}; background: {chip}; }}"
+            f'#searchBar[focused="true"] {{ border: 1px solid {focus}; }}'
+            f'#searchBar[dropTarget="true"] {{ border: 2px solid {focus}; background: {chip}; }}'
             f"#searchEdit {{ background: transparent; border: none; padding: 4px 0; }}"
             f"#queryChip {{ background: {chip}; border: 1px solid {border}; border-radius: 7px; }}"
             "QToolButton { border: none; padding: 1px; }"
@@ -401,8 +418,10 @@ class SearchBar(QFrame):
             self.set_drop_target(False)
         elif watched is self.edit and event.type() in _DRAG_EVENTS and event.source() is not self.edit:
             # the field would type a dropped file's URL: pictures become the chip instead
-            return self._drag_event(event, self.edit.cursorPositionAt(event.position().toPoint())
-                                    if event.type() == QEvent.Type.Drop else None)
+            return self._drag_event(
+                event,
+                self.edit.cursorPositionAt(event.position().toPoint()) if event.type() == QEvent.Type.Drop else None,
+            )
         return super().eventFilter(watched, event)
 
     def _repolish(self) -> None:
@@ -471,7 +490,7 @@ def _image_extensions() -> set[str]:
 
 
 def drop_kind(mime: QMimeData, image_extensions) -> str:
-    """"picture" for picture files, pixels or folders (see `image_query_from_mime`), "text" for
+    """ "picture" for picture files, pixels or folders (see `image_query_from_mime`), "text" for
     other links and words, "" for nothing usable. `image_extensions()`: the readable suffixes."""
     if mime.hasUrls():
         local = [Path(u.toLocalFile()) for u in mime.urls() if u.isLocalFile()]

@@ -11,8 +11,20 @@ from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import (QFrame, QHBoxLayout, QInputDialog, QLabel, QListWidget, QListWidgetItem, QMenu,
-                               QPushButton, QStyle, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QPushButton,
+    QStyle,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from . import desktop
 from .offline import offline_status
@@ -169,8 +181,10 @@ class Sidebar(QWidget):
 
     def saved_searches(self) -> list[tuple[str, str]]:
         """(name, query) of the smart albums, as shown."""
-        return [(self.saved_list.item(i).text(), self.saved_list.item(i).data(QUERY))
-                for i in range(self.saved_list.count())]
+        return [
+            (self.saved_list.item(i).text(), self.saved_list.item(i).data(QUERY))
+            for i in range(self.saved_list.count())
+        ]
 
     def search_typed(self, text: str) -> None:
         """The search bar's text changed: a saved search no longer shown is no longer selected."""

@@ -82,7 +82,7 @@ class UndoOffer(QObject):
                 self.window.notify(f"{describe(receipt)}. {receipt.note}", 12000)
             return
         self.receipts.append((library, receipt))
-        self.label.setText(f"{html.escape(describe(receipt))} · <a href=\"undo\">Undo</a>")
+        self.label.setText(f'{html.escape(describe(receipt))} · <a href="undo">Undo</a>')
         self.label.show()
         self.timer.start()
         self._update_action()
@@ -96,8 +96,13 @@ class UndoOffer(QObject):
         self._in_flight = (library, receipt)  # released at close too, should the restore never run
         self.label.hide()
         self._update_action()
-        self.window._write(jobs.restore_job, library, receipt,
-                           on_result=lambda result: self._restored(receipt, result), on_error=self._failed)
+        self.window._write(
+            jobs.restore_job,
+            library,
+            receipt,
+            on_result=lambda result: self._restored(receipt, result),
+            on_error=self._failed,
+        )
 
     def _restored(self, receipt: Receipt, result: Restored) -> None:
         self.running, self._in_flight = False, None

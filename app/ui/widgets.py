@@ -3,7 +3,7 @@ sees, a clickable label; and the wording of counts and durations."""
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QIcon
@@ -72,8 +72,10 @@ class Banner(QFrame):
         layout.addWidget(self.choose_button, 0, Qt.AlignmentFlag.AlignVCenter)
         layout.addWidget(self.retry_button, 0, Qt.AlignmentFlag.AlignVCenter)
         layout.addWidget(self.close_button, 0, Qt.AlignmentFlag.AlignTop)
-        self.setStyleSheet("#banner { background: #fff4ce; border-bottom: 1px solid #e0c97a; }"
-                           "#banner QLabel { color: #3b3000; } #bannerTitle { font-weight: 600; }")
+        self.setStyleSheet(
+            "#banner { background: #fff4ce; border-bottom: 1px solid #e0c97a; }"
+            "#banner QLabel { color: #3b3000; } #bannerTitle { font-weight: 600; }"
+        )
 
     def show_error(self, title: str, message: str, can_choose_model: bool = True) -> None:
         self.choose_button.setVisible(can_choose_model)
@@ -101,8 +103,11 @@ class EmptyState(QWidget):
         font.setWeight(font.Weight.DemiBold)
         title.setFont(font)
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        text = QLabel("Add a folder of photos. PhotoSeek indexes them on this computer,\n"
-                      "then you can search for “a red car at night” or drop in a picture to find similar ones.", self)
+        text = QLabel(
+            "Add a folder of photos. PhotoSeek indexes them on this computer,\n"
+            "then you can search for “a red car at night” or drop in a picture to find similar ones.",
+            self,
+        )
         text.setAlignment(Qt.AlignmentFlag.AlignCenter)
         text.setForegroundRole(text.foregroundRole())
         text.setStyleSheet("color: palette(placeholder-text);")
@@ -149,4 +154,3 @@ class EmptyState(QWidget):
         self.button.show()
         self.hint.show()
         self.adding = False
-

@@ -30,48 +30,64 @@ the photo list reads, searching, folders, and the menus.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 # Types used on worker threads are imported here, on the GUI thread (see app/ui/workers.py)
 from PySide6.QtCore import QEvent, QSize, Qt, QThreadPool, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMenu, QMessageBox, QSizePolicy, QSlider, QSplitter, QStackedWidget, QToolBar, QToolButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QSizePolicy,
+    QSlider,
+    QSplitter,
+    QStackedWidget,
+    QToolBar,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..core.config import Settings
-from . import desktop, prefs
 from ..core.screen import PhotoList, Ranking, Screen
-from .grid import PhotoGrid, PhotoModel, ThumbnailLoader
-from . import jobs
+from . import desktop, jobs, prefs
 from .actions import PhotoActions
 from .albums import Concepts, SavedSearches
+from .grid import PhotoGrid, PhotoModel, ThumbnailLoader
 from .indexing import IndexingController, IndexStatus, SkippedFiles
-from .sidebar import Sidebar
+from .lazy import numpy as np
 from .offline import RelinkBar
 from .preview import PhotoPreview
+from .searchbar import ImageQuery, SearchBar, image_query_from_mime, line_icon
+from .sidebar import Sidebar
 from .undo import UndoOffer
 from .widgets import Banner, EmptyState, app_icon, plural
-from .lazy import numpy as np
-from .searchbar import ImageQuery, SearchBar, image_query_from_mime, line_icon
 from .workers import Task, Throttle, heavy_imports, run_task, settle_long_lived
 
 # The engine (numpy, SQLite, Pillow, torch) is imported where it is used, on workers or after the
 # window has painted: importing it first would double the time to the first paint.
 if TYPE_CHECKING:  # pragma: no cover
-    from ..core.catalog import FileRecord
-    from ..core.indexer import IndexReport
+    from ..core.ingest.indexer import IndexReport
     from ..core.library import Library
+    from ..core.store.catalog import FileRecord
 
 try:
     from shiboken6 import isValid as shiboken_valid
 except ImportError:  # pragma: no cover
+
     def shiboken_valid(obj) -> bool:
         return obj is not None
 
-log = logging.getLogger(__name__)
 
+log = logging.getLogger(__name__)
 
 
 class MainWindow(QMainWindow):
@@ -82,8 +98,9 @@ class MainWindow(QMainWindow):
     saved_searches_changed = Signal()
     model_state_changed = Signal(str)  # "loading", "ready", "failed"
 
-    def __init__(self, settings: Settings, folders: list[str] | None = None, library: Library | None = None,
-                 start: bool = True):
+    def __init__(
+        self, settings: Settings, folders: list[str] | None = None, library: Library | None = None, start: bool = True
+    ):
         super().__init__()
         self.settings = settings
         self.library: Library | None = library  # else opened on a worker once the window has painted
@@ -95,7 +112,7 @@ class MainWindow(QMainWindow):
         self.writer = QThreadPool(self)
         self.writer.setMaxThreadCount(1)
         for pool in (self.jobs, self.writer):  # threads live with the window: each keeps its
-            pool.setExpiryTimeout(-1)          # catalog connection (Catalog.db)
+            pool.setExpiryTimeout(-1)  # catalog connection (Catalog.db)
         self._tasks: set[Task] = set()
         self._closing = False
 
@@ -132,7 +149,10 @@ class MainWindow(QMainWindow):
         self.side = Sidebar(self)  # left: folders and saved searches
         # (the widgets tests and menus look at)
         self.sidebar, self.saved_list, self.remove_folder_button = (
-            self.side.folder_list, self.side.saved_list, self.side.remove_button)
+            self.side.folder_list,
+            self.side.saved_list,
+            self.side.remove_button,
+        )
         self._build_splitter(self._build_centre())
         self._build_status_bar()  # bottom
 
@@ -234,15 +254,30 @@ class MainWindow(QMainWindow):
     def _build_parts(self, folders: list[str] | None) -> None:
         """The parts that do the work behind the widgets: indexing, the preview, the photo actions,
         saved searches and concepts."""
-        self.indexer = IndexingController(self.index_status, partial(self._run, self.writer), self.notify, folders, self)
+        self.indexer = IndexingController(
+            self.index_status, partial(self._run, self.writer), self.notify, folders, self
+        )
         self.previewer = PhotoPreview(self.grid, self.grid_model, self)
         self.photo_actions = PhotoActions(
-            self.grid, self.grid_model, self.loader, run=partial(self._run, self.jobs), notify=self.notify,
-            library=lambda: self.library, settings=lambda: self.settings,
-            model_ready=lambda: self.model_state == "ready", preview=self.previewer.open,
-            trash=self.trash_selected, parent=self)
-        common = dict(library=lambda: self.library, run=partial(self._run, self.jobs), notify=self.notify,
-                      when_open=self._when_open, parent=self)
+            self.grid,
+            self.grid_model,
+            self.loader,
+            run=partial(self._run, self.jobs),
+            notify=self.notify,
+            library=lambda: self.library,
+            settings=lambda: self.settings,
+            model_ready=lambda: self.model_state == "ready",
+            preview=self.previewer.open,
+            trash=self.trash_selected,
+            parent=self,
+        )
+        common = dict(
+            library=lambda: self.library,
+            run=partial(self._run, self.jobs),
+            notify=self.notify,
+            when_open=self._when_open,
+            parent=self,
+        )
         self.saved = SavedSearches(**common)
         self.concepts = Concepts(closing=lambda: self._closing, **common)
 
@@ -358,8 +393,9 @@ class MainWindow(QMainWindow):
 
     # -- task plumbing -------------------------------------------------------------------------
 
-    def _run(self, pool: QThreadPool, fn: Callable, *args, on_result=None, on_error=None, on_progress=None,
-             **kwargs) -> Task | None:
+    def _run(
+        self, pool: QThreadPool, fn: Callable, *args, on_result=None, on_error=None, on_progress=None, **kwargs
+    ) -> Task | None:
         if self._closing:
             return None
         holder: list[Task] = []
@@ -370,10 +406,18 @@ class MainWindow(QMainWindow):
                     self._tasks.discard(holder[0])
                 if callback is not None and not self._closing:
                     callback(value)
+
             return call
 
-        task = run_task(pool, fn, *args, on_result=finish(on_result),
-                        on_error=finish(on_error or self._task_failed), on_progress=on_progress, **kwargs)
+        task = run_task(
+            pool,
+            fn,
+            *args,
+            on_result=finish(on_result),
+            on_error=finish(on_error or self._task_failed),
+            on_progress=on_progress,
+            **kwargs,
+        )
         holder.append(task)
         self._tasks.add(task)
         return task
@@ -414,8 +458,13 @@ class MainWindow(QMainWindow):
         if self.library is None:
             # on a worker: the engine's imports, and a catalog upgrade that may take a while
             self.status_label.setText("Opening the library…")
-            self._run(self.jobs, jobs.open_library, self.settings, on_result=self._library_opened,
-                      on_error=self._library_failed)
+            self._run(
+                self.jobs,
+                jobs.open_library,
+                self.settings,
+                on_result=self._library_opened,
+                on_error=self._library_failed,
+            )
             return
         # the model after the photo list: both are heavy Python work, and the grid matters first
         self.refresh_photos(then=self._photos_then_model)
@@ -448,8 +497,9 @@ class MainWindow(QMainWindow):
         self.status_label.setText("")
         self.search_bar.set_loading(False)
         self.search_bar.edit.setPlaceholderText("Search is unavailable: the library could not be opened")
-        self.banner.show_error("The library could not be opened",
-                               f"{self.settings.catalog_path}: {error}", can_choose_model=False)
+        self.banner.show_error(
+            "The library could not be opened", f"{self.settings.catalog_path}: {error}", can_choose_model=False
+        )
         log.error("cannot open the library: %s\n%s", error, getattr(error, "__traceback_text__", ""))
 
     def _retry(self) -> None:
@@ -469,7 +519,7 @@ class MainWindow(QMainWindow):
         def job(progress):
             throttled = Throttle(progress, 10, final=lambda v: v[1] and v[0] >= v[1])
             with heavy_imports():
-                from ..core.embedder import import_model_code
+                from ..core.model.embedder import import_model_code
 
                 import_model_code()
             library.load_model(progress=lambda done, total: throttled((done, total)))
@@ -494,8 +544,14 @@ class MainWindow(QMainWindow):
             if then_index:
                 self.start_indexing()
 
-        self._run(self.jobs, job, report_kw="progress", on_result=done, on_error=failed,
-                  on_progress=self.index_status.show_download)
+        self._run(
+            self.jobs,
+            job,
+            report_kw="progress",
+            on_result=done,
+            on_error=failed,
+            on_progress=self.index_status.show_download,
+        )
 
     def _model_failed(self, error: BaseException) -> None:
         from .model_dialog import banner_text
@@ -515,7 +571,8 @@ class MainWindow(QMainWindow):
         s = self.settings
         self.model_dialog = ModelDialog(s.model, s.pretrained, s.models_dir, s.device, self)
         self.model_dialog.chosen.connect(
-            lambda model, weights: self.switch_library(self.settings.with_(model=model, pretrained=weights)))
+            lambda model, weights: self.switch_library(self.settings.with_(model=model, pretrained=weights))
+        )
         self.model_dialog.open()
 
     # -- browsing ------------------------------------------------------------------------------
@@ -680,8 +737,18 @@ class MainWindow(QMainWindow):
                 self._task_failed(error)
             self.search_finished.emit(seq)
 
-        self._run(self.jobs, jobs.search_job, library, seq, lambda: self.screen.query_seq, text, image, self.screen.known,
-                  on_result=done, on_error=failed)
+        self._run(
+            self.jobs,
+            jobs.search_job,
+            library,
+            seq,
+            lambda: self.screen.query_seq,
+            text,
+            image,
+            self.screen.known,
+            on_result=done,
+            on_error=failed,
+        )
 
     def clear_search(self) -> None:
         searching = self.screen.searching
@@ -703,9 +770,14 @@ class MainWindow(QMainWindow):
         self.search_bar.set_image(query, search=False)
         if query.thumb is None and isinstance(query.source, str):
             source = query.source
-            self._run(self.jobs, jobs.read_image, source, QSize(176, 176),  # the chip shows its centre square
-                      on_result=lambda image: self.search_bar.image_query is query and self.search_bar.set_chip_thumb(image),
-                      on_error=lambda e: None)
+            self._run(
+                self.jobs,
+                jobs.read_image,
+                source,
+                QSize(176, 176),  # the chip shows its centre square
+                on_result=lambda image: self.search_bar.image_query is query and self.search_bar.set_chip_thumb(image),
+                on_error=lambda e: None,
+            )
         self.search_bar.search_now()
 
     def handle_mime(self, mime) -> None:
@@ -822,7 +894,9 @@ class MainWindow(QMainWindow):
             self.notify(f"Relinked {plural(result.relinked, 'photo')} to {result.new}")
             self._after_change()
 
-        self._write(self.library.relink, old, new, on_result=done, on_error=lambda e: self.notify(f"Cannot relink: {e}"))
+        self._write(
+            self.library.relink, old, new, on_result=done, on_error=lambda e: self.notify(f"Cannot relink: {e}")
+        )
 
     def cancel_indexing(self) -> None:
         self.indexer.cancel()
@@ -875,9 +949,11 @@ class MainWindow(QMainWindow):
         if path is None:
             return
         if confirm and not desktop.confirm(
-                self, "Remove Folder",
-                f"Remove “{path.name}” from the library?\n\nThe photos stay on disk; "
-                "PhotoSeek just stops showing and searching them."):
+            self,
+            "Remove Folder",
+            f"Remove “{path.name}” from the library?\n\nThe photos stay on disk; "
+            "PhotoSeek just stops showing and searching them.",
+        ):
             return
         if self.screen.folder == folder_id:
             self.select_folder(None)
@@ -925,8 +1001,12 @@ class MainWindow(QMainWindow):
         if not records:
             return
         name = Path(records[0].path).name if len(records) == 1 else f"these {len(records)} photos"
-        if not desktop.confirm(self, "Move to Trash", f"Move {name} to the trash?\n\nYou can restore from the trash later.",
-                               default_yes=True):
+        if not desktop.confirm(
+            self,
+            "Move to Trash",
+            f"Move {name} to the trash?\n\nYou can restore from the trash later.",
+            default_yes=True,
+        ):
             return
         row = min(self.grid.selected_rows())
 
@@ -934,14 +1014,21 @@ class MainWindow(QMainWindow):
             if self.grid_model.rowCount():
                 self.grid.setCurrentIndex(self.grid_model.index(min(row, self.grid_model.rowCount() - 1)))
             if failures:
-                QMessageBox.warning(self, "Move to Trash",
-                                    "Some photos could not be moved to the trash:\n\n"
-                                    + "\n".join(f"{p}: {why}" for p, why in failures[:10]))
+                QMessageBox.warning(
+                    self,
+                    "Move to Trash",
+                    "Some photos could not be moved to the trash:\n\n"
+                    + "\n".join(f"{p}: {why}" for p, why in failures[:10]),
+                )
 
         self.move_to_trash([r.id for r in records], then=done)
 
-    def move_to_trash(self, ids: list[int], then: Callable[[list[int], list[tuple[str, str]]], None] | None = None,
-                      failed: Callable[[BaseException], None] | None = None) -> None:
+    def move_to_trash(
+        self,
+        ids: list[int],
+        then: Callable[[list[int], list[tuple[str, str]]], None] | None = None,
+        failed: Callable[[BaseException], None] | None = None,
+    ) -> None:
         """Send photos to the trash (writer thread); they leave the screen once they are gone.
         `then(gone ids, failures)` runs after."""
         self.screen.photos_leaving(ids)  # off the screen at once; back if they cannot go
@@ -1004,9 +1091,14 @@ class MainWindow(QMainWindow):
 
     def settings_values(self) -> dict:
         s = self.settings
-        return {"model": s.model, "pretrained": s.pretrained, "thumb_size": s.thumb_size,
-                "decode_threads": s.decode_threads, "ocr": s.ocr,
-                "folders": [str(p) for p in self.screen.folders.values()]}
+        return {
+            "model": s.model,
+            "pretrained": s.pretrained,
+            "thumb_size": s.thumb_size,
+            "decode_threads": s.decode_threads,
+            "ocr": s.ocr,
+            "folders": [str(p) for p in self.screen.folders.values()],
+        }
 
     def open_settings(self) -> None:
         from .dialogs import SettingsDialog
@@ -1019,8 +1111,11 @@ class MainWindow(QMainWindow):
         """Persist new preferences; a new model re-indexes in the background and swaps in when done."""
         if not self._when_open(lambda: self.apply_settings(values)):
             return
-        engine = {k: values[k] for k in ("model", "pretrained", "thumb_size", "decode_threads")
-                  if values.get(k) not in (None, "")}
+        engine = {
+            k: values[k]
+            for k in ("model", "pretrained", "thumb_size", "decode_threads")
+            if values.get(k) not in (None, "")
+        }
         engine["thumb_size"] = int(engine.get("thumb_size", self.settings.thumb_size))
         engine["decode_threads"] = int(engine.get("decode_threads", self.settings.decode_threads))
         if values.get("ocr") is not None:

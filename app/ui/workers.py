@@ -14,17 +14,22 @@ import threading
 import time
 import traceback
 import warnings
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
-
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from typing import Any
 
 # PySide makes a Qt class's Python type the first time it is used, and two threads doing that at
 # once crashed the app (two thumbnail loaders in QImageReader(path), which needs QIODevice). So
 # worker code uses Qt only through names its module imports at the top, on the GUI thread, and
 # types their calls need without naming them are made here; tests/ui/test_workers.py checks
 # that worker calls make no new types.
-from PySide6.QtCore import QIODevice  # noqa: F401
+from PySide6.QtCore import (
+    QIODevice,  # noqa: F401
+    QObject,
+    QRunnable,
+    QThreadPool,
+    Signal,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +50,19 @@ class Task(QRunnable):
     each value to `on_progress`.
     """
 
-    _alive: set["Task"] = set()  # keeps Python wrappers alive until their result is delivered
+    _alive: set[Task] = set()  # keeps Python wrappers alive until their result is delivered
     _alive_lock = threading.Lock()
 
-    def __init__(self, fn: Callable[..., Any], *args, on_result: Callable[[Any], None] | None = None,
-                 on_error: Callable[[BaseException], None] | None = None,
-                 on_progress: Callable[[Any], None] | None = None, report_kw: str | None = None, **kwargs):
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        *args,
+        on_result: Callable[[Any], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+        on_progress: Callable[[Any], None] | None = None,
+        report_kw: str | None = None,
+        **kwargs,
+    ):
         super().__init__()
         self.setAutoDelete(False)
         self.fn, self.args, self.kwargs = fn, args, kwargs
@@ -121,8 +133,7 @@ class Throttle:
     """Call `sink(value)` at most `rate` times a second; the last value is never lost when
     `final(value)` says so (e.g. a job's last step)."""
 
-    def __init__(self, sink: Callable[[Any], None], rate: float = 10.0,
-                 final: Callable[[Any], bool] | None = None):
+    def __init__(self, sink: Callable[[Any], None], rate: float = 10.0, final: Callable[[Any], bool] | None = None):
         self.sink = sink
         self.interval = 1.0 / rate
         self.final = final or (lambda v: False)

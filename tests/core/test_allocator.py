@@ -14,7 +14,7 @@ import pytest
 # 200 MB in blocks the size of a row of pixels, freed below one block still in use: glibc keeps them
 FREED = """
 import json, os, sys
-from app.core import allocator
+from app.core.ingest import allocator
 
 
 def rss_mb():
@@ -35,8 +35,14 @@ print(json.dumps(dict(kept=kept, after=rss_mb() - before)))
 
 def _run(mode: str) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MALLOC_", "GLIBC_TUNABLES", "LD_PRELOAD"))}
-    out = subprocess.run([sys.executable, "-c", FREED, mode], capture_output=True, text=True, check=True,
-                         cwd=Path(__file__).resolve().parents[2], env=env)
+    out = subprocess.run(
+        [sys.executable, "-c", FREED, mode],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+    )
     return json.loads(out.stdout)
 
 
@@ -45,4 +51,3 @@ def test_freed_memory_goes_back_to_the_system_when_released():
     kept, released = _run("keep"), _run("release")
     assert kept["kept"] > 150 and kept["after"] > 150  # freed, still resident
     assert released["kept"] > 150 and released["after"] < 30
-

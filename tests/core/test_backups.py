@@ -6,17 +6,17 @@ import io
 import json
 import shutil
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from filelock import FileLock
 
 from app.cli import main
-from app.core import backups
-from app.core.catalog import MIGRATIONS, SCHEMA_VERSION, Catalog, CatalogError
 from app.core.config import WRITER_LOCK, Settings
 from app.core.library import Library
+from app.core.store import backups
+from app.core.store.catalog import MIGRATIONS, SCHEMA_VERSION, Catalog, CatalogError
 from tiny_clip import write_shapes
 
 
@@ -40,8 +40,10 @@ def _schema_1_catalog(path: Path, photos: int) -> None:
     db.executescript(MIGRATIONS[0] + "PRAGMA user_version = 1;")
     if photos:
         db.execute("INSERT INTO folders (id, path, added_at) VALUES (1, '/photos', 0)")
-        db.executemany("INSERT INTO files (path, folder_id, fingerprint, size, mtime, status) VALUES (?, 1, ?, 10, 0, 'ok')",
-                       [(f"/photos/{i}.jpg", f"fp{i}") for i in range(photos)])
+        db.executemany(
+            "INSERT INTO files (path, folder_id, fingerprint, size, mtime, status) VALUES (?, 1, ?, 10, 0, 'ok')",
+            [(f"/photos/{i}.jpg", f"fp{i}") for i in range(photos)],
+        )
     db.commit()
     db.close()
 
@@ -58,10 +60,15 @@ def test_an_upgrade_first_backs_up_the_catalog_in_its_old_schema(tmp_path):
     catalog.close()
     [backup] = backups.list_backups(path)
     assert (backup.kind, backup.schema) == (backups.BEFORE_UPGRADE, 1)
-    assert backup.path.parent == tmp_path / "data" / "backups" and backup.path.name.endswith("-v1-before-upgrade.sqlite3")
+    assert backup.path.parent == tmp_path / "data" / "backups" and backup.path.name.endswith(
+        "-v1-before-upgrade.sqlite3"
+    )
     assert _rows(backup.path, "PRAGMA user_version") == [(1,)]
-    assert sorted(p for (p,) in _rows(backup.path, "SELECT path FROM files")) == upgraded == \
-        [f"/photos/{i}.jpg" for i in range(3)]
+    assert (
+        sorted(p for (p,) in _rows(backup.path, "SELECT path FROM files"))
+        == upgraded
+        == [f"/photos/{i}.jpg" for i in range(3)]
+    )
     assert _rows(path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
     assert [p.name for p in backup.path.parent.iterdir()] == [backup.path.name]  # no temp or journal left
 
@@ -86,7 +93,7 @@ def test_no_upgrade_without_a_backup(tmp_path):
 
 def test_a_daily_backup_once_a_day_and_a_bounded_number_kept(tmp_path):
     catalog = Catalog(tmp_path / "catalog.sqlite3")
-    day0 = datetime(2026, 3, 1, 9, 30, tzinfo=timezone.utc)
+    day0 = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
     assert backups.make_daily(catalog.db, catalog.path, now=day0) is None  # nothing to keep yet
     catalog.save_search("reds", "red")
     first = backups.make_daily(catalog.db, catalog.path, now=day0)
@@ -127,8 +134,9 @@ def backed_up(tmp_path_factory, random_model) -> Path:
     root = tmp_path_factory.mktemp("backed-up")
     write_shapes(root / "lib", per_kind=1)
     config, checkpoint = random_model
-    settings = Settings(data_dir=root / "data", model=str(config), pretrained=str(checkpoint), decode_threads=2,
-                        batch_size=8, ocr=False)
+    settings = Settings(
+        data_dir=root / "data", model=str(config), pretrained=str(checkpoint), decode_threads=2, batch_size=8, ocr=False
+    )
     library = Library(settings)
     library.update([root / "lib"])
     library.save_search("reds", "red")
@@ -187,7 +195,9 @@ def test_repair_puts_the_backup_in_place_of_a_damaged_catalog(capsys, data, how)
     [backup] = backups.list_backups(catalog)
     moved, restored, dropped = out.splitlines()[-3:]
     assert moved.startswith(f"Moved the catalog aside: {data / 'catalog.damaged-'}")
-    assert restored.startswith(f"Restored {backup.path}") and restored.endswith(": 12 photos in 1 folder, 1 saved search")
+    assert restored.startswith(f"Restored {backup.path}") and restored.endswith(
+        ": 12 photos in 1 folder, 1 saved search"
+    )
     assert dropped.startswith("Dropped the search index cache")
     assert list((data / "index").glob("*.faiss")) == []
     [aside] = _aside(data, "damaged")
@@ -198,7 +208,9 @@ def test_repair_puts_the_backup_in_place_of_a_damaged_catalog(capsys, data, how)
     code, out, _ = run_cli(capsys, "index", "--json")
     assert code == 0 and (json.loads(out)["unchanged"], json.loads(out)["new"]) == (12, 0)
     assert run_cli(capsys, "doctor", "--repair")[:2] == (
-        0, f"The catalog {catalog} opens and passes its quick check: nothing needed repair.\n")
+        0,
+        f"The catalog {catalog} opens and passes its quick check: nothing needed repair.\n",
+    )
 
 
 def test_an_emptied_catalog_with_backups_is_refused_not_taken_for_a_new_library(capsys, data):

@@ -31,7 +31,7 @@ def _bomb_jpeg(path: Path, w: int, h: int) -> Path:
     Image.new("RGB", (64, 64), (120, 120, 120)).save(buffer, "JPEG")
     data = bytearray(buffer.getvalue())
     sof = data.index(b"\xff\xc0")
-    data[sof + 5: sof + 9] = h.to_bytes(2, "big") + w.to_bytes(2, "big")
+    data[sof + 5 : sof + 9] = h.to_bytes(2, "big") + w.to_bytes(2, "big")
     path.write_bytes(bytes(data))
     return path
 

@@ -78,30 +78,42 @@ def test_errors_are_clear(capsys, model_env, random_model, tmp_path):
 
 
 def _env(model, data_dir):
-    env = dict(os.environ, PHOTOSEEK_DATA_DIR=str(data_dir), PHOTOSEEK_MODEL=str(model[0]),
-               PHOTOSEEK_PRETRAINED=str(model[1]), PHOTOSEEK_BATCH_SIZE="8", PYTHONPATH=str(REPO))
+    env = dict(
+        os.environ,
+        PHOTOSEEK_DATA_DIR=str(data_dir),
+        PHOTOSEEK_MODEL=str(model[0]),
+        PHOTOSEEK_PRETRAINED=str(model[1]),
+        PHOTOSEEK_BATCH_SIZE="8",
+        PYTHONPATH=str(REPO),
+    )
     return env
 
 
 def test_entry_point_runs_headless(random_model, tmp_path):
     write_shapes(tmp_path / "lib", per_kind=1)
     env = _env(random_model, tmp_path / "data")
-    done = subprocess.run([sys.executable, "-m", "app", "index", str(tmp_path / "lib"), "--json"],
-                          env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "app", "index", str(tmp_path / "lib"), "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["embedded"] == 12
 
 
 def test_killed_mid_run_resumes_without_duplicates(random_model, tmp_path):
     """SIGKILL while indexing loses at most the batch in flight; the next run completes cleanly."""
-    from app.core.catalog import Catalog
+    from app.core.store.catalog import Catalog
 
     lib = tmp_path / "lib"
     write_shapes(lib, per_kind=12, size=512)  # 144 photos, 18 batches of 8
     data = tmp_path / "data"
     env = _env(random_model, data)
-    proc = subprocess.Popen([sys.executable, "-m", "app", "index", str(lib)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app", "index", str(lib)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     catalog_file = data / "catalog.sqlite3"
     deadline = time.monotonic() + 240
     committed = 0
@@ -120,8 +132,9 @@ def test_killed_mid_run_resumes_without_duplicates(random_model, tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert 16 <= committed < 144
-    done = subprocess.run([sys.executable, "-m", "app", "index", "--json"], env=env,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "app", "index", "--json"], env=env, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     # Every committed photo is kept; only the rest is embedded now.
@@ -131,8 +144,9 @@ def test_killed_mid_run_resumes_without_duplicates(random_model, tmp_path):
     assert catalog.integrity_check() == "ok"
     assert catalog.db.execute("SELECT COUNT(*), COUNT(DISTINCT path) FROM files").fetchone() == (144, 144)
     assert catalog.db.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0] == 144
-    doctor = subprocess.run([sys.executable, "-m", "app", "doctor", "--json"], env=env,
-                            capture_output=True, text=True, timeout=300)
+    doctor = subprocess.run(
+        [sys.executable, "-m", "app", "doctor", "--json"], env=env, capture_output=True, text=True, timeout=300
+    )
     info = json.loads(doctor.stdout)
     assert info["index_ok"] and info["index_size"] == 144 == info["embedded"]
 
@@ -145,7 +159,9 @@ def test_failures_are_one_plain_line_with_the_cause(capsys, model_env, random_mo
     text.write_text("root:x:0:0:root:/root:/bin/bash\n")
     code, out, err = run_cli(capsys, "similar", str(text))
     assert code == 2 and out == ""
-    assert err.strip().splitlines() == [f"photoseek: cannot use {text}: not an image, or a format PhotoSeek cannot read"]
+    assert err.strip().splitlines() == [
+        f"photoseek: cannot use {text}: not an image, or a format PhotoSeek cannot read"
+    ]
 
     catalog = Path(env["PHOTOSEEK_DATA_DIR"]) / "catalog.sqlite3"
     catalog.write_bytes(b"not a database, garbage header " * 200)
@@ -167,8 +183,10 @@ def test_failures_are_one_plain_line_with_the_cause(capsys, model_env, random_mo
     assert "Traceback" not in err
     code, _, err = run_cli(capsys, "concepts", "tags", str(text))  # not in the library: bad input
     assert code == 2 and err.strip() == f"photoseek: not in the library: {text}"
-    assert "exit codes:" in subprocess.run([sys.executable, "-m", "app", "--help"], cwd=REPO, capture_output=True,
-                                           text=True).stdout
+    assert (
+        "exit codes:"
+        in subprocess.run([sys.executable, "-m", "app", "--help"], cwd=REPO, capture_output=True, text=True).stdout
+    )
 
 
 def test_an_emptied_catalog_is_refused_not_taken_for_a_new_library(capsys, model_env, random_model, tmp_path):

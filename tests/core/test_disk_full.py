@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from app.cli import main
-from app.core.catalog import Catalog, FileRecord
+from app.core.store.catalog import Catalog, FileRecord
 from tiny_clip import write_shapes
 
 
@@ -35,6 +35,7 @@ def test_a_full_disk_is_reported_as_itself_and_the_committed_rows_stay(tmp_path)
 @pytest.fixture
 def full_disk(monkeypatch):
     """full_disk(catalog_file): from now on every catalog connection may grow one page only."""
+
     def fill(catalog_file) -> None:
         with sqlite3.connect(catalog_file) as db:
             limit = db.execute("PRAGMA page_count").fetchone()[0] + 1
@@ -50,8 +51,9 @@ def full_disk(monkeypatch):
     return fill
 
 
-def test_index_on_a_full_disk_says_so_in_one_line_and_the_next_run_goes_on(capsys, model_env, random_model,
-                                                                           tmp_path, full_disk, monkeypatch):
+def test_index_on_a_full_disk_says_so_in_one_line_and_the_next_run_goes_on(
+    capsys, model_env, random_model, tmp_path, full_disk, monkeypatch
+):
     env = model_env(random_model)
     write_shapes(tmp_path / "a", per_kind=1, size=64)
     write_shapes(tmp_path / "b", per_kind=6, size=64)

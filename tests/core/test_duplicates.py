@@ -14,13 +14,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from app.core.library import Library
+from app.core.organize import duplicates
+from app.core.store.catalog import Catalog, FileRecord
 from helpers import DEVDATA, devdata
 from pictures import cropped, recompressed, resized, scene
 from tiny_clip import write_shapes
-
-from app.core import duplicates
-from app.core.catalog import Catalog, FileRecord
-from app.core.library import Library
 
 
 def _originals(n: int) -> list[Image.Image]:
@@ -50,6 +49,11 @@ def edited_library(tmp_path, make_settings, random_model):
     library.update([photos])
     yield library
     library.close()
+
+
+def _csv_rows(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
 
 
 def _names(group) -> list[str]:
@@ -111,13 +115,13 @@ def _devdata_library(tmp_path: Path) -> tuple[Path, dict[str, str], dict[str, se
             shutil.copy(extra, photos / extra.name)
             label[extra.name] = extra.name
     expected: dict[str, set[str]] = {}
-    for r in csv.DictReader(open(root / "groundtruth.csv")):
+    for r in _csv_rows(root / "groundtruth.csv"):
         original, variant = DEVDATA / r["original_file"], DEVDATA / r["query_file"]
         shutil.copy(variant, photos / variant.name)
         label[variant.name] = label[original.name] = r["group"]
         if r["transform"].startswith(("downscale", "colorjitter")):
             expected.setdefault(original.name, {original.name}).add(variant.name)
-    real = [DEVDATA / r["file"] for r in csv.DictReader(open(DEVDATA / "img2img" / "real" / "groups.csv"))]
+    real = [DEVDATA / r["file"] for r in _csv_rows(DEVDATA / "img2img" / "real" / "groups.csv")]
     for k, path in enumerate(real):  # one picture in 11 encodings and EXIF orientations
         name = f"real_{k}_{path.name}"
         shutil.copy(path, photos / name)
@@ -128,8 +132,7 @@ def _devdata_library(tmp_path: Path) -> tuple[Path, dict[str, str], dict[str, se
     return photos, label, expected
 
 
-def test_devdata_near_copies_are_found_and_nothing_else_at_any_allowed_threshold(tmp_path, make_settings,
-                                                                                 random_model):
+def test_devdata_near_copies_are_found_and_nothing_else_at_any_allowed_threshold(tmp_path, make_settings, random_model):
     """At the default and at the loosest threshold, with the tiny random model: each group is copies of
     one picture (by devdata's labels), and the resized, recompressed and re-coloured copies are found."""
     photos, label, expected = _devdata_library(tmp_path)
@@ -149,8 +152,9 @@ def test_devdata_near_copies_are_found_and_nothing_else_at_any_allowed_threshold
 
 
 @pytest.mark.parametrize("n_shapes, n_photos", [(12, 12), (24, 3), (3, 21)])
-def test_random_weights_offer_no_look_alikes_whatever_the_mix(tmp_path, make_settings, random_model,
-                                                               n_shapes, n_photos):
+def test_random_weights_offer_no_look_alikes_whatever_the_mix(
+    tmp_path, make_settings, random_model, n_shapes, n_photos
+):
     """Random weights map pictures of one kind (shapes, photos) to nearly one vector, but a mix of kinds
     pulls a median over random pairs down: the check must see it in any mix."""
     photos = tmp_path / "photos"
@@ -197,8 +201,15 @@ def _catalog_with_vectors(path: Path, vectors: np.ndarray, sizes=None, hashes=No
     catalog = Catalog(path)
     n = len(vectors)
     with catalog.transaction() as db:
-        catalog.put_files(db, [FileRecord(None, f"/p/{k:04d}.jpg", f"fp{k}", 1000 + k, 1.6e9 + k,
-                                          width=(sizes or {}).get(k, 100), height=100) for k in range(n)])
+        catalog.put_files(
+            db,
+            [
+                FileRecord(
+                    None, f"/p/{k:04d}.jpg", f"fp{k}", 1000 + k, 1.6e9 + k, width=(sizes or {}).get(k, 100), height=100
+                )
+                for k in range(n)
+            ],
+        )
         catalog.put_embeddings(db, "m", [(f"fp{k}", v) for k, v in enumerate(vectors)])
         catalog.put_hashes(db, [(f"fp{k}", _signed(h)) for k, h in (hashes or {}).items()])
     ids = [r.id for r in catalog.files("ORDER BY path")]
@@ -271,8 +282,9 @@ def test_a_chain_of_pairs_is_never_one_group(tmp_path, signal):
         a = int(np.random.default_rng(5).integers(0, 2**63))
         hashes = {0: a, 1: a ^ 0xF, 2: a ^ 0xFF, 3: a ^ 0xFFF}
     catalog, ids = _catalog_with_vectors(tmp_path / "c.sqlite3", vectors, hashes=hashes)
-    report = duplicates.find_duplicates(catalog, "m", threshold=duplicates.DEFAULT_THRESHOLD,
-                                        use_embeddings=signal == "embeddings")
+    report = duplicates.find_duplicates(
+        catalog, "m", threshold=duplicates.DEFAULT_THRESHOLD, use_embeddings=signal == "embeddings"
+    )
     groups = sorted({ids.index(p.id) for p in g.photos} for g in report.groups if min(p.id for p in g.photos) <= ids[3])
     assert groups == [{0, 1}, {2, 3}]
     kind = duplicates.LOOKS_ALIKE if signal == "embeddings" else duplicates.NEAR_COPY
@@ -297,16 +309,22 @@ def _signed(value: int) -> int:
 
 def test_hash_pairs_match_brute_force():
     rng = np.random.default_rng(5)
-    values = [int(x) * 2 + int(y) for x, y in zip(rng.integers(0, 2**63, size=400, dtype=np.int64),
-                                                 rng.integers(0, 2, size=400))]
+    values = [
+        int(x) * 2 + int(y)
+        for x, y in zip(rng.integers(0, 2**63, size=400, dtype=np.int64), rng.integers(0, 2, size=400))
+    ]
     for k in range(0, 40, 2):  # plant near pairs: flip 0-11 bits (some beyond the distance)
         mask = sum(1 << int(bit) for bit in rng.choice(64, size=int(rng.integers(0, 12)), replace=False))
         values[k + 1] = values[k] ^ mask
     hashes = np.array([_signed(v & ((1 << 64) - 1)) for v in values], dtype=np.int64)
     a, b = duplicates.hash_pairs(hashes, 8)
     got = set(zip(a.tolist(), b.tolist()))
-    brute = {(i, j) for i in range(len(values)) for j in range(i + 1, len(values))
-             if duplicates.hamming(values[i], values[j]) <= 8}
+    brute = {
+        (i, j)
+        for i in range(len(values))
+        for j in range(i + 1, len(values))
+        if duplicates.hamming(values[i], values[j]) <= 8
+    }
     assert got == brute and len(brute) >= 10
 
 
@@ -322,9 +340,9 @@ def test_perceptual_hash_ignores_encoding_and_orientation_but_not_content():
 
 def test_real_encodings_and_exif_orientations_hash_alike():
     root = devdata("img2img", "real")
-    from app.core import imaging
+    from app.core.ingest import imaging
 
-    rows = list(csv.DictReader(open(root / "groups.csv")))
+    rows = _csv_rows(root / "groups.csv")
     hashes = [duplicates.perceptual_hash(imaging.decode(DEVDATA / r["file"]).image) for r in rows]
     assert len(hashes) >= 5 and max(duplicates.hamming(hashes[0], h) for h in hashes) <= 4
 
@@ -373,8 +391,10 @@ def test_photos_of_an_offline_folder_are_left_out_never_the_keeper(tmp_path, mak
     library = Library(make_settings(random_model))
     library.update([home, drive])
     groups = {frozenset(_names(g)): g.keeper for g in library.duplicates().groups}
-    assert set(groups) == {frozenset({"big_0.jpg", "small_0.jpg", "smaller_0.jpg"}),
-                           frozenset({"orig_1.jpg", "copy_1.jpg"})}
+    assert set(groups) == {
+        frozenset({"big_0.jpg", "small_0.jpg", "smaller_0.jpg"}),
+        frozenset({"orig_1.jpg", "copy_1.jpg"}),
+    }
     assert Path(groups[frozenset({"big_0.jpg", "small_0.jpg", "smaller_0.jpg"})].path).name == "big_0.jpg"
 
     drive.rename(tmp_path / "unplugged")

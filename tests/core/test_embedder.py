@@ -3,7 +3,7 @@ import threading
 import numpy as np
 import pytest
 
-from app.core.embedder import Embedder, ModelSpec, ModelUnavailable
+from app.core.model.embedder import Embedder, ModelSpec, ModelUnavailable
 
 
 def test_loads_a_config_file_and_checkpoint_like_a_user_would(random_model, tmp_path):
@@ -73,7 +73,7 @@ def test_the_int8_tower_quantises_attention_too(random_model, tmp_path):
     import torch
     from PIL import Image
 
-    from app.core.embedder import _quantisable_attention
+    from app.core.model.embedder import _quantisable_attention
     from tiny_clip import write_shapes
 
     e = Embedder(ModelSpec(str(random_model[0]), str(random_model[1])), tmp_path, precision="fp32")
@@ -91,10 +91,15 @@ def test_the_int8_tower_quantises_attention_too(random_model, tmp_path):
     original, ours = e.model.visual.transformer.resblocks[0].attn, rewritten.transformer.resblocks[0].attn
     x = torch.randn(3, 5, original.embed_dim, generator=torch.Generator().manual_seed(1))
     causal = torch.ones(5, 5, dtype=torch.bool).triu(1)
-    for mask in (causal, torch.zeros(5, 5).masked_fill(causal, float("-inf")), causal.repeat(3 * original.num_heads, 1, 1)):
+    for mask in (
+        causal,
+        torch.zeros(5, 5).masked_fill(causal, float("-inf")),
+        causal.repeat(3 * original.num_heads, 1, 1),
+    ):
         with torch.inference_mode():
-            assert torch.allclose(ours(x, x, x, attn_mask=mask)[0],
-                                  original(x, x, x, need_weights=False, attn_mask=mask)[0], atol=1e-5)
+            assert torch.allclose(
+                ours(x, x, x, attn_mask=mask)[0], original(x, x, x, need_weights=False, attn_mask=mask)[0], atol=1e-5
+            )
 
     int8 = e.int8_visual()
     float_layers = [type(m) for m in int8.modules() if type(m) in (torch.nn.Linear, torch.nn.MultiheadAttention)]
@@ -156,8 +161,10 @@ def test_a_batch_embedded_while_the_precision_is_chosen_gets_the_chosen_tower_s_
         g = torch.Generator().manual_seed(1)
         batches = [_photos(embedder), torch.rand(5, 3, embedder.image_size, embedder.image_size, generator=g)]
         out = {}
-        lanes = [threading.Thread(target=lambda i=i: out.__setitem__(i, embedder.embed_tensors(batches[i])))
-                 for i in range(2)]
+        lanes = [
+            threading.Thread(target=lambda i=i: out.__setitem__(i, embedder.embed_tensors(batches[i])))
+            for i in range(2)
+        ]
         for lane in lanes:
             lane.start()
             time.sleep(0.05)
@@ -202,14 +209,14 @@ def test_batched_model_input_is_open_clips_preprocessing(random_model, tmp_path)
     assert cos.min() > 0.999
     # the indexer resizes the short side once (imaging.shrink_short_side) and `prepare` only cuts the
     # centre square: exactly open_clip's resize and crop
-    from app.core import imaging
+    from app.core.ingest import imaging
 
     for picture in pictures[:2] + pictures[-1:]:
         cut = e.prepare(imaging.shrink_short_side(picture, e.image_size))
         assert float((torch.from_numpy(cut) - e.preprocess(picture)).abs().max()) < 1e-4
 
     # other kinds of transform (SigLIP's squash, letterboxing) keep open_clip's own preprocessing
-    from app.core.embedder import _fast_input
+    from app.core.model.embedder import _fast_input
 
     for mode in ("squash", "longest"):
         assert _fast_input(open_clip.image_transform(224, is_train=False, resize_mode=mode)) is None

@@ -23,12 +23,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from app.core import scanner
+from app.core.store.catalog import Catalog
+from app.core.store.index import VectorIndex
 from pictures import scene
 from tiny_clip import write_shapes
-
-from app.core import scanner
-from app.core.catalog import Catalog
-from app.core.index import VectorIndex
 
 REPO = Path(__file__).resolve().parents[2]
 ROUNDS = 6
@@ -54,7 +53,7 @@ def _change(library: Path, pool: list[Path], step: int, rng: random.Random) -> N
     come in (PER_ROUND of them, in a new folder) and one photo is moved to another folder."""
     arrived = library / f"import_{step}"
     arrived.mkdir(parents=True)
-    for photo in pool[FIRST + PER_ROUND * (step - 1):FIRST + PER_ROUND * step]:
+    for photo in pool[FIRST + PER_ROUND * (step - 1) : FIRST + PER_ROUND * step]:
         photo.rename(arrived / f"{photo.parent.name}_{photo.name}")
     moved = rng.choice(sorted(library.rglob("*.jpg")))
     moved.rename(library / f"moved_{step}_{moved.name}")
@@ -64,13 +63,20 @@ class Indexer:
     """One `photoseek index` process, its output read as it comes (a full pipe would stall it)."""
 
     def __init__(self, env: dict, *args: str):
-        self.proc = subprocess.Popen([sys.executable, "-m", "app", "-v", "index", *args, "--json"], env=env,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "app", "-v", "index", *args, "--json"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         self.started = threading.Event()
         self.lines: list[str] = []
         self.out: list[str] = []
-        self._readers = [threading.Thread(target=self._read, daemon=True),
-                         threading.Thread(target=lambda: self.out.extend(self.proc.stdout), daemon=True)]
+        self._readers = [
+            threading.Thread(target=self._read, daemon=True),
+            threading.Thread(target=lambda: self.out.extend(self.proc.stdout), daemon=True),
+        ]
         for reader in self._readers:
             reader.start()
 
@@ -102,9 +108,16 @@ class Indexer:
 
 
 def _env(model, data: Path) -> dict:
-    return dict(os.environ, PHOTOSEEK_DATA_DIR=str(data), PHOTOSEEK_MODEL=str(model[0]),
-                PHOTOSEEK_PRETRAINED=str(model[1]), PHOTOSEEK_BATCH_SIZE="4", PHOTOSEEK_THREADS="2",
-                PHOTOSEEK_OCR="0", PYTHONPATH=str(REPO))
+    return dict(
+        os.environ,
+        PHOTOSEEK_DATA_DIR=str(data),
+        PHOTOSEEK_MODEL=str(model[0]),
+        PHOTOSEEK_PRETRAINED=str(model[1]),
+        PHOTOSEEK_BATCH_SIZE="4",
+        PHOTOSEEK_THREADS="2",
+        PHOTOSEEK_OCR="0",
+        PYTHONPATH=str(REPO),
+    )
 
 
 def _round(env: dict, rng: random.Random, folder: Path) -> list[int]:
@@ -148,8 +161,9 @@ def test_random_kills_of_two_indexers_never_lose_or_double_a_photo(random_model,
     code, out = final.finish()
     assert code == 0, "".join(final.lines[-20:])
     assert json.loads(out)["skipped"] == []
-    doctor = subprocess.run([sys.executable, "-m", "app", "doctor", "--json"], env=env, capture_output=True,
-                            text=True, timeout=WAIT_S)
+    doctor = subprocess.run(
+        [sys.executable, "-m", "app", "doctor", "--json"], env=env, capture_output=True, text=True, timeout=WAIT_S
+    )
     info = json.loads(doctor.stdout)
     assert (info["photos"], info["embedded"], info["index_size"]) == (40, 40, 40)
     assert info["index_ok"] and info["catalog_integrity"] == "ok"

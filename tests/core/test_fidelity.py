@@ -5,8 +5,8 @@ import pytest
 import torch
 from PIL import Image
 
-from app.core import imaging
-from app.core.embedder import Embedder, ModelSpec
+from app.core.ingest import imaging
+from app.core.model.embedder import Embedder, ModelSpec
 from helpers import devdata
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from app.cli import main
-from app.core import imaging, scanner
-from app.core.catalog import Catalog
+from app.core.ingest import imaging, scanner
 from app.core.names import shown
+from app.core.store.catalog import Catalog
 from tiny_clip import write_shapes
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="file names are bytes on Linux only")
@@ -44,8 +44,8 @@ def test_a_name_that_is_not_utf8_is_indexed_searchable_and_stored_exactly(librar
     odd = os.path.join(os.fsencode(photos), LATIN1)
     record = library.catalog.file_by_path(os.fsdecode(odd))
     assert record is not None and os.fsencode(record.path) == odd
-    with open(record.path, "rb") as f:
-        assert f.read() == open(odd, "rb").read()
+    with open(record.path, "rb") as f, open(odd, "rb") as g:
+        assert f.read() == g.read()
     hits = library.search('"nchen"')  # the file name holds the word
     assert os.fsencode(hits[0].path) == odd
     assert library.similar(record.path, n=1)[0].score > 0
@@ -97,7 +97,8 @@ def test_a_file_the_catalog_refuses_is_skipped_with_its_reason_and_tried_again(l
     bad = photos / "green_triangle_0.jpg"
     library.catalog.db.execute(  # a real SQLite error for this one row, as a name SQLite cannot take gave
         f"CREATE TRIGGER refuse BEFORE INSERT ON files WHEN NEW.path = '{bad}' "
-        "BEGIN SELECT RAISE(ABORT, 'refused for the test'); END")
+        "BEGIN SELECT RAISE(ABORT, 'refused for the test'); END"
+    )
     report = library.update([photos])
     assert report.skipped == [(str(bad), "cannot record it in the catalog: refused for the test")]
     assert report.embedded == 11 and library.catalog.count() == 11
@@ -119,6 +120,7 @@ def test_a_thumbnail_that_cannot_be_written_does_not_stop_the_run(library, photo
 
 def test_a_full_disk_still_stops_the_run(library, photos, monkeypatch):
     """Only errors about one file's data are skipped; the database's own errors stop the run."""
+
     def full(self, db, records):
         raise sqlite3.OperationalError("database or disk is full")
 

@@ -5,11 +5,11 @@ approximate search is lowered so that 30,000 synthetic photos are "big"."""
 import numpy as np
 import pytest
 
-from app.core import index as index_module
-from app.core.catalog import OK, Catalog, FileRecord
 from app.core.config import Settings
-from app.core.embedder import ModelSpec
 from app.core.library import Library
+from app.core.model.embedder import ModelSpec
+from app.core.store import index as index_module
+from app.core.store.catalog import OK, Catalog, FileRecord
 
 N = 30_000
 PER_FOLDER = 1_000
@@ -40,8 +40,21 @@ def big(tmp_path_factory, random_model):
         fmt = FORMATS[i % len(FORMATS)]
         taken = str(np.datetime64("2015-01-01T00:00:00") + np.timedelta64(int(seconds[i]), "s")).replace("T", " ")
         size = (300, 400) if i % 4 == 0 else (400, 300)
-        rows.append(FileRecord(None, str(root / "photos" / f"{i // PER_FOLDER:04d}" / f"IMG_{i:06d}{EXTENSIONS[fmt]}"),
-                               f"fp{i}", 1, 1.0, OK, None, *size, taken, fmt, folder_id))
+        rows.append(
+            FileRecord(
+                None,
+                str(root / "photos" / f"{i // PER_FOLDER:04d}" / f"IMG_{i:06d}{EXTENSIONS[fmt]}"),
+                f"fp{i}",
+                1,
+                1.0,
+                OK,
+                None,
+                *size,
+                taken,
+                fmt,
+                folder_id,
+            )
+        )
     with catalog.transaction() as db:
         catalog.put_files(db, rows)
         catalog.put_embeddings(db, model_id, [(f"fp{i}", vectors[i]) for i in range(N)])
@@ -60,8 +73,9 @@ PASSES = {  # what each filter means, written out on the photo's row
     "type:heic": lambda r: r.format == "HEIF",
     "type:png before:2017-06": lambda r: r.format == "PNG" and r.taken_at < "2017-06",
     "orientation:portrait -type:jpg": lambda r: r.width < r.height and r.format != "JPEG",
-    "-folder:0001 -folder:0002 after:2016 before:2017 -type:png": lambda r: "/0001/" not in r.path and
-        "/0002/" not in r.path and "2016" <= r.taken_at < "2017" and r.format != "PNG",
+    "-folder:0001 -folder:0002 after:2016 before:2017 -type:png": lambda r: (
+        "/0001/" not in r.path and "/0002/" not in r.path and "2016" <= r.taken_at < "2017" and r.format != "PNG"
+    ),
     "folder:0999": lambda r: False,
 }
 

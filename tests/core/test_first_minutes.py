@@ -9,13 +9,12 @@ import threading
 
 import pytest
 
-from app.core.embedder import ModelUnavailable
-from app.core.indexer import SmoothEta
+from app.core.ingest.indexer import SmoothEta
 from app.core.library import Library
+from app.core.model.embedder import ModelUnavailable
 
 
-def test_without_embedding_photos_are_catalogued_and_thumbnailed_and_no_model_is_loaded(
-        library, photos, monkeypatch):
+def test_without_embedding_photos_are_catalogued_and_thumbnailed_and_no_model_is_loaded(library, photos, monkeypatch):
     def no_model(*args, **kwargs):
         raise AssertionError("the catalog pass must not load the model")
 
@@ -38,7 +37,8 @@ def test_a_run_with_the_model_then_embeds_what_the_catalog_pass_added(library, p
 
 
 def test_concepts_are_scored_before_text_is_read_and_text_is_read_at_a_low_priority(
-        make_settings, random_model, photos, monkeypatch):
+    make_settings, random_model, photos, monkeypatch
+):
     from app.core import ocr
 
     events = []
@@ -90,12 +90,12 @@ def test_the_time_left_never_jumps_more_than_twice_in_a_second():
     eta = SmoothEta()
     assert eta.update("indexing", 390, 25.0, now=0.0) == 25.0
     shown = eta.update("indexing", 390, 53.0, now=0.5)  # the jump the issue saw
-    assert shown <= 25.0 * 2 ** 0.5
+    assert shown <= 25.0 * 2**0.5
     previous, now = shown, 0.5
     for raw in [53, 10, 80, 5, 60, 30, 30, 30]:  # a noisy run, a tenth of a second apart
         now += 0.1
         shown = eta.update("indexing", 390, float(raw), now=now)
-        assert previous / 2 ** 0.1 - 1e-9 <= shown <= max(previous * 2 ** 0.1, 1.0) + 1e-9
+        assert previous / 2**0.1 - 1e-9 <= shown <= max(previous * 2**0.1, 1.0) + 1e-9
         previous = shown
 
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.core import imaging
+from app.core.ingest import imaging
 from helpers import devdata
 from pictures import decoy_first_heif, xmp_packet
 
@@ -45,7 +45,7 @@ def test_exif_rotated_jpeg_comes_out_upright(tmp_path):
 def test_odd_modes_convert_to_rgb_without_losing_the_picture(tmp_path, mode):
     src = _photo(300, 300)
     if mode == "I;16":
-        arr = (np.asarray(src.convert("L"), dtype=np.uint16) * 257)
+        arr = np.asarray(src.convert("L"), dtype=np.uint16) * 257
         im = Image.fromarray(arr)
         path = tmp_path / "img.png"
     elif mode == "CMYK":
@@ -80,7 +80,6 @@ def test_a_phone_heic_is_decoded_from_its_embedded_thumbnail_when_that_is_big_en
     assert np.abs(np.asarray(d.image, dtype=np.float32) - same).mean() < 12  # the same picture
     too_small = imaging.decode(path, min_side=300, thumb_size=400)  # the thumbnail would not do
     assert min(too_small.image.size) >= 300
-
 
 
 def _difference(a: Image.Image, b: Image.Image) -> float:
@@ -118,10 +117,13 @@ def test_devdata_heif_of_three_images_is_read_from_its_primary():
     assert _difference(d.image, heif[0].to_pillow()) > 20  # the first image is another picture
 
 
-@pytest.mark.parametrize("name, content, reason", [
-    ("empty.jpg", b"", "empty"),
-    ("notes.jpg", b"these are not the pixels you are looking for\n" * 20, "not an image"),
-])
+@pytest.mark.parametrize(
+    "name, content, reason",
+    [
+        ("empty.jpg", b"", "empty"),
+        ("notes.jpg", b"these are not the pixels you are looking for\n" * 20, "not an image"),
+    ],
+)
 def test_unusable_files_give_a_reason(tmp_path, name, content, reason):
     path = tmp_path / name
     path.write_bytes(content)
@@ -191,7 +193,9 @@ def test_devdata_orientation_files_all_come_out_the_same_way_up():
     folder = devdata("odd_files", "exif_orientation")
     reference = np.asarray(imaging.decode(folder / "hopper.jpg", 64, 64).image.resize((32, 32)), dtype=np.float32)
     for n in range(2, 9):
-        got = np.asarray(imaging.decode(folder / f"hopper_orientation_{n}.jpg", 64, 64).image.resize((32, 32)), dtype=np.float32)
+        got = np.asarray(
+            imaging.decode(folder / f"hopper_orientation_{n}.jpg", 64, 64).image.resize((32, 32)), dtype=np.float32
+        )
         assert np.abs(got - reference).mean() < 25, f"orientation {n}"
 
 
@@ -231,33 +235,79 @@ def _heif(path, **metadata):
 
 
 DATED = {
-    "xmp_only.jpg": (lambda p: _photo(64, 48).save(p, xmp=xmp_packet(xmp_CreateDate="2010-07-03T18:30:05")),
-                     "2010-07-03T18:30:05", "XMP"),
-    "xmp_utc.jpg": (lambda p: _photo(64, 48).save(p, xmp=xmp_packet(xmp_CreateDate="2011-09-23T11:42:46.25Z")),
-                    "2011-09-23T11:42:46+00:00", "XMP"),
+    "xmp_only.jpg": (
+        lambda p: _photo(64, 48).save(p, xmp=xmp_packet(xmp_CreateDate="2010-07-03T18:30:05")),
+        "2010-07-03T18:30:05",
+        "XMP",
+    ),
+    "xmp_utc.jpg": (
+        lambda p: _photo(64, 48).save(p, xmp=xmp_packet(xmp_CreateDate="2011-09-23T11:42:46.25Z")),
+        "2011-09-23T11:42:46+00:00",
+        "XMP",
+    ),
     # the order of preference within XMP: exif:DateTimeOriginal, photoshop:DateCreated, xmp:CreateDate
-    "xmp_many.jpg": (lambda p: _photo(64, 48).save(p, xmp=xmp_packet(
-        xmp_CreateDate="2012-01-01T00:00:00", photoshop_DateCreated="2011-02-03", exif_DateTimeOriginal="2009-04-05T06:07:08-05:00")),
-        "2009-04-05T06:07:08-05:00", "XMP"),
-    "xmp_day.jpg": (lambda p: _photo(64, 48).save(p, xmp=xmp_packet(photoshop_DateCreated="2011-02-03")),
-                    "2011-02-03T00:00:00", "XMP"),
+    "xmp_many.jpg": (
+        lambda p: _photo(64, 48).save(
+            p,
+            xmp=xmp_packet(
+                xmp_CreateDate="2012-01-01T00:00:00",
+                photoshop_DateCreated="2011-02-03",
+                exif_DateTimeOriginal="2009-04-05T06:07:08-05:00",
+            ),
+        ),
+        "2009-04-05T06:07:08-05:00",
+        "XMP",
+    ),
+    "xmp_day.jpg": (
+        lambda p: _photo(64, 48).save(p, xmp=xmp_packet(photoshop_DateCreated="2011-02-03")),
+        "2011-02-03T00:00:00",
+        "XMP",
+    ),
     # EXIF's capture date wins over XMP's; XMP's over EXIF's DateTime (when the file was changed)
-    "exif_and_xmp.jpg": (lambda p: _photo(64, 48).save(p, exif=_exif("2015:06:07 08:09:10", "+02:00"),
-                                                       xmp=xmp_packet(xmp_CreateDate="2001-01-01T00:00:00")),
-                         "2015-06-07T08:09:10+02:00", "EXIF"),
-    "edited.jpg": (lambda p: _photo(64, 48).save(p, exif=_exif(modified="2020:01:01 00:00:00"),
-                                                 xmp=xmp_packet(xmp_CreateDate="2010-10-10T10:10:10")),
-                   "2010-10-10T10:10:10", "XMP"),
-    "modified_only.jpg": (lambda p: _photo(64, 48).save(p, exif=_exif(modified="2020:01:02 03:04:05")),
-                          "2020-01-02T03:04:05", "EXIF"),
-    "rfc1123.png": (lambda p: _png_text(p, "Creation Time", "Sat, 12 Jun 2010 10:00:00 GMT"),
-                    "2010-06-12T10:00:00+00:00", "PNG text"),
-    "exif_style.png": (lambda p: _png_text(p, "Creation Time", "2009:08:04 10:35:03"), "2009-08-04T10:35:03", "PNG text"),
-    "xmp.png": (lambda p: _photo(64, 48).save(p, pnginfo=_png_xmp(xmp_packet(xmp_CreateDate="2008-03-04T05:06:07"))),
-                "2008-03-04T05:06:07", "XMP"),
-    "xmp.heic": (lambda p: _heif(p, xmp=xmp_packet(xmp_CreateDate="2010-11-12T13:14:15+01:00")), "2010-11-12T13:14:15+01:00", "XMP"),
-    "exif.heic": (lambda p: _heif(p, exif=_exif("2011:01:02 03:04:05", "-05:00"), xmp=xmp_packet(xmp_CreateDate="2016-01-01")),
-                  "2011-01-02T03:04:05-05:00", "EXIF"),
+    "exif_and_xmp.jpg": (
+        lambda p: _photo(64, 48).save(
+            p, exif=_exif("2015:06:07 08:09:10", "+02:00"), xmp=xmp_packet(xmp_CreateDate="2001-01-01T00:00:00")
+        ),
+        "2015-06-07T08:09:10+02:00",
+        "EXIF",
+    ),
+    "edited.jpg": (
+        lambda p: _photo(64, 48).save(
+            p, exif=_exif(modified="2020:01:01 00:00:00"), xmp=xmp_packet(xmp_CreateDate="2010-10-10T10:10:10")
+        ),
+        "2010-10-10T10:10:10",
+        "XMP",
+    ),
+    "modified_only.jpg": (
+        lambda p: _photo(64, 48).save(p, exif=_exif(modified="2020:01:02 03:04:05")),
+        "2020-01-02T03:04:05",
+        "EXIF",
+    ),
+    "rfc1123.png": (
+        lambda p: _png_text(p, "Creation Time", "Sat, 12 Jun 2010 10:00:00 GMT"),
+        "2010-06-12T10:00:00+00:00",
+        "PNG text",
+    ),
+    "exif_style.png": (
+        lambda p: _png_text(p, "Creation Time", "2009:08:04 10:35:03"),
+        "2009-08-04T10:35:03",
+        "PNG text",
+    ),
+    "xmp.png": (
+        lambda p: _photo(64, 48).save(p, pnginfo=_png_xmp(xmp_packet(xmp_CreateDate="2008-03-04T05:06:07"))),
+        "2008-03-04T05:06:07",
+        "XMP",
+    ),
+    "xmp.heic": (
+        lambda p: _heif(p, xmp=xmp_packet(xmp_CreateDate="2010-11-12T13:14:15+01:00")),
+        "2010-11-12T13:14:15+01:00",
+        "XMP",
+    ),
+    "exif.heic": (
+        lambda p: _heif(p, exif=_exif("2011:01:02 03:04:05", "-05:00"), xmp=xmp_packet(xmp_CreateDate="2016-01-01")),
+        "2011-01-02T03:04:05-05:00",
+        "EXIF",
+    ),
     "undated.png": (lambda p: _png_text(p, "Creation Time", "sometime last summer"), None, None),
 }
 
@@ -283,8 +333,10 @@ def test_capture_dates_are_read_from_exif_xmp_iptc_and_png_text_and_say_where(tm
 
 def test_devdata_dates_outside_exif_are_found():
     folder = devdata("odd_files")
-    found = {name: imaging.decode(folder / name, 64, 64) for name in
-             ("broken/image01980.jpg", "formats/app13-multiple.jpg", "heic/L_exif_xmp_iptc.heic")}
+    found = {
+        name: imaging.decode(folder / name, 64, 64)
+        for name in ("broken/image01980.jpg", "formats/app13-multiple.jpg", "heic/L_exif_xmp_iptc.heic")
+    }
     got = {name: (d.taken_at, d.taken_from) for name, d in found.items()}
     assert got == {
         "broken/image01980.jpg": ("2011-09-23T11:42:46+00:00", "XMP"),  # its EXIF is broken

@@ -1,7 +1,7 @@
 import numpy as np
 
-from app.core.catalog import Catalog, FileRecord
-from app.core.index import VectorIndex
+from app.core.store.catalog import Catalog, FileRecord
+from app.core.store.index import VectorIndex
 
 
 def _catalog_with_vectors(tmp_path, n=50, dim=16, model="m/1"):
@@ -113,7 +113,7 @@ def test_exact_index_ranks_every_photo_like_brute_force():
 
 
 def test_large_library_switches_to_an_approximate_index_and_back(tmp_path, monkeypatch):
-    from app.core import index as index_module
+    from app.core.store import index as index_module
 
     monkeypatch.setattr(index_module, "EXACT_LIMIT", 2000)
     monkeypatch.setattr(index_module, "FLAT_AGAIN_BELOW", 1500)
@@ -165,7 +165,7 @@ def test_a_rebuild_catches_up_with_changes_made_while_it_ran():
 
 
 def test_the_tuned_approximate_index_finds_the_neighbours_of_text_like_and_photo_like_queries(monkeypatch):
-    from app.core import index as index_module
+    from app.core.store import index as index_module
 
     monkeypatch.setattr(index_module, "EXACT_LIMIT", 2000)
     vecs = _clustered(20_000, dim=64, clusters=60)
@@ -179,4 +179,3 @@ def test_the_tuned_approximate_index_finds_the_neighbours_of_text_like_and_photo
             exact = set(ids[np.argsort(-(vecs @ q))[:100]].tolist())
             recalls.append(len(exact & set(big.search(q, 100)[0].tolist())) / 100)
         assert np.mean(recalls) >= 0.95, kind
-

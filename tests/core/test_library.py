@@ -19,7 +19,7 @@ def test_first_run_indexes_everything_and_a_rerun_embeds_nothing(library, photos
     assert (report.new, report.embedded, report.skipped) == (12, 12, [])
     assert library.doctor()["index_ok"]
     # the first scan left fingerprints to the decode threads: they are the scanner's
-    from app.core import scanner
+    from app.core.ingest import scanner
 
     stored = {r.path: r.fingerprint for r in library.catalog.files()}
     assert stored == {p: scanner.fingerprint(p) for p in stored} and len(stored) == 12
@@ -30,7 +30,7 @@ def test_first_run_indexes_everything_and_a_rerun_embeds_nothing(library, photos
 def test_indexing_a_library_folder_again_keeps_the_saved_index_valid(library, photos):
     """`photoseek index FOLDER` names a folder the library has: nothing changes, so the next
     process loads the saved index instead of rebuilding it from the catalog."""
-    from app.core.index import VectorIndex
+    from app.core.store.index import VectorIndex
 
     library.update([photos])
     generation = library.catalog.generation()
@@ -205,8 +205,8 @@ def test_cancel_keeps_what_was_done_and_the_next_run_finishes(library, photos):
 def test_progress_counts_the_photos_committed(library, photos):
     from itertools import accumulate
 
-    from app.core.embedder import FIDELITY_SAMPLE
-    from app.core.indexer import batch_sizes
+    from app.core.ingest.indexer import batch_sizes
+    from app.core.model.embedder import FIDELITY_SAMPLE
 
     seen = []
     report = library.update([photos], progress=lambda p: seen.append(p) if p.phase == "indexing" else None)
@@ -231,7 +231,7 @@ def test_every_devdata_odd_file_is_indexed_or_skipped_with_a_reason(library):
 
 
 def test_a_library_that_outgrows_exact_search_switches_to_an_approximate_index(library, photos, monkeypatch):
-    from app.core import index as index_module
+    from app.core.store import index as index_module
 
     monkeypatch.setattr(index_module, "EXACT_LIMIT", 8)
     monkeypatch.setattr(index_module, "FLAT_AGAIN_BELOW", 6)
@@ -266,7 +266,7 @@ def test_batches_embedded_side_by_side_each_keep_their_own_photos_vectors(make_s
     import numpy as np
     import torch
 
-    from app.core import imaging
+    from app.core.ingest import imaging
 
     threads = torch.get_num_threads()
     library = Library(make_settings(random_model, batch_size=2))  # 6 batches: several on each lane
@@ -284,7 +284,7 @@ def test_batches_embedded_side_by_side_each_keep_their_own_photos_vectors(make_s
 
 
 def test_a_photo_gone_between_the_first_scan_and_its_decode_gets_no_row(library, photos, monkeypatch):
-    from app.core import scanner
+    from app.core.ingest import scanner
 
     walk = scanner.walk
 
@@ -302,7 +302,7 @@ def test_a_photo_gone_between_the_first_scan_and_its_decode_gets_no_row(library,
 
 
 def test_a_run_with_work_gives_freed_memory_back(library, photos, monkeypatch):
-    from app.core import allocator
+    from app.core.ingest import allocator
 
     calls = []
     monkeypatch.setattr(allocator, "release_free_memory", lambda: calls.append(1))
@@ -314,7 +314,7 @@ def test_a_run_with_work_gives_freed_memory_back(library, photos, monkeypatch):
 
 def test_a_runs_seconds_include_reading_text(make_settings, random_model, tmp_path, monkeypatch):
     """`index --json`'s `seconds` is the whole run: the text-reading pass after embedding too."""
-    from app.core import ocr
+    from app.core.ingest import ocr
 
     def slow_reader(catalog, settings, progress=None, control=None):
         time.sleep(1.0)  # stands in for OCR's ~0.3 s a photo
@@ -382,6 +382,7 @@ def test_capture_dates_outside_exif_are_catalogued_with_their_source_and_filter_
     import os
 
     from PIL import Image, PngImagePlugin
+
     from pictures import scene, xmp_packet
 
     folder = tmp_path / "dated"
@@ -391,8 +392,11 @@ def test_capture_dates_outside_exif_are_catalogued_with_their_source_and_filter_
     text.add_text("Creation Time", "Sat, 12 Jun 2010 10:00:00 GMT")
     scene((320, 240), seed=2).save(folder / "screen.png", pnginfo=text)
     scene((320, 240), seed=3).save(folder / "undated.jpg")
-    expected = {"edited.jpg": ("2010-07-03T18:30:05", "XMP"), "screen.png": ("2010-06-12T10:00:00+00:00", "PNG text"),
-                "undated.jpg": (None, None)}
+    expected = {
+        "edited.jpg": ("2010-07-03T18:30:05", "XMP"),
+        "screen.png": ("2010-06-12T10:00:00+00:00", "PNG text"),
+        "undated.jpg": (None, None),
+    }
     try:
         import pillow_heif
     except ImportError:
@@ -402,8 +406,12 @@ def test_capture_dates_outside_exif_are_catalogued_with_their_source_and_filter_
         exif.get_ifd(0x8769).update({0x9003: "2011:01:02 03:04:05", 0x9011: "-05:00"})
         pillow_heif.from_pillow(scene((320, 240), seed=4)).save(folder / "phone.heic", exif=exif.tobytes())
         pillow_heif.from_pillow(scene((320, 240), seed=5)).save(
-            folder / "burst.heic", xmp=xmp_packet(photoshop_DateCreated="2009-11-12T13:14:15+01:00"))
-        expected |= {"phone.heic": ("2011-01-02T03:04:05-05:00", "EXIF"), "burst.heic": ("2009-11-12T13:14:15+01:00", "XMP")}
+            folder / "burst.heic", xmp=xmp_packet(photoshop_DateCreated="2009-11-12T13:14:15+01:00")
+        )
+        expected |= {
+            "phone.heic": ("2011-01-02T03:04:05-05:00", "EXIF"),
+            "burst.heic": ("2009-11-12T13:14:15+01:00", "XMP"),
+        }
     summer_2016 = dt.datetime(2016, 6, 1).timestamp()  # the file times say 2016
     for path in folder.iterdir():
         os.utime(path, (summer_2016, summer_2016))
@@ -435,7 +443,9 @@ def test_a_library_catalogued_before_dates_beyond_exif_finds_them_at_its_next_up
     report = library.update()
     assert (report.embedded, report.redated, report.only_added) == (0, 1, False)
     assert {Path(r.path).name: (r.taken_at, r.taken_from) for r in library.catalog.files()} == {
-        "edited.jpg": ("2010-07-03T18:30:05", "XMP"), "plain.jpg": (None, None)}
+        "edited.jpg": ("2010-07-03T18:30:05", "XMP"),
+        "plain.jpg": (None, None),
+    }
     assert library.update().redated == 0  # read once
 
 

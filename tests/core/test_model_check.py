@@ -7,10 +7,10 @@ import os
 from pathlib import Path
 
 import pytest
-from tiny_clip import tiny_config, write_model, write_shapes
 
 from app.core import model_check
-from app.core.weights import ModelUnavailable
+from app.core.model.weights import ModelUnavailable
+from tiny_clip import tiny_config, write_model, write_shapes
 
 
 def test_a_matching_pair_is_built_and_embeds_a_picture(trained_model, tmp_path):
@@ -37,7 +37,8 @@ def test_a_missing_weights_file_is_said_plainly(trained_model, tmp_path):
 
 
 def test_without_a_model_a_library_still_searches_names_folders_dates_and_quoted_words(
-        trained_model, tmp_path, monkeypatch):
+    trained_model, tmp_path, monkeypatch
+):
     from app.core.config import Settings
     from app.core.library import Library
 

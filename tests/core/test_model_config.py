@@ -7,8 +7,8 @@ import json
 import pytest
 
 from app.cli import main
-from app.core.embedder import Embedder, ModelSpec, ModelUnavailable
-from app.core.model_config import InvalidModelConfig, check
+from app.core.model.embedder import Embedder, ModelSpec, ModelUnavailable
+from app.core.model.model_config import InvalidModelConfig, check
 from tiny_clip import shapes_config, tiny_config
 
 
@@ -55,8 +55,13 @@ NONSENSE = [  # (file contents, a word the message must hold)
     (_with("text_cfg.heads", 3), "text_cfg.width is 64; it should be a multiple of its 3 heads"),
     (_with("text_cfg.heads", 128), "multiple of its 128 heads"),
     (_with("text_cfg.layers", "two"), 'text_cfg.layers is "two"'),
-    ({**_with("vision_cfg.layers", 64), "vision_cfg": {**tiny_config()["vision_cfg"], "layers": 64, "width": 8192,
-                                                         "head_width": 64}}, "billion parameters"),
+    (
+        {
+            **_with("vision_cfg.layers", 64),
+            "vision_cfg": {**tiny_config()["vision_cfg"], "layers": 64, "width": 8192, "head_width": 64},
+        },
+        "billion parameters",
+    ),
 ]
 
 

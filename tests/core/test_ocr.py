@@ -15,10 +15,10 @@ from pictures import write_signs
 
 pytest.importorskip("rapidocr_onnxruntime")
 
-from app.core.catalog import Catalog, FileRecord  # noqa: E402
 from app.core.config import Settings  # noqa: E402
-from app.core.indexer import Control  # noqa: E402
+from app.core.ingest.indexer import Control  # noqa: E402
 from app.core.library import Library  # noqa: E402
+from app.core.store.catalog import Catalog, FileRecord  # noqa: E402
 
 WORDS = ["Lisbon", "BAKERY", "Harbour", "PHARMACY", "Museum of Art"]
 
@@ -29,8 +29,9 @@ def signs_library(tmp_path_factory, random_model):
     root = tmp_path_factory.mktemp("ocr")
     paths = write_signs(root / "photos", WORDS)
     config, checkpoint = random_model
-    settings = Settings(data_dir=root / "data", model=str(config), pretrained=str(checkpoint),
-                        decode_threads=2, batch_size=8, ocr=True)
+    settings = Settings(
+        data_dir=root / "data", model=str(config), pretrained=str(checkpoint), decode_threads=2, batch_size=8, ocr=True
+    )
     library = Library(settings)
     report = library.update([root / "photos"])
     yield library, paths, report
@@ -64,13 +65,16 @@ def test_a_word_in_a_picture_finds_it_first(signs_library, word):
     assert hits[0][1] == pytest.approx(1.0)
 
 
-@pytest.mark.parametrize("query, word", [
-    ("lisbn", "Lisbon"),  # a letter left out
-    ("bakary", "BAKERY"),  # a letter wrong
-    ("harbuor", "Harbour"),  # two letters swapped
-    ("pharmacey", "PHARMACY"),  # a letter too many
-    ("museun", "Museum of Art"),
-])
+@pytest.mark.parametrize(
+    "query, word",
+    [
+        ("lisbn", "Lisbon"),  # a letter left out
+        ("bakary", "BAKERY"),  # a letter wrong
+        ("harbuor", "Harbour"),  # two letters swapped
+        ("pharmacey", "PHARMACY"),  # a letter too many
+        ("museun", "Museum of Art"),
+    ],
+)
 def test_a_misspelt_word_still_finds_its_picture(signs_library, query, word):
     library, paths, _ = signs_library
     hits = library.catalog.ocr_search(query)
@@ -83,7 +87,8 @@ def test_partial_words_and_phrases(signs_library):
     assert library.catalog.ocr_search("pharm")[0][0] == _id(library, paths["PHARMACY"])
     assert library.catalog.ocr_search("museum art")[0][0] == _id(library, paths["Museum of Art"])
     assert [i for i, _ in library.catalog.ocr_search("museum of art", phrase=True)] == [
-        _id(library, paths["Museum of Art"])]
+        _id(library, paths["Museum of Art"])
+    ]
     assert library.catalog.ocr_search("art museum", phrase=True) == []  # not in that order
     assert library.catalog.ocr_search("zebra crossing") == []
 
@@ -140,8 +145,12 @@ DEVDATA_TEXT = {
     "text2img/imagenette/images/nette_50026.jpg": ["unleaded"],
     "text2img/imagenette/images/nette_50082.jpg": ["caution"],
 }
-TYPOS = {"witnesess": "2077346067_0a3a5aae65.jpg", "remingtom": "in_5061.jpg", "unleadde": "nette_50026.jpg",
-         "commandements": "in_5038.jpg"}
+TYPOS = {
+    "witnesess": "2077346067_0a3a5aae65.jpg",
+    "remingtom": "in_5061.jpg",
+    "unleadde": "nette_50026.jpg",
+    "commandements": "in_5038.jpg",
+}
 
 
 def test_words_in_the_devdata_photos_find_them(tmp_path, make_settings, random_model):
@@ -174,9 +183,15 @@ def texts(tmp_path):
     catalog = Catalog(tmp_path / "catalog.sqlite3")
     given = {
         "appeal": "WE ARE APPEALING FOR\nWITNESSES\nROADDEATH\nCALL 02076012222",
-        "lisbon": "Welcome to Lisbon", "lisboa": "LISBOA", "cafe": "Café Central\nBakery 1923",
-        "seven": "number 7", "beach": "SUNSET BEACH", "bench": "PARK BENCH", "blank": "",
-        "education": "education centre", "strasse": "Hauptstraße",
+        "lisbon": "Welcome to Lisbon",
+        "lisboa": "LISBOA",
+        "cafe": "Café Central\nBakery 1923",
+        "seven": "number 7",
+        "beach": "SUNSET BEACH",
+        "bench": "PARK BENCH",
+        "blank": "",
+        "education": "education centre",
+        "strasse": "Hauptstraße",
     }
     with catalog.transaction() as db:
         catalog.put_files(db, [FileRecord(None, f"/p/{k}.jpg", f"fp-{k}", 1, 1.0) for k in given])
@@ -237,9 +252,15 @@ def shop_signs(tmp_path):
     """A catalog whose photos' text is given: the signs of issue 23 (no "SHOPPING CART" among them)."""
     catalog = Catalog(tmp_path / "catalog.sqlite3")
     given = {
-        "barber": "BARBER SHOP\nOPEN 9-5", "barbershop": "BARBERSHOP", "bookshop": "BOOKSHOP",
-        "thanks": "THANKYOUFORSHOPPING", "card": "CARD PAYMENT VISA", "plate": "RE16TGK",
-        "tgk": "TGK", "cafe": "Café de Flore", "shop": "SHOP",
+        "barber": "BARBER SHOP\nOPEN 9-5",
+        "barbershop": "BARBERSHOP",
+        "bookshop": "BOOKSHOP",
+        "thanks": "THANKYOUFORSHOPPING",
+        "card": "CARD PAYMENT VISA",
+        "plate": "RE16TGK",
+        "tgk": "TGK",
+        "cafe": "Café de Flore",
+        "shop": "SHOP",
     }
     with catalog.transaction() as db:
         catalog.put_files(db, [FileRecord(None, f"/p/{k}.jpg", f"fp-{k}", 1, 1.0) for k in given])
@@ -278,8 +299,28 @@ def test_an_exact_text_hit_outranks_a_partial_one(shop_signs):
 
 def test_hostile_queries_never_raise(texts):
     catalog, _ = texts
-    for query in ["", "   ", '"', "'", "*", "a*", "NEAR(a b)", "AND OR NOT", "^", "-", "--x", "(", ")", ":",
-                  "col:x", "\x00", "😀", "ab\"cd", "x" * 500, "a b c d e f g h i j k l m n o p"]:
+    for query in [
+        "",
+        "   ",
+        '"',
+        "'",
+        "*",
+        "a*",
+        "NEAR(a b)",
+        "AND OR NOT",
+        "^",
+        "-",
+        "--x",
+        "(",
+        ")",
+        ":",
+        "col:x",
+        "\x00",
+        "😀",
+        'ab"cd',
+        "x" * 500,
+        "a b c d e f g h i j k l m n o p",
+    ]:
         catalog.ocr_search(query)
         catalog.ocr_search(query, phrase=True)
 
@@ -306,14 +347,16 @@ def test_writing_text_leaves_the_index_generation_alone(texts):
 
 
 def test_a_schema_3_catalog_keeps_its_text_and_finds_phrases_without_spaces(tmp_path):
-    from app.core.catalog import MIGRATIONS
+    from app.core.store.catalog import MIGRATIONS
 
     path = tmp_path / "v3.sqlite3"
     db = sqlite3.connect(path, isolation_level=None)
     db.executescript("".join(MIGRATIONS[:3]) + "PRAGMA user_version = 3;")
     db.execute("INSERT INTO files (path, fingerprint, size, mtime, status) VALUES ('/p/a.jpg', 'fp-a', 1, 1.0, 'ok')")
-    db.execute("INSERT INTO ocr_text (fingerprint, text, norm, engine, version, read_at) "
-               "VALUES ('fp-a', 'BARBER SHOP', 'barber shop', 'test', 1, 0)")
+    db.execute(
+        "INSERT INTO ocr_text (fingerprint, text, norm, engine, version, read_at) "
+        "VALUES ('fp-a', 'BARBER SHOP', 'barber shop', 'test', 1, 0)"
+    )
     db.close()
     catalog = Catalog(path)
     assert catalog.ocr_text(1) == "BARBER SHOP"  # not read again
@@ -325,7 +368,7 @@ def test_a_schema_3_catalog_keeps_its_text_and_finds_phrases_without_spaces(tmp_
 
 
 def test_an_early_schema_2_catalog_is_repaired(tmp_path):
-    from app.core.catalog import MIGRATIONS
+    from app.core.store.catalog import MIGRATIONS
 
     path = tmp_path / "old.sqlite3"
     db = sqlite3.connect(path, isolation_level=None)

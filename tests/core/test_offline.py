@@ -19,8 +19,7 @@ def phone(tmp_path) -> Path:
 
 def _ids(library, root: Path) -> dict[str, int]:
     """Photo id by path below `root`, for the photos the library lists."""
-    return {str(Path(r.path).relative_to(root)): r.id for r in library.photos()
-            if Path(r.path).is_relative_to(root)}
+    return {str(Path(r.path).relative_to(root)): r.id for r in library.photos() if Path(r.path).is_relative_to(root)}
 
 
 def _found(result) -> list[int]:

@@ -28,8 +28,12 @@ def _probe(prefix: list[str], tmp_path: Path) -> str | None:
     locked.write_text("x")
     locked.chmod(0)
     try:
-        done = subprocess.run([*prefix, sys.executable, "-c", "import sys; open(sys.argv[1]).close()", str(locked)],
-                              capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [*prefix, sys.executable, "-c", "import sys; open(sys.argv[1]).close()", str(locked)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     finally:
         locked.chmod(0o644)
     if "PermissionError" in done.stderr:
@@ -46,8 +50,10 @@ def unprivileged(tmp_path) -> list[str]:
         return []
     setpriv = shutil.which("setpriv")
     if setpriv is None:
-        pytest.skip("running as root, where chmod 000 stops nothing, and setpriv (util-linux) is not "
-                    "there to drop CAP_DAC_OVERRIDE")
+        pytest.skip(
+            "running as root, where chmod 000 stops nothing, and setpriv (util-linux) is not "
+            "there to drop CAP_DAC_OVERRIDE"
+        )
     prefix = [setpriv, *NO_OVERRIDE]
     why = _probe(prefix, tmp_path)
     if why is not None:
@@ -56,10 +62,21 @@ def unprivileged(tmp_path) -> list[str]:
 
 
 def _index(prefix: list[str], model, data: Path, *folders: Path) -> dict:
-    env = dict(os.environ, PHOTOSEEK_DATA_DIR=str(data), PHOTOSEEK_MODEL=str(model[0]),
-               PHOTOSEEK_PRETRAINED=str(model[1]), PHOTOSEEK_OCR="0", PYTHONPATH=str(REPO))
-    done = subprocess.run([*prefix, sys.executable, "-m", "app", "index", *map(str, folders), "--json"],
-                          env=env, capture_output=True, text=True, timeout=300)
+    env = dict(
+        os.environ,
+        PHOTOSEEK_DATA_DIR=str(data),
+        PHOTOSEEK_MODEL=str(model[0]),
+        PHOTOSEEK_PRETRAINED=str(model[1]),
+        PHOTOSEEK_OCR="0",
+        PYTHONPATH=str(REPO),
+    )
+    done = subprocess.run(
+        [*prefix, sys.executable, "-m", "app", "index", *map(str, folders), "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
@@ -67,12 +84,15 @@ def _index(prefix: list[str], model, data: Path, *folders: Path) -> dict:
 def _catalog(data: Path) -> tuple[list, list]:
     """Every file row and every stored embedding, as they are in the catalog."""
     with sqlite3.connect(data / "catalog.sqlite3") as db:
-        return (db.execute("SELECT id, path, fingerprint, status FROM files ORDER BY id").fetchall(),
-                db.execute("SELECT fingerprint, model_id, vector FROM embeddings ORDER BY 1, 2").fetchall())
+        return (
+            db.execute("SELECT id, path, fingerprint, status FROM files ORDER BY id").fetchall(),
+            db.execute("SELECT fingerprint, model_id, vector FROM embeddings ORDER BY 1, 2").fetchall(),
+        )
 
 
 def test_an_unlistable_folder_and_unreadable_files_are_named_and_their_photos_kept(
-        unprivileged, random_model, photos, tmp_path):
+    unprivileged, random_model, photos, tmp_path
+):
     data, trips = tmp_path / "data", photos / "trips"
     first = _index(unprivileged, random_model, data, photos)
     assert (first["new"], first["embedded"], first["skipped"]) == (12, 12, [])

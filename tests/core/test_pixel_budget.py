@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
-from app.core import imaging
 from app.core.config import Settings
+from app.core.ingest import imaging
+from app.core.ingest.pixel_budget import PixelBudget
 from app.core.library import Library
-from app.core.pixel_budget import PixelBudget
 from tiny_clip import write_shapes
 
 
@@ -81,8 +81,9 @@ def _noise_pngs(folder: Path, sizes: list[tuple[int, int]]) -> None:
     rng = np.random.default_rng(3)
     folder.mkdir(parents=True, exist_ok=True)
     for i, (w, h) in enumerate(sizes):
-        Image.fromarray(rng.integers(0, 255, (h, w, 3), dtype=np.uint8)).save(folder / f"noise_{i}.png",
-                                                                                compress_level=1)
+        Image.fromarray(rng.integers(0, 255, (h, w, 3), dtype=np.uint8)).save(
+            folder / f"noise_{i}.png", compress_level=1
+        )
 
 
 @pytest.fixture

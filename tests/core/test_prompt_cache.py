@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.core.concepts import builtin_concepts
-from app.core.embedder import Embedder, ModelSpec
 from app.core.library import Library
-from app.core.prompt_cache import CHUNK, PromptCache
+from app.core.model.embedder import Embedder, ModelSpec
+from app.core.search.concepts import builtin_concepts
+from app.core.search.prompt_cache import CHUNK, PromptCache
 from tiny_clip import write_shapes
 
 REPO = Path(__file__).resolve().parents[2]
@@ -46,7 +46,8 @@ def test_stopped_and_resumed_gives_the_vectors_of_one_run(embedder, tmp_path):
     assert first.encoded == 2 * CHUNK
     rest, reports = _Counting(embedder), []
     resumed = PromptCache(tmp_path / "resumed", embedder.model_id).vectors(
-        TEXTS, rest, progress=lambda done, total: reports.append((done, total)))
+        TEXTS, rest, progress=lambda done, total: reports.append((done, total))
+    )
     assert rest.encoded == len(TEXTS) - 2 * CHUNK  # only what the first run had not done
     assert reports[0] == (2 * CHUNK, len(TEXTS)) and reports[-1] == (len(TEXTS), len(TEXTS))
     assert resumed.shape == whole.shape == (len(TEXTS), embedder.dim)
@@ -57,6 +58,7 @@ def test_stopped_and_resumed_gives_the_vectors_of_one_run(embedder, tmp_path):
 
 def test_an_interrupt_keeps_the_chunks_done(embedder, tmp_path):
     """KeyboardInterrupt (Ctrl-C) from inside the phase: what was saved stays saved."""
+
     def interrupt_after_three(done, total):
         if done >= 3 * CHUNK:
             raise KeyboardInterrupt
@@ -121,7 +123,7 @@ def test_the_library_reports_the_prompts_phase_and_resumes_it(make_settings, ran
 # no race with the encoding, whatever the machine's speed.
 _CHILD = """
 import sys, time
-from app.core.embedder import Embedder
+from app.core.model.embedder import Embedder
 encode = Embedder.encode_texts
 calls = []
 
@@ -141,10 +143,22 @@ sys.exit(main(sys.argv[1:]))
 def test_ctrl_c_in_the_prompts_phase_of_index(random_model, tmp_path):
     write_shapes(tmp_path / "lib", per_kind=1)
     config, checkpoint = random_model
-    env = dict(os.environ, PHOTOSEEK_DATA_DIR=str(tmp_path / "data"), PHOTOSEEK_MODEL=str(config),
-               PHOTOSEEK_PRETRAINED=str(checkpoint), PHOTOSEEK_OCR="0", PYTHONPATH=str(REPO))
-    child = subprocess.Popen([sys.executable, "-c", _CHILD, "index", str(tmp_path / "lib")], env=env, cwd=REPO,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = dict(
+        os.environ,
+        PHOTOSEEK_DATA_DIR=str(tmp_path / "data"),
+        PHOTOSEEK_MODEL=str(config),
+        PHOTOSEEK_PRETRAINED=str(checkpoint),
+        PHOTOSEEK_OCR="0",
+        PYTHONPATH=str(REPO),
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", _CHILD, "index", str(tmp_path / "lib")],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         lines = []
         for line in child.stderr:
@@ -161,7 +175,8 @@ def test_ctrl_c_in_the_prompts_phase_of_index(random_model, tmp_path):
     assert child.returncode == 130, err
     assert err.strip().splitlines()[-1] == "Interrupted; the next run resumes where this one stopped."
     assert "Traceback" not in err
-    done = subprocess.run([sys.executable, "-m", "app", "index", "--json"], env=env, cwd=REPO,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "app", "index", "--json"], env=env, cwd=REPO, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr
     assert '"scored": 12' in done.stdout

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.core.query_parser import ConceptTerm, Part, concept_key, parse
+from app.core.search.query_parser import ConceptTerm, Part, concept_key, parse
 
 
 def test_free_text_is_one_part():
@@ -91,20 +91,23 @@ def test_negated_filters():
     assert parse("-before:2020").filters.after == dt.date(2020, 1, 1)
 
 
-@pytest.mark.parametrize("query, hint", [
-    ("after:2021-13", "after: needs a date like 2021-06"),
-    ("after:", "after: needs a date like 2021-06"),
-    ("before:yesterday", "before: needs a date like 2021-06"),
-    ("orientation:diagonal", "orientation: is portrait, landscape or square"),
-    ("folder:", "folder: needs a value"),
-    ("type:!!", "type: !! is not a file type"),
-    ("fodler:trips", "fodler: is not a filter; did you mean folder:?"),
-    ('"unclosed words', "a quote is not closed"),
-    ("(unclosed group", "a parenthesis is not closed"),
-    ("after:2022 before:2021", "after: is not earlier than before:"),
-    ("-people", "only exclusions"),
-    ('""', "empty quotes"),
-])
+@pytest.mark.parametrize(
+    "query, hint",
+    [
+        ("after:2021-13", "after: needs a date like 2021-06"),
+        ("after:", "after: needs a date like 2021-06"),
+        ("before:yesterday", "before: needs a date like 2021-06"),
+        ("orientation:diagonal", "orientation: is portrait, landscape or square"),
+        ("folder:", "folder: needs a value"),
+        ("type:!!", "type: !! is not a file type"),
+        ("fodler:trips", "fodler: is not a filter; did you mean folder:?"),
+        ('"unclosed words', "a quote is not closed"),
+        ("(unclosed group", "a parenthesis is not closed"),
+        ("after:2022 before:2021", "after: is not earlier than before:"),
+        ("-people", "only exclusions"),
+        ('""', "empty quotes"),
+    ],
+)
 def test_malformed_queries_get_the_best_reading_and_a_hint(query, hint):
     q = parse(query)
     assert any(h.startswith(hint) for h in q.hints), q.hints
@@ -168,8 +171,24 @@ def test_any_string_parses(text):
         assert c.name and 0 < c.weight <= 10
 
 
-_ALPHABET = st.sampled_from(list('abc xyz-+:#"()“”«»\\/.,0123456789 \t\n') + ["folder:", "after:", "before:",
-                            "type:", "orientation:", "portrait", "2021-06", "2:", "-", " - ", "#", "é", "\x00"])
+_ALPHABET = st.sampled_from(
+    list('abc xyz-+:#"()“”«»\\/.,0123456789 \t\n')
+    + [
+        "folder:",
+        "after:",
+        "before:",
+        "type:",
+        "orientation:",
+        "portrait",
+        "2021-06",
+        "2:",
+        "-",
+        " - ",
+        "#",
+        "é",
+        "\x00",
+    ]
+)
 
 
 @settings(max_examples=400, deadline=None)
@@ -187,7 +206,7 @@ _WORD = st.text(alphabet="abcdefghijklmnopqrstuvwxyzé", min_size=1, max_size=8)
 def _queries(draw):
     words = draw(st.lists(_WORD, min_size=0, max_size=4))
     pieces = []
-    for i, w in enumerate(words):
+    for w in words:
         sign = draw(st.sampled_from(["", "-"]))
         weight = draw(st.sampled_from(["", "2:", "0.5:"]))
         pieces.append(f"{sign}{weight}{w}")
@@ -207,5 +226,10 @@ def _queries(draw):
 def test_canonical_form_parses_back_to_the_same_query(text):
     q = parse(text)
     again = parse(q.canonical())
-    assert (again.parts, again.concepts, again.filters, again.phrases, again.excluded_phrases) == \
-        (q.parts, q.concepts, q.filters, q.phrases, q.excluded_phrases)
+    assert (again.parts, again.concepts, again.filters, again.phrases, again.excluded_phrases) == (
+        q.parts,
+        q.concepts,
+        q.filters,
+        q.phrases,
+        q.excluded_phrases,
+    )

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from app.core.relevance import relevance_cutoff, rrf
+from app.core.search.relevance import relevance_cutoff, rrf
 
 rng = np.random.default_rng(7)
 
@@ -49,14 +49,17 @@ def test_steps_ignore_scale_and_offset():
         assert relevance_cutoff(scores).count == 5
 
 
-@pytest.mark.parametrize("scores, count, method", [
-    ([], 0, "empty"),
-    ([0.4], 1, "few"),
-    ([0.5, 0.1], 2, "few"),
-    ([0.7] * 30, 30, "flat"),  # a filter-only query: every result is as good as the next
-    ([1.0] * 10 + [0.0] * 10, 10, "step"),
-    ([np.nan, 0.9, 0.9, 0.1, 0.1, 0.1, -np.inf], 2, "step"),  # not-a-number scores are ignored
-])
+@pytest.mark.parametrize(
+    "scores, count, method",
+    [
+        ([], 0, "empty"),
+        ([0.4], 1, "few"),
+        ([0.5, 0.1], 2, "few"),
+        ([0.7] * 30, 30, "flat"),  # a filter-only query: every result is as good as the next
+        ([1.0] * 10 + [0.0] * 10, 10, "step"),
+        ([np.nan, 0.9, 0.9, 0.1, 0.1, 0.1, -np.inf], 2, "step"),  # not-a-number scores are ignored
+    ],
+)
 def test_edge_cases(scores, count, method):
     cut = relevance_cutoff(scores)
     assert (cut.count, cut.method) == (count, method)
@@ -87,9 +90,44 @@ def test_rrf_lifts_a_text_match_from_deep_in_the_clip_ranking():
 
 def test_a_few_best_above_a_wide_gap():
     """The trained tiny model on "a red circle": 3 red circles, then a long spread of the rest."""
-    scores = [0.97, 0.95, 0.95, 0.47, 0.37, 0.37, 0.31, 0.27, 0.24, 0.21, 0.17, 0.16, 0.15, 0.14, 0.13, 0.12,
-              0.12, 0.08, -0.16, -0.2, -0.21, -0.21, -0.25, -0.25, -0.26, -0.28, -0.33, -0.33, -0.36, -0.36,
-              -0.4, -0.43, -0.52, -0.52, -0.54, -0.66]
+    scores = [
+        0.97,
+        0.95,
+        0.95,
+        0.47,
+        0.37,
+        0.37,
+        0.31,
+        0.27,
+        0.24,
+        0.21,
+        0.17,
+        0.16,
+        0.15,
+        0.14,
+        0.13,
+        0.12,
+        0.12,
+        0.08,
+        -0.16,
+        -0.2,
+        -0.21,
+        -0.21,
+        -0.25,
+        -0.25,
+        -0.26,
+        -0.28,
+        -0.33,
+        -0.33,
+        -0.36,
+        -0.36,
+        -0.4,
+        -0.43,
+        -0.52,
+        -0.52,
+        -0.54,
+        -0.66,
+    ]
     cut = relevance_cutoff(scores)
     assert (cut.count, cut.method) == (3, "gap")
 
@@ -103,9 +141,43 @@ def test_a_step_is_cut_at_its_steepest_drop():
     """A lone score inside the drop stays below the cut, where Otsu's variance split alone put it
     above. These are the tiny trained model's #triangle scores: twelve triangles >= 0.96, one blue
     circle at 0.36, then the rest from 0.07 down."""
-    scores = [1.615, 1.5445, 1.5324, 1.5126, 1.4789, 1.4149, 1.213, 1.1232, 1.0708, 0.9881, 0.9651, 0.9646,
-              0.3582, 0.0736, 0.0651, 0.0527, -0.15, -0.2705, -0.4228, -0.4682, -0.5132, -0.5436, -0.6402,
-              -0.6901, -0.6946, -0.7019, -0.7494, -0.7892, -0.8198, -0.8768, -1.1536, -1.1702, -1.2453,
-              -1.3094, -1.3648, -1.3986]
+    scores = [
+        1.615,
+        1.5445,
+        1.5324,
+        1.5126,
+        1.4789,
+        1.4149,
+        1.213,
+        1.1232,
+        1.0708,
+        0.9881,
+        0.9651,
+        0.9646,
+        0.3582,
+        0.0736,
+        0.0651,
+        0.0527,
+        -0.15,
+        -0.2705,
+        -0.4228,
+        -0.4682,
+        -0.5132,
+        -0.5436,
+        -0.6402,
+        -0.6901,
+        -0.6946,
+        -0.7019,
+        -0.7494,
+        -0.7892,
+        -0.8198,
+        -0.8768,
+        -1.1536,
+        -1.1702,
+        -1.2453,
+        -1.3094,
+        -1.3648,
+        -1.3986,
+    ]
     cut = relevance_cutoff(scores)
     assert (cut.count, cut.method) == (12, "step")

@@ -1,7 +1,7 @@
 import os
 
-from app.core import scanner
-from app.core.catalog import FileRecord
+from app.core.ingest import scanner
+from app.core.store.catalog import FileRecord
 
 
 def _touch(path, data=b"x"):
@@ -36,8 +36,13 @@ def _row(i, path, fp, size=1, mtime=1.0, status="ok"):
 
 
 def test_plan_classifies_every_kind_of_change(tmp_path):
-    fps = {"/l/moved_to.jpg": "fpM", "/l/copy.jpg": "fpK", "/l/new.jpg": "fpN", "/l/edited.jpg": "fpE2",
-           "/l/touched.jpg": "fpT"}
+    fps = {
+        "/l/moved_to.jpg": "fpM",
+        "/l/copy.jpg": "fpK",
+        "/l/new.jpg": "fpN",
+        "/l/edited.jpg": "fpE2",
+        "/l/touched.jpg": "fpT",
+    }
     disk = [
         scanner.DiskFile("/l/same.jpg", 1, 1.0),
         scanner.DiskFile("/l/moved_to.jpg", 1, 2.0),
@@ -113,15 +118,21 @@ def test_a_first_scan_leaves_fingerprints_to_the_decoders(tmp_path):
         raise AssertionError("nothing in the catalog to compare with: no need to read the file yet")
 
     p = scanner.plan(sorted(scanner.walk(tmp_path), key=lambda f: f.path), [], set(), hasher=hasher, workers=2)
-    assert [(f.path, fp) for f, fp in p.to_process] == [(str(tmp_path / "a.jpg"), None), (str(tmp_path / "b.jpg"), None)]
+    assert [(f.path, fp) for f, fp in p.to_process] == [
+        (str(tmp_path / "a.jpg"), None),
+        (str(tmp_path / "b.jpg"), None),
+    ]
     assert p.new_count == 2
 
 
 def test_two_identical_new_files_are_both_decoded_even_when_their_content_is_embedded():
     """A copy needs a catalog row to copy from (its size, date, format): a file new in this same
     scan is not one."""
-    disk = [scanner.DiskFile("/l/a.jpg", 1, 1.0), scanner.DiskFile("/l/new1.jpg", 5, 1.0),
-            scanner.DiskFile("/l/new2.jpg", 5, 1.0)]
+    disk = [
+        scanner.DiskFile("/l/a.jpg", 1, 1.0),
+        scanner.DiskFile("/l/new1.jpg", 5, 1.0),
+        scanner.DiskFile("/l/new2.jpg", 5, 1.0),
+    ]
     p = scanner.plan(disk, [_row(1, "/l/a.jpg", "fpA")], {"fpA", "fpX"}, hasher=lambda path, size: "fpX")
     assert p.copied == []
     assert [f.path for f, _ in p.to_process] == ["/l/new1.jpg", "/l/new2.jpg"] and p.new_count == 2

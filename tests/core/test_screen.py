@@ -5,9 +5,9 @@ from pathlib import Path
 
 import numpy as np
 
-from app.core.catalog import OK, FileRecord
 from app.core.library import Library
 from app.core.screen import PhotoList, Ranking, Screen
+from app.core.store.catalog import OK, FileRecord
 
 
 def test_new_photos_land_where_a_full_read_puts_them(make_settings, random_model):
@@ -20,11 +20,29 @@ def test_new_photos_land_where_a_full_read_puts_them(make_settings, random_model
     def records(first, count):
         out = []
         for i in range(first, first + count):
-            taken = None if rng.random() < 0.3 else f"20{rng.randint(10, 24)}:0{rng.randint(1, 9)}:1{rng.randint(0, 9)} 10:00:00"
+            taken = (
+                None
+                if rng.random() < 0.3
+                else f"20{rng.randint(10, 24)}:0{rng.randint(1, 9)}:1{rng.randint(0, 9)} 10:00:00"
+            )
             # x.9996 s: SQLite rounds it to the next second; the merge must sort it the same way
             mtime = rng.choice([1.6e9, 1.7e9 + 0.5, 1.7e9 + 0.9996, 1.7e9 + 1.2, 1.65e9 + rng.random() * 1e6])
-            out.append(FileRecord(None, f"/p/{rng.choice('abé')}/{rng.randint(0, 50)}-{i}.jpg", f"fp{i}", 1, mtime,
-                                  OK, None, 10, 10, taken, "jpeg", folder))
+            out.append(
+                FileRecord(
+                    None,
+                    f"/p/{rng.choice('abé')}/{rng.randint(0, 50)}-{i}.jpg",
+                    f"fp{i}",
+                    1,
+                    mtime,
+                    OK,
+                    None,
+                    10,
+                    10,
+                    taken,
+                    "jpeg",
+                    folder,
+                )
+            )
         return out
 
     with library.catalog.transaction() as db:

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.core.catalog import Catalog, FileRecord
 from app.core.config import Settings
 from app.core.library import Library
-from app.core.search import phrase_matches
-from tiny_clip import COLOURS, SHAPES, write_shapes
+from app.core.search.ranking import phrase_matches
+from app.core.store.catalog import Catalog, FileRecord
+from tiny_clip import SHAPES, write_shapes
 
 
 def _kind(hit) -> str:
@@ -27,8 +27,9 @@ def shapes_library(tmp_path_factory, trained_model):
     root = tmp_path_factory.mktemp("search")
     write_shapes(root / "lib", per_kind=3, seed=5)
     config, checkpoint = trained_model
-    lib = Library(Settings(data_dir=root / "data", model=str(config), pretrained=str(checkpoint),
-                           decode_threads=2, batch_size=8))
+    lib = Library(
+        Settings(data_dir=root / "data", model=str(config), pretrained=str(checkpoint), decode_threads=2, batch_size=8)
+    )
     lib.update([root / "lib"])
     yield lib
     lib.close()
@@ -72,8 +73,9 @@ def test_a_picture_refined_by_words(shapes_library):
     assert sum(refined) < sum(alone), (alone, refined)
     assert refined[0] == 0 and max(refined) < 6, refined  # "this, but red"
     # the old entry point says the same
-    assert [h.path for h in shapes_library.search_image(blue_square, text="red")] == \
-        [h.path for h in shapes_library.search("red", image=blue_square)]
+    assert [h.path for h in shapes_library.search_image(blue_square, text="red")] == [
+        h.path for h in shapes_library.search("red", image=blue_square)
+    ]
 
 
 def test_weights_shift_the_balance(shapes_library):
@@ -186,7 +188,7 @@ def test_concept_scores_are_kept_per_photo_and_follow_the_library(make_settings,
 
 def test_concept_scoring_is_one_matrix_product_per_chunk():
     """score_matrix on random vectors: the softmax is normalised and the top concepts are right."""
-    from app.core.concepts import TOP_K, score_matrix
+    from app.core.search.concepts import TOP_K, score_matrix
 
     rng = np.random.default_rng(0)
     vectors = rng.normal(size=(50, 16)).astype(np.float32)
@@ -224,8 +226,15 @@ def varied(tmp_path_factory, random_model):
         Image.new("RGB", size, (120, 160, 200)).save(path, fmt)
         stamp = time.mktime(when.timetuple())
         os.utime(path, (stamp, stamp))
-    library = Library(Settings(data_dir=tmp_path / "data", model=str(random_model[0]),
-                               pretrained=str(random_model[1]), decode_threads=2, batch_size=8))
+    library = Library(
+        Settings(
+            data_dir=tmp_path / "data",
+            model=str(random_model[0]),
+            pretrained=str(random_model[1]),
+            decode_threads=2,
+            batch_size=8,
+        )
+    )
     library.update([root])
     yield library
     library.close()
@@ -235,32 +244,35 @@ def _names(hits) -> set[str]:
     return {Path(h.path).name for h in hits}
 
 
-@pytest.mark.parametrize("query, expected", [
-    ("type:png", {"tall.png", "draft cake.png"}),
-    ("type:jpg,webp", {"beach.jpg", "birthday_cake.jpg", "receipt.webp"}),
-    ("-type:jpg", {"tall.png", "draft cake.png", "receipt.webp"}),
-    ("orientation:portrait", {"tall.png", "receipt.webp"}),
-    ("orientation:landscape", {"beach.jpg", "draft cake.png"}),
-    ("orientation:square", {"birthday_cake.jpg"}),
-    ("after:2021", {"birthday_cake.jpg", "receipt.webp", "draft cake.png"}),
-    ("before:2021", {"beach.jpg", "tall.png"}),
-    ("after:2021-06 before:2022", {"birthday_cake.jpg", "receipt.webp"}),
-    ("after:2021-06-21 before:2022-01-01", {"receipt.webp"}),
-    ("folder:trip", {"beach.jpg", "tall.png"}),
-    ('folder:"summer trip"', {"beach.jpg", "tall.png"}),
-    ("folder:été", {"receipt.webp"}),
-    ("folder:2019/summer", {"beach.jpg", "tall.png"}),
-    ("folder:photos", {"beach.jpg", "tall.png", "birthday_cake.jpg", "receipt.webp", "draft cake.png"}),
-    ("-folder:2019 -folder:2022", {"birthday_cake.jpg", "receipt.webp"}),
-    ("folder:home", set()),  # only folders inside the library count, not where it lives
-    ('"cake"', {"birthday_cake.jpg", "draft cake.png"}),
-    ('"birthday cake"', {"birthday_cake.jpg"}),  # _ - . and spaces are all word breaks
-    ('"BirthdayCake"', {"birthday_cake.jpg"}),  # spaces optional
-    ('"cake birthday"', set()),  # in that order
-    ('"brithday cake"', set()),  # no typos
-    ('"CAKE" -"draft"', {"birthday_cake.jpg"}),
-    ('type:png "cake"', {"draft cake.png"}),
-])
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("type:png", {"tall.png", "draft cake.png"}),
+        ("type:jpg,webp", {"beach.jpg", "birthday_cake.jpg", "receipt.webp"}),
+        ("-type:jpg", {"tall.png", "draft cake.png", "receipt.webp"}),
+        ("orientation:portrait", {"tall.png", "receipt.webp"}),
+        ("orientation:landscape", {"beach.jpg", "draft cake.png"}),
+        ("orientation:square", {"birthday_cake.jpg"}),
+        ("after:2021", {"birthday_cake.jpg", "receipt.webp", "draft cake.png"}),
+        ("before:2021", {"beach.jpg", "tall.png"}),
+        ("after:2021-06 before:2022", {"birthday_cake.jpg", "receipt.webp"}),
+        ("after:2021-06-21 before:2022-01-01", {"receipt.webp"}),
+        ("folder:trip", {"beach.jpg", "tall.png"}),
+        ('folder:"summer trip"', {"beach.jpg", "tall.png"}),
+        ("folder:été", {"receipt.webp"}),
+        ("folder:2019/summer", {"beach.jpg", "tall.png"}),
+        ("folder:photos", {"beach.jpg", "tall.png", "birthday_cake.jpg", "receipt.webp", "draft cake.png"}),
+        ("-folder:2019 -folder:2022", {"birthday_cake.jpg", "receipt.webp"}),
+        ("folder:home", set()),  # only folders inside the library count, not where it lives
+        ('"cake"', {"birthday_cake.jpg", "draft cake.png"}),
+        ('"birthday cake"', {"birthday_cake.jpg"}),  # _ - . and spaces are all word breaks
+        ('"BirthdayCake"', {"birthday_cake.jpg"}),  # spaces optional
+        ('"cake birthday"', set()),  # in that order
+        ('"brithday cake"', set()),  # no typos
+        ('"CAKE" -"draft"', {"birthday_cake.jpg"}),
+        ('type:png "cake"', {"draft cake.png"}),
+    ],
+)
 def test_filters_and_quoted_words(varied, query, expected):
     hits = varied.search(query)
     assert _names(hits) == expected, hits.hints
@@ -351,8 +363,15 @@ def test_unquoted_words_as_written_come_before_part_of_a_word(varied, with_text)
 def signs(tmp_path):
     """Photos whose text was read (IMG_000k.jpg) and photos known by their file names only."""
     read = ["BARBER SHOP", "BOOKSHOP", "THANKYOUFORSHOPPING", "CARD PAYMENT VISA", "RE16TGK", "CAFÉ"]
-    named = ["Barber-Shop.jpg", "barbershop_2021.jpg", "bookshop.jpg", "thank_you_for_shopping.png",
-             "card payment visa.png", "Café Flore.JPG", "RE16TGK.heic"]
+    named = [
+        "Barber-Shop.jpg",
+        "barbershop_2021.jpg",
+        "bookshop.jpg",
+        "thank_you_for_shopping.png",
+        "card payment visa.png",
+        "Café Flore.JPG",
+        "RE16TGK.heic",
+    ]
     paths = [f"/p/IMG_{k:04d}.jpg" for k in range(len(read))] + [f"/p/{name}" for name in named]
     catalog = Catalog(tmp_path / "catalog.sqlite3")
     with catalog.transaction() as db:
@@ -396,8 +415,13 @@ def test_saved_searches(library):
 
 
 def test_ids_only_results_match_the_full_ones(shapes_library):
-    for query, options in [("a red circle", {}), ("#triangle", {}), ("a red shape -circle", {"good_only": True}),
-                           ("red", {"n": 5}), ("orientation:square", {})]:
+    for query, options in [
+        ("a red circle", {}),
+        ("#triangle", {}),
+        ("a red shape -circle", {"good_only": True}),
+        ("red", {"n": 5}),
+        ("orientation:square", {}),
+    ]:
         full = shapes_library.search(query, **options)
         ids = shapes_library.search(query, paths=False, **options)
         assert [h.id for h in full] == ids.ids.tolist(), query

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.core import textmatch
+from app.core.store import textmatch
 
 
 def _osa(a: str, b: str) -> int:

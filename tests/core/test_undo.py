@@ -6,10 +6,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from app.core import trashcan
+from app.core.organize import trashcan
 from helpers import isolate_trash
 from tiny_clip import write_shapes
 
@@ -123,7 +122,8 @@ def test_locate_reads_quoted_and_relative_paths(tmp_path, trash):
     from urllib.parse import quote
 
     (trash / "info" / "été 50%.jpg.trashinfo").write_text(
-        f"[Trash Info]\nPath={quote(relative)}\nDeletionDate=2026-01-02T03:04:05\n", encoding="utf-8")
+        f"[Trash Info]\nPath={quote(relative)}\nDeletionDate=2026-01-02T03:04:05\n", encoding="utf-8"
+    )
     found = trashcan.locate(original)
     assert found.file == str(trash / "files" / "été 50%.jpg")
     trashcan.restore(found)

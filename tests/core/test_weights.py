@@ -12,15 +12,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.core import weights
-from app.core.embedder import Embedder, ModelSpec, ModelUnavailable
+from app.core.model import weights
+from app.core.model.embedder import Embedder, ModelSpec, ModelUnavailable
 from fake_hub import FakeHub, load_in_child, register_tag, uses_quick_gelu
 
 REPO = "photoseek-tests/tiny-hub-clip"
 TAG = "tiny_s1"
 # settings a model config cannot know: QuickGELU and its own normalisation and resampling
-TAG_CFG = {"url": "", "hf_hub": f"{REPO}/", "quick_gelu": True, "mean": [0.5, 0.4, 0.3], "std": [0.2, 0.25, 0.3],
-           "interpolation": "bilinear", "resize_mode": "shortest"}
+TAG_CFG = {
+    "url": "",
+    "hf_hub": f"{REPO}/",
+    "quick_gelu": True,
+    "mean": [0.5, 0.4, 0.3],
+    "std": [0.2, 0.25, 0.3],
+    "interpolation": "bilinear",
+    "resize_mode": "shortest",
+}
 
 
 @pytest.fixture(scope="module")
@@ -114,10 +121,16 @@ def test_a_cache_filled_by_huggingface_hub_is_used_offline(tag_registered, tmp_p
     cache = tmp_path / "models"
     with FakeHub() as hub:
         hub.add(REPO, "open_clip_pytorch_model.bin", bin_bytes)
-        fill = ("import sys; from huggingface_hub import hf_hub_download; "
-                "hf_hub_download(sys.argv[1], 'open_clip_pytorch_model.bin', cache_dir=sys.argv[2])")
-        env = {"HF_ENDPOINT": hub.endpoint, "HF_HOME": str(tmp_path / "hf-home"), "NO_PROXY": "127.0.0.1",
-               "PATH": "/usr/bin:/bin"}
+        fill = (
+            "import sys; from huggingface_hub import hf_hub_download; "
+            "hf_hub_download(sys.argv[1], 'open_clip_pytorch_model.bin', cache_dir=sys.argv[2])"
+        )
+        env = {
+            "HF_ENDPOINT": hub.endpoint,
+            "HF_HOME": str(tmp_path / "hf-home"),
+            "NO_PROXY": "127.0.0.1",
+            "PATH": "/usr/bin:/bin",
+        }
         subprocess.run([sys.executable, "-c", fill, REPO, str(cache)], env=env, check=True, timeout=300)
     e = Embedder(ModelSpec(str(config), TAG), cache)  # the session is offline (conftest: HF_HUB_OFFLINE)
     assert e.model_id == f"tiny-hub-clip/{TAG}" and uses_quick_gelu(e.model)
@@ -191,7 +204,7 @@ def test_open_clip_tags_resolve_to_their_hub_repo_and_files():
 def test_the_backoff_schedule_grows_and_is_capped():
     assert weights.backoff_delays(4, first=2, factor=3, cap=60) == (2, 6, 18)
     assert weights.backoff_delays(6, first=2, factor=3, cap=60) == (2, 6, 18, 54, 60)
-    assert weights.backoff_delays(1) == () and weights.RETRY_DELAYS == weights.backoff_delays()
+    assert weights.backoff_delays(1) == () and weights.backoff_delays() == weights.RETRY_DELAYS
 
 
 def test_a_cut_download_is_tried_again_after_a_backoff_wait(hub_model, tmp_path, monkeypatch):

@@ -11,13 +11,12 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
 from filelock import FileLock
 
-from app.core.catalog import Catalog
-from app.core.index import VectorIndex
-from app.core.indexer import Control
+from app.core.ingest.indexer import Control
 from app.core.library import WRITER_LOCK, Library
+from app.core.store.catalog import Catalog
+from app.core.store.index import VectorIndex
 from tiny_clip import write_shapes
 
 REPO = Path(__file__).resolve().parents[2]
@@ -25,9 +24,15 @@ WAITING = "another PhotoSeek is indexing this library"
 
 
 def _env(model, data_dir) -> dict:
-    return dict(os.environ, PHOTOSEEK_DATA_DIR=str(data_dir), PHOTOSEEK_MODEL=str(model[0]),
-                PHOTOSEEK_PRETRAINED=str(model[1]), PHOTOSEEK_BATCH_SIZE="8", PHOTOSEEK_OCR="0",
-                PYTHONPATH=str(REPO))
+    return dict(
+        os.environ,
+        PHOTOSEEK_DATA_DIR=str(data_dir),
+        PHOTOSEEK_MODEL=str(model[0]),
+        PHOTOSEEK_PRETRAINED=str(model[1]),
+        PHOTOSEEK_BATCH_SIZE="8",
+        PHOTOSEEK_OCR="0",
+        PYTHONPATH=str(REPO),
+    )
 
 
 def _wait_for_line(proc: subprocess.Popen, text: str, timeout: float = 240) -> None:
@@ -50,8 +55,16 @@ def test_two_indexers_on_one_data_dir_do_the_work_once(random_model, tmp_path):
     env = _env(random_model, data)
     held = FileLock(data / WRITER_LOCK)
     held.acquire()  # a third writer holds the library, so the two surely overlap
-    procs = [subprocess.Popen([sys.executable, "-m", "app", "index", str(lib), "--json"], env=env, text=True,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "app", "index", str(lib), "--json"],
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(2)
+    ]
     try:
         for proc in procs:
             _wait_for_line(proc, WAITING)  # both say so, and wait
@@ -65,8 +78,9 @@ def test_two_indexers_on_one_data_dir_do_the_work_once(random_model, tmp_path):
     with sqlite3.connect(data / "catalog.sqlite3") as db:
         assert db.execute("SELECT COUNT(*), COUNT(DISTINCT path) FROM files").fetchone() == (24, 24)
         assert db.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0] == 24
-    doctor = subprocess.run([sys.executable, "-m", "app", "doctor", "--json"], env=env, capture_output=True,
-                            text=True, timeout=300)
+    doctor = subprocess.run(
+        [sys.executable, "-m", "app", "doctor", "--json"], env=env, capture_output=True, text=True, timeout=300
+    )
     info = json.loads(doctor.stdout)
     assert info["index_ok"] and info["index_size"] == 24
 
@@ -77,8 +91,11 @@ def test_an_indexer_waiting_for_another_can_be_cancelled(make_settings, random_m
     held = FileLock(library.settings.data_dir / WRITER_LOCK)
     held.acquire()
     control, phases, result = Control(), [], []
-    worker = threading.Thread(target=lambda: result.append(
-        library.update([tmp_path / "lib"], progress=lambda p: phases.append(p.phase), control=control)))
+    worker = threading.Thread(
+        target=lambda: result.append(
+            library.update([tmp_path / "lib"], progress=lambda p: phases.append(p.phase), control=control)
+        )
+    )
     worker.start()
     try:
         while "waiting" not in phases and worker.is_alive():
@@ -96,7 +113,7 @@ SAVER = """
 import sys
 from pathlib import Path
 import numpy as np
-from app.core.index import VectorIndex
+from app.core.store.index import VectorIndex
 vectors = np.random.default_rng(int(sys.argv[2])).standard_normal((50, 8)).astype(np.float32)
 index = VectorIndex(8)
 index.add(np.arange(50), vectors / np.linalg.norm(vectors, axis=1, keepdims=True))
@@ -107,8 +124,12 @@ for _ in range(150):
 
 def test_concurrent_index_saves_from_two_processes_never_fail(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    procs = [subprocess.Popen([sys.executable, "-c", SAVER, str(tmp_path), str(seed)], env=env,
-                              stderr=subprocess.PIPE, text=True) for seed in (1, 2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", SAVER, str(tmp_path), str(seed)], env=env, stderr=subprocess.PIPE, text=True
+        )
+        for seed in (1, 2)
+    ]
     errors = [proc.communicate(timeout=300)[1] for proc in procs]
     assert [proc.returncode for proc in procs] == [0, 0], errors
     loaded = VectorIndex.load(tmp_path, "model", 7)
@@ -125,8 +146,12 @@ def _dead_pid() -> int:
 def test_temp_files_of_killed_writers_are_removed_on_start(library, tmp_path):
     write_shapes(tmp_path / "lib", per_kind=1, size=64)
     s, dead = library.settings, _dead_pid()
-    stale = [s.index_dir / f"model.faiss.{dead}.k2j4ab_x.tmp", s.index_dir / "model.faiss.tmp",  # older name
-             s.thumbs_dir / "ab" / f"ab12.{dead}.1407.tmp", s.data_dir / "concepts" / f"scores.npz.{dead}.q1.tmp"]
+    stale = [
+        s.index_dir / f"model.faiss.{dead}.k2j4ab_x.tmp",
+        s.index_dir / "model.faiss.tmp",  # older name
+        s.thumbs_dir / "ab" / f"ab12.{dead}.1407.tmp",
+        s.data_dir / "concepts" / f"scores.npz.{dead}.q1.tmp",
+    ]
     live = s.thumbs_dir / "cd" / f"cd34.{os.getpid()}.1407.tmp"  # a thumbnail this process is writing
     for path in [*stale, live]:
         path.parent.mkdir(parents=True, exist_ok=True)

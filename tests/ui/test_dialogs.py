@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from fractions import Fraction
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,9 +15,7 @@ from PySide6.QtWidgets import QLabel, QLineEdit, QMessageBox
 from app.ui import dialogs
 from app.ui.dialogs import PropertiesDialog, SettingsDialog, SkippedDialog
 from app.ui.preview import PreviewDialog
-
 from helpers import devdata
-
 
 
 def _picture(w: int, h: int, seed: int = 0) -> Image.Image:
@@ -131,7 +128,6 @@ def test_preview_of_heic_goes_through_the_engine_decoder(qtbot):
     assert image.width() < image.height() and image.height() <= 600
 
 
-
 def _pixels(image) -> Image.Image:
     from PySide6.QtGui import QImage
 
@@ -193,7 +189,6 @@ def test_properties_show_dimensions_camera_date_and_gps(qtbot, tmp_path, monkeyp
     assert opened and "openstreetmap.org" in opened[0] and "48.858194" in opened[0]
 
 
-
 def test_properties_say_where_the_date_came_from(qtbot, tmp_path):
     from pictures import xmp_packet
 
@@ -244,8 +239,15 @@ def test_properties_of_a_real_camera_photo_with_gps(qtbot):
 
 # -- settings --------------------------------------------------------------------------------
 
-VALUES = {"model": "ViT-B-16-SigLIP2", "pretrained": "webli", "thumb_size": 256, "decode_threads": 1,
-          "folders": ["/photos/2023", "/photos/phone"], "batch_size": 32, "ocr": False}
+VALUES = {
+    "model": "ViT-B-16-SigLIP2",
+    "pretrained": "webli",
+    "thumb_size": 256,
+    "decode_threads": 1,
+    "folders": ["/photos/2023", "/photos/phone"],
+    "batch_size": 32,
+    "ocr": False,
+}
 
 
 def test_settings_round_trip(qtbot):
@@ -306,8 +308,10 @@ def test_settings_thread_count_is_bounded_by_the_machine(qtbot):
 
 
 def test_skipped_dialog_lists_sorts_copies_and_opens_folders(qtbot, tmp_path, monkeypatch):
-    items = [(str(tmp_path / "b" / "zebra.jpg"), "file is truncated or damaged"),
-             (str(tmp_path / "a" / "apple.heic"), "not an image, or a format PhotoSeek cannot read")]
+    items = [
+        (str(tmp_path / "b" / "zebra.jpg"), "file is truncated or damaged"),
+        (str(tmp_path / "a" / "apple.heic"), "not an image, or a format PhotoSeek cannot read"),
+    ]
     dialog = SkippedDialog(items)
     qtbot.addWidget(dialog)
     dialog.show()
@@ -331,4 +335,5 @@ def test_about_names_version_and_licences(monkeypatch):
     title, text = shown[0]
     assert "PhotoSeek" in title
     from app import __version__
+
     assert __version__ in text and "MIT" in text and "libheif" in text

@@ -3,11 +3,10 @@ a link stays words, every drop is a copy, and the bar and the grid light up whil
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDragLeaveEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
-
-import pytest
 
 from helpers import wait_ready
 
@@ -24,16 +23,18 @@ def _urls(*urls: QUrl) -> QMimeData:
 
 
 def _enter(widget, mime: QMimeData) -> QDragEnterEvent:
-    event = QDragEnterEvent(widget.rect().center(), EITHER, mime, Qt.MouseButton.LeftButton,
-                            Qt.KeyboardModifier.NoModifier)
+    event = QDragEnterEvent(
+        widget.rect().center(), EITHER, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
     QApplication.sendEvent(widget, event)
     return event
 
 
 def _drop(widget, mime: QMimeData) -> QDropEvent:
     _enter(widget, mime)
-    event = QDropEvent(QPointF(widget.rect().center()), EITHER, mime, Qt.MouseButton.LeftButton,
-                       Qt.KeyboardModifier.NoModifier)
+    event = QDropEvent(
+        QPointF(widget.rect().center()), EITHER, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
     QApplication.sendEvent(widget, event)
     return event
 

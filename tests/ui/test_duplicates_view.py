@@ -12,12 +12,11 @@ from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
+from app.core.organize.duplicates import KEEPER, LOOKS_ALIKE, MIN_THRESHOLD, NEAR_COPY
+from app.ui.duplicates import PHOTO_ROLE
 from helpers import wait_indexed, wait_ready
 from pictures import cropped, recompressed, resized, scene, write_signs
 from tiny_clip import write_shapes
-
-from app.core.duplicates import KEEPER, LOOKS_ALIKE, MIN_THRESHOLD, NEAR_COPY
-from app.ui.duplicates import PHOTO_ROLE
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
 
@@ -48,7 +47,8 @@ def _duplicates_once_indexed(qtbot, window, photos: int):
 
 
 def test_duplicates_view_groups_marks_keepers_and_trashes_the_others(
-        qtbot, make_window, make_settings, random_model, duplicates_folder, tmp_path, monkeypatch):
+    qtbot, make_window, make_settings, random_model, duplicates_folder, tmp_path, monkeypatch
+):
     window = make_window(make_settings(random_model), folders=[duplicates_folder])
     wait_ready(qtbot, window)
     wait_indexed(qtbot, window, 8)
@@ -60,8 +60,11 @@ def test_duplicates_view_groups_marks_keepers_and_trashes_the_others(
     names = [[Path(p).name for p in group] for group in dialog.groups()]
     assert names == [["scene_0.jpg", "scene_0_copy.jpg", "scene_0_small.jpg"], ["scene_1.jpg", "scene_1_crop.jpg"]]
     assert sorted(Path(p).name for p in dialog.keepers()) == ["scene_0.jpg", "scene_1.jpg"]
-    assert sorted(Path(p.path).name for p in dialog.checked()) == ["scene_0_copy.jpg", "scene_0_small.jpg",
-                                                                   "scene_1_crop.jpg"]
+    assert sorted(Path(p.path).name for p in dialog.checked()) == [
+        "scene_0_copy.jpg",
+        "scene_0_small.jpg",
+        "scene_1_crop.jpg",
+    ]
     assert dialog.note.isVisible() and "image hash" in dialog.note.text()  # random weights: said so
     keeper_row = dialog.tree.topLevelItem(0).child(0)
     assert "Keep" in keeper_row.text(0) and keeper_row.checkState(0) == Qt.CheckState.Unchecked
@@ -90,8 +93,9 @@ def test_duplicates_view_groups_marks_keepers_and_trashes_the_others(
     qtbot.waitUntil(lambda: window.duplicates_dialog.report is not None, timeout=20000)
 
 
-def test_a_lower_threshold_is_asked_for_in_the_background(qtbot, make_window, make_settings, random_model,
-                                                          duplicates_folder):
+def test_a_lower_threshold_is_asked_for_in_the_background(
+    qtbot, make_window, make_settings, random_model, duplicates_folder
+):
     window = make_window(make_settings(random_model), folders=[duplicates_folder])
     dialog = _duplicates_once_indexed(qtbot, window, 8)
     with qtbot.waitSignal(dialog.results_shown, timeout=20000):
@@ -133,7 +137,8 @@ def test_look_alikes_are_offered_but_not_checked(qtbot, make_window, make_settin
 
 
 def test_reading_text_is_a_setting_that_persists_and_the_text_shows_in_properties(
-        qtbot, make_window, make_settings, random_model, tmp_path, monkeypatch):
+    qtbot, make_window, make_settings, random_model, tmp_path, monkeypatch
+):
     from app.ui import prefs
     from app.ui.dialogs import SettingsDialog
 
@@ -171,7 +176,8 @@ def test_reading_text_is_a_setting_that_persists_and_the_text_shows_in_propertie
 
 
 def test_enter_in_the_similarity_box_applies_it_and_presses_no_button(
-        qtbot, make_window, make_settings, random_model, duplicates_folder, monkeypatch):
+    qtbot, make_window, make_settings, random_model, duplicates_folder, monkeypatch
+):
     """Typing a similarity and pressing Enter asked to move photos to the trash (the trash button
     was the dialog's default button)."""
     window = make_window(make_settings(random_model), folders=[duplicates_folder])

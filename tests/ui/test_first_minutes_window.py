@@ -43,8 +43,9 @@ def slow_model(monkeypatch):
 def test_a_first_start_with_a_folder_shows_photos_before_the_model_loads(qtbot, make_window, shapes, slow_model):
     window = make_window(folders=[shapes])
     pages = []
-    window.stack.currentChanged.connect(lambda i: pages.append((window.stack.widget(i) is window.empty,
-                                                                  window.empty.adding)))
+    window.stack.currentChanged.connect(
+        lambda i: pages.append((window.stack.widget(i) is window.empty, window.empty.adding))
+    )
     assert window.stack.currentWidget() is window.empty and window.empty.adding  # "Adding Pictures…"
     assert not window.empty.button.isVisible()  # no "Add Folder…": a folder was given
 
@@ -74,8 +75,7 @@ def test_a_first_start_with_a_folder_shows_photos_before_the_model_loads(qtbot, 
 
 def test_a_folder_added_while_the_model_loads_shows_its_photos_at_once(qtbot, make_window, shapes, slow_model):
     window = make_window()
-    qtbot.waitUntil(lambda: window.library is not None and window.stack.currentWidget() is window.empty,
-                    timeout=30000)
+    qtbot.waitUntil(lambda: window.library is not None and window.stack.currentWidget() is window.empty, timeout=30000)
     assert not window.empty.adding  # no folder given: the onboarding page
     window.add_folders([str(shapes)])
     qtbot.waitUntil(lambda: window.grid_model.rowCount() == N_SHAPES, timeout=30000)
@@ -93,8 +93,9 @@ def test_the_adding_page_counts_the_photos_found(qtbot, make_window, shapes, slo
     assert window.empty.title.text() == "Adding Pictures…"
 
 
-def test_concept_autocomplete_works_while_text_is_read(qtbot, make_window, make_settings, trained_model, shapes,
-                                                       monkeypatch):
+def test_concept_autocomplete_works_while_text_is_read(
+    qtbot, make_window, make_settings, trained_model, shapes, monkeypatch
+):
     from app.core import ocr
 
     reading, release = threading.Event(), threading.Event()
@@ -120,8 +121,9 @@ def test_concept_autocomplete_works_while_text_is_read(qtbot, make_window, make_
         bar.focus_search()
         qtbot.keyClicks(bar.edit, "#ci")
         qtbot.waitUntil(bar.completer.popup().isVisible)
-        names = [bar.completion_model.item(r).data(Qt.ItemDataRole.UserRole)
-                 for r in range(bar.completion_model.rowCount())]
+        names = [
+            bar.completion_model.item(r).data(Qt.ItemDataRole.UserRole) for r in range(bar.completion_model.rowCount())
+        ]
         assert "circle" in names
         bar.completer.popup().hide()
         window.index_status.pause_button.click()  # text reading pauses like the rest
@@ -133,7 +135,7 @@ def test_concept_autocomplete_works_while_text_is_read(qtbot, make_window, make_
 
 
 def test_a_query_note_is_never_cut_by_the_indexing_progress(qtbot, make_window, shapes):
-    from app.core.indexer import Progress
+    from app.core.ingest.indexer import Progress
 
     window = make_window(folders=[shapes])
     with qtbot.waitSignal(window.concepts_ready, timeout=120000):
@@ -158,20 +160,28 @@ def _fits_beside(bar, label, progress) -> bool:
     """`label` shows its whole text, left of `progress`, which is inside `bar`."""
     label_right = label.mapTo(bar, QPoint(label.width(), 0)).x()
     progress_left = progress.mapTo(bar, QPoint(0, 0)).x()
-    return (label.isVisible() and progress.isVisible() and label.width() >= label.sizeHint().width()
-            and label_right <= progress_left
-            and progress_left + progress.width() <= bar.width())
+    return (
+        label.isVisible()
+        and progress.isVisible()
+        and label.width() >= label.sizeHint().width()
+        and label_right <= progress_left
+        and progress_left + progress.width() <= bar.width()
+    )
 
 
 def test_messages_say_what_happened():
-    from app.core.indexer import IndexReport
+    from app.core.ingest.indexer import IndexReport
     from app.ui.indexing import report_text
 
     assert report_text(IndexReport(removed=20)) == "Removed 20 photos"
-    assert report_text(IndexReport(new=25, skipped=[("/p/broken.jpg", "empty file")])) == \
-        "Added 24 photos · Could not read broken.jpg (empty file)"
-    assert report_text(IndexReport(new=3, skipped=[("/p/a.jpg", "truncated"), ("/p/b.jpg", "too big")])) == \
-        "Added 1 photo · Could not read a.jpg (truncated) and 1 other file"
+    assert (
+        report_text(IndexReport(new=25, skipped=[("/p/broken.jpg", "empty file")]))
+        == "Added 24 photos · Could not read broken.jpg (empty file)"
+    )
+    assert (
+        report_text(IndexReport(new=3, skipped=[("/p/a.jpg", "truncated"), ("/p/b.jpg", "too big")]))
+        == "Added 1 photo · Could not read a.jpg (truncated) and 1 other file"
+    )
     assert report_text(IndexReport(unchanged=5)) == ""
 
 
@@ -187,8 +197,8 @@ def test_the_window_names_a_refused_photo(qtbot, make_window, shapes):
 
 
 def test_photos_coming_in_above_keep_the_view_on_what_the_user_looks_at(qtbot):
-    from app.core.catalog import FileRecord
     from app.core.screen import Order
+    from app.core.store.catalog import FileRecord
     from app.ui.grid import PhotoGrid, PhotoModel, ThumbnailLoader
 
     records = {i: FileRecord(i, f"/photos/{i}.jpg", f"fp{i}", 1, 1.0) for i in range(1, 1001)}
@@ -214,8 +224,8 @@ def test_photos_coming_in_above_keep_the_view_on_what_the_user_looks_at(qtbot):
 
 
 def test_at_the_top_the_view_stays_at_the_top(qtbot):
-    from app.core.catalog import FileRecord
     from app.core.screen import Order
+    from app.core.store.catalog import FileRecord
     from app.ui.grid import PhotoGrid, PhotoModel, ThumbnailLoader
 
     records = {i: FileRecord(i, f"/photos/{i}.jpg", f"fp{i}", 1, 1.0) for i in range(1, 301)}

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QPoint, Qt
 
-from app.core.catalog import FileRecord
+from app.core.store.catalog import FileRecord
 from app.ui.grid import Order, PhotoGrid, PhotoModel, ThumbnailDelegate, ThumbnailLoader
 
 N = 100_000
@@ -56,8 +56,10 @@ def test_dragging_across_cells_selects_a_rectangle_and_shift_click_a_run(qtbot):
     qtbot.mousePress(grid.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(cols * cell + 5, 2))  # empty space
     grid.clearSelection()
     grid.setState(grid.State.DragSelectingState)
-    grid.setSelection(grid.visualRect(model.index(0)).united(grid.visualRect(model.index(cols + 1))),
-                      grid.selectionModel().SelectionFlag.ClearAndSelect)
+    grid.setSelection(
+        grid.visualRect(model.index(0)).united(grid.visualRect(model.index(cols + 1))),
+        grid.selectionModel().SelectionFlag.ClearAndSelect,
+    )
     grid.setState(grid.State.NoState)
     assert grid.selected_rows() == [0, 1, cols, cols + 1]
     # click the second photo, Shift+click one two rows down: everything in between, in order
@@ -170,7 +172,10 @@ def test_cells_show_small_pictures_whole_and_mark_unreadable_ones(qtbot, tmp_pat
         assert color.blue() > 150 and color.red() < 120, (point, color.name())
     edge = shot.pixelColor(small.left() + ThumbnailDelegate.MARGIN + 1, small.center().y())
     highlight = grid.palette().color(QPalette.ColorRole.Highlight)
-    assert abs(edge.red() - highlight.red()) + abs(edge.green() - highlight.green()) + abs(edge.blue() - highlight.blue()) < 60
+    assert (
+        abs(edge.red() - highlight.red()) + abs(edge.green() - highlight.green()) + abs(edge.blue() - highlight.blue())
+        < 60
+    )
     # the unreadable one: a plain placeholder square with a "?" in its middle
     base = grid.palette().color(QPalette.ColorRole.Base)
     fill = shot.pixelColor(broken.topLeft() + QPoint(inset, inset))

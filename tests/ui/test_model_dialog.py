@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from helpers import wait_indexed
 from tiny_clip import tiny_config, write_model, write_shapes
 
@@ -24,7 +25,8 @@ def _dialog(qtbot, model, weights, tmp_path):
 
 
 def test_the_model_dialog_refuses_weights_of_another_model_and_saves_only_a_pair_that_works(
-        qtbot, trained_model, tmp_path):
+    qtbot, trained_model, tmp_path
+):
     from app.ui import prefs
 
     other_config, _ = write_model(tmp_path / "other", "tiny-other-clip", tiny_config(224, 32))
@@ -72,7 +74,8 @@ def _search(qtbot, window, text: str) -> set[str]:
 
 
 def test_offline_the_banner_names_the_file_and_search_still_finds_names_folders_dates_and_text(
-        qtbot, make_window, make_settings, trained_model, tmp_path):
+    qtbot, make_window, make_settings, trained_model, tmp_path
+):
     """The default model's weights cannot be downloaded here (the tests run offline)."""
     from app.core.config import DEFAULT_MODEL, DEFAULT_PRETRAINED
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QLabel
 
-from app.core.catalog import FileRecord, OfflineFolder
+from app.core.store.catalog import FileRecord, OfflineFolder
 from app.ui.grid import OfflineRole, PhotoGrid, PhotoModel, ThumbnailDelegate, ThumbnailLoader
 from helpers import wait_indexed, wait_ready
 from tiny_clip import write_shapes
@@ -31,8 +31,10 @@ class _RedThumbnails:
 def test_offline_photos_are_dimmed_and_marked_but_keep_their_picture(qtbot, tmp_path):
     from PySide6.QtGui import QPalette
 
-    records = {1: FileRecord(1, "/drive/1.jpg", "fp1", 1, 1.0, folder_id=7),
-               2: FileRecord(2, "/home/2.jpg", "fp2", 1, 1.0, folder_id=8)}
+    records = {
+        1: FileRecord(1, "/drive/1.jpg", "fp1", 1, 1.0, folder_id=7),
+        2: FileRecord(2, "/home/2.jpg", "fp2", 1, 1.0, folder_id=8),
+    }
     model = PhotoModel()
     loader = ThumbnailLoader(_RedThumbnails(tmp_path / "red.jpg"))
     grid = PhotoGrid(model, loader)
@@ -58,8 +60,9 @@ def test_offline_photos_are_dimmed_and_marked_but_keep_their_picture(qtbot, tmp_
     assert shot.pixelColor(online.topLeft() + where).red() > 200  # no mark
 
 
-def test_an_unplugged_folder_shows_offline_then_a_moved_one_is_relinked(qtbot, make_settings, random_model,
-                                                                        tmp_path, monkeypatch):
+def test_an_unplugged_folder_shows_offline_then_a_moved_one_is_relinked(
+    qtbot, make_settings, random_model, tmp_path, monkeypatch
+):
     from app.ui import desktop
     from app.ui.window import MainWindow
 
@@ -80,8 +83,11 @@ def test_an_unplugged_folder_shows_offline_then_a_moved_one_is_relinked(qtbot, m
     qtbot.waitUntil(lambda: bool(window.grid_model.offline), timeout=10000)
     model = window.grid_model
     assert model.rowCount() == 12 and all(model.index(row).data(OfflineRole) for row in range(12))
-    item = next(window.sidebar.item(i) for i in range(window.sidebar.count())
-                if window.sidebar.item(i).text().startswith("Pictures"))
+    item = next(
+        window.sidebar.item(i)
+        for i in range(window.sidebar.count())
+        if window.sidebar.item(i).text().startswith("Pictures")
+    )
     assert item.text() == "Pictures (offline)" and "not connected" in item.toolTip()
 
     window.grid.setCurrentIndex(model.index(0))
@@ -94,17 +100,19 @@ def test_an_unplugged_folder_shows_offline_then_a_moved_one_is_relinked(qtbot, m
     monkeypatch.setattr(desktop, "open_file", opened.append)
     window.grid.selectionModel().select(model.index(0), window.grid.selectionModel().SelectionFlag.ClearAndSelect)
     window.open_selected()
-    assert opened == [] and window.statusBar().currentMessage() == \
-        f"{name} is on {folder.resolve()}, which is not connected"
+    assert (
+        opened == []
+        and window.statusBar().currentMessage() == f"{name} is on {folder.resolve()}, which is not connected"
+    )
 
     window.add_folders([str(moved)])  # its photos are there: offered a relink
-    qtbot.waitUntil(lambda: getattr(window, "relink_bar", None) is not None and window.relink_bar.isVisible(),
-                    timeout=30000)
+    qtbot.waitUntil(
+        lambda: getattr(window, "relink_bar", None) is not None and window.relink_bar.isVisible(), timeout=30000
+    )
     assert f"moved to {moved.resolve()}?" in window.relink_bar.label.text()
     assert window.last_report.embedded == 0
     qtbot.mouseClick(window.relink_bar.relink_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: not model.offline and model.rowCount() == 12 and window.sidebar.count() == 2,
-                    timeout=30000)
+    qtbot.waitUntil(lambda: not model.offline and model.rowCount() == 12 and window.sidebar.count() == 2, timeout=30000)
     assert {Path(r.path).name: r.id for r in model.records().values()} == ids  # the same photos
     assert all(Path(r.path).parent == moved.resolve() for r in model.records().values())
     window.close()

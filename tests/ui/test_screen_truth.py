@@ -36,8 +36,20 @@ from app.core.screen import Order
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
 
 # Flat colours far apart, one a photo: a cell painted with another photo's picture cannot pass.
-PALETTE = [(220, 30, 30), (30, 190, 40), (30, 50, 220), (230, 220, 40), (210, 40, 210), (40, 210, 210),
-           (120, 60, 20), (250, 150, 40), (128, 128, 128), (25, 25, 25), (140, 90, 230), (70, 130, 70)]
+PALETTE = [
+    (220, 30, 30),
+    (30, 190, 40),
+    (30, 50, 220),
+    (230, 220, 40),
+    (210, 40, 210),
+    (40, 210, 210),
+    (120, 60, 20),
+    (250, 150, 40),
+    (128, 128, 128),
+    (25, 25, 25),
+    (140, 90, 230),
+    (70, 130, 70),
+]
 FOLDERS = {"trip": 4, "home": 4, "work": 4}  # photos in each source folder (12 colours in all)
 QUERIES = ["a red circle", "green", "something blue", "a photo of a square"]
 
@@ -112,7 +124,7 @@ class ScreenTruth(RuleBasedStateMachine):
             result = library.search(self.query, paths=False)
             ids = list(Order(result.ids, known).ids)
             if result.good_count is not None:
-                good = len(Order(result.ids[:result.good_count], known).ids)
+                good = len(Order(result.ids[: result.good_count], known).ids)
         chosen = window.sidebar.currentItem()
         folder = chosen.data(Qt.ItemDataRole.UserRole) if chosen is not None else None
         if folder is not None and folder >= 0:  # (-1: All Photos)
@@ -151,11 +163,13 @@ class ScreenTruth(RuleBasedStateMachine):
         rows = data.draw(st.sets(st.integers(0, window.grid_model.rowCount() - 1), min_size=1, max_size=3))
         window.grid.clearSelection()
         for row in sorted(rows):
-            window.grid.selectionModel().select(window.grid_model.index(row),
-                                                window.grid.selectionModel().SelectionFlag.Select)
+            window.grid.selectionModel().select(
+                window.grid_model.index(row), window.grid.selectionModel().SelectionFlag.Select
+            )
         window.grid.setCurrentIndex(window.grid_model.index(min(rows)))
-        window.grid.selectionModel().select(window.grid_model.index(min(rows)),
-                                            window.grid.selectionModel().SelectionFlag.Select)
+        window.grid.selectionModel().select(
+            window.grid_model.index(min(rows)), window.grid.selectionModel().SelectionFlag.Select
+        )
         original = QMessageBox.question
         QMessageBox.question = lambda *a, **k: QMessageBox.StandardButton.Yes
         try:
@@ -189,8 +203,9 @@ class ScreenTruth(RuleBasedStateMachine):
         if receipt.folder is not None:
             assert Path(receipt.folder) in self.library.folders().values()
         folders = set(self.library.folders().values())
-        self.added = [name for name in self.added + sorted(FOLDERS)
-                      if (self.root / "photos" / name).resolve() in folders]
+        self.added = [
+            name for name in self.added + sorted(FOLDERS) if (self.root / "photos" / name).resolve() in folders
+        ]
         self.added = list(dict.fromkeys(self.added))
 
     @rule(query=st.sampled_from(QUERIES))
@@ -267,6 +282,15 @@ def _distance(painted: QColor, colour) -> float:
 
 def test_the_window_shows_only_what_is_true(qtbot, make_settings, random_model):
     ScreenTruth.qtbot, ScreenTruth.make_settings, ScreenTruth.model = qtbot, make_settings, random_model
-    run_state_machine_as_test(ScreenTruth, settings=settings(
-        max_examples=12, stateful_step_count=10, deadline=None, derandomize=True, database=None,
-        suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.reuse, Phase.generate]))
+    run_state_machine_as_test(
+        ScreenTruth,
+        settings=settings(
+            max_examples=12,
+            stateful_step_count=10,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+            phases=[Phase.explicit, Phase.reuse, Phase.generate],
+        ),
+    )

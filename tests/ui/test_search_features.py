@@ -43,7 +43,9 @@ def test_hash_opens_concept_autocomplete_and_picking_one_searches(qtbot, indexed
     qtbot.keyClicks(bar.edit, "#ci")
     popup = bar.completer.popup()
     qtbot.waitUntil(popup.isVisible)
-    names = [bar.completion_model.item(r).data(Qt.ItemDataRole.UserRole) for r in range(bar.completion_model.rowCount())]
+    names = [
+        bar.completion_model.item(r).data(Qt.ItemDataRole.UserRole) for r in range(bar.completion_model.rowCount())
+    ]
     assert "circle" in names and all(n.startswith("ci") or " ci" in n for n in names), names
     popup.setCurrentIndex(bar.completion_model.index(names.index("circle"), 0))
     with qtbot.waitSignal(window.search_finished, timeout=20000):
@@ -51,7 +53,10 @@ def test_hash_opens_concept_autocomplete_and_picking_one_searches(qtbot, indexed
     assert bar.edit.text() == "#circle " and not popup.isVisible()
     kinds = _kinds(window)
     circles = [i for i, k in enumerate(kinds) if k.endswith("circle")]
-    assert all(k.endswith("circle") for k in kinds[:4]) and sum(circles) < sum(range(len(kinds))) * len(circles) / len(kinds) / 2, kinds
+    assert (
+        all(k.endswith("circle") for k in kinds[:4])
+        and sum(circles) < sum(range(len(kinds))) * len(circles) / len(kinds) / 2
+    ), kinds
     # Esc with the popup open only closes it
     qtbot.keyClicks(bar.edit, "#squ")
     qtbot.waitUntil(popup.isVisible)
@@ -114,8 +119,9 @@ def test_a_saved_search_is_a_smart_album_that_follows_the_library(qtbot, indexed
 
     item = window.saved_list.item(0)
     with qtbot.waitSignal(window.search_finished, timeout=20000):
-        qtbot.mouseClick(window.saved_list.viewport(), Qt.MouseButton.LeftButton,
-                         pos=window.saved_list.visualItemRect(item).center())
+        qtbot.mouseClick(
+            window.saved_list.viewport(), Qt.MouseButton.LeftButton, pos=window.saved_list.visualItemRect(item).center()
+        )
     assert window.search_bar.edit.text() == "a red circle" and item.isSelected()
     assert _kinds(window, 2) == ["red_circle", "red_circle"]
 
@@ -142,8 +148,11 @@ def test_properties_show_concept_tags_and_a_tag_searches(qtbot, indexed):
     lib.add_concept("sunflower pin", ["a yellow circle", "a photo of a yellow circle"])
     with qtbot.waitSignal(window.concepts_ready, timeout=60000):
         window.refresh_concepts()
-    row = next(r for r in range(window.grid_model.rowCount())
-               if Path(window.grid_model.record(r).path).name.startswith("yellow_circle"))
+    row = next(
+        r
+        for r in range(window.grid_model.rowCount())
+        if Path(window.grid_model.record(r).path).name.startswith("yellow_circle")
+    )
     window.grid.setCurrentIndex(window.grid_model.index(row))
     window.show_properties()
     dialog = window.properties

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QPushButton
 
@@ -28,8 +28,9 @@ def _names(window, n=None) -> list[str]:
 def _drop(widget, mime: QMimeData) -> None:
     """What a drag from the file manager or a browser delivers to `widget`."""
     pos = QPointF(widget.rect().center())
-    enter = QDragEnterEvent(pos.toPoint(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                            Qt.KeyboardModifier.NoModifier)
+    enter = QDragEnterEvent(
+        pos.toPoint(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
     QApplication.sendEvent(widget, enter)
     assert enter.isAccepted()
     drop = QDropEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
@@ -53,7 +54,8 @@ def indexed(qtbot, make_window, shapes):
 
 
 def test_a_new_user_adds_a_folder_and_photos_appear_while_the_window_stays_live(
-        qtbot, make_window, shapes, heartbeat, monkeypatch):
+    qtbot, make_window, shapes, heartbeat, monkeypatch
+):
     window = make_window()
     assert window.windowTitle() == "PhotoSeek"
     wait_ready(qtbot, window)
@@ -61,6 +63,7 @@ def test_a_new_user_adds_a_folder_and_photos_appear_while_the_window_stays_live(
 
     seen_threads = set()
     from app.core.library import Library
+
     real_update = Library.update
 
     def update(self, *args, **kwargs):
@@ -115,7 +118,9 @@ def test_sidebar_filters_by_folder_and_removes_a_folder(qtbot, make_window, shap
     window = make_window(folders=[shapes, more])
     wait_ready(qtbot, window)
     wait_indexed(qtbot, window, N_SHAPES + 12)
-    item = next(window.sidebar.item(i) for i in range(window.sidebar.count()) if window.sidebar.item(i).text() == "more")
+    item = next(
+        window.sidebar.item(i) for i in range(window.sidebar.count()) if window.sidebar.item(i).text() == "more"
+    )
     window.sidebar.setCurrentItem(item)
     assert window.grid_model.rowCount() == 12
     assert all("/more/" in p for p in window.grid_model.paths())
@@ -149,10 +154,10 @@ def test_dropping_a_photo_on_the_search_bar_searches_by_it_and_words_refine(qtbo
     assert window.grid_model.paths() == [r.path for r in window.library.photos()]
 
 
-
 def test_a_dropped_heifs_chip_shows_its_primary_image(qtbot, make_window, random_model, tmp_path):
     pytest.importorskip("pillow_heif")
     import numpy as np
+
     from pictures import decoy_first_heif
 
     window = make_window(model=random_model)
@@ -227,8 +232,7 @@ def test_copy_path_and_drag_out_as_file_urls(qtbot, indexed):
 def test_move_to_trash_asks_then_removes_the_photo(qtbot, indexed, tmp_path, monkeypatch):
     window = indexed
     asked = []
-    monkeypatch.setattr(QMessageBox, "question",
-                        lambda *a, **k: asked.append(a) or QMessageBox.StandardButton.Yes)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a) or QMessageBox.StandardButton.Yes)
     window.grid.setCurrentIndex(window.grid_model.index(1))
     victim = window.grid_model.paths()[1]
     _action(window.photo_menu(), "Move to Trash").trigger()
@@ -303,8 +307,9 @@ def test_thumbnail_size_from_the_slider_and_ctrl_wheel(qtbot, indexed):
     assert window.size_slider.value() == window.cell_size
 
 
-def test_settings_survive_a_restart_and_flags_win(qtbot, make_window, make_settings, trained_model,
-                                                   monkeypatch, tmp_path):
+def test_settings_survive_a_restart_and_flags_win(
+    qtbot, make_window, make_settings, trained_model, monkeypatch, tmp_path
+):
     from app.ui import prefs
     from app.ui.main import create_window
 
@@ -336,7 +341,8 @@ def test_settings_survive_a_restart_and_flags_win(qtbot, make_window, make_setti
 
 
 def test_without_a_model_browsing_works_and_a_local_checkpoint_fixes_search(
-        qtbot, make_window, make_settings, trained_model, shapes, monkeypatch):
+    qtbot, make_window, make_settings, trained_model, shapes, monkeypatch
+):
     from app.ui import prefs
 
     settings = make_settings(trained_model, pretrained="no-such-weights-tag")
@@ -384,7 +390,7 @@ def test_dropping_a_folder_on_the_window_adds_it(qtbot, make_window, shapes):
 
 
 def test_the_model_handles_100k_photos_without_touching_their_images(qtbot):
-    from app.core.catalog import FileRecord
+    from app.core.store.catalog import FileRecord
     from app.ui.grid import PhotoGrid, PhotoModel, ThumbnailLoader
 
     records = {i: FileRecord(i, f"/photos/{i}.jpg", f"{i:040x}", 1, 0.0) for i in range(1, 100_001)}
@@ -425,8 +431,9 @@ def test_renames_deletions_and_new_times_on_disk_reach_the_grid_after_a_recheck(
     os.utime(shapes / touched, (future, future))  # now the newest: first in the grid
     with qtbot.waitSignal(window.indexing_finished, timeout=30000):
         window.start_indexing()
-    qtbot.waitUntil(lambda: _names(window, 1) == [touched] and window.grid_model.rowCount() == N_SHAPES - 1,
-                    timeout=10000)
+    qtbot.waitUntil(
+        lambda: _names(window, 1) == [touched] and window.grid_model.rowCount() == N_SHAPES - 1, timeout=10000
+    )
     shown = _names(window)
     assert gone not in shown and renamed not in shown and f"renamed_{renamed}" in shown
 
@@ -456,7 +463,8 @@ def test_a_photo_whose_name_is_not_utf8_is_shown_opened_and_dragged_out(qtbot, m
     window.show_properties()
     dialog = window.properties
     assert dialog.findChild(QLineEdit, "path").text() == os.fsdecode(odd).encode("utf-8", "surrogateescape").decode(
-        "utf-8", "replace")
+        "utf-8", "replace"
+    )
     assert dialog.error is None and "Urlaub_M\ufffdnchen.jpg" in dialog.windowTitle()  # read by its real path
     dialog.close()
     window.close()

@@ -6,7 +6,7 @@ import os
 
 from PySide6.QtCore import QThreadPool
 
-from app.core.catalog import Catalog
+from app.core.store.catalog import Catalog
 from app.ui.workers import heavy_imports, run_task, settle_long_lived
 
 
@@ -89,7 +89,12 @@ def test_worker_calls_make_no_qt_types(tmp_path):
 
     photo = tmp_path / "photo.jpg"
     Image.new("RGB", (120, 80), "teal").save(photo)
-    out = subprocess.run([sys.executable, "-c", WORKER_CALLS, str(photo)], capture_output=True, text=True,
-                         timeout=120, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    out = subprocess.run(
+        [sys.executable, "-c", WORKER_CALLS, str(photo)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "[]"

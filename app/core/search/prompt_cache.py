@@ -13,12 +13,12 @@ import hashlib
 import json
 import logging
 import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
-from .tempfiles import temp_beside
+from ..tempfiles import temp_beside
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +35,13 @@ class PromptCache:
         self.folder = Path(folder)
         self.model_id = model_id
 
-    def vectors(self, texts: Sequence[str], encode: Encode, should_stop: Callable[[], bool] | None = None,
-                progress: Callable[[int, int], None] | None = None) -> np.ndarray | None:
+    def vectors(
+        self,
+        texts: Sequence[str],
+        encode: Encode,
+        should_stop: Callable[[], bool] | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> np.ndarray | None:
         """float32 [len(texts), d]: saved chunks read back, the others encoded with `encode` and
         saved one by one. None when `should_stop()` said so (the chunks done so far are kept).
         `progress(prompts ready, prompts)` after each chunk, once at the start when some are left."""

@@ -27,19 +27,24 @@ import logging
 import os
 import unicodedata
 import weakref
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from . import textmatch
-from .names import from_db
+from ..names import from_db
+from ..store import textmatch
 from .query import Hit, normalise
 from .query_parser import TYPE_EXTENSIONS, Filters, ParsedQuery, Part, concept_key
 from .relevance import Cutoff, relevance_cutoff, rrf
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .library import Library
+    from ..model.embedder import Embedder
+    from ..store.catalog import Catalog
+    from ..store.index import VectorIndex
+    from .concepts import ConceptIndex
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +55,28 @@ OCR_LIMIT = 500  # text matches considered for fusion
 TYPE_FORMATS = {"jpeg": ("jpeg", "mpo"), "heif": ("heif", "heic"), "tiff": ("tiff",)}
 
 
+class Searchable(Protocol):
+    """What a search reads of a library (app/core/library.py's Library is one). A protocol, so that
+    the library imports the search and the search does not import the library back."""
+
+    catalog: Catalog
+
+    @property
+    def model_id(self) -> str: ...
+
+    @property
+    def index(self) -> VectorIndex: ...
+
+    @property
+    def concepts(self) -> ConceptIndex: ...
+
+    def load_model(self) -> Embedder: ...
+
+    def search_model(self) -> Embedder | None: ...
+
+    def photo_ids(self, among: np.ndarray | None = None, limit: int | None = None) -> np.ndarray: ...
+
+
 class SearchResult(list):
     """The hits, best first (a plain list of Hit), and what the search made of the query.
 
@@ -57,9 +84,17 @@ class SearchResult(list):
     library browse); `hints`: short notes for the user about how the query was read; `ids`: the
     hits' ids as an array (all there is when the search was asked for no paths)."""
 
-    def __init__(self, hits: Iterable[Hit] = (), *, parsed: ParsedQuery | None = None,
-                 hints: Iterable[str] = (), good_count: int | None = None, total: int = 0,
-                 cutoff: Cutoff | None = None, ids: np.ndarray | None = None):
+    def __init__(
+        self,
+        hits: Iterable[Hit] = (),
+        *,
+        parsed: ParsedQuery | None = None,
+        hints: Iterable[str] = (),
+        good_count: int | None = None,
+        total: int = 0,
+        cutoff: Cutoff | None = None,
+        ids: np.ndarray | None = None,
+    ):
         super().__init__(hits)
         self.ids = np.fromiter((h.id for h in self), dtype=np.int64, count=len(self)) if ids is None else ids
         self.parsed = parsed
@@ -95,9 +130,11 @@ def _type_condition(types: Iterable[str], params: list) -> str:
 def _orientation_condition(orientations: Iterable[str]) -> str:
     tol = SQUARE_TOLERANCE
     square = f"ABS(width - height) <= {tol} * MAX(width, height)"
-    sql = {"square": square,
-           "portrait": f"(height > width AND NOT {square})",
-           "landscape": f"(width > height AND NOT {square})"}
+    sql = {
+        "square": square,
+        "portrait": f"(height > width AND NOT {square})",
+        "landscape": f"(width > height AND NOT {square})",
+    }
     return "(width > 0 AND height > 0 AND (" + " OR ".join(sql[o] for o in orientations) + "))"
 
 
@@ -110,8 +147,10 @@ def offline_condition(catalog, wanted: bool | None, include_offline: bool = Fals
     if not folder_ids:
         return "0" if wanted else None
     away = f"COALESCE(folder_id, -1) IN ({folder_ids})"
-    online_too = ("fingerprint IN (SELECT fingerprint FROM files WHERE status = 'ok' "
-                  f"AND COALESCE(folder_id, -1) NOT IN ({folder_ids}))")
+    online_too = (
+        "fingerprint IN (SELECT fingerprint FROM files WHERE status = 'ok' "
+        f"AND COALESCE(folder_id, -1) NOT IN ({folder_ids}))"
+    )
     if wanted is False or (wanted is None and not include_offline):
         return f"NOT {away}"
     if wanted:
@@ -147,7 +186,9 @@ def filter_ids(catalog, f: Filters, include_offline: bool = False) -> np.ndarray
     if f.not_orientations:
         where.append("NOT " + _orientation_condition(f.not_orientations))
     if not (f.folders or f.not_folders):
-        return _sorted_ids(r[0] for r in catalog.db.execute(f"SELECT id FROM files WHERE {' AND '.join(where)}", params))
+        return _sorted_ids(
+            r[0] for r in catalog.db.execute(f"SELECT id FROM files WHERE {' AND '.join(where)}", params)
+        )
     rows = catalog.db.execute(f"SELECT id, path, folder_id FROM files WHERE {' AND '.join(where)}", params).fetchall()
     roots = catalog.folders()
     wanted = [_fold(x).strip("/") for x in f.folders]
@@ -160,8 +201,9 @@ def filter_ids(catalog, f: Filters, include_offline: bool = False) -> np.ndarray
         ok = verdict.get(key)
         if ok is None:
             rel = _relative_dir(directory, roots.get(folder_id))
-            ok = (not wanted or any(_folder_matches(rel, w) for w in wanted)) and \
-                not any(_folder_matches(rel, u) for u in unwanted)
+            ok = (not wanted or any(_folder_matches(rel, w) for w in wanted)) and not any(
+                _folder_matches(rel, u) for u in unwanted
+            )
             verdict[key] = ok
         if ok:
             out.append(file_id)
@@ -272,9 +314,8 @@ _STOP_WORDS = {"a", "an", "the", "of", "in", "on", "at", "with", "and", "or", "t
 NO_MODEL_HINT = "no search model yet: words are matched against file names and the text in photos"
 
 
-def _has_model(library: "Library") -> bool:
-    search_model = getattr(library, "search_model", None)
-    return search_model is None or search_model() is not None
+def _has_model(library: Searchable) -> bool:
+    return library.search_model() is not None
 
 
 def words_as_phrases(parsed: ParsedQuery) -> ParsedQuery:
@@ -284,9 +325,14 @@ def words_as_phrases(parsed: ParsedQuery) -> ParsedQuery:
     words += [concept_key(t.name) for t in parsed.concepts if not t.negative]
     excluded = [p.text for p in parsed.negative_parts] + [concept_key(t.name) for t in parsed.concepts if t.negative]
     kept = [w for w in words if len(w) > 1 and w.lower() not in _STOP_WORDS] or words
-    return dataclasses.replace(parsed, parts=(), concepts=(), phrases=tuple(dict.fromkeys(parsed.phrases + tuple(kept))),
-                               excluded_phrases=parsed.excluded_phrases + tuple(excluded),
-                               hints=parsed.hints + (NO_MODEL_HINT,))
+    return dataclasses.replace(
+        parsed,
+        parts=(),
+        concepts=(),
+        phrases=tuple(dict.fromkeys(parsed.phrases + tuple(kept))),
+        excluded_phrases=parsed.excluded_phrases + tuple(excluded),
+        hints=parsed.hints + (NO_MODEL_HINT,),
+    )
 
 
 # -- vectors and concepts ------------------------------------------------------------------------
@@ -304,7 +350,7 @@ def _max_by_id(results: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray
     return ids[first], scores[first]
 
 
-def _resolve_concepts(library: "Library", parsed: ParsedQuery, hints: list[str]):
+def _resolve_concepts(library: Searchable, parsed: ParsedQuery, hints: list[str]):
     """(concepts found [(term, Concept)], parts standing in for unknown concepts)."""
     if not parsed.concepts:
         return [], []
@@ -315,8 +361,10 @@ def _resolve_concepts(library: "Library", parsed: ParsedQuery, hints: list[str])
         if concept is None:
             words = concept_key(term.name)
             near = vocab.suggest(term.name)
-            hints.append(f"no concept #{term.name}; searching for “{words}”"
-                         + (f" (did you mean #{near[0].replace(' ', '_')}?)" if near else ""))
+            hints.append(
+                f"no concept #{term.name}; searching for “{words}”"
+                + (f" (did you mean #{near[0].replace(' ', '_')}?)" if near else "")
+            )
             stand_ins.append(Part(words, term.weight, term.negative))
         else:
             found.append((term, concept))
@@ -327,7 +375,7 @@ _SAMPLE_SIZE = 4096
 _samples: dict[tuple[int, str], tuple[int, int, np.ndarray]] = {}  # (catalog, model) -> (generation, count, vectors)
 
 
-def library_sample(library: "Library") -> np.ndarray | None:
+def library_sample(library: Searchable) -> np.ndarray | None:
     """Up to 4,096 image vectors of the library (all of a small one), re-drawn when it has
     changed by more than 5 %: what the spread of a query part's scores is measured on."""
     catalog, model_id = library.catalog, library.model_id
@@ -337,8 +385,12 @@ def library_sample(library: "Library") -> np.ndarray | None:
     if cached is not None and cached[0] == generation:
         return cached[2]
     count = catalog.embedding_count(model_id)
-    if cached is not None and len(cached[2]) and abs(count - cached[1]) <= 0.05 * cached[1] \
-            and (len(cached[2]) >= _SAMPLE_SIZE or count == cached[1]):
+    if (
+        cached is not None
+        and len(cached[2])
+        and abs(count - cached[1]) <= 0.05 * cached[1]
+        and (len(cached[2]) >= _SAMPLE_SIZE or count == cached[1])
+    ):
         _samples[key] = (generation, cached[1], cached[2])
         return cached[2]
     rows = catalog.db.execute(
@@ -346,15 +398,21 @@ def library_sample(library: "Library") -> np.ndarray | None:
         SELECT embeddings.vector FROM files JOIN embeddings
         ON embeddings.fingerprint = files.fingerprint AND embeddings.model_id = ?
         WHERE files.status = 'ok' ORDER BY RANDOM() LIMIT ?
-        """, (model_id, _SAMPLE_SIZE)).fetchall()
-    vectors = (np.frombuffer(b"".join(r[0] for r in rows), dtype=np.float16).reshape(len(rows), -1).astype(np.float32)
-               if rows else np.empty((0, 0), dtype=np.float32))
+        """,
+        (model_id, _SAMPLE_SIZE),
+    ).fetchall()
+    vectors = (
+        np.frombuffer(b"".join(r[0] for r in rows), dtype=np.float16).reshape(len(rows), -1).astype(np.float32)
+        if rows
+        else np.empty((0, 0), dtype=np.float32)
+    )
     _samples[key] = (generation, count, vectors)
     return vectors
 
 
-def query_vector(library: "Library", parts: list[Part], concepts: list, image_vector: np.ndarray | None,
-                 hints: list[str]) -> np.ndarray:
+def query_vector(
+    library: Searchable, parts: list[Part], concepts: list, image_vector: np.ndarray | None, hints: list[str]
+) -> np.ndarray:
     """One unit vector for the query's parts, concepts and image (see the module docstring).
 
     With more than one term, each unit vector is divided by the spread (standard deviation) of
@@ -383,8 +441,9 @@ def query_vector(library: "Library", parts: list[Part], concepts: list, image_ve
     return normalise(total)
 
 
-def concept_ranking(library: "Library", concepts: list,
-                    among: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def concept_ranking(
+    library: Searchable, concepts: list, among: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Photos by concept score: for one concept its z-score (the best-prompt cosine, standardised
     by the mean and spread of that concept's best-prompt cosine over the library); for several,
     the weighted mean of their z-scores, so that a photo must show all of them. `among`: only
@@ -417,9 +476,17 @@ def concept_ranking(library: "Library", concepts: list,
 # -- the whole search ----------------------------------------------------------------------------
 
 
-def execute(library: "Library", parsed: ParsedQuery, n: int | None = None, image_vector: np.ndarray | None = None,
-            exclude: set[int] | None = None, min_score: float | None = None, good_only: bool = False,
-            paths: bool = True, include_offline: bool = False) -> SearchResult:
+def execute(
+    library: Searchable,
+    parsed: ParsedQuery,
+    n: int | None = None,
+    image_vector: np.ndarray | None = None,
+    exclude: set[int] | None = None,
+    min_score: float | None = None,
+    good_only: bool = False,
+    paths: bool = True,
+    include_offline: bool = False,
+) -> SearchResult:
     """`paths=False`: only `ids` (and `good_count`, `hints`) are filled in; what the window needs,
     without looking up a path for each of maybe a million results. Photos of offline folders
     are left out unless `include_offline` or the query says `is:offline`."""
@@ -429,11 +496,64 @@ def execute(library: "Library", parsed: ParsedQuery, n: int | None = None, image
     hints = list(parsed.hints)
     concepts, stand_ins = _resolve_concepts(library, parsed, hints)
     parts = list(parsed.parts) + stand_ins
+    scope = _scope(catalog, parsed, exclude, include_offline, hints)
+    ranked = _rank(library, parsed, parts, concepts, image_vector, scope, n, hints)
+    if ranked is None:
+        return SearchResult([], parsed=parsed, hints=hints or ["nothing to search for"], good_count=0)
+    ids, scores, total = ranked
+    ids, scores = _within(ids, scores, scope)
+    cutoff = relevance_cutoff(scores)
 
-    # which photos may appear at all (sorted ids; None: every photo)
-    restricted = parsed.filters.active or bool(parsed.phrases)  # else a query of filters only asks for nothing
-    allowed = filter_ids(catalog, parsed.filters, include_offline) \
-        if parsed.filters.active or has_offline(catalog) else None
+    # plain words found in the photos' text: fused with the CLIP ranking
+    words = " ".join(p.text for p in parts if not p.negative)
+    ocr = ocr_ranking(catalog, words) if words else []
+    if ocr:
+        present = set(ids.tolist())
+        ocr = [i for i in ocr if i in present]
+    if not ocr and not parsed.phrases and min_score is None and not paths:
+        return _ids_result(parsed, hints, ids, cutoff, total, n, good_only)
+    order, good, text_hits, score_of = _fused_order(ids, scores, cutoff, ocr, bool(parsed.phrases))
+    good_count = len(good & set(order))
+    if min_score is not None:
+        order = [i for i in order if score_of[i] >= min_score or i in text_hits]
+        good_count = len([i for i in order if i in good])
+    if good_only:
+        order = order[:good_count]
+    total = len(order) if total is None else total
+    if n is not None:
+        order = order[: max(0, n)]
+    if not paths:
+        return SearchResult(
+            [],
+            parsed=parsed,
+            hints=hints,
+            good_count=min(good_count, len(order)),
+            total=total,
+            cutoff=cutoff,
+            ids=np.array(order, dtype=np.int64),
+        )
+    found = catalog.paths(order)
+    hits = [Hit(i, found[i], float(score_of[i]), i in text_hits) for i in order if i in found]
+    return SearchResult(
+        hits, parsed=parsed, hints=hints, good_count=min(good_count, len(hits)), total=total, cutoff=cutoff
+    )
+
+
+@dataclass
+class _Scope:
+    """Which photos may appear at all."""
+
+    allowed: np.ndarray | None  # sorted ids; None: every photo
+    banned: set[int]  # excluded, and the photos holding excluded phrases
+    phrase_order: list[int]  # the first phrase's matches, best first
+    restricted: bool  # filters or phrases: else a query of filters only asks for nothing
+
+
+def _scope(catalog, parsed: ParsedQuery, exclude: set[int] | None, include_offline: bool, hints: list[str]) -> _Scope:
+    restricted = parsed.filters.active or bool(parsed.phrases)
+    allowed = (
+        filter_ids(catalog, parsed.filters, include_offline) if parsed.filters.active or has_offline(catalog) else None
+    )
     phrase_order: list[int] = []
     for phrase in parsed.phrases:
         matches = phrase_matches(catalog, phrase)
@@ -446,82 +566,106 @@ def execute(library: "Library", parsed: ParsedQuery, n: int | None = None, image
         allowed = np.setdiff1d(allowed, np.fromiter(banned, dtype=np.int64, count=len(banned)), assume_unique=True)
     if parsed.phrases and not _has_ocr(catalog):
         hints.append("quoted words are matched against file names (text inside photos is not read yet)")
+    return _Scope(allowed, banned, phrase_order, restricted)
 
+
+def _rank(
+    library: Searchable,
+    parsed: ParsedQuery,
+    parts: list[Part],
+    concepts: list,
+    image_vector: np.ndarray | None,
+    scope: _Scope,
+    n: int | None,
+    hints: list[str],
+) -> tuple[np.ndarray, np.ndarray, int | None] | None:
+    """(ids, scores, total when known before ranking), best first; None: nothing to search for.
+    The index ranks only the allowed photos (filtering its best few after would lose most)."""
+    allowed, total = scope.allowed, None
     concept_only = bool(concepts) and not parts and image_vector is None and all(not t.negative for t, _ in concepts)
-    # ranking: the index ranks only the allowed photos (filtering its best few after would lose most)
-    total = None  # known before ranking when only the first n are listed
     if concept_only:
         ids, scores = concept_ranking(library, concepts, allowed)
     elif parts or concepts or image_vector is not None:
         q = query_vector(library, parts, concepts, image_vector, hints)
         ids, scores = library.index.search(q, None, allowed)
     else:  # only filters and phrases: the matches, best text match first, else newest first
-        if not restricted and not banned:
-            return SearchResult([], parsed=parsed, hints=hints or ["nothing to search for"], good_count=0)
-        if phrase_order:
-            ids = np.array(list(dict.fromkeys(phrase_order)), dtype=np.int64)
+        if not scope.restricted and not scope.banned:
+            return None
+        if scope.phrase_order:
+            ids = np.array(list(dict.fromkeys(scope.phrase_order)), dtype=np.int64)
         else:  # ids only, and only the first n when that is all that was asked for
             ids = library.photo_ids(allowed, n if allowed is not None else None)
             total = len(allowed) if allowed is not None else None
         scores = np.ones(len(ids), dtype=np.float32)
+    return np.asarray(ids, dtype=np.int64), np.asarray(scores, dtype=np.float32), total
 
-    ids = np.asarray(ids, dtype=np.int64)
-    scores = np.asarray(scores, dtype=np.float32)
-    if allowed is not None:
-        keep = np.isin(ids, allowed)
-        ids, scores = ids[keep], scores[keep]
-    elif banned:
-        keep = ~np.isin(ids, np.fromiter(banned, dtype=np.int64, count=len(banned)))
-        ids, scores = ids[keep], scores[keep]
 
-    cutoff = relevance_cutoff(scores)
+def _within(ids: np.ndarray, scores: np.ndarray, scope: _Scope) -> tuple[np.ndarray, np.ndarray]:
+    if scope.allowed is not None:
+        keep = np.isin(ids, scope.allowed)
+        return ids[keep], scores[keep]
+    if scope.banned:
+        keep = ~np.isin(ids, np.fromiter(scope.banned, dtype=np.int64, count=len(scope.banned)))
+        return ids[keep], scores[keep]
+    return ids, scores
 
-    # plain words found in the photos' text: fused with the CLIP ranking
-    text_hits: set[int] = set()
-    words = " ".join(p.text for p in parts if not p.negative)
-    ocr = ocr_ranking(catalog, words) if words else []
-    if ocr:
-        present = set(ids.tolist())
-        ocr = [i for i in ocr if i in present]
-    if not ocr and not parsed.phrases and min_score is None and not paths:
-        # the usual case, kept in arrays: the CLIP order is the order, the good ones lead it
-        # (a Python list of 100k ids here held the interpreter long enough to stall the window)
-        good_count = len(ids) if cutoff.count > len(ids) else cutoff.count
-        order_ids = ids[:good_count] if good_only else ids
-        total = len(order_ids) if total is None else total
-        if n is not None:
-            order_ids = order_ids[: max(0, n)]
-        return SearchResult([], parsed=parsed, hints=hints, good_count=min(good_count, len(order_ids)), total=total,
-                            cutoff=cutoff, ids=np.ascontiguousarray(order_ids, dtype=np.int64))
+
+def _ids_result(
+    parsed: ParsedQuery,
+    hints: list[str],
+    ids: np.ndarray,
+    cutoff: Cutoff,
+    total: int | None,
+    n: int | None,
+    good_only: bool,
+) -> SearchResult:
+    """The usual case, kept in arrays: the CLIP order is the order, the good ones lead it (a Python
+    list of 100k ids here held the interpreter long enough to stall the window)."""
+    good_count = len(ids) if cutoff.count > len(ids) else cutoff.count
+    order_ids = ids[:good_count] if good_only else ids
+    total = len(order_ids) if total is None else total
+    if n is not None:
+        order_ids = order_ids[: max(0, n)]
+    return SearchResult(
+        [],
+        parsed=parsed,
+        hints=hints,
+        good_count=min(good_count, len(order_ids)),
+        total=total,
+        cutoff=cutoff,
+        ids=np.ascontiguousarray(order_ids, dtype=np.int64),
+    )
+
+
+def _fused_order(
+    ids: np.ndarray, scores: np.ndarray, cutoff: Cutoff, ocr: list[int], phrases: bool
+) -> tuple[list[int], set[int], set[int], dict[int, float]]:
+    """(order with the good ones first, the good ones, the text matches, score by id): the CLIP
+    ranking fused with the text matches."""
     good = set(ids[: cutoff.count].tolist())
     score_of = dict(zip(ids.tolist(), scores.tolist()))
+    text_hits: set[int] = set()
     if ocr:
         text_hits = set(ocr)
         fused = _keeping_text_order([i for i, _ in rrf([ids.tolist(), ocr])], ocr)
     else:
         fused = ids.tolist()
-    if parsed.phrases:
+    if phrases:
         text_hits |= set(fused)  # every result holds the quoted words
     good |= text_hits
     order = [i for i in fused if i in good] + [i for i in fused if i not in good]
-    good_count = len(good & set(order))
-
-    if min_score is not None:
-        order = [i for i in order if score_of[i] >= min_score or i in text_hits]
-        good_count = len([i for i in order if i in good])
-    if good_only:
-        order = order[:good_count]
-    total = len(order) if total is None else total
-    if n is not None:
-        order = order[: max(0, n)]
-    if not paths:
-        return SearchResult([], parsed=parsed, hints=hints, good_count=min(good_count, len(order)), total=total,
-                            cutoff=cutoff, ids=np.array(order, dtype=np.int64))
-    found = catalog.paths(order)
-    hits = [Hit(i, found[i], float(score_of[i]), i in text_hits) for i in order if i in found]
-    return SearchResult(hits, parsed=parsed, hints=hints, good_count=min(good_count, len(hits)), total=total,
-                        cutoff=cutoff)
+    return order, good, text_hits, score_of
 
 
-__all__ = ["SearchResult", "execute", "filter_ids", "offline_condition", "has_offline", "phrase_matches", "ocr_ranking", "query_vector",
-           "concept_ranking", "NEGATIVE_WEIGHT"]
+__all__ = [
+    "SearchResult",
+    "execute",
+    "filter_ids",
+    "offline_condition",
+    "has_offline",
+    "phrase_matches",
+    "ocr_ranking",
+    "query_vector",
+    "concept_ranking",
+    "NEGATIVE_WEIGHT",
+]

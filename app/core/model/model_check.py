@@ -65,8 +65,10 @@ def explain_mismatch(spec: ModelSpec) -> str | None:
     owner = model_of(shapes, Path(spec.pretrained).expanduser(), exclude=spec.name)
     if owner:
         return f"These weights are for {owner}, the chosen model is {spec.name}."
-    return (f"These weights are not for {spec.name}: {first_difference(shapes, chosen)}. "
-            "Choose the model they were made for, or the weights of this model.")
+    return (
+        f"These weights are not for {spec.name}: {first_difference(shapes, chosen)}. "
+        "Choose the model they were made for, or the weights of this model."
+    )
 
 
 def checkpoint_shapes(path: Path) -> dict[str, tuple[int, ...]]:

@@ -7,25 +7,32 @@ embedding that is already stored.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Iterator
 
-from .catalog import FileRecord
+from ..fingerprint import fingerprint
+from ..store.catalog import FileRecord
 
 log = logging.getLogger(__name__)
 
-_HEAD = 1 << 20
-_TAIL = 64 << 10
-
 IMAGE_EXTENSIONS = {
-    ".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff",
-    ".heic", ".heif", ".hif",
+    ".jpg",
+    ".jpeg",
+    ".jpe",
+    ".png",
+    ".webp",
+    ".gif",
+    ".bmp",
+    ".tif",
+    ".tiff",
+    ".heic",
+    ".heif",
+    ".hif",
 }
 
 
@@ -45,22 +52,6 @@ class DiskFile:
     size: int
     mtime: float
     folder_id: int | None = None
-
-
-def fingerprint(path: str | Path, size: int | None = None) -> str:
-    """A cheap content fingerprint: size plus a hash of the head and tail of the file."""
-    h = hashlib.blake2b(digest_size=16)
-    with open(path, "rb") as f:
-        if size is None:
-            size = os.fstat(f.fileno()).st_size
-        h.update(size.to_bytes(8, "little"))
-        h.update(f.read(_HEAD))
-        if size > _HEAD + _TAIL:
-            f.seek(size - _TAIL)
-            h.update(f.read(_TAIL))
-        elif size > _HEAD:
-            h.update(f.read())
-    return h.hexdigest()
 
 
 def unavailable_reason(root: Path, has_photos: bool, was_mount_point: bool = False) -> str | None:
@@ -86,8 +77,13 @@ def _inside(path: str, folder: str) -> bool:
     return path == folder or path.startswith(os.path.join(folder, ""))
 
 
-def walk(root: Path, extensions: set[str] | None = None, folder_id: int | None = None,
-         unlistable: dict[str, str] | None = None, skip: Path | None = None) -> Iterator[DiskFile]:
+def walk(
+    root: Path,
+    extensions: set[str] | None = None,
+    folder_id: int | None = None,
+    unlistable: dict[str, str] | None = None,
+    skip: Path | None = None,
+) -> Iterator[DiskFile]:
     """Every image file under root. Skips hidden folders and files, AppleDouble `._*` files and
     symlink loops; folders that cannot be listed are logged, skipped and added to `unlistable`
     with the reason (their photos are not gone, only out of reach). `skip`: a folder never walked (PhotoSeek's own
@@ -170,12 +166,20 @@ def _fingerprints(files: list[DiskFile], hasher, workers: int) -> tuple[dict[str
             found = list(pool.map(one, files))
     else:
         found = [one(f) for f in files]
-    return ({f.path: fp for f, (fp, _) in zip(files, found) if fp is not None},
-            [(f.path, why) for f, (_, why) in zip(files, found) if why is not None])
+    return (
+        {f.path: fp for f, (fp, _) in zip(files, found) if fp is not None},
+        [(f.path, why) for f, (_, why) in zip(files, found) if why is not None],
+    )
 
 
-def plan(disk: list[DiskFile], known: list[FileRecord], embedded: set[str], hasher=fingerprint,
-         workers: int = 1, elsewhere: list[FileRecord] | tuple = ()) -> ScanPlan:
+def plan(
+    disk: list[DiskFile],
+    known: list[FileRecord],
+    embedded: set[str],
+    hasher=fingerprint,
+    workers: int = 1,
+    elsewhere: list[FileRecord] | tuple = (),
+) -> ScanPlan:
     """Diff files on disk against catalog rows, fingerprinting new and changed files `workers` at a time.
 
     `embedded` holds the fingerprints that already have an embedding for the current model;
@@ -189,8 +193,9 @@ def plan(disk: list[DiskFile], known: list[FileRecord], embedded: set[str], hash
         result.new_count = len(disk)
         return result
     by_path = {r.path: r for r in known}
-    same = {f.path for f in disk if (row := by_path.get(f.path)) is not None and row.size == f.size
-            and row.mtime == f.mtime}
+    same = {
+        f.path for f in disk if (row := by_path.get(f.path)) is not None and row.size == f.size and row.mtime == f.mtime
+    }
     fingerprints, result.unreadable = _fingerprints([f for f in disk if f.path not in same], hasher, workers)
     on_disk = {f.path for f in disk}
     gone = {r.path: r for r in known if r.path not in on_disk}

@@ -3,7 +3,7 @@
 Three signals, each named in the result, from the strongest:
 
 1. **Identical** (`IDENTICAL`). Photos with the same content fingerprint; for files larger than
-   what the fingerprint reads (see scanner.py) a full hash confirms it.
+   what the fingerprint reads (see app/core/fingerprint.py) a full hash confirms it.
 2. **Near copy** (`NEAR_COPY`). A 64-bit DCT hash (pHash) of the decoded picture, computed during
    indexing from the one decode (and from the thumbnail for photos indexed before), at most
    `hash_distance` bits apart. Resized, recompressed, re-coloured or very slightly cropped copies
@@ -33,14 +33,15 @@ import hashlib
 import logging
 import math
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from itertools import combinations
-from typing import Callable, Iterable
 
 import numpy as np
 from PIL import Image
 
-from . import scanner
+from ..fingerprint import HEAD, TAIL
+from ..ingest.phash import hamming, perceptual_hash
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,6 @@ CHECK_SAMPLE = 256  # photos whose look-alikes tell whether the model separates 
 CROWDED_SHARE = 0.10  # ... it does not when one photo in four looks like more than this share
 CROWDED_MIN = 2  # ... (and more than this many photos) of the library at MIN_THRESHOLD
 _EPS = 1e-6  # float32 slack on cosine comparisons
-_FLAT = 2.0  # pictures whose low-frequency content is all below this have no usable hash
 
 IDENTICAL, NEAR_COPY, LOOKS_ALIKE = "identical", "near copy", "looks alike"  # strongest first
 SAME_PICTURE = (IDENTICAL, NEAR_COPY)  # pre-selected for the trash; a look-alike may be another shot
@@ -82,50 +82,19 @@ def check_settings(threshold: float, hash_distance: int | None = None) -> None:
     """Raise ValueError, with a message for the user, for a threshold or hash distance outside
     the range where they mean "the same picture"."""
     if not MIN_THRESHOLD - 1e-9 <= threshold <= 1.0:
-        raise ValueError(f"the similarity threshold must be between {MIN_THRESHOLD:.2f} and 1.00 "
-                         "(lower values would group photos that are not copies of each other)")
+        raise ValueError(
+            f"the similarity threshold must be between {MIN_THRESHOLD:.2f} and 1.00 "
+            "(lower values would group photos that are not copies of each other)"
+        )
     if hash_distance is not None and not -1 <= hash_distance <= MAX_HASH_DISTANCE:
-        raise ValueError(f"the image-hash distance must be between 0 and {MAX_HASH_DISTANCE} bits, or -1 "
-                         "for none (unrelated photos can be 8 bits apart)")
+        raise ValueError(
+            f"the image-hash distance must be between 0 and {MAX_HASH_DISTANCE} bits, or -1 "
+            "for none (unrelated photos can be 8 bits apart)"
+        )
 
 
 StopCheck = Callable[[], bool]
 ProgressCallback = Callable[[str, int, int], None]  # (step, done, total)
-
-
-# -- the perceptual hash ------------------------------------------------------------------------
-
-
-def _dct_matrix(n: int) -> np.ndarray:
-    k = np.arange(n)[:, None]
-    i = np.arange(n)[None, :]
-    m = np.cos(np.pi * (2 * i + 1) * k / (2 * n)) * math.sqrt(2 / n)
-    m[0] /= math.sqrt(2)
-    return m
-
-
-_DCT32 = _dct_matrix(32)
-
-
-def perceptual_hash(image: Image.Image) -> int | None:
-    """The 64-bit DCT hash (pHash) of a picture as a signed integer (SQLite's INTEGER), or None
-    for a picture too flat to tell apart from others (a blank frame)."""
-    grey = image.convert("L")
-    if grey.width > 256 or grey.height > 256:
-        grey = grey.reduce(max(1, min(grey.width, grey.height) // 64))
-    pixels = np.asarray(grey.resize((32, 32), Image.Resampling.BOX), dtype=np.float64)
-    low = (_DCT32 @ pixels @ _DCT32.T)[:8, :8].ravel()
-    ac = low[1:]
-    if np.abs(ac).max() < _FLAT:
-        return None
-    bits = low > np.median(ac)
-    value = int(np.packbits(bits).view(">u8")[0])
-    return value - (1 << 64) if value >= 1 << 63 else value
-
-
-def hamming(a: int, b: int) -> int:
-    """Bits that differ between two 64-bit hashes."""
-    return ((a ^ b) & ((1 << 64) - 1)).bit_count()
 
 
 def _full_hash(path: str) -> str | None:
@@ -171,8 +140,16 @@ class Photo:
         return self.kind == IDENTICAL
 
     def as_dict(self) -> dict:
-        return {"id": self.id, "path": self.path, "size": self.size, "width": self.width,
-                "height": self.height, "taken_at": self.taken_at, "kind": self.kind, "identical": self.identical}
+        return {
+            "id": self.id,
+            "path": self.path,
+            "size": self.size,
+            "width": self.width,
+            "height": self.height,
+            "taken_at": self.taken_at,
+            "kind": self.kind,
+            "identical": self.identical,
+        }
 
 
 @dataclass
@@ -208,9 +185,14 @@ class DuplicateGroup:
         return min(self.match(self.keeper, p).similarity for p in self.others if p.kind == self.kind)
 
     def as_dict(self) -> dict:
-        return {"keeper": self.keeper.path, "paths": [p.path for p in self.photos], "kind": self.kind,
-                "exact": self.exact, "similarity": round(self.similarity, 4),
-                "photos": [p.as_dict() for p in self.photos]}
+        return {
+            "keeper": self.keeper.path,
+            "paths": [p.path for p in self.photos],
+            "kind": self.kind,
+            "exact": self.exact,
+            "similarity": round(self.similarity, 4),
+            "photos": [p.as_dict() for p in self.photos],
+        }
 
 
 @dataclass
@@ -231,10 +213,16 @@ class DuplicateReport:
         return sum(len(g.photos) - 1 for g in self.groups)
 
     def as_dict(self) -> dict:
-        return {"threshold": self.threshold, "hash_distance": self.hash_distance, "photos": self.photos,
-                "embeddings_used": self.embeddings_used, "note": self.note,
-                "offline_folders": self.offline_folders, "seconds": round(self.seconds, 3),
-                "groups": [g.as_dict() for g in self.groups]}
+        return {
+            "threshold": self.threshold,
+            "hash_distance": self.hash_distance,
+            "photos": self.photos,
+            "embeddings_used": self.embeddings_used,
+            "note": self.note,
+            "offline_folders": self.offline_folders,
+            "seconds": round(self.seconds, 3),
+            "groups": [g.as_dict() for g in self.groups],
+        }
 
 
 # -- finding pairs ------------------------------------------------------------------------------
@@ -257,9 +245,13 @@ def hash_pairs(hashes: np.ndarray, max_distance: int) -> tuple[np.ndarray, np.nd
     return rows[keep], found[keep].astype(np.int64)
 
 
-def embedding_pairs(vectors: np.ndarray, threshold: float, should_stop: StopCheck | None = None,
-                    progress: Callable[[int, int], None] | None = None,
-                    exact_limit: int = EXACT_LIMIT) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def embedding_pairs(
+    vectors: np.ndarray,
+    threshold: float,
+    should_stop: StopCheck | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    exact_limit: int = EXACT_LIMIT,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Index pairs (i < j) of unit vectors with cosine >= threshold, and their cosines.
 
     Exact (blocked matrix products) up to `exact_limit` vectors. Above it an inverted-file index:
@@ -282,7 +274,7 @@ def embedding_pairs(vectors: np.ndarray, threshold: float, should_stop: StopChec
         for start in range(0, n, block):
             if should_stop():
                 break
-            sims = vectors[start:start + block] @ vectors[start:].T
+            sims = vectors[start : start + block] @ vectors[start:].T
             r, c = np.nonzero(sims >= threshold)
             keep = start + r < start + c  # upper triangle (c is relative to `start`)
             rows_out.append(start + r[keep])
@@ -302,7 +294,7 @@ def embedding_pairs(vectors: np.ndarray, threshold: float, should_stop: StopChec
         for start in range(0, n, block):
             if should_stop():
                 break
-            lims, sims, found = index.range_search(vectors[start:start + block], float(threshold) - 1e-6)
+            lims, sims, found = index.range_search(vectors[start : start + block], float(threshold) - 1e-6)
             rows = start + np.repeat(np.arange(len(lims) - 1, dtype=np.int64), np.diff(lims).astype(np.int64))
             keep = rows < found
             rows_out.append(rows[keep])
@@ -311,8 +303,11 @@ def embedding_pairs(vectors: np.ndarray, threshold: float, should_stop: StopChec
             progress(min(n, start + block), n)
     if not rows_out:
         return empty
-    return (np.concatenate(rows_out).astype(np.int64), np.concatenate(cols_out).astype(np.int64),
-            np.concatenate(sims_out).astype(np.float32))
+    return (
+        np.concatenate(rows_out).astype(np.int64),
+        np.concatenate(cols_out).astype(np.int64),
+        np.concatenate(sims_out).astype(np.float32),
+    )
 
 
 def model_separates(vectors: np.ndarray, sample: int = CHECK_SAMPLE) -> tuple[bool, float]:
@@ -328,8 +323,12 @@ def model_separates(vectors: np.ndarray, sample: int = CHECK_SAMPLE) -> tuple[bo
     if n < 2:
         return True, 0.0
     picked = np.random.default_rng(1).choice(n, size=min(n, sample), replace=False)
-    counts = np.concatenate([(vectors[picked[s:s + 64]] @ vectors.T >= MIN_THRESHOLD - _EPS).sum(axis=1) - 1
-                             for s in range(0, len(picked), 64)])  # - 1: not the photo itself
+    counts = np.concatenate(
+        [
+            (vectors[picked[s : s + 64]] @ vectors.T >= MIN_THRESHOLD - _EPS).sum(axis=1) - 1
+            for s in range(0, len(picked), 64)
+        ]
+    )  # - 1: not the photo itself
     lookalikes = float(np.percentile(counts, 75))
     return lookalikes <= max(CROWDED_MIN, CROWDED_SHARE * (n - 1)), lookalikes / (n - 1)
 
@@ -370,7 +369,7 @@ def _content_keys(rows: list[tuple]) -> list[str]:
     for k, fingerprint in enumerate(keys):
         by_fingerprint.setdefault(fingerprint, []).append(k)
     for members in by_fingerprint.values():
-        if len(members) > 1 and rows[members[0]][3] > scanner._HEAD + scanner._TAIL:
+        if len(members) > 1 and rows[members[0]][3] > HEAD + TAIL:
             for k in members:
                 keys[k] += f":{_full_hash(rows[k][1]) or f'unread {k}'}"
     return keys
@@ -402,7 +401,9 @@ def _hash_pairs(hashes: list[int | None], max_distance: int) -> list[tuple[int, 
         else:
             first[u] = k
     a, b = hash_pairs(unique, max_distance)
-    pairs += [(hamming(int(unique[ua]), int(unique[ub])), first[ua], first[ub]) for ua, ub in zip(a.tolist(), b.tolist())]
+    pairs += [
+        (hamming(int(unique[ua]), int(unique[ub])), first[ua], first[ub]) for ua, ub in zip(a.tolist(), b.tolist())
+    ]
     return [(i, j) for _, i, j in sorted(pairs)]
 
 
@@ -417,23 +418,29 @@ def _trusted_vectors(catalog, model_id: str, n: int, position: dict[int, int]) -
     if len(rows) == 0:
         return None, ""  # nothing embedded (yet)
     if len(rows) < CHECK_MIN_PHOTOS:
-        return None, (f"Similar-looking photos were compared by their image hash only: look-alikes need "
-                      f"{CHECK_MIN_PHOTOS} photos or more, to show whether this model tells photos apart.")
+        return None, (
+            f"Similar-looking photos were compared by their image hash only: look-alikes need "
+            f"{CHECK_MIN_PHOTOS} photos or more, to show whether this model tells photos apart."
+        )
     usable, share = model_separates(vectors)
     if not usable:
-        return None, (f"Similar-looking photos were compared by their image hash only: this model's embeddings "
-                      f"do not tell photos apart (one photo in four looks like {share:.0%} of the library), "
-                      "so look-alikes are not offered.")
+        return None, (
+            f"Similar-looking photos were compared by their image hash only: this model's embeddings "
+            f"do not tell photos apart (one photo in four looks like {share:.0%} of the library), "
+            "so look-alikes are not offered."
+        )
     by_row = np.zeros((n, vectors.shape[1]), dtype=np.float32)
     by_row[rows] = vectors
     return by_row, ""
 
 
-def _embedding_pairs(vectors: np.ndarray, threshold: float, should_stop: StopCheck,
-                     progress: ProgressCallback, exact_limit: int) -> list[tuple[int, int]]:
+def _embedding_pairs(
+    vectors: np.ndarray, threshold: float, should_stop: StopCheck, progress: ProgressCallback, exact_limit: int
+) -> list[tuple[int, int]]:
     """Pairs of rows that look alike, most alike first (rows without an embedding are zeros)."""
-    a, b, sims = embedding_pairs(vectors, threshold, should_stop,
-                                 lambda done, total: progress("embeddings", done, total), exact_limit)
+    a, b, sims = embedding_pairs(
+        vectors, threshold, should_stop, lambda done, total: progress("embeddings", done, total), exact_limit
+    )
     order = np.argsort(-sims, kind="stable")
     return list(zip(a[order].tolist(), b[order].tolist()))
 
@@ -441,8 +448,9 @@ def _embedding_pairs(vectors: np.ndarray, threshold: float, should_stop: StopChe
 # -- grouping -----------------------------------------------------------------------------------
 
 
-def _complete_linkage(n: int, pairs: Iterable[tuple[int, int]], match: Callable[[int, int], Match | None],
-                      should_stop: StopCheck) -> list[list[int]]:
+def _complete_linkage(
+    n: int, pairs: Iterable[tuple[int, int]], match: Callable[[int, int], Match | None], should_stop: StopCheck
+) -> list[list[int]]:
     """Clusters of rows in which every two match. Candidate pairs, strongest first, merge two
     clusters only when every row of one matches every row of the other: a chain A~B~C joins A and
     C only if A~C too."""
@@ -488,10 +496,17 @@ def _photo(row: tuple) -> Photo:
     return Photo(int(row[0]), row[1], row[3], row[5], row[6], row[7], row[4])
 
 
-def find_duplicates(catalog, model_id: str | None, threshold: float = DEFAULT_THRESHOLD,
-                    hash_distance: int | None = None, use_embeddings: bool = True, use_hashes: bool = True,
-                    should_stop: StopCheck | None = None, progress: ProgressCallback | None = None,
-                    exact_limit: int = EXACT_LIMIT) -> DuplicateReport:
+def find_duplicates(
+    catalog,
+    model_id: str | None,
+    threshold: float = DEFAULT_THRESHOLD,
+    hash_distance: int | None = None,
+    use_embeddings: bool = True,
+    use_hashes: bool = True,
+    should_stop: StopCheck | None = None,
+    progress: ProgressCallback | None = None,
+    exact_limit: int = EXACT_LIMIT,
+) -> DuplicateReport:
     """Group the library's duplicates: identical files always, photos whose perceptual hashes are
     at most `hash_distance` bits apart (default: `hash_distance_for(threshold)`), and photos whose
     embeddings (of `model_id`) have a cosine of at least `threshold`, when the model tells photos
@@ -505,8 +520,9 @@ def find_duplicates(catalog, model_id: str | None, threshold: float = DEFAULT_TH
         hash_distance = -1
     offline = catalog.offline_folders()  # their files are out of reach: never a keeper, never trashed
     rows = catalog.duplicate_candidates(leave_out_folders=offline)
-    report = DuplicateReport(threshold=threshold, hash_distance=hash_distance, photos=len(rows),
-                             offline_folders=len(offline))
+    report = DuplicateReport(
+        threshold=threshold, hash_distance=hash_distance, photos=len(rows), offline_folders=len(offline)
+    )
     signals = _Signals(_content_keys(rows), [r[8] for r in rows], hash_distance, threshold=threshold)
     pairs = _identical_pairs(signals.content)
     progress("identical", 1, 1)
@@ -515,8 +531,9 @@ def find_duplicates(catalog, model_id: str | None, threshold: float = DEFAULT_TH
         progress("hashes", 1, 1)
     if use_embeddings and threshold < 1.0 and not should_stop():
         if model_id:
-            signals.vectors, report.note = _trusted_vectors(catalog, model_id, len(rows),
-                                                            {int(r[0]): k for k, r in enumerate(rows)})
+            signals.vectors, report.note = _trusted_vectors(
+                catalog, model_id, len(rows), {int(r[0]): k for k, r in enumerate(rows)}
+            )
         else:
             report.note = "No model is loaded: only identical files and image hashes were compared."
         if signals.vectors is not None:
@@ -535,12 +552,18 @@ def find_duplicates(catalog, model_id: str | None, threshold: float = DEFAULT_TH
 # -- filling in hashes for photos indexed before they existed -----------------------------------
 
 
-def backfill_hashes(catalog, thumbs_dir, thumb_size: int = 320, max_pixels: int = 150_000_000,
-                    should_stop: StopCheck | None = None, progress: Callable[[int, int, str], None] | None = None,
-                    batch: int = 256) -> int:
+def backfill_hashes(
+    catalog,
+    thumbs_dir,
+    thumb_size: int = 320,
+    max_pixels: int = 150_000_000,
+    should_stop: StopCheck | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+    batch: int = 256,
+) -> int:
     """Hash the photos that have no perceptual hash yet, from their cached thumbnails (or the
     file when the thumbnail is gone). Returns how many were hashed."""
-    from . import imaging
+    from ..ingest import imaging
 
     should_stop = should_stop or (lambda: False)
     progress = progress or (lambda done, total, path: None)
@@ -557,8 +580,9 @@ def backfill_hashes(catalog, thumbs_dir, thumb_size: int = 320, max_pixels: int 
                     im.draft("L", (64, 64))
                     value = perceptual_hash(im)
             else:
-                value = perceptual_hash(imaging.decode(path, min_side=64, thumb_size=thumb_size,
-                                                       max_pixels=max_pixels).image)
+                value = perceptual_hash(
+                    imaging.decode(path, min_side=64, thumb_size=thumb_size, max_pixels=max_pixels).image
+                )
         except Exception as e:  # noqa: BLE001 - a photo that cannot be read again gets no hash
             log.info("cannot hash %s: %s", path, e)
         pending.append((fingerprint, value))
@@ -574,7 +598,27 @@ def backfill_hashes(catalog, thumbs_dir, thumb_size: int = 320, max_pixels: int 
     return done
 
 
-__all__ = ["find_duplicates", "DuplicateReport", "DuplicateGroup", "Photo", "Match", "perceptual_hash", "hamming",
-           "hash_pairs", "embedding_pairs", "model_separates", "backfill_hashes", "check_settings",
-           "hash_distance_for", "DEFAULT_THRESHOLD", "DEFAULT_HASH_DISTANCE", "MIN_THRESHOLD", "MAX_HASH_DISTANCE",
-           "IDENTICAL", "NEAR_COPY", "LOOKS_ALIKE", "SAME_PICTURE", "KEEPER"]
+__all__ = [
+    "find_duplicates",
+    "DuplicateReport",
+    "DuplicateGroup",
+    "Photo",
+    "Match",
+    "perceptual_hash",
+    "hamming",
+    "hash_pairs",
+    "embedding_pairs",
+    "model_separates",
+    "backfill_hashes",
+    "check_settings",
+    "hash_distance_for",
+    "DEFAULT_THRESHOLD",
+    "DEFAULT_HASH_DISTANCE",
+    "MIN_THRESHOLD",
+    "MAX_HASH_DISTANCE",
+    "IDENTICAL",
+    "NEAR_COPY",
+    "LOOKS_ALIKE",
+    "SAME_PICTURE",
+    "KEEPER",
+]

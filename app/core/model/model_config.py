@@ -62,8 +62,10 @@ def check(config) -> None:
     text_params = _check_text(text)
     total = vision_params + text_params
     if total > MAX_PARAMETERS:
-        raise ValueError(f"describes a model of about {total / 1e9:.1f} billion parameters; "
-                         f"at most {MAX_PARAMETERS / 1e9:g} billion are supported")
+        raise ValueError(
+            f"describes a model of about {total / 1e9:.1f} billion parameters; "
+            f"at most {MAX_PARAMETERS / 1e9:g} billion are supported"
+        )
 
 
 def _check_vision(cfg: dict) -> int:
@@ -93,8 +95,7 @@ def _check_vision(cfg: dict) -> int:
         raise ValueError(f"{where}.head_width is {head_width}, more than the width ({width})")
     heads = width // head_width
     if width % heads:
-        raise ValueError(f"{where}.width is {width}; it should be a multiple of its {heads} heads "
-                         f"(width / head_width)")
+        raise ValueError(f"{where}.width is {width}; it should be a multiple of its {heads} heads (width / head_width)")
     ratio = float(cfg.get("mlp_ratio", 4.0))
     grid = (size // patch) ** 2 + 1
     return int(layers * (4 + 2 * ratio) * width * width + 3 * patch * patch * width + grid * width)
@@ -110,7 +111,7 @@ def _check_resnet(cfg: dict, layers, width: int, head_width: int, size: int) -> 
     if (width * 32) % heads:
         raise ValueError(f"{where}.width is {width}; 32 times it should be a multiple of its {heads} heads")
     # a bottleneck of `planes` has about 17 planes^2 weights; the attention pool 4 (32 width)^2
-    stages = sum(n * 17 * (width * 2 ** i) ** 2 for i, n in enumerate(layers))
+    stages = sum(n * 17 * (width * 2**i) ** 2 for i, n in enumerate(layers))
     return int(stages + 4 * (width * 32) ** 2)
 
 
@@ -151,8 +152,7 @@ def _image_size(cfg: dict, where: str) -> int:
     return _integer(cfg, "image_size", f"{where}.image_size", 1, MAX_IMAGE_SIZE, default=224)
 
 
-def _integer(container, key, name: str, low: int, high: int, default: int | None = None,
-             required: bool = False) -> int:
+def _integer(container, key, name: str, low: int, high: int, default: int | None = None, required: bool = False) -> int:
     """container[key] as a whole number in [low, high] (`default` when absent and not required)."""
     if isinstance(container, dict) and key not in container:
         if required:
@@ -184,8 +184,7 @@ def _shown(value) -> str:
 
 
 def _json_type(value) -> str:
-    return {list: "a list", str: "a string", bool: "true or false", type(None): "null"}.get(
-        type(value), "a number")
+    return {list: "a list", str: "a string", bool: "true or false", type(None): "null"}.get(type(value), "a number")
 
 
 __all__ = ["InvalidModelConfig", "check", "check_file", "MAX_LAYERS", "MAX_PARAMETERS"]

@@ -30,8 +30,8 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from ..tempfiles import temp_beside
 from .catalog import Catalog
-from .tempfiles import temp_beside
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +92,9 @@ class VectorIndex:
                 if self._touched is not None:
                     self._touched.update(ids.tolist())
 
-    def search(self, query: np.ndarray, k: int | None = None,
-               among: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def search(
+        self, query: np.ndarray, k: int | None = None, among: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Best k ids and scores for one query vector, best first. k=None: every photo when the
         index is exact, the best APPROX_RESULTS when it is approximate.
 
@@ -139,8 +140,9 @@ class VectorIndex:
                 return scores, ids
             nprobe = params.nprobe * 4
 
-    def _rank_all(self, q: np.ndarray, n: int, k: int | None,
-                  among: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def _rank_all(
+        self, q: np.ndarray, n: int, k: int | None, among: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Exact ranking with one BLAS product over the flat storage (zero-copy views)."""
         flat = faiss.downcast_index(self._index.index)
         vectors = faiss.rev_swig_ptr(flat.get_xb(), n * self.dim).reshape(n, self.dim)
@@ -187,7 +189,7 @@ class VectorIndex:
         with self._lock:
             self._touched = set()
 
-    def catch_up(self, old: "VectorIndex") -> None:
+    def catch_up(self, old: VectorIndex) -> None:
         """Replay onto this (new) index what changed in `old` since `old.start_tracking()`."""
         with old._lock:
             touched, old._touched = old._touched or set(), None
@@ -199,7 +201,7 @@ class VectorIndex:
                     self.add(np.array([file_id]), vector.reshape(1, -1))
 
     @classmethod
-    def from_vectors(cls, ids: np.ndarray, vectors: np.ndarray, kind: str | None = None) -> "VectorIndex":
+    def from_vectors(cls, ids: np.ndarray, vectors: np.ndarray, kind: str | None = None) -> VectorIndex:
         """Build the kind that suits `len(ids)` (or the one asked for)."""
         kind = kind or kind_for(len(ids))
         index = cls()
@@ -210,8 +212,9 @@ class VectorIndex:
             return index
         index.dim = vectors.shape[1]
         index.kind = "ivf"
-        index._index, index.nprobe = _build_ivf(np.ascontiguousarray(ids, dtype=np.int64),
-                                                np.ascontiguousarray(vectors, dtype=np.float32))
+        index._index, index.nprobe = _build_ivf(
+            np.ascontiguousarray(ids, dtype=np.int64), np.ascontiguousarray(vectors, dtype=np.float32)
+        )
         index.trained_for = len(ids)
         return index
 
@@ -233,8 +236,15 @@ class VectorIndex:
             tmp = temp_beside(data)  # unique: another process may be saving this index too
             faiss.write_index(self._index, tmp)
             count = self._index.ntotal
-            meta = {"model_id": model_id, "generation": generation, "count": count, "dim": self.dim,
-                    "kind": self.kind, "nprobe": self.nprobe, "trained_for": self.trained_for}
+            meta = {
+                "model_id": model_id,
+                "generation": generation,
+                "count": count,
+                "dim": self.dim,
+                "kind": self.kind,
+                "nprobe": self.nprobe,
+                "trained_for": self.trained_for,
+            }
         os.replace(tmp, data)
         meta["size"] = data.stat().st_size
         tmp = temp_beside(record)
@@ -242,13 +252,15 @@ class VectorIndex:
         os.replace(tmp, record)
 
     @classmethod
-    def load(cls, index_dir: Path, model_id: str, generation: int) -> "VectorIndex | None":
+    def load(cls, index_dir: Path, model_id: str, generation: int) -> VectorIndex | None:
         """The saved index if it matches this catalog state and model exactly, else None."""
         data, record = cls.paths(index_dir, model_id)
         try:
             meta = json.loads(record.read_text())
             if (meta.get("model_id"), meta.get("generation")) != (model_id, generation):
-                log.info("index for %s is stale (built at %s, catalog at %s)", model_id, meta.get("generation"), generation)
+                log.info(
+                    "index for %s is stale (built at %s, catalog at %s)", model_id, meta.get("generation"), generation
+                )
                 return None
             if data.stat().st_size != meta.get("size"):
                 log.warning("index file %s does not match its record; rebuilding", data)
@@ -276,23 +288,26 @@ class VectorIndex:
         if bounds[0] is None:
             return len(self) == 0
         for start in np.random.default_rng().integers(bounds[0], bounds[1] + 1, size=sample):
-            row = catalog.db.execute("SELECT id FROM files WHERE id >= ? AND status = 'ok' ORDER BY id LIMIT 1",
-                                     (int(start),)).fetchone()
+            row = catalog.db.execute(
+                "SELECT id FROM files WHERE id >= ? AND status = 'ok' ORDER BY id LIMIT 1", (int(start),)
+            ).fetchone()
             truth, mine = catalog.vector(row[0], model_id), self.vector(row[0])
             if (truth is None) != (mine is None):
                 log.warning("saved index disagrees with the catalog on photo %d; rebuilding", row[0])
                 return False
-            if truth is not None and float(np.dot(truth, mine)) < 0.999 * float(np.linalg.norm(truth) * np.linalg.norm(mine)):
+            if truth is not None and float(np.dot(truth, mine)) < 0.999 * float(
+                np.linalg.norm(truth) * np.linalg.norm(mine)
+            ):
                 log.warning("saved index holds a wrong vector for photo %d; rebuilding", row[0])
                 return False
         return True
 
     @classmethod
-    def build(cls, catalog: Catalog, model_id: str) -> "VectorIndex":
+    def build(cls, catalog: Catalog, model_id: str) -> VectorIndex:
         return cls.from_vectors(*catalog.vectors(model_id))
 
     @classmethod
-    def open(cls, catalog: Catalog, index_dir: Path, model_id: str) -> "VectorIndex":
+    def open(cls, catalog: Catalog, index_dir: Path, model_id: str) -> VectorIndex:
         """Load the saved index, or rebuild (and save) it from the catalog when it can't be trusted."""
         generation = catalog.generation()
         index = cls.load(index_dir, model_id, generation)
@@ -311,8 +326,9 @@ def _build_ivf(ids: np.ndarray, vectors: np.ndarray, seed: int = 0) -> tuple[fai
     nlist = max(1, min(int(math.sqrt(n)), n // 40))  # ~sqrt(n) lists; k-means wants >= 39 points each
     rng = np.random.default_rng(seed)
     sample = vectors[rng.choice(n, size=min(n, 40 * nlist), replace=False)]
-    index = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatIP(dim), dim, nlist, faiss.ScalarQuantizer.QT_fp16,
-                                          faiss.METRIC_INNER_PRODUCT)
+    index = faiss.IndexIVFScalarQuantizer(
+        faiss.IndexFlatIP(dim), dim, nlist, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT
+    )
     index.train(sample)
     index.set_direct_map_type(faiss.DirectMap.Hashtable)  # remove and reconstruct by id
     index.add_with_ids(vectors, ids)
@@ -347,16 +363,19 @@ def _exact_top(queries: np.ndarray, ids: np.ndarray, vectors: np.ndarray, k: int
     best_s = np.full((len(queries), k), -np.inf, dtype=np.float32)
     best_i = np.zeros((len(queries), k), dtype=np.int64)
     for start in range(0, len(vectors), 100_000):
-        block = queries @ vectors[start:start + 100_000].T
+        block = queries @ vectors[start : start + 100_000].T
         cand_s = np.concatenate([best_s, block], axis=1)
-        cand_i = np.concatenate([best_i, np.broadcast_to(np.arange(start, start + block.shape[1]), block.shape)], axis=1)
+        cand_i = np.concatenate(
+            [best_i, np.broadcast_to(np.arange(start, start + block.shape[1]), block.shape)], axis=1
+        )
         top = np.argpartition(-cand_s, k - 1, axis=1)[:, :k]
         best_s, best_i = np.take_along_axis(cand_s, top, 1), np.take_along_axis(cand_i, top, 1)
     return ids[best_i]
 
 
-def _tune_nprobe(index: faiss.IndexIVF, ids: np.ndarray, vectors: np.ndarray, rng: np.random.Generator,
-                 probes: int = 128) -> int:
+def _tune_nprobe(
+    index: faiss.IndexIVF, ids: np.ndarray, vectors: np.ndarray, rng: np.random.Generator, probes: int = 128
+) -> int:
     """The smallest nprobe whose mean recall@100 against exact search reaches RECALL_TARGET for
     text-like and for photo-like probes (at most nlist / MAX_PROBED_SHARE)."""
     kinds = {kind: probe_queries(vectors, probes, kind, rng) for kind in PROBE_COSINE}
@@ -368,8 +387,14 @@ def _tune_nprobe(index: faiss.IndexIVF, ids: np.ndarray, vectors: np.ndarray, rn
         index.nprobe = nprobe
         recall = {kind: _recall(index.search(queries, k)[1], truth[kind]) for kind, queries in kinds.items()}
         if min(recall.values()) >= RECALL_TARGET or nprobe >= most:
-            log.info("IVF over %d vectors: nlist %d, nprobe %d, probe recall@%d %s", len(vectors), index.nlist,
-                     nprobe, k, ", ".join(f"{kind} {r:.3f}" for kind, r in recall.items()))
+            log.info(
+                "IVF over %d vectors: nlist %d, nprobe %d, probe recall@%d %s",
+                len(vectors),
+                index.nlist,
+                nprobe,
+                k,
+                ", ".join(f"{kind} {r:.3f}" for kind, r in recall.items()),
+            )
             return nprobe
         nprobe = min(most, nprobe * 2)
 

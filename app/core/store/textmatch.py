@@ -43,10 +43,12 @@ MIN_INSIDE = 3  # the trigram index finds nothing shorter inside a word
 
 _WORD = re.compile(r"\w+")
 
-STOP_WORDS = frozenset("""
+STOP_WORDS = frozenset(
+    """
 a an the and or of in on at to for with from by is are was be as it its this that these those
 into onto over under near my our your his her their no not
-""".split())
+""".split()
+)
 
 
 def normalize(text: str) -> str:
@@ -82,10 +84,10 @@ def within_one_edit(a: str, b: str) -> bool:
     while i < la and a[i] == b[i]:
         i += 1
     if la == lb:
-        if a[i + 1:] == b[i + 1:]:
+        if a[i + 1 :] == b[i + 1 :]:
             return True  # one substitution
-        return i + 1 < la and a[i] == b[i + 1] and a[i + 1] == b[i] and a[i + 2:] == b[i + 2:]
-    return a[i:] == b[i + 1:]  # b has one extra character
+        return i + 1 < la and a[i] == b[i + 1] and a[i + 1] == b[i] and a[i + 2 :] == b[i + 2 :]
+    return a[i:] == b[i + 1 :]  # b has one extra character
 
 
 def substring_distance(pattern: str, text: str, limit: int = 1) -> int:
@@ -139,6 +141,7 @@ def phrase_score(phrase: list[str], text: str) -> float:
 def inside_as_group(part: str, text: str) -> bool:
     """True when `part` appears in `text` as a whole run of letters or of digits, as "tgk" does in
     "re16tgk" (and "cat" does not in "education")."""
+
     def other(ch: str) -> str:  # a neighbour that would continue the run
         return r"\d" if ch.isdigit() else r"[^\W\d_]"
 
@@ -147,7 +150,7 @@ def inside_as_group(part: str, text: str) -> bool:
 
 
 def trigrams(word: str) -> list[str]:
-    return list(dict.fromkeys(word[i:i + 3] for i in range(len(word) - 2)))
+    return list(dict.fromkeys(word[i : i + 3] for i in range(len(word) - 2)))
 
 
 class Vocabulary:
@@ -186,16 +189,31 @@ class Vocabulary:
             index: dict[str, list[str]] = defaultdict(list)
             for w in self.sorted:
                 if len(w) >= MIN_FUZZY - 1:
-                    for variant in {w} | {w[:i] + w[i + 1:] for i in range(len(w))}:
+                    for variant in {w} | {w[:i] + w[i + 1 :] for i in range(len(w))}:
                         index[variant].append(w)
             self._deletions = index
         candidates: set[str] = set()
-        for variant in {word} | {word[:i] + word[i + 1:] for i in range(len(word))}:
+        for variant in {word} | {word[:i] + word[i + 1 :] for i in range(len(word))}:
             candidates.update(self._deletions.get(variant, ()))
         candidates.discard(word)
         return sorted(w for w in candidates if within_one_edit(word, w))
 
 
-__all__ = ["normalize", "words", "significant", "within_one_edit", "substring_distance", "trigrams",
-           "compact", "phrase_score", "inside_as_group",
-           "Vocabulary", "STOP_WORDS", "EXACT", "PREFIX", "INSIDE", "FUZZY_WORD", "FUZZY_INSIDE"]
+__all__ = [
+    "normalize",
+    "words",
+    "significant",
+    "within_one_edit",
+    "substring_distance",
+    "trigrams",
+    "compact",
+    "phrase_score",
+    "inside_as_group",
+    "Vocabulary",
+    "STOP_WORDS",
+    "EXACT",
+    "PREFIX",
+    "INSIDE",
+    "FUZZY_WORD",
+    "FUZZY_INSIDE",
+]

@@ -14,19 +14,19 @@ import sqlite3
 import threading
 import time
 from collections import deque
-from contextlib import ExitStack
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
-from . import allocator, duplicates, imaging, scanner
-from .catalog import OK, SKIPPED, Catalog, FileRecord
-from .config import Settings
-from .embedder import Embedder
-from .names import from_db, to_db
+from ..config import Settings
+from ..model.embedder import Embedder
+from ..names import from_db, to_db
+from ..store.catalog import OK, SKIPPED, Catalog, FileRecord
+from . import allocator, imaging, phash, scanner
 from .pixel_budget import PixelBudget
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ class IndexReport:
     moved_folders: list[tuple[str, str, int]] = field(default_factory=list)
     cancelled: bool = False
     seconds: float = 0.0
-    ocr: int = 0  # photos whose text was read (app.core.ocr), this run
+    ocr: int = 0  # photos whose text was read (app.core.ingest.ocr), this run
     ocr_error: str = ""  # why text could not be read, if it could not
     redated: int = 0  # photos catalogued before dates were read beyond EXIF that have one now
 
@@ -102,13 +102,21 @@ class IndexReport:
 
     def as_dict(self) -> dict:
         return {
-            "new": self.new, "changed": self.changed, "moved": self.moved, "copied": self.copied,
-            "removed": self.removed, "touched": self.touched, "unchanged": self.unchanged, "embedded": self.embedded,
+            "new": self.new,
+            "changed": self.changed,
+            "moved": self.moved,
+            "copied": self.copied,
+            "removed": self.removed,
+            "touched": self.touched,
+            "unchanged": self.unchanged,
+            "embedded": self.embedded,
             "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
             "unavailable_folders": self.unavailable_folders,
             "moved_folders": [{"old": o, "new": n, "photos": k} for o, n, k in self.moved_folders],
-            "cancelled": self.cancelled, "seconds": round(self.seconds, 3),
-            "ocr": self.ocr, **({"ocr_error": self.ocr_error} if self.ocr_error else {}),
+            "cancelled": self.cancelled,
+            "seconds": round(self.seconds, 3),
+            "ocr": self.ocr,
+            **({"ocr_error": self.ocr_error} if self.ocr_error else {}),
         }
 
 
@@ -150,7 +158,7 @@ class _Decoded:
     fingerprint: str
     record: FileRecord | None  # None: the file could not be read, nothing to write
     tensor: object | None  # torch tensor ready for the model, None when skipped
-    phash: int | None = None  # perceptual hash (duplicates.py), None when skipped or flat
+    phash: int | None = None  # perceptual hash (phash.py), None when skipped or flat
     unreadable: str | None = None  # why the file could not be read (record None), for the report
 
 
@@ -182,8 +190,14 @@ def batch_sizes(total: int, batch_size: int, lanes: int = 1, first: int | None =
 
 
 class Indexer:
-    def __init__(self, catalog: Catalog, settings: Settings, embedder: Embedder | None,
-                 on_vectors: VectorsSink | None = None, on_removed: RemovedSink | None = None):
+    def __init__(
+        self,
+        catalog: Catalog,
+        settings: Settings,
+        embedder: Embedder | None,
+        on_vectors: VectorsSink | None = None,
+        on_removed: RemovedSink | None = None,
+    ):
         """With `embedder` None, photos are still catalogued and thumbnailed (browsing works without a
         model); they are embedded by a later run that has one."""
         self.catalog = catalog
@@ -195,8 +209,9 @@ class Indexer:
 
     # -- scan --------------------------------------------------------------------------------
 
-    def _scan(self, folders: dict[int, Path], report: IndexReport,
-              found: Callable[[int], None] = lambda n: None) -> scanner.ScanPlan:
+    def _scan(
+        self, folders: dict[int, Path], report: IndexReport, found: Callable[[int], None] = lambda n: None
+    ) -> scanner.ScanPlan:
         exts = scanner.supported_extensions()
         known_in: dict[int, list[FileRecord]] = {}
         for r in self.catalog.files(f"WHERE folder_id IN ({','.join('?' * len(folders))})", list(folders)):
@@ -220,8 +235,9 @@ class Indexer:
         # Photos in a subfolder that cannot be listed are out of reach, not gone: the plan never sees them.
         out_of_reach = tuple(os.path.join(d, "") for d in unlistable)
         known = [r for fid in reachable for r in known_in.get(fid, ()) if not r.path.startswith(out_of_reach)]
-        report.skipped += [(d, f"this folder cannot be listed ({why}); its photos are kept")
-                           for d, why in unlistable.items()]
+        report.skipped += [
+            (d, f"this folder cannot be listed ({why}); its photos are kept") for d, why in unlistable.items()
+        ]
         # A photo in two nested library folders belongs to the innermost one only.
         by_path: dict[str, scanner.DiskFile] = {}
         depth = {fid: len(folders[fid].parts) for fid in reachable}
@@ -233,11 +249,13 @@ class Indexer:
             embedded = self.catalog.embedded_fingerprints(self.embedder.model_id)
         else:
             embedded = {r.fingerprint for r in (*known, *elsewhere)}
-        return scanner.plan(list(by_path.values()), known, embedded, workers=max(1, self.settings.decode_threads),
-                            elsewhere=elsewhere)
+        return scanner.plan(
+            list(by_path.values()), known, embedded, workers=max(1, self.settings.decode_threads), elsewhere=elsewhere
+        )
 
-    def _unavailable(self, folder_id: int, root: Path, has_photos: bool, was_offline: bool,
-                     report: IndexReport) -> bool:
+    def _unavailable(
+        self, folder_id: int, root: Path, has_photos: bool, was_offline: bool, report: IndexReport
+    ) -> bool:
         """True (said in the report, and the folder marked offline in the catalog) when a library
         folder can't be trusted to list its photos; remembers whether it is a mount point, to
         recognise one with its drive unplugged."""
@@ -261,15 +279,33 @@ class Indexer:
         with self.catalog.transaction() as db:
             self.catalog.delete_files(db, [r.id for r in plan.removed])
             for old, f in plan.moved:
-                db.execute("UPDATE files SET path = ?, folder_id = ?, mtime = ? WHERE id = ?",
-                           (to_db(f.path), f.folder_id, f.mtime, old.id))
+                db.execute(
+                    "UPDATE files SET path = ?, folder_id = ?, mtime = ? WHERE id = ?",
+                    (to_db(f.path), f.folder_id, f.mtime, old.id),
+                )
             for old, f in plan.touched:
                 db.execute("UPDATE files SET mtime = ?, size = ? WHERE id = ?", (f.mtime, f.size, old.id))
-            self.catalog.put_files(db, [
-                FileRecord(None, f.path, twin.fingerprint, f.size, f.mtime, twin.status, twin.skip_reason,
-                           twin.width, twin.height, twin.taken_at, twin.format, f.folder_id, twin.taken_from)
-                for twin, f in plan.copied
-            ])
+            self.catalog.put_files(
+                db,
+                [
+                    FileRecord(
+                        None,
+                        f.path,
+                        twin.fingerprint,
+                        f.size,
+                        f.mtime,
+                        twin.status,
+                        twin.skip_reason,
+                        twin.width,
+                        twin.height,
+                        twin.taken_at,
+                        twin.format,
+                        f.folder_id,
+                        twin.taken_from,
+                    )
+                    for twin, f in plan.copied
+                ],
+            )
         if plan.removed:
             self.on_removed([r.id for r in plan.removed])
         if plan.copied and self.embedder is not None:
@@ -301,8 +337,9 @@ class Indexer:
         except Exception as e:  # a decoder bug must not stop the library: skip with the reason
             log.exception("unexpected error decoding %s", f.path)
             reason = f"cannot decode: {e}"
-        return _Decoded(f, fp, FileRecord(None, f.path, fp, f.size, f.mtime, SKIPPED, reason, folder_id=f.folder_id),
-                        None)
+        return _Decoded(
+            f, fp, FileRecord(None, f.path, fp, f.size, f.mtime, SKIPPED, reason, folder_id=f.folder_id), None
+        )
 
     def _decode(self, f: scanner.DiskFile, fp: str) -> _Decoded:
         s = self.settings
@@ -318,9 +355,22 @@ class Indexer:
         tensor = None
         if self.embedder is not None:  # a model smaller than the thumbnails resamples from the decode
             tensor = self.embedder.prepare(view if side == self.embedder.image_size else d.image)
-        record = FileRecord(None, f.path, fp, f.size, f.mtime, OK, None, d.width, d.height, d.taken_at,
-                            d.format, f.folder_id, d.taken_from)
-        return _Decoded(f, fp, record, tensor, duplicates.perceptual_hash(view))
+        record = FileRecord(
+            None,
+            f.path,
+            fp,
+            f.size,
+            f.mtime,
+            OK,
+            None,
+            d.width,
+            d.height,
+            d.taken_at,
+            d.format,
+            f.folder_id,
+            d.taken_from,
+        )
+        return _Decoded(f, fp, record, tensor, phash.perceptual_hash(view))
 
     # -- write -------------------------------------------------------------------------------
 
@@ -356,7 +406,9 @@ class Indexer:
         if added:
             self.on_vectors(np.array([i for i, _ in added], dtype=np.int64), np.stack([v for _, v in added]))
 
-    def _commit(self, pairs: list[tuple[_Decoded, np.ndarray | None]], report: IndexReport) -> list[tuple[int, np.ndarray]]:
+    def _commit(
+        self, pairs: list[tuple[_Decoded, np.ndarray | None]], report: IndexReport
+    ) -> list[tuple[int, np.ndarray]]:
         """One transaction for these photos' rows, hashes and vectors; returns (file id, vector) of
         the embedded ones."""
         items = [item for item, _ in pairs]
@@ -367,16 +419,24 @@ class Indexer:
             if ok:
                 self.catalog.put_embeddings(db, self.embedder.model_id, [(i.fingerprint, v) for i, v in ok])
                 marks = ",".join("?" * len(ok))
-                found = db.execute(f"SELECT path, id FROM files WHERE path IN ({marks})", [to_db(i.disk.path) for i, _ in ok])
+                found = db.execute(
+                    f"SELECT path, id FROM files WHERE path IN ({marks})", [to_db(i.disk.path) for i, _ in ok]
+                )
                 id_of = {from_db(path): file_id for path, file_id in found}
-        report.skipped += [(i.disk.path, i.record.skip_reason or "unknown") for i in items if i.record.status == SKIPPED]
+        report.skipped += [
+            (i.disk.path, i.record.skip_reason or "unknown") for i in items if i.record.status == SKIPPED
+        ]
         report.embedded += len(ok)
         return [(id_of[i.disk.path], v) for i, v in ok]
 
     # -- run ---------------------------------------------------------------------------------
 
-    def run(self, folders: dict[int, Path] | None = None, progress: Callable[[Progress], None] | None = None,
-            control: Control | None = None) -> IndexReport:
+    def run(
+        self,
+        folders: dict[int, Path] | None = None,
+        progress: Callable[[Progress], None] | None = None,
+        control: Control | None = None,
+    ) -> IndexReport:
         """Bring the catalog up to date with the folders (default: all library folders)."""
         started = time.monotonic()
         control = control or Control()
@@ -421,9 +481,11 @@ class Indexer:
             while embedding and (len(embedding) > in_flight or embedding[0][1].done()):
                 write_oldest()
 
-        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="decode") as pool, \
-                ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="embed") as model_lanes, \
-                ExitStack() as side_by_side:
+        with (
+            ThreadPoolExecutor(max_workers=threads, thread_name_prefix="decode") as pool,
+            ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="embed") as model_lanes,
+            ExitStack() as side_by_side,
+        ):
             if total and self.embedder is not None:
                 side_by_side.enter_context(self.embedder.side_by_side(lanes))
                 pool.submit(self.embedder.quantise_now)  # alongside the first decodes, not before them

@@ -31,23 +31,52 @@ MAX_QUERY_CHARS = 2000
 MAX_WEIGHT = 10.0
 
 FILTER_KEYS = ("folder", "after", "before", "type", "orientation", "is")
-_KEY_ALIASES = {"in": "folder", "dir": "folder", "since": "after", "until": "before", "format": "type",
-                "ext": "type", "orient": "orientation"}
+_KEY_ALIASES = {
+    "in": "folder",
+    "dir": "folder",
+    "since": "after",
+    "until": "before",
+    "format": "type",
+    "ext": "type",
+    "orient": "orientation",
+}
 ORIENTATIONS = ("portrait", "landscape", "square")
-_ORIENTATION_ALIASES = {"portrait": "portrait", "vertical": "portrait", "tall": "portrait",
-                        "landscape": "landscape", "horizontal": "landscape", "wide": "landscape",
-                        "square": "square"}
+_ORIENTATION_ALIASES = {
+    "portrait": "portrait",
+    "vertical": "portrait",
+    "tall": "portrait",
+    "landscape": "landscape",
+    "horizontal": "landscape",
+    "wide": "landscape",
+    "square": "square",
+}
 # type: aliases -> canonical name (the format PhotoSeek records, lower case)
 TYPE_ALIASES = {
-    "jpg": "jpeg", "jpeg": "jpeg", "jpe": "jpeg", "jfif": "jpeg",
-    "heic": "heif", "heif": "heif", "hif": "heif", "heics": "heif",
-    "png": "png", "gif": "gif", "webp": "webp", "bmp": "bmp", "avif": "avif",
-    "tif": "tiff", "tiff": "tiff",
+    "jpg": "jpeg",
+    "jpeg": "jpeg",
+    "jpe": "jpeg",
+    "jfif": "jpeg",
+    "heic": "heif",
+    "heif": "heif",
+    "hif": "heif",
+    "heics": "heif",
+    "png": "png",
+    "gif": "gif",
+    "webp": "webp",
+    "bmp": "bmp",
+    "avif": "avif",
+    "tif": "tiff",
+    "tiff": "tiff",
 }
 # canonical type -> file extensions it covers
 TYPE_EXTENSIONS = {
-    "jpeg": (".jpg", ".jpeg", ".jpe", ".jfif"), "heif": (".heic", ".heif", ".hif"),
-    "png": (".png",), "gif": (".gif",), "webp": (".webp",), "bmp": (".bmp",), "avif": (".avif",),
+    "jpeg": (".jpg", ".jpeg", ".jpe", ".jfif"),
+    "heif": (".heic", ".heif", ".hif"),
+    "png": (".png",),
+    "gif": (".gif",),
+    "webp": (".webp",),
+    "bmp": (".bmp",),
+    "avif": (".avif",),
     "tiff": (".tif", ".tiff"),
 }
 
@@ -98,8 +127,19 @@ class Filters:
 
     @property
     def active(self) -> bool:
-        return any((self.folders, self.not_folders, self.after, self.before, self.types, self.not_types,
-                    self.orientations, self.not_orientations, self.offline is not None))
+        return any(
+            (
+                self.folders,
+                self.not_folders,
+                self.after,
+                self.before,
+                self.types,
+                self.not_types,
+                self.orientations,
+                self.not_orientations,
+                self.offline is not None,
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -170,6 +210,7 @@ def _num(x: float) -> str:
 
 # -- tokens ------------------------------------------------------------------------------------
 
+
 # kinds: "word" (text), "quote" (text), "group" (text), "plus", "minus" (a standalone '-')
 @dataclass
 class _Tok:
@@ -203,7 +244,6 @@ def _tokens(text: str, hints: list[str]) -> list[_Tok]:
         head = text[i:j]
         if j < n and (text[j] in _QUOTES or text[j] == "("):
             opener = text[j]
-            closer = _QUOTES.get(opener, ")")
             k = j + 1
             if opener == "(":
                 depth = 1
@@ -257,7 +297,7 @@ def _key(word: str) -> tuple[str | None, str]:
         return None, word
     key = m.group(1).lower()
     key = _KEY_ALIASES.get(key, key)
-    return (key, word[m.end():]) if key in FILTER_KEYS else (None, word)
+    return (key, word[m.end() :]) if key in FILTER_KEYS else (None, word)
 
 
 class _Builder:
@@ -267,8 +307,9 @@ class _Builder:
         self.phrases: list[str] = []
         self.excluded_phrases: list[str] = []
         self.hints: list[str] = []
-        self.f: dict[str, list] = {k: [] for k in ("folders", "not_folders", "types", "not_types",
-                                                  "orientations", "not_orientations")}
+        self.f: dict[str, list] = {
+            k: [] for k in ("folders", "not_folders", "types", "not_types", "orientations", "not_orientations")
+        }
         self.after: _dt.date | None = None
         self.before: _dt.date | None = None
         self.offline: bool | None = None
@@ -367,8 +408,8 @@ class _Builder:
                 continue
             m = _WEIGHT.match(head) if weight is None else None
             # "12:30" is a time, not a weight
-            if m and not (tok.kind == "word" and head[m.end():m.end() + 1].isdigit()):
-                weight, head = self.take_weight(m.group(1)), head[m.end():]
+            if m and not (tok.kind == "word" and head[m.end() : m.end() + 1].isdigit()):
+                weight, head = self.take_weight(m.group(1)), head[m.end() :]
                 continue
             break
         # a standalone "-" just before carries over to the segment a weight starts
@@ -439,17 +480,36 @@ class _Builder:
             self.hint("after: is not earlier than before:, so no photo can match")
         parts = _merge(sorted(self.parts, key=lambda p: p.negative))  # positives first, in order
         concepts = _merge_concepts(self.concepts)
-        if parts and not any(not p.negative for p in parts) and not any(not c.negative for c in concepts):
-            self.hint("only exclusions: showing the photos least like them")
-        elif not parts and concepts and all(c.negative for c in concepts):
+        if (
+            parts
+            and not any(not p.negative for p in parts)
+            and not any(not c.negative for c in concepts)
+            or not parts
+            and concepts
+            and all(c.negative for c in concepts)
+        ):
             self.hint("only exclusions: showing the photos least like them")
         f = self.f
-        filters = Filters(tuple(dict.fromkeys(f["folders"])), tuple(dict.fromkeys(f["not_folders"])),
-                          self.after, self.before, tuple(dict.fromkeys(f["types"])),
-                          tuple(dict.fromkeys(f["not_types"])), tuple(dict.fromkeys(f["orientations"])),
-                          tuple(dict.fromkeys(f["not_orientations"])), self.offline)
-        return ParsedQuery(raw, parts, concepts, filters, tuple(dict.fromkeys(self.phrases)),
-                           tuple(dict.fromkeys(self.excluded_phrases)), tuple(self.hints))
+        filters = Filters(
+            tuple(dict.fromkeys(f["folders"])),
+            tuple(dict.fromkeys(f["not_folders"])),
+            self.after,
+            self.before,
+            tuple(dict.fromkeys(f["types"])),
+            tuple(dict.fromkeys(f["not_types"])),
+            tuple(dict.fromkeys(f["orientations"])),
+            tuple(dict.fromkeys(f["not_orientations"])),
+            self.offline,
+        )
+        return ParsedQuery(
+            raw,
+            parts,
+            concepts,
+            filters,
+            tuple(dict.fromkeys(self.phrases)),
+            tuple(dict.fromkeys(self.excluded_phrases)),
+            tuple(self.hints),
+        )
 
 
 def _merge(parts: list[Part]) -> tuple[Part, ...]:
@@ -477,7 +537,11 @@ def parse(text: str | None) -> ParsedQuery:
     except Exception as e:  # pragma: no cover - a bug must not break searching: fall back to words
         raw = "" if text is None else str(text)
         words = " ".join(_clean(raw).split())[:MAX_QUERY_CHARS]
-        return ParsedQuery(raw, (Part(words),) if words else (), hints=(f"could not read the query ({type(e).__name__}); searching for the words",))
+        return ParsedQuery(
+            raw,
+            (Part(words),) if words else (),
+            hints=(f"could not read the query ({type(e).__name__}); searching for the words",),
+        )
 
 
 def _parse(text: str | None) -> ParsedQuery:
@@ -498,5 +562,15 @@ def _parse(text: str | None) -> ParsedQuery:
     return b.result(raw)
 
 
-__all__ = ["parse", "ParsedQuery", "Part", "ConceptTerm", "Filters", "concept_key", "FILTER_KEYS",
-           "ORIENTATIONS", "TYPE_ALIASES", "TYPE_EXTENSIONS"]
+__all__ = [
+    "parse",
+    "ParsedQuery",
+    "Part",
+    "ConceptTerm",
+    "Filters",
+    "concept_key",
+    "FILTER_KEYS",
+    "ORIENTATIONS",
+    "TYPE_ALIASES",
+    "TYPE_EXTENSIONS",
+]

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import imaging
-from .embedder import Embedder
+from ..ingest import imaging
+from ..model.embedder import Embedder
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .index import VectorIndex
+    from ..store.index import VectorIndex
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ def text_vector(embedder: Embedder, text: str) -> np.ndarray:
     return embedder.embed_texts([text])[0]
 
 
-def image_vector(embedder: Embedder, image: "str | Path | object") -> np.ndarray:
+def image_vector(embedder: Embedder, image: str | Path | object) -> np.ndarray:
     """A path (decoded the same way the indexer decodes) or a PIL image."""
     if isinstance(image, (str, Path)):
         image = imaging.decode(image, min_side=embedder.image_size).image
@@ -49,7 +49,9 @@ def combine(image_vec: np.ndarray, text_vec: np.ndarray, text_weight: float = 0.
     return normalise((1 - text_weight) * image_vec + text_weight * text_vec)
 
 
-def rank(index: "VectorIndex", vector: np.ndarray, k: int | None = None, exclude: set[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+def rank(
+    index: VectorIndex, vector: np.ndarray, k: int | None = None, exclude: set[int] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     extra = len(exclude) if exclude else 0
     ids, scores = index.search(normalise(vector), None if k is None else k + extra)
     if exclude:

@@ -8,17 +8,17 @@ writer lock (`hold_writer`) from planning to carrying out, and asks the user fir
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 from filelock import FileLock, Timeout
 
+from ..config import WRITER_LOCK, Settings
 from . import backups
 from .backups import Backup
 from .catalog import OK, SCHEMA_VERSION, Catalog
-from .config import WRITER_LOCK, Settings
 
 _SIDE_FILES = ("-wal", "-shm", "-journal")
 
@@ -38,12 +38,20 @@ def emptied_catalog(settings: Settings) -> str | None:
     path = settings.catalog_path
     if not path.is_file() or path.stat().st_size > 0:
         return None
-    left = [what for what, there in (("search index", any(settings.index_dir.glob("*.faiss"))),
-                                     ("backups", backups.list_backups(path))) if there]
+    left = [
+        what
+        for what, there in (
+            ("search index", any(settings.index_dir.glob("*.faiss"))),
+            ("backups", backups.list_backups(path)),
+        )
+        if there
+    ]
     if not left:
         return None
     verb = "is" if left == ["search index"] else "are"
-    return f"it is empty (0 bytes), but {settings.data_dir} held a library (its {' and '.join(left)} {verb} still there)"
+    return (
+        f"it is empty (0 bytes), but {settings.data_dir} held a library (its {' and '.join(left)} {verb} still there)"
+    )
 
 
 def diagnose(settings: Settings) -> str | None:
@@ -67,8 +75,9 @@ def hold_writer(settings: Settings) -> Iterator[None]:
     try:
         lock.acquire(timeout=0)
     except Timeout:
-        raise Busy(f"another PhotoSeek is indexing {settings.data_dir}; close it (or let it finish) "
-                   "and run this again") from None
+        raise Busy(
+            f"another PhotoSeek is indexing {settings.data_dir}; close it (or let it finish) and run this again"
+        ) from None
     try:
         yield
     finally:
@@ -88,16 +97,21 @@ class Plan:
         lines = [f"skip backup {b.path.name}: {why}" for b, why in self.passed_over]
         if self.aside is not None:
             lines.append(f"move the current catalog aside as {self.aside}")
-        lines.append(f"restore the backup {describe(self.backup)}" if self.backup is not None
-                     else "start an empty catalog (no usable backup): folders must be added and indexed again")
+        lines.append(
+            f"restore the backup {describe(self.backup)}"
+            if self.backup is not None
+            else "start an empty catalog (no usable backup): folders must be added and indexed again"
+        )
         lines.append("drop the search index cache (it is rebuilt from the catalog)")
         return lines
 
 
 def describe(backup: Backup | Path) -> str:
     if isinstance(backup, Backup):
-        return (f"{backup.path} (taken {backup.taken_at:%Y-%m-%d %H:%M} UTC, schema {backup.schema}, "
-                f"{backup.size / 1e6:.1f} MB)")
+        return (
+            f"{backup.path} (taken {backup.taken_at:%Y-%m-%d %H:%M} UTC, schema {backup.schema}, "
+            f"{backup.size / 1e6:.1f} MB)"
+        )
     return str(backup)
 
 
@@ -124,6 +138,7 @@ def plan_restore(settings: Settings, backup: Path | None) -> Plan:
     """The given backup file, or the newest usable one, in place of the current catalog. RepairError
     when it cannot be restored."""
     passed: list[tuple[Backup, str]] = []
+    chosen: Backup | Path | None
     if backup is None:
         chosen, passed = backups.newest_good(settings.catalog_path, SCHEMA_VERSION)
         if chosen is None:
@@ -132,8 +147,9 @@ def plan_restore(settings: Settings, backup: Path | None) -> Plan:
         problem = backups.check(backup, SCHEMA_VERSION)
         if problem is not None:
             raise RepairError(f"cannot restore {backup}: {problem}")
-        chosen = next((b for b in backups.list_backups(settings.catalog_path) if b.path.resolve() == backup.resolve()),
-                      backup)
+        chosen = next(
+            (b for b in backups.list_backups(settings.catalog_path) if b.path.resolve() == backup.resolve()), backup
+        )
     current = settings.catalog_path
     aside = aside_path(settings, "replaced") if os.path.lexists(current) else None
     return Plan(diagnose(settings), chosen, aside, passed)
@@ -161,8 +177,10 @@ def carry_out(plan: Plan, settings: Settings, say: Callable[[str], None]) -> Non
         say(f"Restored {describe(plan.backup)}: {_contents(catalog)}")
     else:
         say(f"Started an empty catalog (there was no usable backup): {_contents(catalog)}")
-    say(f"Dropped the search index cache ({_count(dropped, 'file')}); it is rebuilt from the catalog "
-        "on the next search or index")
+    say(
+        f"Dropped the search index cache ({_count(dropped, 'file')}); it is rebuilt from the catalog "
+        "on the next search or index"
+    )
 
 
 def _move_aside(catalog: Path, aside: Path) -> list[str]:
@@ -181,8 +199,10 @@ def _contents(path: Path) -> str:
     catalog = Catalog(path)
     try:
         folders = len(catalog.folders())
-        return (f"{_count(catalog.count(OK), 'photo')} in {_count(folders, 'folder')}, "
-                f"{_count(len(catalog.saved_searches()), 'saved search', 'saved searches')}")
+        return (
+            f"{_count(catalog.count(OK), 'photo')} in {_count(folders, 'folder')}, "
+            f"{_count(len(catalog.saved_searches()), 'saved search', 'saved searches')}"
+        )
     finally:
         catalog.close()
 

@@ -16,10 +16,10 @@ import os
 import re
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from .tempfiles import temp_beside
+from ..tempfiles import temp_beside
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ class Backup:
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def folder(catalog_path: Path) -> Path:
@@ -122,7 +122,7 @@ def _parse(path: Path) -> Backup | None:
     if match is None:
         return None
     try:
-        taken_at = datetime.strptime(match[1], STAMP).replace(tzinfo=timezone.utc)
+        taken_at = datetime.strptime(match[1], STAMP).replace(tzinfo=UTC)
         size = path.stat().st_size
     except (ValueError, OSError):
         return None
@@ -142,8 +142,11 @@ def summary(catalog_path: Path, now: datetime | None = None) -> dict:
     """For `photoseek doctor`: how many backups, the newest and its age in hours."""
     found = list_backups(catalog_path)
     newest = found[0] if found else None
-    return {"backups": len(found), "newest_backup": str(newest.path) if newest else None,
-            "newest_backup_age_h": round(newest.age(now).total_seconds() / 3600, 1) if newest else None}
+    return {
+        "backups": len(found),
+        "newest_backup": str(newest.path) if newest else None,
+        "newest_backup_age_h": round(newest.age(now).total_seconds() / 3600, 1) if newest else None,
+    }
 
 
 def prune(catalog_path: Path, keep: dict[str, int] = KEEP) -> list[Path]:
@@ -170,7 +173,9 @@ def check(path: Path, max_schema: int, catalog_tables: bool = True) -> str | Non
         try:
             schema = schema_of(db)
             if schema > max_schema:  # its quick check is for a newer PhotoSeek to judge
-                return f"it was written by a newer PhotoSeek (schema {schema} > {max_schema}); a newer PhotoSeek opens it"
+                return (
+                    f"it was written by a newer PhotoSeek (schema {schema} > {max_schema}); a newer PhotoSeek opens it"
+                )
             result = db.execute("PRAGMA quick_check").fetchone()[0]
             tables = {n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         finally:
@@ -186,7 +191,7 @@ def check(path: Path, max_schema: int, catalog_tables: bool = True) -> str | Non
 
 def newest_good(catalog_path: Path, max_schema: int) -> tuple[Backup | None, list[tuple[Backup, str]]]:
     """The newest backup that can be restored, and the newer ones passed over with the reason."""
-    passed = []
+    passed: list[tuple[Backup, str]] = []
     for backup in list_backups(catalog_path):
         problem = check(backup.path, max_schema)
         if problem is None:

@@ -15,9 +15,9 @@ import os
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ class ModelUnavailable(RuntimeError):
     """The model cannot be loaded; the message says why and what the user can do. `missing`: the
     weights file that could not be downloaded, when that is why (the window words it for people)."""
 
-    def __init__(self, message: str, missing: "MissingWeights | None" = None):
+    def __init__(self, message: str, missing: MissingWeights | None = None):
         super().__init__(message)
         self.missing = missing
 
@@ -52,7 +52,7 @@ class MissingWeights:
 
 def backoff_delays(tries: int = 4, first: float = 2.0, factor: float = 3.0, cap: float = 60.0) -> tuple[float, ...]:
     """Seconds to wait before each new try of a download (tries - 1 waits, growing, at most `cap`)."""
-    return tuple(min(cap, first * factor ** i) for i in range(max(0, tries - 1)))
+    return tuple(min(cap, first * factor**i) for i in range(max(0, tries - 1)))
 
 
 RETRY_DELAYS = backoff_delays()  # a download cut short is tried again after 2, 6, 18 s
@@ -92,17 +92,23 @@ class Pretrained:
     def settings(self) -> dict:
         """Keyword arguments of open_clip's create_model_and_transforms that run these weights as they
         were trained: QuickGELU, normalisation, resampling (open_clip itself drops these for a file)."""
-        values = dict(force_quick_gelu=bool(self.cfg.get("quick_gelu", False)), image_mean=self.cfg.get("mean"),
-                      image_std=self.cfg.get("std"), image_interpolation=self.cfg.get("interpolation"),
-                      image_resize_mode=self.cfg.get("resize_mode"))
+        values = dict(
+            force_quick_gelu=bool(self.cfg.get("quick_gelu", False)),
+            image_mean=self.cfg.get("mean"),
+            image_std=self.cfg.get("std"),
+            image_interpolation=self.cfg.get("interpolation"),
+            image_resize_mode=self.cfg.get("resize_mode"),
+        )
         return {k: v for k, v in values.items() if v is not None}
 
 
 def tags_of(model: str) -> list[Pretrained]:
     import open_clip
 
-    return [Pretrained(model, tag, open_clip.get_pretrained_cfg(model, tag))
-            for tag in open_clip.list_pretrained_tags_by_model(model)]
+    return [
+        Pretrained(model, tag, open_clip.get_pretrained_cfg(model, tag))
+        for tag in open_clip.list_pretrained_tags_by_model(model)
+    ]
 
 
 def pretrained_tag(model: str, tag: str) -> Pretrained:
@@ -113,7 +119,8 @@ def pretrained_tag(model: str, tag: str) -> Pretrained:
     if not cfg:
         tags = ", ".join(p.tag for p in tags_of(model)) or "none known"
         raise ModelUnavailable(
-            f"'{tag}' is neither a pretrained tag of {model} (tags: {tags}) nor an existing checkpoint file")
+            f"'{tag}' is neither a pretrained tag of {model} (tags: {tags}) nor an existing checkpoint file"
+        )
     return Pretrained(model, tag, cfg)
 
 
@@ -137,7 +144,7 @@ def _hub_repos_of(path: Path) -> set[str]:
     and huggingface_hub's cache folder (models--org--repo/snapshots/<commit>/file, or blobs/<etag>)."""
     folders = list(path.parents)[:3]
     repos = {f"{folders[1].name}/{folders[0].name}"} if len(folders) > 1 else set()
-    repos.update(f.name[len("models--"):].replace("--", "/") for f in folders if f.name.startswith("models--"))
+    repos.update(f.name[len("models--") :].replace("--", "/") for f in folders if f.name.startswith("models--"))
     return repos
 
 
@@ -292,8 +299,9 @@ def _total_length(response, done: int) -> int:
     return done + int(length) if length and length.isdigit() else 0
 
 
-def _unavailable(p: Pretrained, name: str, url: str, size: int | None, error: Exception,
-                 cache_dir: Path) -> ModelUnavailable:
+def _unavailable(
+    p: Pretrained, name: str, url: str, size: int | None, error: Exception, cache_dir: Path
+) -> ModelUnavailable:
     """What an offline user needs: which file, about how big, from where, and what to do with it
     (the error itself goes to the log: it helps a developer, not the user)."""
     missing = MissingWeights(p.model, name, size or _checkpoint_size(p.model), url, plain_copy(p, cache_dir))
@@ -303,7 +311,8 @@ def _unavailable(p: Pretrained, name: str, url: str, size: int | None, error: Ex
         f"Are you offline? Download that file on a connected machine and put it in {missing.folder}{os.sep}, "
         "or point PhotoSeek at it: --pretrained /path/to/the/file (or PHOTOSEEK_PRETRAINED, or Choose Model… in "
         "the window).",
-        missing)
+        missing,
+    )
 
 
 class _NoWeightsWarning(logging.Filter):

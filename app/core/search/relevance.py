@@ -25,8 +25,9 @@ ranking combine fairly.
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Hashable, Iterable, Sequence
+from typing import TypeVar
 
 import numpy as np
 
@@ -116,17 +117,21 @@ def _otsu(s: np.ndarray) -> tuple[int, float]:
     k = np.arange(1, n)  # top group = s[:k]
     top_sum = np.cumsum(c)[:-1]
     # between-group sum of squares with the overall mean at 0: S1^2/k + S2^2/(n-k), S2 = -S1
-    between = top_sum ** 2 * (1.0 / k + 1.0 / (n - k))
+    between = top_sum**2 * (1.0 / k + 1.0 / (n - k))
     best = int(np.argmax(between))
     return best + 1, float(between[best] / total)
 
 
-def rrf(rankings: Iterable[Sequence[Hashable]], k: int = RRF_K,
-        weights: Sequence[float] | None = None) -> list[tuple[Hashable, float]]:
+Item = TypeVar("Item", bound=Hashable)
+
+
+def rrf(
+    rankings: Iterable[Sequence[Item]], k: int = RRF_K, weights: Sequence[float] | None = None
+) -> list[tuple[Item, float]]:
     """Fuse rankings (each best first) into one: (item, fused score), best first. Items missing
     from a ranking get nothing from it; ties keep the order of the first ranking that has them."""
-    scores: dict[Hashable, float] = {}
-    first_seen: dict[Hashable, tuple[int, int]] = {}
+    scores: dict[Item, float] = {}
+    first_seen: dict[Item, tuple[int, int]] = {}
     for r, ranking in enumerate(rankings):
         w = 1.0 if weights is None else float(weights[r])
         for rank, item in enumerate(ranking, start=1):

@@ -41,18 +41,19 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
-from .catalog import Catalog
-from .config import RESOURCES_DIR
+from ..config import RESOURCES_DIR
+from ..store.catalog import Catalog
+from ..tempfiles import temp_beside
+from .prompt_cache import CHUNK as PROMPT_CHUNK
+from .prompt_cache import PromptCache
 from .query_parser import concept_key
-from .prompt_cache import CHUNK as PROMPT_CHUNK, PromptCache
-from .tempfiles import temp_beside
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +169,28 @@ class _State:
         self.row = {fp: i for i, fp in enumerate(self.fingerprints)}
 
 
+@dataclass
+class _Columns:
+    """Concept scores being gathered, a block per chunk: fingerprints and their columns."""
+
+    fingerprints: list[str]
+    logz: list[np.ndarray]
+    top_idx: list[np.ndarray]
+    top_p: list[np.ndarray]
+
+
+def _kept(state: _State, wanted: list[str], appended: bool) -> tuple[list[int] | None, _Columns]:
+    """(rows kept, None: all of them; the columns to extend): every row when photos were only
+    appended, else the rows of photos still `wanted`, in place."""
+    if appended:
+        return None, _Columns(list(state.fingerprints), [state.logz], [state.top_idx], [state.top_p])
+    keep = [state.row[fp] for fp in wanted if fp in state.row]
+    columns = _Columns(
+        [state.fingerprints[i] for i in keep], [state.logz[keep]], [state.top_idx[keep]], [state.top_p[keep]]
+    )
+    return keep, columns
+
+
 class ConceptIndex:
     """Concept scores of one library for one model. Thread-safe; `refresh` may block (run it on
     a worker), everything else is quick once refreshed."""
@@ -191,8 +214,9 @@ class ConceptIndex:
         base = self.cache_dir / _safe(self.model_id)
         return base.with_suffix(".scores.npz"), base.with_suffix(".prompts")
 
-    def _prompt_matrix(self, embedder, vocab: Vocabulary, should_stop,
-                       progress: Callable[[int, int], None] | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+    def _prompt_matrix(
+        self, embedder, vocab: Vocabulary, should_stop, progress: Callable[[int, int], None] | None = None
+    ) -> tuple[np.ndarray, np.ndarray] | None:
         """(P float32[prompts, d], start of each concept's prompts) for the vocabulary; None when
         stopped meanwhile. The built-in prompts are encoded once per model, a saved chunk at a
         time (`progress(prompts ready, prompts)`): an interrupted run keeps what it did."""
@@ -203,8 +227,11 @@ class ConceptIndex:
         builtin_texts = [p for c in builtin for p in c.prompts]
         started = time.perf_counter()
         cached = PromptCache(chunk_folder, self.model_id).vectors(
-            builtin_texts, lambda chunk: embedder.encode_texts(chunk, batch_size=PROMPT_CHUNK),
-            should_stop=should_stop, progress=progress)
+            builtin_texts,
+            lambda chunk: embedder.encode_texts(chunk, batch_size=PROMPT_CHUNK),
+            should_stop=should_stop,
+            progress=progress,
+        )
         if cached is None:
             return None
         log.info("concept prompts ready (%d) in %.1f s", len(builtin_texts), time.perf_counter() - started)
@@ -244,8 +271,11 @@ class ConceptIndex:
         try:
             with np.load(score_file) as z:
                 meta = json.loads(str(z["meta"]))
-                if (meta.get("digest"), meta.get("model_id")) == (vocab.digest, self.model_id) \
-                        and abs(float(meta.get("scale", -1)) - scale) < 1e-6 and meta.get("top_k") == TOP_K:
+                if (
+                    (meta.get("digest"), meta.get("model_id")) == (vocab.digest, self.model_id)
+                    and abs(float(meta.get("scale", -1)) - scale) < 1e-6
+                    and meta.get("top_k") == TOP_K
+                ):
                     fresh.fingerprints = tuple(str(f) for f in z["fingerprints"])
                     fresh.logz = z["logz"].astype(np.float32)
                     fresh.top_idx = z["top_idx"].astype(np.int32)
@@ -261,20 +291,32 @@ class ConceptIndex:
         tmp = temp_beside(score_file)
         meta = {"digest": state.digest, "model_id": self.model_id, "scale": state.scale, "top_k": TOP_K}
         with open(tmp, "wb") as out:
-            np.savez(out, meta=np.array(json.dumps(meta)), fingerprints=np.array(state.fingerprints, dtype=str),
-                     logz=state.logz, top_idx=state.top_idx.astype(np.int16 if len(state.names) < 32000 else np.int32),
-                     top_p=state.top_p.astype(np.float16))
+            np.savez(
+                out,
+                meta=np.array(json.dumps(meta)),
+                fingerprints=np.array(state.fingerprints, dtype=str),
+                logz=state.logz,
+                top_idx=state.top_idx.astype(np.int16 if len(state.names) < 32000 else np.int32),
+                top_p=state.top_p.astype(np.float16),
+            )
         os.replace(tmp, score_file)
 
     def is_current(self) -> bool:
         """True when every indexed photo has scores for the current vocabulary (cheap)."""
         state = self._state
-        return (state is not None and state.generation == self.catalog.generation()
-                and state.digest == self.vocabulary().digest)
+        return (
+            state is not None
+            and state.generation == self.catalog.generation()
+            and state.digest == self.vocabulary().digest
+        )
 
-    def refresh(self, embedder, should_stop: Callable[[], bool] | None = None,
-                progress: Callable[[int, int], None] | None = None,
-                prompt_progress: Callable[[int, int], None] | None = None) -> ConceptReport:
+    def refresh(
+        self,
+        embedder,
+        should_stop: Callable[[], bool] | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        prompt_progress: Callable[[int, int], None] | None = None,
+    ) -> ConceptReport:
         """Score the photos that have no concept scores yet (all of them after the vocabulary or
         the model changed) and forget photos that left the library. `progress(photos scored,
         photos to score)`; `prompt_progress(prompts ready, prompts)` while the vocabulary's
@@ -294,54 +336,19 @@ class ConceptIndex:
             matrix, starts = prompts
             # Photos were only added since the last refresh (the usual case after indexing): keep
             # every row and look at the new photos alone, instead of matching 100k fingerprints.
-            appended = state is self._state and state.summary is not None and \
-                self.catalog.indexed_summary(self.model_id, state.max_id) == state.summary
+            appended = (
+                state is self._state
+                and state.summary is not None
+                and self.catalog.indexed_summary(self.model_id, state.max_id) == state.summary
+            )
             files = self.catalog.indexed_files(self.model_id, after_id=state.max_id if appended else 0)
             wanted = list(dict.fromkeys(fp for _, fp in files))
             missing = [fp for fp in wanted if fp not in state.row]
-            if appended:
-                keep = None
-                fps = list(state.fingerprints)
-                logz, top_idx, top_p = [state.logz], [state.top_idx], [state.top_p]
-            else:  # drop photos that are gone; keep the rest in place
-                keep = [state.row[fp] for fp in wanted if fp in state.row]
-                fps = [state.fingerprints[i] for i in keep]
-                logz, top_idx, top_p = [state.logz[keep]], [state.top_idx[keep]], [state.top_p[keep]]
-            scored, cancelled = 0, False
+            keep, columns = _kept(state, wanted, appended)
             score_started = time.perf_counter()
-            for start in range(0, len(missing), CHUNK):
-                if should_stop():
-                    cancelled = True
-                    break
-                found, vectors = self.catalog.vectors_by_fingerprint(self.model_id, missing[start : start + CHUNK])
-                if not found:
-                    continue
-                lz, ti, tp = score_matrix(vectors, matrix, starts, scale)
-                fps.extend(found)
-                logz.append(lz)
-                top_idx.append(ti)
-                top_p.append(tp)
-                scored += len(found)
-                if progress is not None:
-                    progress(min(len(missing), start + CHUNK), len(missing))
+            scored, cancelled = self._score(missing, matrix, starts, scale, columns, should_stop, progress)
             score_seconds = time.perf_counter() - score_started
-            new = _State(vocab.digest, scale, [c.name for c in vocab.concepts])
-            new.fingerprints = tuple(fps)
-            new.logz = np.concatenate(logz).astype(np.float32)
-            new.top_idx = np.concatenate(top_idx).astype(np.int32)
-            new.top_p = np.concatenate(top_p).astype(np.float32)
-            # Built anew even when only appended: copying the old dict is one call that holds the
-            # interpreter (61 ms for 100k photos, measured while the window was being typed in).
-            new.rebuild_rows()
-            new.generation = -1 if cancelled else generation
-            rows = np.array([new.row.get(fp, -1) for _, fp in files], dtype=np.int64)
-            ids = np.array([i for i, _ in files], dtype=np.int64)
-            have = rows >= 0
-            new.ids, new.id_rows = ids[have], rows[have]
-            if appended:
-                new.ids = np.concatenate([state.ids, new.ids])
-                new.id_rows = np.concatenate([state.id_rows, new.id_rows])
-            new.max_id = max(state.max_id if appended else 0, int(ids.max()) if len(ids) else 0)
+            new = self._new_state(vocab, scale, columns, files, state, appended, -1 if cancelled else generation)
             summary = self.catalog.indexed_summary(self.model_id, new.max_id)
             if not cancelled and self.catalog.generation() == generation:  # no write since `files` was read
                 new.summary = summary
@@ -350,9 +357,53 @@ class ConceptIndex:
                 self._save(new)
             self._state = new
             if scored:
-                log.info("concept scores for %d photos in %.2f s (%.1f ms per 1,000)", scored, score_seconds,
-                         1e6 * score_seconds / scored)
-            return ConceptReport(scored, len(fps), score_seconds, cancelled)
+                log.info(
+                    "concept scores for %d photos in %.2f s (%.1f ms per 1,000)",
+                    scored,
+                    score_seconds,
+                    1e6 * score_seconds / scored,
+                )
+            return ConceptReport(scored, len(columns.fingerprints), score_seconds, cancelled)
+
+    def _score(self, missing: list[str], matrix, starts, scale: float, columns: _Columns, should_stop, progress):
+        """Score the `missing` photos a chunk at a time onto `columns`: (photos scored, cancelled)."""
+        scored = 0
+        for start in range(0, len(missing), CHUNK):
+            if should_stop():
+                return scored, True
+            found, vectors = self.catalog.vectors_by_fingerprint(self.model_id, missing[start : start + CHUNK])
+            if not found:
+                continue
+            lz, ti, tp = score_matrix(vectors, matrix, starts, scale)
+            columns.fingerprints.extend(found)
+            columns.logz.append(lz)
+            columns.top_idx.append(ti)
+            columns.top_p.append(tp)
+            scored += len(found)
+            if progress is not None:
+                progress(min(len(missing), start + CHUNK), len(missing))
+        return scored, False
+
+    def _new_state(self, vocab, scale: float, columns: _Columns, files, state: _State, appended: bool, generation: int):
+        """The state of `columns`, with the file ids of `files` (after the old ones when `appended`)."""
+        new = _State(vocab.digest, scale, [c.name for c in vocab.concepts])
+        new.fingerprints = tuple(columns.fingerprints)
+        new.logz = np.concatenate(columns.logz).astype(np.float32)
+        new.top_idx = np.concatenate(columns.top_idx).astype(np.int32)
+        new.top_p = np.concatenate(columns.top_p).astype(np.float32)
+        # Built anew even when only appended: copying the old dict is one call that holds the
+        # interpreter (61 ms for 100k photos, measured while the window was being typed in).
+        new.rebuild_rows()
+        new.generation = generation
+        rows = np.array([new.row.get(fp, -1) for _, fp in files], dtype=np.int64)
+        ids = np.array([i for i, _ in files], dtype=np.int64)
+        have = rows >= 0
+        new.ids, new.id_rows = ids[have], rows[have]
+        if appended:
+            new.ids = np.concatenate([state.ids, new.ids])
+            new.id_rows = np.concatenate([state.id_rows, new.id_rows])
+        new.max_id = max(state.max_id if appended else 0, int(ids.max()) if len(ids) else 0)
+        return new
 
     # -- questions ---------------------------------------------------------------------------
 
@@ -400,8 +451,9 @@ class ConceptIndex:
         return self._state is not None and len(self._state.fingerprints) > 0
 
 
-def score_matrix(vectors: np.ndarray, prompts: np.ndarray, starts: np.ndarray, scale: float
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def score_matrix(
+    vectors: np.ndarray, prompts: np.ndarray, starts: np.ndarray, scale: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For image vectors [n, d]: (log Z [n], top concept indices [n, K], their p [n, K]).
 
     One BLAS product with every prompt, the best prompt of each concept (`maximum.reduceat` over
@@ -433,5 +485,14 @@ def _counts(state: _State) -> dict[str, int]:
     return {state.names[i]: int(n) for i, n in enumerate(counts) if n}
 
 
-__all__ = ["Concept", "ConceptIndex", "ConceptReport", "Vocabulary", "builtin_concepts", "score_matrix",
-           "HAS_THRESHOLD", "TAG_THRESHOLD", "VOCABULARY_PATH"]
+__all__ = [
+    "Concept",
+    "ConceptIndex",
+    "ConceptReport",
+    "Vocabulary",
+    "builtin_concepts",
+    "score_matrix",
+    "HAS_THRESHOLD",
+    "TAG_THRESHOLD",
+    "VOCABULARY_PATH",
+]

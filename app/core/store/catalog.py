@@ -12,16 +12,16 @@ import logging
 import sqlite3
 import threading
 import time
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import numpy as np
 from filelock import FileLock
 
+from ..names import from_db, to_db
 from . import backups, textmatch
-from .names import from_db, to_db
 
 log = logging.getLogger(__name__)
 
@@ -104,9 +104,9 @@ MIGRATIONS: list[str] = [
         id INTEGER PRIMARY KEY,  -- explicit: FTS content_rowid must survive VACUUM
         fingerprint TEXT NOT NULL UNIQUE,
         text TEXT NOT NULL,  -- as read, one line per text box; '' when the photo holds no text
-        norm TEXT NOT NULL,  -- the searchable form: folded words (app.core.textmatch.normalize)
+        norm TEXT NOT NULL,  -- the searchable form: folded words (app.core.store.textmatch.normalize)
         engine TEXT NOT NULL,  -- e.g. 'rapidocr-onnxruntime 1.4.4'
-        version INTEGER NOT NULL,  -- app.core.ocr.OCR_VERSION: older results are read again
+        version INTEGER NOT NULL,  -- app.core.ingest.ocr.OCR_VERSION: older results are read again
         read_at REAL NOT NULL
     );
     CREATE VIRTUAL TABLE ocr_fts USING fts5(
@@ -123,7 +123,7 @@ MIGRATIONS: list[str] = [
         INSERT INTO ocr_fts(rowid, norm) VALUES (new.id, new.norm);
     END;
     INSERT INTO meta VALUES ('ocr_generation', '0');
-    -- perceptual hashes for duplicate finding, by content like embeddings (app.core.duplicates)
+    -- perceptual hashes for duplicate finding, by content like embeddings (app.core.organize.duplicates)
     CREATE TABLE image_hashes (
         fingerprint TEXT PRIMARY KEY,
         phash INTEGER  -- 64-bit DCT hash as a signed integer; NULL: too flat to compare
@@ -368,9 +368,7 @@ class Catalog:
         db = self.db
         version = db.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
-            raise CatalogError(
-                f"{self.path} was written by a newer PhotoSeek (schema {version} > {SCHEMA_VERSION})"
-            )
+            raise CatalogError(f"{self.path} was written by a newer PhotoSeek (schema {version} > {SCHEMA_VERSION})")
         if version < SCHEMA_VERSION:
             # Another process may be creating or upgrading this catalog right now: one at a time,
             # each starting from the version it finds once it has the lock.
@@ -412,8 +410,9 @@ class Catalog:
                 made = backups.make(self.db, self.path, backups.BEFORE_UPGRADE)
                 log.info("backed up %s (schema %d) to %s before upgrading it", self.path, version, made.path)
         except (sqlite3.Error, OSError, backups.BackupError) as e:
-            raise CatalogError(f"{self.path} was not upgraded to schema {SCHEMA_VERSION}: it could not be "
-                               f"backed up first ({e})") from e
+            raise CatalogError(
+                f"{self.path} was not upgraded to schema {SCHEMA_VERSION}: it could not be backed up first ({e})"
+            ) from e
 
     def _repair_early_v2(self) -> None:
         """Catalogs written while schema 2 was in development lack the final form of its OCR and
@@ -424,7 +423,7 @@ class Catalog:
         if "norm" in columns and hashes:
             return
         script = MIGRATIONS[1]
-        part = script[script.index("-- derived: begin"):script.index("-- derived: end")]
+        part = script[script.index("-- derived: begin") : script.index("-- derived: end")]
         drop = """
             DROP TRIGGER IF EXISTS ocr_text_ai; DROP TRIGGER IF EXISTS ocr_text_ad;
             DROP TRIGGER IF EXISTS ocr_text_au; DROP TABLE IF EXISTS ocr_fts;
@@ -477,20 +476,32 @@ class Catalog:
         return {i: Path(from_db(p)) for i, p in self.db.execute("SELECT id, path FROM folders ORDER BY path")}
 
     def offline_folders(self) -> dict[int, OfflineFolder]:
-        rows = self.db.execute("SELECT id, path, offline_since, offline_reason FROM folders "
-                               "WHERE offline_since IS NOT NULL ORDER BY path")
+        rows = self.db.execute(
+            "SELECT id, path, offline_since, offline_reason FROM folders WHERE offline_since IS NOT NULL ORDER BY path"
+        )
         return {i: OfflineFolder(i, Path(from_db(p)), since, reason or "") for i, p, since, reason in rows}
 
     def set_offline(self, folder_id: int, reason: str | None) -> bool:
         """Mark a folder offline for `reason` (keeping when it first was), or online with None;
         True when that changed anything. No cache derives from it: the generation stays."""
+        params: tuple[object, ...]
         with self.transaction(bump=False) as db:
             if reason is None:
-                sql, params = ("UPDATE folders SET offline_since = NULL, offline_reason = NULL "
-                               "WHERE id = ? AND offline_since IS NOT NULL"), (folder_id,)
+                sql, params = (
+                    (
+                        "UPDATE folders SET offline_since = NULL, offline_reason = NULL "
+                        "WHERE id = ? AND offline_since IS NOT NULL"
+                    ),
+                    (folder_id,),
+                )
             else:
-                sql, params = ("UPDATE folders SET offline_since = COALESCE(offline_since, ?), offline_reason = ? "
-                               "WHERE id = ? AND offline_reason IS NOT ?"), (time.time(), reason, folder_id, reason)
+                sql, params = (
+                    (
+                        "UPDATE folders SET offline_since = COALESCE(offline_since, ?), offline_reason = ? "
+                        "WHERE id = ? AND offline_reason IS NOT ?"
+                    ),
+                    (time.time(), reason, folder_id, reason),
+                )
             return db.execute(sql, params).rowcount > 0
 
     def shared_content(self, folder_ids: Iterable[int]) -> list[tuple[int, int, int, int]]:
@@ -499,19 +510,25 @@ class Catalog:
         marks = ",".join(str(int(i)) for i in folder_ids)  # ints from the catalog itself
         if not marks:
             return []
-        totals = dict(self.db.execute(f"SELECT folder_id, COUNT(DISTINCT fingerprint) FROM files "
-                                      f"WHERE status = 'ok' AND folder_id IN ({marks}) GROUP BY folder_id"))
+        totals = dict(
+            self.db.execute(
+                f"SELECT folder_id, COUNT(DISTINCT fingerprint) FROM files "
+                f"WHERE status = 'ok' AND folder_id IN ({marks}) GROUP BY folder_id"
+            )
+        )
         rows = self.db.execute(
             f"""
             SELECT mine.folder_id, theirs.folder_id, COUNT(DISTINCT mine.fingerprint)
             FROM files AS mine JOIN files AS theirs ON theirs.fingerprint = mine.fingerprint
             WHERE mine.status = 'ok' AND mine.folder_id IN ({marks}) AND theirs.folder_id != mine.folder_id
             GROUP BY mine.folder_id, theirs.folder_id
-            """).fetchall()
+            """
+        ).fetchall()
         return [(mine, theirs, found, totals.get(mine, 0)) for mine, theirs, found in rows]
 
-    def relink_folder(self, folder_id: int, new_root: Path, moves: Iterable[tuple[int, str, int, float]],
-                      drop: Iterable[int]) -> None:
+    def relink_folder(
+        self, folder_id: int, new_root: Path, moves: Iterable[tuple[int, str, int, float]], drop: Iterable[int]
+    ) -> None:
         """Give a library folder its new place, all in one transaction: rows `drop` are deleted
         first (the copies that indexing the new place made), `moves` (file id, new path, size,
         mtime) rewrite the folder's photos in place (same ids: embeddings, text and everything
@@ -519,21 +536,27 @@ class Catalog:
         new_s = to_db(str(new_root))
         with self.transaction() as db:
             self.delete_files(db, drop)
-            db.executemany("UPDATE files SET path = ?, folder_id = ?, size = ?, mtime = ? WHERE id = ?",
-                           [(to_db(path), folder_id, size, mtime, file_id) for file_id, path, size, mtime in moves])
+            db.executemany(
+                "UPDATE files SET path = ?, folder_id = ?, size = ?, mtime = ? WHERE id = ?",
+                [(to_db(path), folder_id, size, mtime, file_id) for file_id, path, size, mtime in moves],
+            )
             there = db.execute("SELECT id FROM folders WHERE path = ? AND id != ?", (new_s, folder_id)).fetchone()
             if there is not None:
                 db.execute("UPDATE files SET folder_id = ? WHERE folder_id = ?", (folder_id, there[0]))
                 db.execute("DELETE FROM folders WHERE id = ?", (there[0],))
-            db.execute("UPDATE folders SET path = ?, offline_since = NULL, offline_reason = NULL WHERE id = ?",
-                       (new_s, folder_id))
+            db.execute(
+                "UPDATE folders SET path = ?, offline_since = NULL, offline_reason = NULL WHERE id = ?",
+                (new_s, folder_id),
+            )
 
     # -- files -------------------------------------------------------------------------------
 
     def files(self, where: str = "", params: Iterable = ()) -> list[FileRecord]:
         sql = f"SELECT {_FILE_COLUMNS} FROM files {where}"
-        return [FileRecord(*row) if type(row[1]) is str else FileRecord(row[0], from_db(row[1]), *row[2:])
-                for row in self.db.execute(sql, tuple(params))]
+        return [
+            FileRecord(*row) if type(row[1]) is str else FileRecord(row[0], from_db(row[1]), *row[2:])
+            for row in self.db.execute(sql, tuple(params))
+        ]
 
     def file(self, file_id: int) -> FileRecord | None:
         found = self.files("WHERE id = ?", (file_id,))
@@ -573,8 +596,20 @@ class Catalog:
                 taken_from = excluded.taken_from
             """,
             [
-                (to_db(r.path), r.folder_id, r.fingerprint, r.size, r.mtime, r.status, r.skip_reason,
-                 r.width, r.height, r.taken_at, r.format, r.taken_from)
+                (
+                    to_db(r.path),
+                    r.folder_id,
+                    r.fingerprint,
+                    r.size,
+                    r.mtime,
+                    r.status,
+                    r.skip_reason,
+                    r.width,
+                    r.height,
+                    r.taken_at,
+                    r.format,
+                    r.taken_from,
+                )
                 for r in records
             ],
         )
@@ -599,17 +634,22 @@ class Catalog:
         """Keep copies of these rows (and so their content's derived data) before they are
         deleted, inside the deleting transaction; returns the hold's id."""
         hold_id = db.execute("INSERT INTO holds (kind, made_at) VALUES (?, ?)", (kind, time.time())).lastrowid
-        db.executemany("INSERT INTO held_folders (hold_id, id, path, added_at) "
-                       "SELECT ?, id, path, added_at FROM folders WHERE id = ?",
-                       [(hold_id, i) for i in folder_ids])
-        db.executemany(f"INSERT INTO held_files (hold_id, {_FILE_COLUMNS}) SELECT ?, {_FILE_COLUMNS} FROM files "
-                       "WHERE id = ?", [(hold_id, i) for i in file_ids])
+        db.executemany(
+            "INSERT INTO held_folders (hold_id, id, path, added_at) "
+            "SELECT ?, id, path, added_at FROM folders WHERE id = ?",
+            [(hold_id, i) for i in folder_ids],
+        )
+        db.executemany(
+            f"INSERT INTO held_files (hold_id, {_FILE_COLUMNS}) SELECT ?, {_FILE_COLUMNS} FROM files WHERE id = ?",
+            [(hold_id, i) for i in file_ids],
+        )
         return hold_id
 
     def held_files(self, hold_id: int) -> list[FileRecord]:
         rows = self.db.execute(f"SELECT {_FILE_COLUMNS} FROM held_files WHERE hold_id = ? ORDER BY id", (hold_id,))
-        return [FileRecord(*row) if type(row[1]) is str else FileRecord(row[0], from_db(row[1]), *row[2:])
-                for row in rows]
+        return [
+            FileRecord(*row) if type(row[1]) is str else FileRecord(row[0], from_db(row[1]), *row[2:]) for row in rows
+        ]
 
     def put_back(self, hold_id: int, paths: set[str] | None = None) -> tuple[list[int], list[tuple[str, str]]]:
         """Put a hold's folders and files (only those at `paths`, when given) back in the
@@ -631,14 +671,18 @@ class Catalog:
         """Held folders back (their old id; the held photos follow a library folder at that path
         now): the ids of the library's folders."""
         for folder_id, path, added_at in db.execute(
-                "SELECT id, path, added_at FROM held_folders WHERE hold_id = ?", (hold_id,)).fetchall():
-            db.execute("INSERT OR IGNORE INTO folders (id, path, added_at) "
-                       "SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM folders WHERE path = ?)",
-                       (folder_id, path, added_at, path))
+            "SELECT id, path, added_at FROM held_folders WHERE hold_id = ?", (hold_id,)
+        ).fetchall():
+            db.execute(
+                "INSERT OR IGNORE INTO folders (id, path, added_at) "
+                "SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM folders WHERE path = ?)",
+                (folder_id, path, added_at, path),
+            )
             now = db.execute("SELECT id FROM folders WHERE path = ?", (path,)).fetchone()[0]
             if now != folder_id:
-                db.execute("UPDATE held_files SET folder_id = ? WHERE hold_id = ? AND folder_id = ?",
-                           (now, hold_id, folder_id))
+                db.execute(
+                    "UPDATE held_files SET folder_id = ? WHERE hold_id = ? AND folder_id = ?", (now, hold_id, folder_id)
+                )
         return {i for (i,) in db.execute("SELECT id FROM folders")}
 
     def _put_back_file(self, db: sqlite3.Connection, record: FileRecord, folders: set[int]) -> str | None:
@@ -677,9 +721,7 @@ class Catalog:
     def prune_embeddings(self) -> int:
         """Drop embeddings no file refers to any more (after deletes), nor a held one (see `hold`)."""
         with self.transaction() as db:
-            cur = db.execute(
-                f"DELETE FROM embeddings WHERE fingerprint NOT IN ({_LIVE_CONTENT})"
-            )
+            cur = db.execute(f"DELETE FROM embeddings WHERE fingerprint NOT IN ({_LIVE_CONTENT})")
             return cur.rowcount
 
     # -- embeddings --------------------------------------------------------------------------
@@ -860,10 +902,10 @@ class Catalog:
         for word in wanted:
             scores: dict[int, float] = {}
 
-            def give(rows: Iterable[int], value: float) -> None:
+            def give(rows: Iterable[int], value: float) -> None:  # this word's: called for it only
                 for r in rows:
-                    if scores.get(r, 0.0) < value:
-                        scores[r] = value
+                    if scores.get(r, 0.0) < value:  # noqa: B023
+                        scores[r] = value  # noqa: B023
 
             give(vocabulary.exact(word), textmatch.EXACT)
             if len(word) >= 2:
@@ -904,10 +946,14 @@ class Catalog:
         for gram in grams:
             for r in self._ocr_fts(gram):
                 counts[r] = counts.get(r, 0) + 1
-        candidates = sorted((r for r, n in counts.items() if n >= need and r not in exclude),
-                            key=lambda r: -counts[r])[:cap]
-        return {r for r, text in self._ocr_norms(candidates).items()
-                if textmatch.substring_distance(word, text.replace(" ", ""), 1) <= 1}
+        candidates = sorted((r for r, n in counts.items() if n >= need and r not in exclude), key=lambda r: -counts[r])[
+            :cap
+        ]
+        return {
+            r
+            for r, text in self._ocr_norms(candidates).items()
+            if textmatch.substring_distance(word, text.replace(" ", ""), 1) <= 1
+        }
 
     def _ocr_phrase_rows(self, query_words: list[str]) -> dict[int, tuple[float, int]]:
         """Rows holding the words together and in order, spaces optional (OCR drops and adds them),
@@ -959,12 +1005,10 @@ class Catalog:
     def prune_derived(self) -> int:
         """Drop text and hashes of content no file has any more, nor a held one (see `hold`)."""
         with self.transaction(bump=False) as db:
-            gone = db.execute(
-                f"DELETE FROM ocr_text WHERE fingerprint NOT IN ({_LIVE_CONTENT})").rowcount
+            gone = db.execute(f"DELETE FROM ocr_text WHERE fingerprint NOT IN ({_LIVE_CONTENT})").rowcount
             if gone:
                 db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'ocr_generation'")
-            gone += db.execute(
-                f"DELETE FROM image_hashes WHERE fingerprint NOT IN ({_LIVE_CONTENT})").rowcount
+            gone += db.execute(f"DELETE FROM image_hashes WHERE fingerprint NOT IN ({_LIVE_CONTENT})").rowcount
         return gone
 
     # -- concepts and saved searches ---------------------------------------------------------
@@ -1034,8 +1078,10 @@ class Catalog:
         import json
 
         with self._write_lock:
-            self.db.execute("INSERT OR REPLACE INTO user_concepts (name, phrases) VALUES (?, ?)",
-                            (name, json.dumps(list(phrases), ensure_ascii=False)))
+            self.db.execute(
+                "INSERT OR REPLACE INTO user_concepts (name, phrases) VALUES (?, ?)",
+                (name, json.dumps(list(phrases), ensure_ascii=False)),
+            )
 
     def remove_user_concept(self, name: str) -> bool:
         with self._write_lock:
@@ -1050,7 +1096,9 @@ class Catalog:
         with self._write_lock:
             self.db.execute(
                 "INSERT INTO saved_searches (name, query, created_at) VALUES (?, ?, ?) "
-                "ON CONFLICT(name) DO UPDATE SET query = excluded.query", (name, query, time.time()))
+                "ON CONFLICT(name) DO UPDATE SET query = excluded.query",
+                (name, query, time.time()),
+            )
             return self.db.execute("SELECT id FROM saved_searches WHERE name = ?", (name,)).fetchone()[0]
 
     def rename_saved_search(self, search_id: int, name: str) -> None:

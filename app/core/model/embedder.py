@@ -9,16 +9,15 @@ weights (tests and benchmarks only).
 from __future__ import annotations
 
 import copy
-import hashlib
 import logging
 import os
 import threading
 import warnings
 from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -59,7 +58,7 @@ class ModelSpec:
 
 
 def _file_digest(path: Path) -> str:
-    from .scanner import fingerprint
+    from ..fingerprint import fingerprint
 
     return fingerprint(path)[:16]
 
@@ -100,15 +99,20 @@ def _fast_input(preprocess):
     from torchvision.transforms import InterpolationMode
 
     steps = list(getattr(preprocess, "transforms", []))
-    if len(steps) < 3 or [type(t).__name__ for t in (steps[0], steps[1], steps[-1])] != \
-            ["Resize", "CenterCrop", "Normalize"]:
+    if len(steps) < 3 or [type(t).__name__ for t in (steps[0], steps[1], steps[-1])] != [
+        "Resize",
+        "CenterCrop",
+        "Normalize",
+    ]:
         return None
     resize, crop, norm = steps[0], steps[1], steps[-1]
     if not all(type(t).__name__ in ("MaybeConvertMode", "function", "ToTensor", "MaybeToTensor") for t in steps[2:-1]):
         return None
     size = resize.size if isinstance(resize.size, int) else (resize.size[0] if len(resize.size) == 1 else None)
-    resample = {InterpolationMode.BICUBIC: Image.Resampling.BICUBIC,
-                InterpolationMode.BILINEAR: Image.Resampling.BILINEAR}.get(resize.interpolation)
+    resample = {
+        InterpolationMode.BICUBIC: Image.Resampling.BICUBIC,
+        InterpolationMode.BILINEAR: Image.Resampling.BILINEAR,
+    }.get(resize.interpolation)
     if size is None or resample is None or resize.max_size is not None or tuple(crop.size) != (size, size):
         return None
     mean = np.asarray(norm.mean, dtype=np.float32).reshape(3, 1, 1) * 255
@@ -120,10 +124,15 @@ class Embedder:
     """A loaded CLIP model. Thread-safe: text is encoded one call at a time; image batches may run
     side by side (see `side_by_side`)."""
 
-    def __init__(self, spec: ModelSpec, cache_dir: Path, device: str = "auto", progress: DownloadProgress | None = None,
-                 precision: str = "auto"):
+    def __init__(
+        self,
+        spec: ModelSpec,
+        cache_dir: Path,
+        device: str = "auto",
+        progress: DownloadProgress | None = None,
+        precision: str = "auto",
+    ):
         import open_clip
-        import torch
 
         self.spec = spec
         self.model_id = spec.model_id
@@ -137,7 +146,8 @@ class Embedder:
         checkpoint, tag = self._weights(cache_dir, progress)
         try:
             model, _, preprocess = open_clip.create_model_and_transforms(
-                spec.name, pretrained=checkpoint, device=self.device, **(tag.settings if tag else {}))
+                spec.name, pretrained=checkpoint, device=self.device, **(tag.settings if tag else {})
+            )
         except ModelUnavailable:
             raise
         except Exception as e:
@@ -165,7 +175,9 @@ class Embedder:
         self._fast_visual = None if self.precision != "fp32" else False
         self._int8 = None  # the int8 tower made ahead of the decision (quantise_now), False if unavailable
 
-    def _weights(self, cache_dir: Path, progress: DownloadProgress | None) -> tuple[str | None, weights.Pretrained | None]:
+    def _weights(
+        self, cache_dir: Path, progress: DownloadProgress | None
+    ) -> tuple[str | None, weights.Pretrained | None]:
         """(checkpoint file or None for random weights, the tag whose settings the weights need)."""
         import torch
 
@@ -366,8 +378,9 @@ class Embedder:
             self._text_cache.popitem(last=False)
         return np.stack([self._text_cache[t] for t in texts])
 
-    def encode_texts(self, texts: Sequence[str], batch_size: int = 256,
-                     should_stop: Callable[[], bool] | None = None) -> np.ndarray | None:
+    def encode_texts(
+        self, texts: Sequence[str], batch_size: int = 256, should_stop: Callable[[], bool] | None = None
+    ) -> np.ndarray | None:
         """Many texts -> unit vectors float32 [N, D], in batches and bypassing the query cache
         (a vocabulary of prompts). None when `should_stop()` says so between batches."""
         import torch
@@ -442,9 +455,16 @@ def _quantisable_attention(tower) -> None:
 
     for block in tower.modules():
         attention = getattr(block, "attn", None)
-        if (type(attention) is nn.MultiheadAttention and attention.batch_first and attention._qkv_same_embed_dim
-                and attention.bias_k is None and not attention.add_zero_attn and attention.dropout == 0
-                and hasattr(block, "ln_1") and not hasattr(block, "ln_1_kv")):  # open_clip's self-attention blocks
+        if (
+            type(attention) is nn.MultiheadAttention
+            and attention.batch_first
+            and attention._qkv_same_embed_dim
+            and attention.bias_k is None
+            and not attention.add_zero_attn
+            and attention.dropout == 0
+            and hasattr(block, "ln_1")
+            and not hasattr(block, "ln_1_kv")
+        ):  # open_clip's self-attention blocks
             block.attn = SelfAttention(attention)
 
 
@@ -501,8 +521,11 @@ def _short_text_works(model, tokenizer, device) -> bool:
     try:
         from open_clip.model import CLIP
 
-        if not isinstance(model, CLIP) or getattr(model, "attn_mask", None) is None \
-                or getattr(model, "text_pool_type", "argmax") not in ("argmax", "eos"):
+        if (
+            not isinstance(model, CLIP)
+            or getattr(model, "attn_mask", None) is None
+            or getattr(model, "text_pool_type", "argmax") not in ("argmax", "eos")
+        ):
             return False
         tokens = tokenizer(["a photo", "two dogs playing in the snow at night"]).to(device)
         with torch.inference_mode():

@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
+from ..tempfiles import temp_beside
 from .pixel_budget import PixelBudget
-from .tempfiles import temp_beside
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +83,13 @@ def capture_date(im: Image.Image, exif: Image.Exif) -> tuple[str | None, str | N
     """When the photo was taken, as ISO 8601 local time (with its UTC offset when the file says),
     and where that was read: "EXIF", "XMP", "IPTC" or "PNG text". (None, None): the file does not
     say, and the file time stands in."""
-    readers = (("EXIF", _exif_taken), ("XMP", _xmp_taken), ("IPTC", _iptc_taken), ("PNG text", _png_taken),
-               ("EXIF", _exif_modified))
+    readers = (
+        ("EXIF", _exif_taken),
+        ("XMP", _xmp_taken),
+        ("IPTC", _iptc_taken),
+        ("PNG text", _png_taken),
+        ("EXIF", _exif_modified),
+    )
     for source, read in readers:
         try:
             when = read(im, exif)
@@ -147,7 +152,8 @@ def _iptc_taken(im: Image.Image, exif: Image.Exif) -> str | None:
         return None
     from PIL import IptcImagePlugin
 
-    iptc = IptcImagePlugin.getiptcinfo(im) or {}
+    # Pillow's hint asks for an ImageFile; any image will do (the format is checked above)
+    iptc = IptcImagePlugin.getiptcinfo(im) or {}  # type: ignore[arg-type]
     day, time = iptc.get((2, 55)), iptc.get((2, 60))  # DateCreated CCYYMMDD, TimeCreated HHMMSS±HHMM
     if not isinstance(day, bytes) or len(day) != 8:
         return None
@@ -256,12 +262,16 @@ def _check_size(w: int, h: int, max_pixels: int, file_size: int, fmt: str) -> No
     if pixels <= max_pixels:
         return
     if file_size < pixels * MIN_PHOTO_BYTES_PER_PIXEL:
-        raise ImageError(f"not a photo: its header says {w}x{h} ({pixels / 1e6:,.0f} MP) but the file holds only "
-                         f"{file_size / 1e3:,.0f} KB (a decompression bomb?)")
+        raise ImageError(
+            f"not a photo: its header says {w}x{h} ({pixels / 1e6:,.0f} MP) but the file holds only "
+            f"{file_size / 1e3:,.0f} KB (a decompression bomb?)"
+        )
     if fmt in REDUCED_DECODE and pixels <= MAX_PHOTO_PIXELS:
         return  # a real big photo: decoded at reduced size (`_draft`)
-    raise ImageError(f"image too large ({w}x{h}, {pixels / 1e6:.0f} MP; limit {max_pixels / 1e6:.0f} MP "
-                     f"for {fmt}, which cannot be decoded at reduced size)")
+    raise ImageError(
+        f"image too large ({w}x{h}, {pixels / 1e6:.0f} MP; limit {max_pixels / 1e6:.0f} MP "
+        f"for {fmt}, which cannot be decoded at reduced size)"
+    )
 
 
 def _draft(im: Image.Image, fmt: str, min_side: int, thumb_size: int) -> None:
@@ -291,8 +301,13 @@ def _reduced(im: Image.Image, min_side: int, thumb_size: int) -> Image.Image:
     return rgb.reduce(factor) if factor > 1 else rgb
 
 
-def decode(path: str | Path, min_side: int = 224, thumb_size: int = 320, max_pixels: int = 150_000_000,
-           budget: PixelBudget | None = None) -> Decoded:
+def decode(
+    path: str | Path,
+    min_side: int = 224,
+    thumb_size: int = 320,
+    max_pixels: int = 150_000_000,
+    budget: PixelBudget | None = None,
+) -> Decoded:
     """Open `path` once and return it upright, in RGB, shrunk as far as the model and the thumbnail
     allow. With a `budget`, the decoded pixels wait for room in it (decode threads share one).
     Raises ImageError with a readable reason for anything unusable."""
@@ -403,6 +418,7 @@ def read_metadata(path: str | Path) -> dict:
 
 def _gps(gps: dict) -> tuple[float, float] | None:
     try:
+
         def deg(values, ref):
             d, m, s = (float(v) for v in values)
             value = d + m / 60 + s / 3600

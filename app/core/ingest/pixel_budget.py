@@ -12,12 +12,12 @@ biggest it decoded, and eight threads kept eight.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
+from ..config import DEFAULT_PIXELS
 from . import allocator
 
-DEFAULT_PIXELS = 200_000_000
 # glibc keeps a freed picture in the heap of the thread that decoded it, for that thread's next
 # one: a big picture's pixels go back to the system when they are given back here.
 TRIM_PIXELS = 16_000_000

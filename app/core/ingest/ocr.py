@@ -24,8 +24,8 @@ import os
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
 
 from PIL import Image
 
@@ -79,7 +79,7 @@ class OcrEngine:
 
     def __init__(self, threads: int | None = None):
         self.threads = threads
-        self._engine = None
+        self._engine: Callable | None = None  # RapidOCR, loaded on first use
         self._lock = threading.Lock()
         self.name = engine_name()
 
@@ -93,7 +93,7 @@ class OcrEngine:
         except Exception as e:
             raise OcrUnavailable(f"text recognition could not start: {e}") from e
 
-    def load(self) -> "OcrEngine":
+    def load(self) -> OcrEngine:
         with self._lock:
             if self._engine is None:
                 self._load()
@@ -145,8 +145,13 @@ def shared_engine(threads: int | None = None) -> OcrEngine:
         return _shared
 
 
-def read_library(catalog, settings, progress: Callable[[Progress], None] | None = None,
-                 control: Control | None = None, engine: OcrEngine | None = None) -> int:
+def read_library(
+    catalog,
+    settings,
+    progress: Callable[[Progress], None] | None = None,
+    control: Control | None = None,
+    engine: OcrEngine | None = None,
+) -> int:
     """Read the text of every photo not read yet; returns how many were read. Raises OcrUnavailable
     when the engine cannot start (nothing is stored then, so a later run tries again)."""
     progress = progress or (lambda p: None)
@@ -205,5 +210,14 @@ def read_library(catalog, settings, progress: Callable[[Progress], None] | None 
     return done
 
 
-__all__ = ["OcrEngine", "OcrUnavailable", "read_library", "shared_engine", "load_for_ocr", "fit", "engine_name",
-           "OCR_VERSION", "OCR_SIZE"]
+__all__ = [
+    "OcrEngine",
+    "OcrUnavailable",
+    "read_library",
+    "shared_engine",
+    "load_for_ocr",
+    "fit",
+    "engine_name",
+    "OCR_VERSION",
+    "OCR_SIZE",
+]

@@ -1,0 +1,1 @@
+"""Tidying a library: finding duplicates, moving photos to the trash and back."""

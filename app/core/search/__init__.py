@@ -1,0 +1,1 @@
+"""Queries: parsing, query vectors, ranking and where good matches end, concepts and their prompts."""

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.core import imaging
+from app.core.ingest import imaging
 
 CAP = 1_000_000  # 1 MP: a 6 MP photo is six times over it, as a 200 MP one is over 150 MP
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.core import scanner
+from app.core.ingest import scanner
 from app.core.store.catalog import Catalog
 from app.core.store.index import VectorIndex
 from pictures import scene

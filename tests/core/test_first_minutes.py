@@ -39,7 +39,7 @@ def test_a_run_with_the_model_then_embeds_what_the_catalog_pass_added(library, p
 def test_concepts_are_scored_before_text_is_read_and_text_is_read_at_a_low_priority(
     make_settings, random_model, photos, monkeypatch
 ):
-    from app.core import ocr
+    from app.core.ingest import ocr
 
     events = []
 
@@ -63,7 +63,7 @@ def test_concepts_are_scored_before_text_is_read_and_text_is_read_at_a_low_prior
 
 
 def test_a_pass_without_the_model_reads_no_text(make_settings, random_model, photos, monkeypatch):
-    from app.core import ocr
+    from app.core.ingest import ocr
 
     monkeypatch.setattr(ocr, "read_library", lambda *a, **k: pytest.fail("text read without embeddings"))
     lib = Library(make_settings(random_model, ocr=True))

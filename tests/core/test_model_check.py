@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app.core import model_check
+from app.core.model import model_check
 from app.core.model.weights import ModelUnavailable
 from tiny_clip import tiny_config, write_model, write_shapes
 

@@ -96,7 +96,7 @@ def test_the_adding_page_counts_the_photos_found(qtbot, make_window, shapes, slo
 def test_concept_autocomplete_works_while_text_is_read(
     qtbot, make_window, make_settings, trained_model, shapes, monkeypatch
 ):
-    from app.core import ocr
+    from app.core.ingest import ocr
 
     reading, release = threading.Event(), threading.Event()
 

@@ -134,11 +134,11 @@ class Concepts(QObject):
         def done(names):
             self._running = False
             self.prompts_done.emit()
-            if library is self._library():
-                self.ready.emit(names)
-            if self._again:
+            if self._again:  # asked again meanwhile (a concept added): these names are already old
                 self._again = False
                 self.refresh()
+            elif library is self._library():
+                self.ready.emit(names)
 
         def failed(error):
             self._running = False

@@ -27,6 +27,7 @@ def indexed(qtbot, make_window, shapes):
     with qtbot.waitSignal(window.concepts_ready, timeout=120000):
         wait_ready(qtbot, window)
         wait_indexed(qtbot, window, N_SHAPES)
+    qtbot.waitUntil(lambda: window.idle, timeout=60000)  # concepts are scored again when the run ends
     return window
 
 

@@ -173,8 +173,7 @@ class DuplicatesDialog(QDialog):
         self.trash_button.setEnabled(False)
         self.status.setText("Looking for duplicates…")
         library = self.main.library
-        self.main._run(
-            self.main.jobs,
+        self.main.run_job(
             library.duplicates,
             self.threshold(),
             None,

@@ -310,6 +310,13 @@ class SearchBar(QFrame):
         self.clear_button.hide()
         self.cleared.emit()
 
+    def search_for(self, text: str) -> None:
+        """Search for `text` alone (a saved search, a clicked tag): any picture is dropped."""
+        self.image_query = None
+        self.chip.hide()
+        self.edit.setText(text)
+        self.search_now()
+
     def search_now(self) -> None:
         self.timer.stop()
         self.clear_button.setVisible(not self.is_empty())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -52,9 +53,19 @@ def restored_text(receipt: Receipt, result: Restored) -> str:
 class UndoOffer(QObject):
     """The undo stack of one window: `offer` after each change, `undo` the newest."""
 
-    def __init__(self, window: MainWindow):
+    def __init__(
+        self,
+        window: MainWindow,
+        *,
+        write: Callable[..., object],
+        changed: Callable[[], None],
+        failed: Callable[[BaseException], None],
+    ):
+        """`write` runs a library change on the writer thread, `changed` re-reads the photos,
+        `failed` shows an error: the window's own, handed in so this part keeps to its job."""
         super().__init__(window)
         self.window = window
+        self._write, self._changed, self._show_failure = write, changed, failed
         self.receipts: list[tuple[Library, Receipt]] = []
         self.running = False
         self._in_flight: tuple[Library, Receipt] | None = None
@@ -66,6 +77,7 @@ class UndoOffer(QObject):
         self.label.setObjectName("undoOffer")
         self.label.setTextFormat(Qt.TextFormat.RichText)
         self.label.linkActivated.connect(lambda _link: self.undo())
+        self.label.setContentsMargins(0, 0, 12, 0)  # apart from the indexing progress beside it
         self.label.hide()
         # permanent, so that messages do not hide it; first of them, after the window's one label
         window.statusBar().insertPermanentWidget(1, self.label)
@@ -96,7 +108,7 @@ class UndoOffer(QObject):
         self._in_flight = (library, receipt)  # released at close too, should the restore never run
         self.label.hide()
         self._update_action()
-        self.window._write(
+        self._write(
             jobs.restore_job,
             library,
             receipt,
@@ -107,14 +119,14 @@ class UndoOffer(QObject):
     def _restored(self, receipt: Receipt, result: Restored) -> None:
         self.running, self._in_flight = False, None
         self._update_action()
-        self.window._after_change()  # the photos come back with the photo list, read again
+        self._changed()  # the photos come back with the photo list, read again
         self.window.notify(restored_text(receipt, result), 12000)
 
     def _failed(self, error: BaseException) -> None:
         self.running = False  # (still in flight: released at close)
         self._update_action()
-        self.window._after_change()
-        self.window._task_failed(error)
+        self._changed()
+        self._show_failure(error)
 
     def _update_action(self) -> None:
         self.action.setEnabled(bool(self.receipts) and not self.running)

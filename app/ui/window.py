@@ -331,7 +331,8 @@ class MainWindow(QMainWindow):
         quit_action.setMenuRole(QAction.MenuRole.QuitRole)
 
         edit = bar.addMenu("&Edit")
-        self.undo = UndoOffer(self)  # Undo Move to Trash / Remove Folder (app/ui/undo.py)
+        # Undo Move to Trash / Remove Folder (app/ui/undo.py)
+        self.undo = UndoOffer(self, write=self._write, changed=self._after_change, failed=self._task_failed)
         edit.addAction(self.undo.action)
         edit.addSeparator()
         find = edit.addAction("&Find", self.search_bar.focus_search)
@@ -425,6 +426,11 @@ class MainWindow(QMainWindow):
     def _task_failed(self, error: BaseException) -> None:
         log.error("background task failed: %s\n%s", error, getattr(error, "__traceback_text__", ""))
         self.notify(f"Something went wrong: {error}")
+
+    def run_job(self, fn: Callable, *args, **kwargs) -> Task | None:
+        """Run `fn(*args)` on the background pool; its result comes back on the GUI thread (the
+        keywords of `_run`). For parts and dialogs that read the library (Duplicates)."""
+        return self._run(self.jobs, fn, *args, **kwargs)
 
     def _write(self, fn: Callable, *args, on_result=None, on_error=None) -> Task | None:
         """Run a library change on the writer thread; interrupts indexing, which resumes after."""
@@ -809,10 +815,7 @@ class MainWindow(QMainWindow):
 
     def search_concept(self, name: str) -> None:
         """Search for one concept (a tag clicked in Properties)."""
-        self.search_bar.image_query = None
-        self.search_bar.chip.hide()
-        self.search_bar.edit.setText("#" + name.replace(" ", "_"))
-        self.search_bar.search_now()
+        self.search_bar.search_for("#" + name.replace(" ", "_"))
 
     def refresh_saved_searches(self) -> None:
         self.saved.refresh()
@@ -832,10 +835,7 @@ class MainWindow(QMainWindow):
         self.saved.save(name, query)
 
     def _show_saved_search(self, query: str) -> None:
-        self.search_bar.image_query = None
-        self.search_bar.chip.hide()
-        self.search_bar.edit.setText(query)
-        self.search_bar.search_now()
+        self.search_bar.search_for(query)
 
     def refresh_concepts(self) -> None:
         """Score new photos against the concepts (background), then update '#' autocomplete."""

@@ -139,7 +139,7 @@ _text_reader: ThreadPoolExecutor | None = None
 _text_reader_lock = threading.Lock()
 
 
-def _at_low_priority(work: Callable[[], int]) -> int:
+def _at_low_priority(work: Callable[[], int], control: Control) -> int:
     """`work()` on the one low-priority thread: reading text is the slowest pass and the least
     urgent, so the window and other programs go first. A thread of its own because an unprivileged
     thread cannot raise its priority back (Linux sets it per thread; the threads it starts, like
@@ -150,7 +150,12 @@ def _at_low_priority(work: Callable[[], int]) -> int:
             _text_reader = ThreadPoolExecutor(
                 max_workers=1, thread_name_prefix="read-text", initializer=_lower_this_threads_priority
             )
-    return _text_reader.submit(work).result()
+    future = _text_reader.submit(work)
+    try:
+        return future.result()
+    except BaseException:  # Ctrl-C while waiting: the reader stops at its next photo, not at the end
+        control.cancel()
+        raise
 
 
 class Library:
@@ -818,7 +823,8 @@ class Library:
         if self.settings.ocr and not control.cancelled:
             try:
                 report.ocr += _at_low_priority(
-                    lambda: ocr.read_library(self.catalog, self.settings, progress=progress, control=control)
+                    lambda: ocr.read_library(self.catalog, self.settings, progress=progress, control=control),
+                    control,
                 )
             except ocr.OcrUnavailable as e:
                 log.warning("%s", e)

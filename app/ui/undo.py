@@ -89,7 +89,7 @@ class UndoOffer(QObject):
     def offer(self, library: Library, receipt: Receipt) -> None:
         """A change that can be undone (or, where this platform's trash cannot be read, said so)."""
         if not receipt.undoable:  # nothing went, or this platform's trash cannot be read here
-            library.release(receipt)
+            # (Library.trash holds nothing then: no catalog write here, on the GUI thread)
             if receipt.note and receipt.ids:
                 self.window.notify(f"{describe(receipt)}. {receipt.note}", 12000)
             return

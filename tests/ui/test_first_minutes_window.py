@@ -196,48 +196,47 @@ def test_the_window_names_a_refused_photo(qtbot, make_window, shapes):
     assert not any("Library updated" in m for m in messages)
 
 
-def test_photos_coming_in_above_keep_the_view_on_what_the_user_looks_at(qtbot):
-    from app.core.screen import Order
+def _grid_of(qtbot, count: int, shown: list[int]):
+    """A real grid (800x600) showing the photos `shown` of `count` records; (model, grid, records)."""
     from app.core.store.catalog import FileRecord
     from app.ui.grid import PhotoGrid, PhotoModel, ThumbnailLoader
 
-    records = {i: FileRecord(i, f"/photos/{i}.jpg", f"fp{i}", 1, 1.0) for i in range(1, 1001)}
+    records = {i: FileRecord(i, f"/photos/{i}.jpg", f"fp{i}", 1, 1.0) for i in range(1, count + 1)}
     model = PhotoModel()
     grid = PhotoGrid(model, ThumbnailLoader(None))
     qtbot.addWidget(grid)
     grid.resize(800, 600)
     grid.show()
-    shown = list(range(800, 0, -1))  # newest first
     model.set_order(shown, {i: records[i] for i in shown})
+    return model, grid, records
+
+
+def _insert(model, records, order: list[int]) -> None:
+    """The photo list grows to `order` (photos come in while indexing)."""
+    from app.core.screen import Order
+
+    known = np.zeros(len(records) + 1, dtype=bool)
+    known[order] = True
+    model.set_order(Order(order, known), {i: records[i] for i in order}, known)
+
+
+def test_photos_coming_in_above_keep_the_view_on_what_the_user_looks_at(qtbot):
+    shown = list(range(800, 0, -1))  # newest first
+    model, grid, records = _grid_of(qtbot, 1000, shown)
     grid.verticalScrollBar().setValue(grid.cell * 20 + 7)  # scrolled down, a bit into a row
     looked_at = model.ids()[grid.indexAt(QPoint(1, 8)).row()]
     top = grid.visualRect(model.index_of(looked_at)).top()
 
     # newer photos at the top and some among the others above the ones looked at
     order = [1000, 999, 998] + shown[:40] + [950, 951] + shown[40:]
-    known = np.zeros(1001, dtype=bool)
-    known[order] = True
-    model.set_order(Order(order, known), {i: records[i] for i in order}, known)
+    _insert(model, records, order)
 
     assert model.ids() == order
     assert grid.visualRect(model.index_of(looked_at)).top() == top  # the same line, where it was
 
 
 def test_at_the_top_the_view_stays_at_the_top(qtbot):
-    from app.core.screen import Order
-    from app.core.store.catalog import FileRecord
-    from app.ui.grid import PhotoGrid, PhotoModel, ThumbnailLoader
-
-    records = {i: FileRecord(i, f"/photos/{i}.jpg", f"fp{i}", 1, 1.0) for i in range(1, 301)}
-    model = PhotoModel()
-    grid = PhotoGrid(model, ThumbnailLoader(None))
-    qtbot.addWidget(grid)
-    grid.resize(800, 600)
-    grid.show()
     shown = list(range(200, 0, -1))
-    model.set_order(shown, {i: records[i] for i in shown})
-    order = [300, 299] + shown
-    known = np.zeros(301, dtype=bool)
-    known[order] = True
-    model.set_order(Order(order, known), {i: records[i] for i in order}, known)
+    model, grid, records = _grid_of(qtbot, 300, shown)
+    _insert(model, records, [300, 299] + shown)
     assert grid.verticalScrollBar().value() == 0 and model.ids()[grid.indexAt(QPoint(1, 1)).row()] == 300

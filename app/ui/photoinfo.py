@@ -44,6 +44,7 @@ class InfoPanel(QScrollArea):
     tag_clicked = Signal(str)  # a concept name: search for it
 
     ROWS = ("Taken", "Camera", "Lens", "Exposure", "Size", "File size", "Place", "Name", "Folder")
+    OPTIONAL = ("Camera", "Lens", "Exposure", "Place")
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -123,6 +124,8 @@ class InfoPanel(QScrollArea):
         self.fields["Size"].setText(f"{w} × {h} px ({w * h / 1e6:.1f} MP)" if w and h else "—")
         self.fields["File size"].setText(human_size(size) if size is not None else "—")
         self._set_place(details.get("gps"))
+        for name in self.OPTIONAL:  # what most photos lack is left out rather than said "—"
+            self._form.setRowVisible(self.fields[name], self.fields[name].text() != "—")
 
     def _set_place(self, gps) -> None:
         label = self.fields["Place"]
@@ -133,7 +136,9 @@ class InfoPanel(QScrollArea):
         lat, lon = float(gps[0]), float(gps[1])
         label.setTextFormat(Qt.TextFormat.RichText)
         label.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
-        label.setText(f'{lat:.5f}, {lon:.5f}<br><a href="{map_url(lat, lon).toString()}">Show on map</a>')
+        color = self.palette().color(QPalette.ColorRole.Highlight).name()
+        link = f'<a href="{map_url(lat, lon).toString()}" style="color:{color}">Show on map</a>'
+        label.setText(f"{lat:.5f}, {lon:.5f}<br>{link}")
 
     def set_tags(self, path: str, tags: list[tuple[str, float]] | None) -> None:
         if path == self.path:

@@ -9,6 +9,7 @@ thumbnail at once, then a read sized for the screen, then the full picture when 
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
@@ -28,6 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..core.library import Library
     from .actions import PhotoActions
 
+FULL_PIXELS = 64_000_000  # zoomed in, a larger photo is read down to this (256 MB of pixels)
 TITLE_CHARS = 60  # a longer file name is cut in its middle in the window title
 KEYS_HELP = (
     "Left/Right: previous/next photo (always, zoomed or not) · Wheel or +/−: zoom about the cursor · "
@@ -137,6 +139,8 @@ class PhotoPreview(QObject):
         dialog.destroyed.connect(lambda *_: setattr(self, "dialog", None))
         self.dialog = dialog
         dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()  # its keys (I, +, Space…) work at once
 
     def _moved(self, row: int) -> None:
         if 0 <= row < self._model.rowCount():
@@ -243,9 +247,17 @@ class _ReadTask(QRunnable):
             except Exception:  # noqa: BLE001 - no thumbnail: the screen read comes anyway
                 image = QImage()
         else:
-            image, error = self.read_image(self.path, self.bound if self.kind == "screen" else QSize())
+            image, error = self.read_image(self.path, self.bound if self.kind == "screen" else self._full_bound())
         natural = _upright_size(self.path) if not image.isNull() else QSize()
         self.loaded.image.emit(self.path, self.kind, image, natural, (error or "unreadable") if image.isNull() else "")
+
+    def _full_bound(self) -> QSize:
+        """No bound (every pixel) up to FULL_PIXELS; a larger photo is read down to that many."""
+        size = _upright_size(self.path)
+        pixels = size.width() * size.height()
+        if not size.isValid() or pixels <= FULL_PIXELS:
+            return QSize()
+        return size * math.sqrt(FULL_PIXELS / pixels)
 
 
 class _ElidedLabel(QLabel):
@@ -368,10 +380,12 @@ class PreviewDialog(QDialog):
         self._zoom_label = QLabel("Fit", self)
         self._zoom_label.setObjectName("zoomLevel")
         self._zoom_label.setToolTip(KEYS_HELP)
-        self._zoom_label.setMinimumWidth(self._zoom_label.fontMetrics().horizontalAdvance("1600 %") + 8)
+        self._zoom_label.setMinimumWidth(self._zoom_label.fontMetrics().horizontalAdvance("Fit (100 %)") + 8)
         self._zoom_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.fit_button = self._button("Fit", "Fit to window (0)", self.fit, "fit")
-        self.actual_button = self._button("100 %", "Actual pixels, 100 % (1)", self.actual_size, "actual")
+        self.actual_button = self._button("1:1", "Actual pixels, 100 % (1)", self.actual_size, "actual")
+        for button in (self.fit_button, self.actual_button):
+            button.setCheckable(True)  # lit while the photo is shown so
         self.info_button = self._button("Info", "Info: date, camera, place, concepts, text (I)", self.toggle_info)
         self.info_button.setCheckable(True)
         bar = QHBoxLayout()
@@ -466,7 +480,7 @@ class PreviewDialog(QDialog):
         return self._view
 
     def zoom_text(self) -> str:
-        """The zoom level as the toolbar says it: "Fit" or "250 %"."""
+        """The zoom level as the toolbar says it: "Fit (27 %)" or "250 %"."""
         return self._zoom_label.text()
 
     def caption(self) -> str:
@@ -639,7 +653,8 @@ class PreviewDialog(QDialog):
 
     def _zoom_changed(self) -> None:
         self._zoom_label.setText(self._view.zoom_text())
-        self.fit_button.setEnabled(not self._view.is_fitted())
+        self.fit_button.setChecked(self._view.is_fitted())
+        self.actual_button.setChecked(not self._view.is_fitted() and self._view.zoom() == 1.0)
 
     def _want_full(self) -> None:
         if self._quality in ("screen", "thumbnail") and self._full is None:

@@ -77,7 +77,9 @@ class ZoomView(QWidget):
         return min(1.0, self.width() * dpr / self._natural.width(), self.height() * dpr / self._natural.height())
 
     def zoom_text(self) -> str:
-        return "Fit" if self._fitted else f"{round(100 * self._zoom)} %"
+        """ "Fit (27 %)" when fitted, else the zoom: "250 %"."""
+        percent = f"{round(100 * self.zoom())} %"
+        return f"Fit ({percent})" if self._fitted else percent
 
     def fit(self) -> None:
         self._fitted, self._centre = True, self._middle()

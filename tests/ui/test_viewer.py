@@ -80,7 +80,7 @@ def _close(a: QPointF, b: QPointF, tolerance: float = 1.5) -> bool:
 def test_a_photo_opens_fitted_and_zooms_with_the_wheel_about_the_cursor_and_with_keys(qtbot, tmp_path):
     dialog = _open(qtbot, [_photo(tmp_path / "big.jpg", 2400, 1600)])
     view = dialog.view()
-    assert dialog.zoom_text() == "Fit" and view.is_fitted()
+    assert dialog.zoom_text().startswith("Fit") and view.is_fitted()
     fit = view.zoom()
     assert fit < 1.0  # larger than the window: shrunk to fit
 
@@ -99,14 +99,16 @@ def test_a_photo_opens_fitted_and_zooms_with_the_wheel_about_the_cursor_and_with
     assert view.zoom() == pytest.approx(before / 1.25)
     qtbot.keyClick(dialog, Qt.Key.Key_1)
     assert view.zoom() == 1.0 and dialog.zoom_text() == "100 %"
+    assert dialog.actual_button.isChecked() and not dialog.fit_button.isChecked()
     qtbot.keyClick(dialog, Qt.Key.Key_0)
-    assert view.is_fitted() and dialog.zoom_text() == "Fit"
+    assert view.is_fitted() and dialog.zoom_text() == f"Fit ({round(100 * fit)} %)"
+    assert dialog.fit_button.isChecked() and not dialog.actual_button.isChecked()
     _wheel(view, cursor, -3)  # no smaller than fitted
     assert view.is_fitted() and view.zoom() == pytest.approx(fit)
     dialog.actual_button.click()
     assert dialog.zoom_text() == "100 %"
     dialog.fit_button.click()
-    assert dialog.zoom_text() == "Fit"
+    assert dialog.zoom_text().startswith("Fit")
 
 
 def test_double_click_toggles_fit_and_100_percent_and_a_drag_pans(qtbot, tmp_path):
@@ -126,13 +128,13 @@ def test_double_click_toggles_fit_and_100_percent_and_a_drag_pans(qtbot, tmp_pat
     assert _close(view.centre(), start + QPointF(100, 50) * view.devicePixelRatioF())  # the photo follows the hand
 
     qtbot.mouseDClick(view, Qt.MouseButton.LeftButton, pos=spot)
-    assert view.is_fitted() and dialog.zoom_text() == "Fit"
+    assert view.is_fitted() and dialog.zoom_text().startswith("Fit")
 
 
 def test_a_small_photo_is_shown_at_100_percent_never_blown_up(qtbot, tmp_path):
     dialog = _open(qtbot, [_photo(tmp_path / "small.jpg", 160, 120)])
     view = dialog.view()
-    assert view.is_fitted() and view.zoom() == 1.0 and dialog.zoom_text() == "Fit"
+    assert view.is_fitted() and view.zoom() == 1.0 and dialog.zoom_text() == "Fit (100 %)"
     qtbot.mouseDClick(view, Qt.MouseButton.LeftButton, pos=QPoint(20, 20))  # already at 100 %: stays
     assert view.zoom() == 1.0
     _wheel(view, QPointF(view.width() / 2, view.height() / 2))
@@ -147,7 +149,7 @@ def test_left_and_right_step_even_when_zoomed_and_the_next_photo_opens_fitted(qt
     qtbot.keyClick(dialog, Qt.Key.Key_Right)
     assert dialog.current_index() == 2
     qtbot.waitUntil(lambda: dialog.shown_index() == 2, timeout=10000)
-    assert dialog.zoom_text() == "Fit"
+    assert dialog.zoom_text().startswith("Fit")
     qtbot.keyClick(dialog, Qt.Key.Key_Left)
     assert dialog.current_index() == 1
 
@@ -247,6 +249,13 @@ def test_the_info_panel_shows_the_text_found_and_the_concepts_from_the_catalog(q
     qtbot.waitUntil(lambda: found.text() not in ("…", "HARBOUR ROAD · 12"), timeout=10000)
     assert found.text().startswith("off")  # not read, and text reading is off in Settings
     assert viewer.info.fields["Name"].text() == Path(window.grid_model.paths()[row + 1]).name
+
+    shown = viewer.current_path()
+    with qtbot.waitSignal(window.search_finished, timeout=20000):
+        viewer.action_buttons["similar"].click()
+    qtbot.waitUntil(lambda: window.preview is None)  # closed: the similar photos are in the grid
+    kind = Path(shown).name.rsplit("_", 1)[0]  # its twin (same colour and shape) comes first
+    assert Path(window.grid_model.paths()[0]).name.rsplit("_", 1)[0] == kind, window.grid_model.paths()[:3]
 
 
 def test_move_to_trash_from_the_viewer_shows_the_next_photo_and_ctrl_z_undoes_it(qtbot, indexed):

@@ -320,7 +320,7 @@ class PreviewDialog(QDialog):
         self._key = self._photos.key(self._index) if len(self._photos) else None
         self._path = self._photos.path(self._index) if len(self._photos) else ""
         self._shown = -1  # index whose sharp image (or error) is on screen
-        self._quality = ""  # of the picture on screen: "thumbnail", "screen" or "full"
+        self._quality = ""  # of the picture on screen: "thumbnail", "screen", "full", "error"; "": none
         self._cache: dict[str, QImage] = {}  # screen-sized reads by path
         self._natural: dict[str, QSize] = {}  # photos' own upright sizes
         self._full: tuple[str, QImage] | None = None  # the current photo at full size, once zoomed
@@ -588,7 +588,7 @@ class PreviewDialog(QDialog):
         same = path == self._path
         self._index, self._key, self._path = index, self._photos.key(index), path
         self._near = self._neighbours()
-        if same and self._quality:
+        if same:  # (the same photo at another place in the list: only the count changes)
             self._update_bar()
             return
         self._show_current()
@@ -609,7 +609,7 @@ class PreviewDialog(QDialog):
 
     def _show_current(self) -> None:
         self._update_bar()
-        self._full = None
+        self._full, self._quality = None, ""  # (a new photo: nothing of the last one's view stays)
         if not len(self._photos):
             self._view.set_message("No photo to show")
             return
@@ -619,7 +619,7 @@ class PreviewDialog(QDialog):
         if path in self._cache or path in self._errors:
             self._display(path)
             return
-        self._shown, self._quality = -1, ""
+        self._shown = -1
         self._view.set_message("Loading…")
         self.image_changed.emit()
         thumb = self._photos.thumbnail(self._index)
@@ -657,7 +657,8 @@ class PreviewDialog(QDialog):
         self.actual_button.setChecked(not self._view.is_fitted() and self._view.zoom() == 1.0)
 
     def _want_full(self) -> None:
-        if self._quality in ("screen", "thumbnail") and self._full is None:
+        # (over the thumbnail, the screen read comes first: it may do, and asks again if not)
+        if self._quality == "screen" and self._full is None:
             self._request(self._path, "full", priority=1)
 
     # -- reading

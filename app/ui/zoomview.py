@@ -195,7 +195,7 @@ class ZoomView(QWidget):
         self._settle()
 
     def wheelEvent(self, event) -> None:  # noqa: N802
-        delta = event.angleDelta().y() or event.angleDelta().x()
+        delta = event.angleDelta().y()  # (a sideways swipe is not a zoom)
         if not delta or self._image.isNull():
             event.ignore()
             return

@@ -136,11 +136,17 @@ class PhotoPreview(QObject):
         dialog.action_requested.connect(self._act)
         dialog.catalog_wanted.connect(self._read_catalog)
         dialog.tag_clicked.connect(self._search_tag)
-        dialog.destroyed.connect(lambda *_: setattr(self, "dialog", None))
+        # (a viewer closed for a new one goes later: it must not forget the new one)
+        dialog.finished.connect(lambda *_, d=dialog: self._forget(d))
+        dialog.destroyed.connect(lambda *_, d=dialog: self._forget(d))
         self.dialog = dialog
         dialog.show()
         dialog.raise_()
         dialog.activateWindow()  # its keys (I, +, Space…) work at once
+
+    def _forget(self, dialog: PreviewDialog) -> None:
+        if self.dialog is dialog:
+            self.dialog = None
 
     def _moved(self, row: int) -> None:
         if 0 <= row < self._model.rowCount():

@@ -99,6 +99,7 @@ class PhotoPreview(QObject):
         self._actions: PhotoActions | None = None
         self._library: Callable[[], Library | None] = lambda: None
         self._shortcuts: list[QAction] = []
+        self._trashed: tuple[int, bool] | None = None  # the photo trashed in the viewer, and whether it went
         # Answered once the model is done changing (its row lookup is updated last), once for a
         # burst of changes.
         self._changed = QTimer(self)
@@ -139,7 +140,7 @@ class PhotoPreview(QObject):
         # (a viewer closed for a new one goes later: it must not forget the new one)
         dialog.finished.connect(lambda *_, d=dialog: self._forget(d))
         dialog.destroyed.connect(lambda *_, d=dialog: self._forget(d))
-        self.dialog = dialog
+        self.dialog, self._trashed = dialog, None
         dialog.show()
         dialog.raise_()
         dialog.activateWindow()  # its keys (I, +, Space…) work at once
@@ -155,8 +156,17 @@ class PhotoPreview(QObject):
             self._grid.scrollTo(index)
 
     def _photos_changed(self) -> None:
-        if self.dialog is not None:
-            self.dialog.photos_changed()
+        if self.dialog is None:
+            return
+        self.dialog.photos_changed()
+        if self._trashed is not None:  # back with Undo (or it could not go): shown again
+            photo, gone = self._trashed
+            row = self._model.row_of(photo)
+            if row is None:
+                self._trashed = (photo, True)
+            elif gone:
+                self._trashed = None
+                self.dialog.set_current_index(row)
 
     def _select_shown(self) -> bool:
         """The photo in the viewer becomes the grid's current photo and its whole selection (what
@@ -177,7 +187,10 @@ class PhotoPreview(QObject):
             if self.dialog is not None:
                 self.dialog.close()  # the similar photos are in the grid
         elif name == "trash":
+            self._trashed = (self._model.record(self.dialog.current_index()).id, False)
             actions.move_to_trash()  # the viewer then shows the next photo (photos_changed)
+            if self.dialog is not None:
+                self.dialog.activateWindow()  # back from the question: its keys (Ctrl+Z) work
         elif name == "folder":
             actions.show_in_folder()
         elif name == "copy":
@@ -453,7 +466,10 @@ class PreviewDialog(QDialog):
         self.setStyleSheet(
             "QLabel, QToolButton { color: rgb(200, 200, 200); }"
             " QLabel:disabled { color: rgb(130, 130, 130); }"
-            " QToolButton:checked { background: rgb(60, 60, 60); border-radius: 4px; }"
+            " QToolButton { border: none; padding: 3px 6px; border-radius: 4px; }"
+            " QToolButton:hover { background: rgb(52, 52, 52); }"
+            " QToolButton:checked, QToolButton:pressed { background: rgb(68, 68, 68); }"
+            " QToolButton:disabled { color: rgb(90, 90, 90); }"
             " #infoPanel, #infoBody { background: rgb(34, 34, 34); }"
         )
 

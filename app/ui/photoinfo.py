@@ -64,6 +64,8 @@ class InfoPanel(QScrollArea):
         self.fields["Concepts"] = self._row("Concepts", rich=True)
         self.fields["Concepts"].linkActivated.connect(self.tag_clicked)
         self.fields["Concepts"].setToolTip("Concepts PhotoSeek sees in this photo; click one to find more like it")
+        self.fields["Place"].setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse)
+        self.fields["Place"].setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.fields["Place"].linkActivated.connect(lambda url: QDesktopServices.openUrl(QUrl(url)))
         self.fields["Text in photo"] = self._row("Text in photo")
         self.fields["Text in photo"].setToolTip("Text PhotoSeek read in this photo; searching for it finds the photo")
@@ -90,8 +92,9 @@ class InfoPanel(QScrollArea):
         value.setWordWrap(True)
         value.setTextFormat(Qt.TextFormat.RichText if rich else Qt.TextFormat.PlainText)
         value.setTextInteractionFlags(
-            Qt.TextInteractionFlag.TextBrowserInteraction if rich else Qt.TextInteractionFlag.TextSelectableByMouse
+            Qt.TextInteractionFlag.LinksAccessibleByMouse if rich else Qt.TextInteractionFlag.TextSelectableByMouse
         )
+        value.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the viewer keeps the keys (arrows step photos)
         self._form.addRow(title, value)
         return value
 
@@ -135,7 +138,6 @@ class InfoPanel(QScrollArea):
             return
         lat, lon = float(gps[0]), float(gps[1])
         label.setTextFormat(Qt.TextFormat.RichText)
-        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
         color = self.palette().color(QPalette.ColorRole.Highlight).name()
         link = f'<a href="{map_url(lat, lon).toString()}" style="color:{color}">Show on map</a>'
         label.setText(f"{lat:.5f}, {lon:.5f}<br>{link}")

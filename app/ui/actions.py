@@ -162,19 +162,36 @@ class PhotoActions(QObject):
         self.properties = dialog
         dialog.show()
         reading = self._settings().ocr
-        library = self._library()
 
         def show_text(text):
             if shiboken_valid(dialog):
                 dialog.set_text(text, reading)
 
-        self._run(library.ocr_text, record.id, on_result=show_text, on_error=lambda e: show_text(None))
-        if not self._model_ready():
-            dialog.set_tags(None)
-            return
-
         def show_tags(tags):
             if shiboken_valid(dialog):
                 dialog.set_tags(tags)
 
+        self.read_catalog_details(record, show_text, show_tags)
+
+    def read_catalog_details(
+        self,
+        record: FileRecord,
+        show_text: Callable[[str | None], None],
+        show_tags: Callable[[list[tuple[str, float]] | None], None],
+    ) -> None:
+        """What the catalog knows of a photo, read on the jobs thread: the text found in it
+        (None: not read yet) and its concepts (None: no model to score them)."""
+        library = self._library()
+        self._run(library.ocr_text, record.id, on_result=show_text, on_error=lambda e: show_text(None))
+        if not self._model_ready():
+            show_tags(None)
+            return
         self._run(library.concept_tags, record.id, on_result=show_tags, on_error=lambda e: show_tags(None))
+
+    def reads_text(self) -> bool:
+        """Whether text in photos is read (Settings), so a photo not read yet will be."""
+        return self._settings().ocr
+
+    def move_to_trash(self) -> None:
+        """Move the selection to the trash (the window asks first and offers Undo)."""
+        self._trash()

@@ -142,6 +142,57 @@ def _readable_error(error: Exception) -> str:
     return f"This file cannot be read as a photo ({error or type(error).__name__})."
 
 
+def date_text(iso: str | None) -> str:
+    """An ISO date and time as the user's locale writes it (with its zone only when known)."""
+    if not iso:
+        return "—"
+    when = QDateTime.fromString(iso, Qt.DateFormat.ISODate)
+    if not when.isValid():
+        return iso
+    locale = QLocale()
+    # The time as the camera showed it, and its time zone only when the file says (few do).
+    offset = iso[19:]
+    text = (
+        f"{locale.toString(when.date(), QLocale.FormatType.LongFormat)}, "
+        f"{locale.toString(when.time(), QLocale.FormatType.ShortFormat)}"
+    )
+    return f"{text} UTC{offset.replace('+00:00', '')}" if offset else text
+
+
+def taken_text(path: str, iso: str | None, source: str | None) -> str:
+    """The capture date and where it was read; the file time when the file holds none (as for
+    sorting and date filters)."""
+    if iso:
+        return f"{date_text(iso)}  (from {source or 'EXIF'})"
+    try:
+        mtime = time.localtime(os.path.getmtime(path))
+    except OSError:
+        return "—"
+    return f"{date_text(time.strftime('%Y-%m-%dT%H:%M:%S', mtime))}  (file time)"
+
+
+def found_text_line(text: str | None, reading: bool = True) -> str:
+    """The text read in a photo on one line ('' for none); None: not read (yet), `reading` says
+    whether it will be."""
+    if text is None:
+        return "not read yet" if reading else "off (Settings: Read text in photos)"
+    if not text.strip():
+        return "—"
+    return " · ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+def tag_links(tags: list[tuple[str, float]] | None, color: str) -> str:
+    """A photo's concepts as rich-text links (name -> href), with their scores; None: not known."""
+    if not tags:
+        return "—" if tags is not None else "not available until the model is loaded"
+    chips = [
+        f'<a href="{escape(name)}" style="text-decoration:none; color:{color}">'
+        f"#{escape(name.replace(' ', '_'))}</a>&nbsp;<small>{round(100 * p)}%</small>"
+        for name, p in tags
+    ]
+    return " &nbsp; ".join(chips)
+
+
 class PropertiesDialog(QDialog):
     """Where a photo is, how big it is, what its EXIF says (date, camera, location), and the
     concepts it shows (filled in by `set_tags` once they are known; a click searches for one).
@@ -193,7 +244,7 @@ class PropertiesDialog(QDialog):
             if w and h:
                 form.addRow("Dimensions:", self._value(f"{w} × {h} px ({w * h / 1e6:.1f} MP)"))
             form.addRow("Format:", self._value(meta.get("format") or "—"))
-            form.addRow("Taken:", self._value(self._taken(meta.get("taken_at"), meta.get("taken_from"))))
+            form.addRow("Taken:", self._value(taken_text(self.path, meta.get("taken_at"), meta.get("taken_from"))))
             form.addRow("Camera:", self._value(meta.get("camera") or "—"))
             form.addRow("GPS:", self._gps_row(meta.get("gps")))
             self.tags_label = QLabel("…", self)
@@ -231,62 +282,19 @@ class PropertiesDialog(QDialog):
         """The text read in the photo ('' for none); None: not read (yet), `reading` says whether
         it will be."""
         self.found_text = text
-        if self.text_label is None:
-            return
-        if text is None:
-            self.text_label.setText("not read yet" if reading else "off (Settings: Read text in photos)")
-        elif not text.strip():
-            self.text_label.setText("—")
-        else:
-            self.text_label.setText(" · ".join(line.strip() for line in text.splitlines() if line.strip()))
+        if self.text_label is not None:
+            self.text_label.setText(found_text_line(text, reading))
 
     def set_tags(self, tags: list[tuple[str, float]] | None) -> None:
         """The photo's top concepts as (name, calibrated score); None: not available."""
         self.tags = list(tags) if tags is not None else None
-        if self.tags_label is None:
-            return
-        if not self.tags:
-            self.tags_label.setText("—" if tags is not None else "not available until the model is loaded")
-            return
-        highlight = self.palette().color(QPalette.ColorRole.Highlight).name()
-        chips = [
-            f'<a href="{escape(name)}" style="text-decoration:none; color:{highlight}">'
-            f"#{escape(name.replace(' ', '_'))}</a>&nbsp;<small>{round(100 * p)}%</small>"
-            for name, p in self.tags
-        ]
-        self.tags_label.setText(" &nbsp; ".join(chips))
+        if self.tags_label is not None:
+            self.tags_label.setText(tag_links(tags, self.palette().color(QPalette.ColorRole.Highlight).name()))
 
     def _value(self, text: str) -> QLabel:
         label = QLabel(text, self)
         label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         return label
-
-    def _taken(self, iso: str | None, source: str | None) -> str:
-        """The capture date and where it was read; the file time when the file holds none (as for
-        sorting and date filters)."""
-        if iso:
-            return f"{self._date(iso)}  (from {source or 'EXIF'})"
-        try:
-            mtime = time.localtime(os.path.getmtime(self.path))
-        except OSError:
-            return "—"
-        return f"{self._date(time.strftime('%Y-%m-%dT%H:%M:%S', mtime))}  (file time)"
-
-    @staticmethod
-    def _date(iso: str | None) -> str:
-        if not iso:
-            return "—"
-        when = QDateTime.fromString(iso, Qt.DateFormat.ISODate)
-        if not when.isValid():
-            return iso
-        locale = QLocale()
-        # The time as the camera showed it, and its time zone only when the file says (few do).
-        offset = iso[19:]
-        text = (
-            f"{locale.toString(when.date(), QLocale.FormatType.LongFormat)}, "
-            f"{locale.toString(when.time(), QLocale.FormatType.ShortFormat)}"
-        )
-        return f"{text} UTC{offset.replace('+00:00', '')}" if offset else text
 
     def _gps_row(self, gps: tuple[float, float] | None) -> QLabel:
         if not gps:

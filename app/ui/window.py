@@ -18,7 +18,7 @@ calls and callables they are given, never through each other's fields:
 - `indexer`, `index_status`, `skipped_label` (indexing.py): index runs on the writer thread, their
   progress and the files they skipped in the status bar; `finished` says when a run ends, the
   window decides what follows.
-- `previewer` (preview.py): the large preview, kept in step with the grid's current photo.
+- `previewer` (preview.py): the viewer (zoom, info, actions), kept in step with the grid's current photo.
 - `photo_actions` (actions.py): the context menu and what it does to the selected photos.
 - `saved`, `concepts` (albums.py): the saved searches and concepts, read and changed in the library.
 - banner, empty state, relink bar (widgets.py, offline.py); jobs run on workers (jobs.py).
@@ -309,6 +309,8 @@ class MainWindow(QMainWindow):
         self.indexer.found.connect(lambda n: self.empty.adding and self.empty.show_adding(n))
         self.indexer.concepts_scored.connect(self.refresh_concepts)  # '#' works while text is read
         self.photo_actions.similar_requested.connect(self._find_similar)
+        # the viewer's buttons are the photo actions; Ctrl+Z undoes a trash in it too
+        self.previewer.attach(self.photo_actions, lambda: self.library, [self.undo.action])
         self.photo_actions.concept_clicked.connect(self.search_concept)
         self.saved.changed.connect(self._saved_searches_read)
         self.concepts.ready.connect(self._concepts_read)

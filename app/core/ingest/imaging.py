@@ -404,6 +404,7 @@ def read_metadata(path: str | Path) -> dict:
             camera = " ".join(str(s).strip("\x00 ") for s in (make, model) if s)
             if camera:
                 info["camera"] = camera
+            info.update(_lens_and_exposure(_exif_ifd(exif)))
             if exif.get(0x0112, 1) in (5, 6, 7, 8):
                 info["width"], info["height"] = info["height"], info["width"]
             try:
@@ -413,6 +414,32 @@ def read_metadata(path: str | Path) -> dict:
             coords = _gps(gps)
             if coords:
                 info["gps"] = coords
+    return info
+
+
+def _lens_and_exposure(ifd: dict) -> dict:
+    """The lens ("lens") and the exposure ("exposure": "1/250 s · f/2.8 · ISO 200 · 35 mm") when
+    the EXIF sub-IFD holds them."""
+    info: dict = {}
+    make, model = (str(ifd.get(tag) or "").strip("\x00 ") for tag in (0xA433, 0xA434))  # LensMake, LensModel
+    lens = model if make and model.lower().startswith(make.lower()) else " ".join(filter(None, (make, model)))
+    if lens:
+        info["lens"] = lens
+    parts = []
+    try:
+        if (t := ifd.get(0x829A)) and float(t) > 0:  # ExposureTime, seconds
+            t = float(t)
+            parts.append(f"1/{round(1 / t)} s" if t < 0.5 else f"{t:g} s")
+        if (f := ifd.get(0x829D)) and float(f) > 0:  # FNumber
+            parts.append(f"f/{float(f):g}")
+        if iso := ifd.get(0x8827):  # ISOSpeedRatings (a tuple in some files)
+            parts.append(f"ISO {iso[0] if isinstance(iso, tuple) else iso}")
+        if (mm := ifd.get(0x920A)) and float(mm) > 0:  # FocalLength
+            parts.append(f"{float(mm):g} mm")
+    except (TypeError, ValueError, ZeroDivisionError, IndexError):
+        pass  # a broken value: what was read stands
+    if parts:
+        info["exposure"] = " · ".join(parts)
     return info
 
 

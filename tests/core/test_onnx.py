@@ -216,3 +216,11 @@ def test_a_damaged_or_foreign_export_is_refused(trained_export, random_export, t
         with pytest.raises(ModelUnavailable, match=message):
             find_export(trained, tmp_path / "models")
     assert not list((tmp_path / "models" / "onnx").glob("*/manifest.json"))
+
+
+def test_choose_model_accepts_an_export_folder(trained_export, tmp_path):
+    """The window's Choose Model… check builds the chosen model and embeds a picture: an export too."""
+    from app.core.model.model_check import check_choice
+
+    embedder = check_choice(str(trained_export), "", tmp_path)
+    assert isinstance(embedder, OnnxEmbedder) and embedder.dim == 64

@@ -218,7 +218,11 @@ def _add_export(sub, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument("out_dir", type=Path, metavar="OUT_DIR")
     p.add_argument("--photos", type=Path, help="a folder of photos to measure the int8 tower's fidelity on")
-    p.add_argument("--no-int8", action="store_true", help="float32 towers only")
+    int8 = p.add_mutually_exclusive_group()
+    int8.add_argument("--no-int8", action="store_true", help="float32 towers only")
+    int8.add_argument(
+        "--int8-only", action="store_true", help="leave the float32 image tower out when the int8 one is kept"
+    )
     p.add_argument("--archive", action="store_true", help="also write OUT_DIR.tar.gz (to serve it as a download)")
 
 
@@ -234,7 +238,9 @@ def _export_model(settings, args) -> int:
     photos = sample_photos(args.photos) if args.photos else []
     spec = ModelSpec(settings.model, settings.pretrained)
     try:
-        manifest = export_model(spec, settings.models_dir, args.out_dir, photos, int8=not args.no_int8)
+        manifest = export_model(
+            spec, settings.models_dir, args.out_dir, photos, int8=not args.no_int8, int8_only=args.int8_only
+        )
     except ModelUnavailable as e:
         print(f"photoseek: {e}", file=sys.stderr)
         return 3

@@ -95,6 +95,16 @@ def test_the_int8_tower_is_kept_within_fidelity(trained_model, trained_export, p
     assert (reference.embed_images(pictures) * onnx.embed_images(pictures)).sum(axis=1).min() >= 0.99
 
 
+def test_an_int8_only_export_runs_int8_whatever_is_asked(random_model, tmp_path):
+    config, checkpoint = random_model
+    out = tmp_path / "int8-only"
+    args = ["--data-dir", str(tmp_path / "data"), "--model", str(config), "--pretrained", str(checkpoint)]
+    assert main([*args, "export-model", str(out), "--int8-only"]) == 0
+    assert not (out / "visual.onnx").exists()
+    assert "visual.onnx" not in json.loads((out / "manifest.json").read_text())["files"]
+    assert OnnxEmbedder(out, precision="fp32").precision == "int8"
+
+
 def test_pixels_are_open_clips(random_model, random_export, photos, tmp_path):
     reference, onnx = _both(random_model, random_export, tmp_path)
     for path in photos[:3]:

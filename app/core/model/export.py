@@ -49,9 +49,11 @@ def export_model(
     photos: Sequence[Path] = (),
     progress: DownloadProgress | None = None,
     int8: bool = True,
+    int8_only: bool = False,
 ) -> dict:
     """Export `spec` into `out_dir` (replaced whole, written beside it first); returns the manifest.
-    `photos` are the pictures on which the int8 tower's fidelity is measured (made-up ones if none)."""
+    `photos` are the pictures on which the int8 tower's fidelity is measured (made-up ones if none);
+    `int8_only` leaves the float32 image tower out when the int8 one is kept (a smaller download)."""
     embedder = Embedder(spec, cache_dir, "cpu", progress, precision="fp32")
     _check_exportable(embedder)
     out_dir = Path(out_dir).expanduser()
@@ -59,7 +61,7 @@ def export_model(
     work = Path(tempfile.mkdtemp(prefix=".export-", dir=out_dir.parent))
     work.chmod(0o755)  # (mkdtemp's is 0700: an export installed for all users must be readable)
     try:
-        manifest = _write_export(embedder, work, _sample_pictures(photos, embedder.image_size), int8)
+        manifest = _write_export(embedder, work, _sample_pictures(photos, embedder.image_size), int8, int8_only)
         if out_dir.exists():
             shutil.rmtree(out_dir)
         os.replace(work, out_dir)
@@ -81,7 +83,7 @@ def _check_exportable(embedder: Embedder) -> None:
         raise ExportError(f"{name}: its tokenizer's text cleaning is not supported")
 
 
-def _write_export(embedder: Embedder, folder: Path, pictures: list, int8: bool) -> dict:
+def _write_export(embedder: Embedder, folder: Path, pictures: list, int8: bool, int8_only: bool) -> dict:
     import torch
 
     model = embedder.model
@@ -104,6 +106,8 @@ def _write_export(embedder: Embedder, folder: Path, pictures: list, int8: bool) 
         raise ExportError(f"{embedder.spec.name}: the ONNX towers do not reproduce open_clip's vectors: {fidelity}")
     if int8:
         fidelity["visual_int8"] = _quantise(folder, pixels.numpy(), reference)
+        if int8_only and fidelity["visual_int8"]["kept"]:
+            (folder / "visual.onnx").unlink()
     manifest = _manifest(embedder, folder, fidelity, dynamic_text, len(pictures))
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=1))
     return manifest

@@ -60,13 +60,13 @@ class OnnxEmbedder:
         mean = np.asarray(pre["mean"], dtype=np.float32).reshape(3, 1, 1) * 255
         inv_std = 1 / (np.asarray(pre["std"], dtype=np.float32).reshape(3, 1, 1) * 255)
         self._input = (self.image_size, RESAMPLE[pre["interpolation"]], mean, inv_std)
-        int8 = folder / "visual.int8.onnx"
-        use_int8 = precision != "fp32" and int8.is_file()
+        int8, fp32 = folder / "visual.int8.onnx", folder / "visual.onnx"
+        use_int8 = int8.is_file() and (precision != "fp32" or not fp32.is_file())  # (an int8-only export)
         self.precision = "int8" if use_int8 else "fp32"
         self.fidelity = manifest["fidelity"].get("visual_int8", {}).get("mean") if use_int8 else None
         threads = os.cpu_count() or 1
         try:
-            self._visual = _session(int8 if use_int8 else folder / "visual.onnx", threads)
+            self._visual = _session(int8 if use_int8 else fp32, threads)
             self._text = _session(folder / "text.onnx", threads)
             self.tokenizer = ClipTokenizer.from_file(folder / TOKENIZER_FILE)
         except Exception as e:  # a missing or damaged file: say which export

@@ -6,6 +6,8 @@ export (the packaged app), on the same photos.
 - load_s: a fresh interpreter, from before its first import to the model loaded (imports included);
 - *_ips: images embedded per second, model alone (pictures decoded and prepared beforehand,
   batches of 32, one call at a time);
+- pipeline_*_ips: `Library.update` on a folder of those photos, empty catalog, OCR off (decoding,
+  thumbnails, hashing and writes included; the torch backend with its default precision, "auto");
 - cosine_*: each backend's image vectors against open_clip's float32 ones (mean and min);
 - installed_mb: what each backend installs into site-packages (its packages and their dependencies,
   less those the rest of PhotoSeek needs anyway), from the installed files' sizes.
@@ -68,6 +70,8 @@ def main(argv=None) -> dict:
     _embed(OnnxEmbedder(export, precision="fp32"), pictures, result, "onnx_fp32", truth)
     if (export / "visual.int8.onnx").is_file():
         _embed(OnnxEmbedder(export, precision="int8"), pictures, result, "onnx_int8", truth)
+    result["pipeline_torch_ips"] = _pipeline_ips(args.model, args.pretrained, photos, cache / "torch")
+    result["pipeline_onnx_ips"] = _pipeline_ips(str(export), "", photos, cache / "onnx")
     result["load_torch_s"] = _load_s(args.model, args.pretrained, cache)
     result["load_onnx_s"] = _load_s(str(export), "", cache)
     result["export_mb"] = {f.name: round(f.stat().st_size / 1e6, 1) for f in sorted(export.iterdir())}
@@ -96,6 +100,25 @@ def _embed(backend, pictures: list, result: dict, name: str, truth=None) -> np.n
         cosines = (vectors * truth).sum(axis=1)
         result[f"cosine_{name}"] = f"mean {cosines.mean():.5f} min {cosines.min():.5f}"
     return vectors
+
+
+def _pipeline_ips(model: str, pretrained: str, photos: list[Path], work: Path) -> float:
+    import shutil
+
+    from app.core.config import Settings
+    from app.core.library import Library
+
+    folder = work / "photos"
+    folder.mkdir(parents=True)
+    for i, path in enumerate(photos):
+        shutil.copy(path, folder / f"{i:04d}{path.suffix}")
+    library = Library(Settings(data_dir=work / "data", model=model, pretrained=pretrained, ocr=False))
+    library.load_model()
+    t = time.perf_counter()
+    library.update([folder])
+    seconds = time.perf_counter() - t
+    library.close()
+    return len(photos) / seconds
 
 
 def _load_s(model: str, pretrained: str, cache: Path, runs: int = 3) -> float:

@@ -234,3 +234,19 @@ def test_choose_model_accepts_an_export_folder(trained_export, tmp_path):
 
     embedder = check_choice(str(trained_export), "", tmp_path)
     assert isinstance(embedder, OnnxEmbedder) and embedder.dim == 64
+
+
+def test_without_torch_and_without_an_export_the_message_says_what_to_do(trained_model, tmp_path):
+    config, checkpoint = trained_model
+    script = (
+        "import sys; sys.modules['torch'] = None; sys.modules['open_clip'] = None\n"
+        "from app.cli import main\n"
+        f"sys.exit(main(['--data-dir', {str(tmp_path)!r}, '--model', {str(config)!r}, '--pretrained', {str(checkpoint)!r},"
+        " 'search', 'a red circle']))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != EXPORT_URL_ENV}
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 3, done.stderr
+    assert "PyTorch is not installed" in done.stderr and "photoseek export-model" in done.stderr

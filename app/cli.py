@@ -51,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
         _add_relink,
         _add_doctor,
         _add_gui,
+        _add_export,
     ):
         add(sub, common)
     return parser
@@ -204,6 +205,57 @@ def _add_doctor(sub, common: argparse.ArgumentParser) -> None:
         "newest good one) in place of the current catalog, which is moved aside",
     )
     p.add_argument("--yes", action="store_true", help="repair or restore without asking")
+
+
+def _add_export(sub, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "export-model",
+        parents=[common],
+        help="export the model (--model/--pretrained) to ONNX, for a PhotoSeek without PyTorch",
+        description="Writes the model's image and text towers in ONNX (and an int8 image tower when it "
+        "stays within cosine 0.99 of float32), its tokenizer and a manifest into OUT_DIR. Run PhotoSeek "
+        "on it with --model OUT_DIR (or PHOTOSEEK_MODEL). Needs PyTorch, open_clip and onnx.",
+    )
+    p.add_argument("out_dir", type=Path, metavar="OUT_DIR")
+    p.add_argument("--photos", type=Path, help="a folder of photos to measure the int8 tower's fidelity on")
+    int8 = p.add_mutually_exclusive_group()
+    int8.add_argument("--no-int8", action="store_true", help="float32 towers only")
+    int8.add_argument(
+        "--int8-only", action="store_true", help="leave the float32 image tower out when the int8 one is kept"
+    )
+    p.add_argument("--archive", action="store_true", help="also write OUT_DIR.tar.gz (to serve it as a download)")
+
+
+def _export_model(settings, args) -> int:
+    from .core.model.embedder import ModelSpec, ModelUnavailable
+
+    try:
+        from .core.model.export import export_model, sample_photos
+        from .core.model.export_files import archive_export
+    except ImportError as e:
+        print(f"photoseek: exporting needs PyTorch, open_clip and onnx ({e})", file=sys.stderr)
+        return 3
+    photos = sample_photos(args.photos) if args.photos else []
+    spec = ModelSpec(settings.model, settings.pretrained)
+    try:
+        manifest = export_model(
+            spec, settings.models_dir, args.out_dir, photos, int8=not args.no_int8, int8_only=args.int8_only
+        )
+    except ModelUnavailable as e:
+        print(f"photoseek: {e}", file=sys.stderr)
+        return 3
+    fidelity = manifest["fidelity"]
+    int8 = fidelity.get("visual_int8")
+    print(f"{manifest['model_id']} exported to {args.out_dir}")
+    print(f"float32: image cosine {fidelity['visual_fp32']['min']:.6f}, text {fidelity['text_fp32']['min']:.6f} (min)")
+    if int8:
+        verdict = "kept" if int8["kept"] else "dropped (under 0.99)"
+        print(
+            f"int8 image tower: cosine mean {int8['mean']:.4f}, min {int8['min']:.4f} on {int8['n']} photos: {verdict}"
+        )
+    if args.archive:
+        print(f"archive: {archive_export(Path(args.out_dir).expanduser())}")
+    return 0
 
 
 def _add_gui(sub, common: argparse.ArgumentParser) -> None:
@@ -495,7 +547,7 @@ def _kept(library) -> str:
     )
 
 
-COMMANDS = ("index", "search", "similar", "concepts", "saved", "duplicates", "relink", "doctor", "gui")
+COMMANDS = ("index", "search", "similar", "concepts", "saved", "duplicates", "relink", "doctor", "gui", "export-model")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -539,6 +591,8 @@ def _main(argv: list[str] | None) -> int:
         pretrained=args.pretrained,
         ocr=False if getattr(args, "no_ocr", False) else None,
     )
+    if args.command == "export-model":
+        return _export_model(settings, args)
     if args.command == "doctor":
         done = _doctor_catalog(settings, args)
         if done is not None:

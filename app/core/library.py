@@ -25,6 +25,7 @@ from .config import WRITER_LOCK, Settings
 from .ingest import imaging
 from .ingest.indexer import Control, Indexer, IndexReport, Progress
 from .model.embedder import DownloadProgress, Embedder, ModelSpec, ModelUnavailable
+from .model.embedder import load as load_embedder
 from .organize import trashcan
 from .search import query, ranking
 from .search.concepts import ConceptIndex, ConceptReport
@@ -192,7 +193,7 @@ class Library:
         with self._model_lock:
             if self._embedder is None:
                 try:
-                    self._embedder = Embedder(
+                    self._embedder = load_embedder(
                         self.spec,
                         self.settings.models_dir,
                         self.settings.device,

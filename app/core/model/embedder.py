@@ -18,10 +18,12 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
-from . import model_config, weights
+from . import export_files, model_config, weights
+from .pixels import prepare_picture
 from .weights import DownloadProgress, ModelUnavailable  # noqa: F401 (the engine's names for them)
 
 log = logging.getLogger(__name__)
@@ -37,7 +39,14 @@ class ModelSpec:
 
     @property
     def name(self) -> str:
+        if (folder := self.export_dir) is not None:
+            return str(export_files.read_manifest(folder)["name"])
         return Path(self.model).stem if self.model.endswith(".json") else self.model
+
+    @property
+    def export_dir(self) -> Path | None:
+        """The folder of an ONNX export (`photoseek export-model`) when MODEL names one."""
+        return export_files.export_folder(self.model)
 
     @property
     def is_random(self) -> bool:
@@ -49,7 +58,10 @@ class ModelSpec:
 
     @property
     def model_id(self) -> str:
-        """Identifies the weights: part of every stored embedding's key."""
+        """Identifies the weights: part of every stored embedding's key (an export keeps the id of
+        the model it was made from: its vectors are the same)."""
+        if (folder := self.export_dir) is not None:
+            return str(export_files.read_manifest(folder)["model_id"])
         if self.is_random:
             return f"{self.name}/none"
         if self.is_local_file:
@@ -64,7 +76,12 @@ def _file_digest(path: Path) -> str:
 
 
 def import_model_code() -> None:
-    """Import torch and open_clip: seconds and most of the process's Python objects, once."""
+    """Import torch and open_clip (or ONNX Runtime where torch is not installed): seconds and most
+    of the process's Python objects, once."""
+    if not torch_installed():
+        import onnxruntime  # noqa: F401
+
+        return
     import open_clip  # noqa: F401
     import torch  # noqa: F401
 
@@ -326,28 +343,11 @@ class Embedder:
     def prepare(self, image):
         """The model input of one upright RGB picture (on a decode thread; `batch` finishes it).
 
-        For the usual resize + centre crop, Pillow cuts the centre square and resizes it in one
-        step (or only cuts it, when the short side is already the model's), and numpy normalises
-        in place: 2.1 ms a photo on one core where open_clip's transform takes 3.6 ms (a 500x375
-        photo into ViT-B-32-256). Other transforms go through open_clip's own preprocessing."""
+        For the usual resize + centre crop, numpy and Pillow make it
+        (`pixels.prepare_picture`). Other transforms go through open_clip's own preprocessing."""
         if self._input is None:
             return self.preprocess(image)
-        size, resample, mean, inv_std = self._input
-        if image.mode != "RGB":
-            image = image.convert("RGB")
-        w, h = image.size
-        side = min(w, h)
-        if side == size:  # already resized (the indexer's `shrink_short_side`): open_clip's centre crop
-            left, top = round((w - size) / 2), round((h - size) / 2)
-            square = image.crop((left, top, left + size, top + size))
-        else:
-            left, top = (w - side) / 2, (h - side) / 2
-            square = image.resize((size, size), resample, box=(left, top, left + side, top + side))
-        pixels = np.asarray(square)
-        chw = pixels.transpose(2, 0, 1).astype(np.float32, order="C")
-        chw -= mean
-        chw *= inv_std
-        return chw
+        return prepare_picture(image, *self._input)
 
     def batch(self, prepared: Sequence):
         """`prepare`d pictures -> the model's input tensor [B, 3, H, W]."""
@@ -492,8 +492,33 @@ def _all_threads() -> None:
             torch.set_num_threads(_threads_before)
 
 
-def load(spec: ModelSpec, cache_dir: Path, device: str = "auto", progress: DownloadProgress | None = None) -> Embedder:
-    return Embedder(spec, cache_dir, device, progress)
+def load(
+    spec: ModelSpec,
+    cache_dir: Path,
+    device: str = "auto",
+    progress: DownloadProgress | None = None,
+    precision: str = "auto",
+) -> Embedder:
+    """The torch Embedder; the ONNX Runtime one (same interface) for an export folder, or where torch
+    is not installed (the packaged app), on the model's export (`export_files.find_export`)."""
+    folder = spec.export_dir
+    if folder is None and not torch_installed():
+        folder = export_files.find_export(spec, cache_dir, progress)
+    if folder is not None:
+        from . import onnx_embedder
+
+        # (not an Embedder subclass: it has its public interface; tests/core/test_onnx.py runs both)
+        return cast(Embedder, onnx_embedder.OnnxEmbedder(folder, spec, precision))
+    return Embedder(spec, cache_dir, device, progress, precision)
+
+
+def torch_installed() -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("torch") is not None and importlib.util.find_spec("open_clip") is not None
+    except (ImportError, ValueError):  # sys.modules["torch"] = None (a test), or a broken install
+        return False
 
 
 def _short_text_forward(model, tokens):

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from . import model_config
-from .embedder import Embedder, ModelSpec, _register_config
+from .embedder import Embedder, ModelSpec, _register_config, load
 from .weights import ModelUnavailable, _NoWeightsWarning
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ def check_choice(model: str, pretrained: str, cache_dir: Path, device: str = "cp
     if not spec.is_random and not spec.is_local_file and os.sep in pretrained:
         raise ModelUnavailable(f"The weights file {pretrained} does not exist.")
     try:
-        embedder = Embedder(spec, cache_dir, device, precision="fp32")
+        embedder = load(spec, cache_dir, device, precision="fp32")  # (an ONNX export folder too)
     except ModelUnavailable:
         sentence = explain_mismatch(spec) if spec.is_local_file else None
         if sentence:

@@ -123,21 +123,21 @@ class IndexStatus(QWidget):
         self.progress.setRange(0, p.total)
         self.progress.setValue(p.done)
         parts = [f"{VERBS.get(p.phase, 'Indexing')} {p.done:,} of {p.total:,}"]
-        if p.rate > 0:
-            parts.append(f"{p.rate:.1f}/s" if p.rate < 10 else f"{p.rate:.0f}/s")
-        eta = self._smooth_eta(p)
+        rate, eta = self._smooth_eta(p)
+        if rate > 0:
+            parts.append(f"{rate:.1f}/s" if rate < 10 else f"{rate:.0f}/s")
         if eta is not None and p.done < p.total:
             parts.append(f"{duration(eta)} left")
         self.label.setText(" · ".join(parts))
         if self.pause_button.isChecked():
             self.label.setText(self.label.text() + PAUSED)
 
-    def _smooth_eta(self, p) -> float | None:
+    def _smooth_eta(self, p) -> tuple[float, float | None]:
         if self._eta is None:
             from ..core.ingest.indexer import SmoothEta
 
             self._eta = SmoothEta()
-        return self._eta.update(p.phase, p.total, p.eta_s, time.monotonic())
+        return self._eta.update(p.phase, p.total, p.done, p.rate, time.monotonic())
 
     def show_download(self, value) -> None:
         """The model download's (done, total) bytes; total is 0 when unknown."""

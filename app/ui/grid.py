@@ -702,6 +702,17 @@ class PhotoGrid(QAbstractItemView):
     def selected_rows(self) -> list[int]:
         return sorted(i.row() for i in self.selectionModel().selectedIndexes())
 
+    def selected_count(self) -> int:
+        """How many photos are selected, from the selection's ranges (Select All on 100k photos
+        is one range: no list of 100k indexes for the status bar's count)."""
+        spans = sorted((s.top(), s.bottom()) for s in self.selectionModel().selection())  # type: ignore[attr-defined]
+        count, end = 0, -1
+        for top, bottom in spans:  # ranges may overlap: count each row once
+            if bottom > end:
+                count += bottom - max(top, end + 1) + 1
+                end = bottom
+        return count
+
     # -- geometry: row <-> rectangle ---------------------------------------------------------
 
     def _rows(self) -> int:

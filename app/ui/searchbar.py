@@ -94,6 +94,7 @@ class _QueryEdit(QLineEdit):
     image_pasted = Signal(object)  # QMimeData
     escape_pressed = Signal()
     backspace_on_empty = Signal()
+    down_pressed = Signal()  # into the results
     concept_completer: QCompleter | None  # set by the search bar that owns it
 
     def keyPressEvent(self, event) -> None:
@@ -102,7 +103,15 @@ class _QueryEdit(QLineEdit):
             completer is not None
             and completer.popup().isVisible()
             and event.key()
-            in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Escape, Qt.Key.Key_Tab, Qt.Key.Key_Backtab)
+            in (
+                Qt.Key.Key_Return,
+                Qt.Key.Key_Enter,
+                Qt.Key.Key_Escape,
+                Qt.Key.Key_Tab,
+                Qt.Key.Key_Backtab,
+                Qt.Key.Key_Down,
+                Qt.Key.Key_Up,
+            )
         ):
             event.ignore()  # the completer picks (or closes); no search, no clearing
             return
@@ -114,6 +123,10 @@ class _QueryEdit(QLineEdit):
                 return
         if event.key() == Qt.Key.Key_Escape:
             self.escape_pressed.emit()
+            event.accept()
+            return
+        if event.key() == Qt.Key.Key_Down and not event.modifiers():  # (the popup, if open, has the keys)
+            self.down_pressed.emit()
             event.accept()
             return
         if event.key() == Qt.Key.Key_Backspace and not self.text() and not self.hasSelectedText():
@@ -190,6 +203,7 @@ class SearchBar(QFrame):
     search_requested = Signal(str)
     cleared = Signal()
     mime_dropped = Signal(object)
+    results_requested = Signal()  # Down arrow in the field: on to the results
     save_requested = Signal()  # "Save Search…" from the bar's menu
     concept_requested = Signal()  # "New Concept…" from the bar's menu
 
@@ -219,6 +233,7 @@ class SearchBar(QFrame):
         self.edit.backspace_on_empty.connect(self.remove_image)
         self.edit.installEventFilter(self)
         self.edit.image_pasted.connect(self.mime_dropped)
+        self.edit.down_pressed.connect(self._to_results)
         self.clear_button = QToolButton(self)
         self.clear_button.setIcon(line_icon("clear", 16))
         self.clear_button.setAutoRaise(True)
@@ -275,6 +290,11 @@ class SearchBar(QFrame):
     def set_no_model(self) -> None:
         """Say what searching can still do while there is no model."""
         self.edit.setPlaceholderText(NO_MODEL_PLACEHOLDER)
+
+    def _to_results(self) -> None:
+        if self.timer.isActive():  # typed and not yet searched: search first, then go down
+            self.search_now()
+        self.results_requested.emit()
 
     def focus_search(self) -> None:
         self.edit.setFocus(Qt.FocusReason.ShortcutFocusReason)

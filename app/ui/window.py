@@ -135,6 +135,7 @@ class MainWindow(QMainWindow):
             self.stack.setCurrentWidget(self.empty)
         self._build_menus()
         self._connect()
+        self._keyboard_order()
         self._fill_sidebar()
         self._restore_geometry()
         self.set_cell_size(prefs.cell_size())
@@ -289,6 +290,8 @@ class MainWindow(QMainWindow):
         self.search_bar.save_requested.connect(self.save_search_dialog)
         self.search_bar.concept_requested.connect(self.new_concept_dialog)
         self.search_bar.search_requested.connect(self.side.search_typed)
+        self.search_bar.results_requested.connect(self.focus_results)
+        self.grid.selectionModel().selectionChanged.connect(lambda *_: self._update_count())
         self.side.folder_chosen.connect(self._folder_chosen)
         self.side.add_folder_requested.connect(self.add_folder_dialog)
         self.side.remove_folder_requested.connect(self.remove_folder)
@@ -314,6 +317,19 @@ class MainWindow(QMainWindow):
         self.concepts.ready.connect(self._concepts_read)
         self.concepts.prompts_progress.connect(lambda p: self.index_status.show_side_work(p, self.indexer.running))
         self.concepts.prompts_done.connect(lambda: self.index_status.download_done(self.indexer.running))
+
+    def _keyboard_order(self) -> None:
+        """Tab from the search field goes to the photos (then the bar's buttons, the sidebar)."""
+        QWidget.setTabOrder(self.search_bar.edit, self.grid)
+
+    def focus_results(self) -> None:
+        """Down arrow in the search field: into the grid, on its first photo (Enter opens it)."""
+        if not self.grid_model.rowCount() or self.stack.currentWidget() is not self.grid:
+            return
+        current = self.grid_model.index(0)
+        self.grid.setCurrentIndex(current)  # (selects it: the view's current photo is chosen)
+        self.grid.scrollTo(current)
+        self.grid.setFocus(Qt.FocusReason.TabFocusReason)
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -698,6 +714,9 @@ class MainWindow(QMainWindow):
                 text += " · " + "; ".join(ranking.hints)
         else:
             text = plural(n, "photo") if self.stack.currentWidget() is self.grid else ""
+        selected = self.grid.selected_count() if text else 0
+        if selected > 1:  # what the user is doing first: a narrow status bar cuts the end
+            text = f"{selected:,} selected · {text}"
         self.status_label.setText(text)
         self.status_label.setMinimumWidth(self.status_label.sizeHint().width())  # the progress gives way
         self.status_label.setToolTip("\n".join(ranking.hints) if ranking is not None else "")

@@ -20,6 +20,14 @@ def confirm(parent: QWidget, title: str, text: str, default_yes: bool = False) -
     return QMessageBox.question(parent, title, text, yes | no, yes if default_yes else no) == yes
 
 
+def pictures_folder() -> Path:
+    """Where a folder picker opens: the user's Pictures folder, else the home folder."""
+    from PySide6.QtCore import QStandardPaths
+
+    found = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
+    return Path(found) if found and Path(found).is_dir() else Path.home()
+
+
 def file_url(path: str | Path) -> QUrl:
     """A file:// URL of the file's exact bytes: `QUrl.fromLocalFile` drops a name's bytes that are
     not UTF-8 (a QString cannot hold them) and would point at another file."""

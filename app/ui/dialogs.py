@@ -11,7 +11,6 @@ import os
 import re
 import time
 from html import escape
-from pathlib import Path
 
 from PySide6.QtCore import QDateTime, QLocale, QSize, Qt, QUrl, Signal
 from PySide6.QtGui import (
@@ -49,7 +48,7 @@ from app import __version__
 from app.core.ingest import imaging
 from app.core.names import shown
 
-from .desktop import file_url
+from .desktop import file_url, pictures_folder
 
 APP_NAME = "PhotoSeek"
 
@@ -494,7 +493,7 @@ class SettingsDialog(QDialog):
             self.folder_list.addItem(folder)
 
     def _add_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Add a folder to the library", str(Path.home()))
+        folder = QFileDialog.getExistingDirectory(self, "Add a folder to the library", str(pictures_folder()))
         if folder:
             self.add_folder(folder)
 

@@ -88,7 +88,9 @@ class PhotoModel(QAbstractListModel):
                 self.dataChanged.emit(self.index(0), self.index(len(self._ids) - 1), [GoodRole])
 
     def is_weak(self, row: int) -> bool:
-        return self.good_count is not None and row >= self.good_count
+        """Drawn faded: below the good matches. With none at all nothing is faded (a grid all
+        faded looks disabled); the line at the top says that nothing stands out."""
+        return self.good_count is not None and self.good_count > 0 and row >= self.good_count
 
     # Qt API
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008

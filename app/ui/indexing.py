@@ -30,8 +30,8 @@ if TYPE_CHECKING:  # pragma: no cover
 PAUSED = " (paused)"
 VERBS = {
     "ocr": "Reading text in photos",
-    "hashing": "Preparing duplicate detection",
-    "prompts": "Preparing concepts",
+    "hashing": "Looking for duplicates",
+    "prompts": "Learning tags",
     "concepts": "Scoring photos for concepts",
     "adding": "Adding Pictures",
 }

@@ -304,7 +304,7 @@ class SearchBar(QFrame):
         self.image_query = query
         self.chip.set_query(query)
         self.chip.show()
-        self.clear_button.show()
+        self._update_clear()
         if search:
             self.search_now()
 
@@ -318,6 +318,7 @@ class SearchBar(QFrame):
             return
         self.image_query = None
         self.chip.hide()
+        self._update_clear()
         self.search_now()
 
     def clear(self) -> None:
@@ -339,14 +340,19 @@ class SearchBar(QFrame):
 
     def search_now(self) -> None:
         self.timer.stop()
-        self.clear_button.setVisible(not self.is_empty())
+        self._update_clear()
         if self.is_empty():
             self.cleared.emit()
         else:
             self.search_requested.emit(self.text())
 
+    def _update_clear(self) -> None:
+        """One clear button: with a picture its chip's (Esc still clears all), else the field's
+        when words are typed."""
+        self.clear_button.setVisible(bool(self.text()) and self.image_query is None)
+
     def _edited(self, _text: str) -> None:
-        self.clear_button.setVisible(not self.is_empty())
+        self._update_clear()
         self.timer.start()
         self._update_completion()
 
@@ -409,7 +415,7 @@ class SearchBar(QFrame):
         self.edit.setText(text[:start] + insert + text[end:].lstrip(" "))
         self.edit.setCursorPosition(start + len(insert))
         self.completer.popup().hide()
-        self.clear_button.setVisible(True)
+        self._update_clear()
         self.search_now()
 
     def _hide_completion_if_moved(self) -> None:

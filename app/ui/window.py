@@ -62,7 +62,7 @@ from . import desktop, jobs, prefs
 from .actions import PhotoActions
 from .albums import Concepts, SavedSearches
 from .grid import PhotoGrid, PhotoModel, ThumbnailLoader
-from .indexing import IndexingController, IndexStatus, SkippedFiles
+from .indexing import ElidedLabel, IndexingController, IndexStatus, SkippedFiles
 from .lazy import numpy as np
 from .offline import RelinkBar
 from .preview import PhotoPreview
@@ -219,9 +219,9 @@ class MainWindow(QMainWindow):
         """The count (or search timing), Good Matches, indexing progress, skipped files, zoom."""
         status = self.statusBar()
         status.setSizeGripEnabled(False)
-        self.status_label = QLabel(self)
+        self.status_label = ElidedLabel(self)
         self.status_label.setContentsMargins(6, 0, 0, 0)
-        # never cut: the notes about how a query was read; the indexing progress gives way (_update_count)
+        # cut last: the notes about how a query was read; the indexing progress gives way (_fit_status)
         status.addWidget(self.status_label, 1)
         self.good_only_button = QToolButton(self)
         self.good_only_button.setAutoRaise(True)
@@ -348,7 +348,9 @@ class MainWindow(QMainWindow):
 
         edit = bar.addMenu("&Edit")
         # Undo Move to Trash / Remove Folder (app/ui/undo.py)
-        self.undo = UndoOffer(self, write=self._write, changed=self._after_change, failed=self._task_failed)
+        self.undo = UndoOffer(
+            self, write=self._write, changed=self._after_change, failed=self._task_failed, put_back=self._put_back
+        )
         edit.addAction(self.undo.action)
         edit.addSeparator()
         find = edit.addAction("&Find", self.search_bar.focus_search)
@@ -708,7 +710,10 @@ class MainWindow(QMainWindow):
         if ranking is not None:
             text = plural(n, "result") + f" · {ranking.seconds * 1000:.0f} ms"
             good = self.grid_model.good_count
-            if good is not None:
+            if good == 0 and self.screen.good_only:  # good matches only, and there are none
+                what = self.search_bar.text() or "this picture"
+                text = f"No clear matches for “{what}” — showing all · " + text
+            elif good is not None:
                 text += " · " + (f"{good:,} good match{'es' if good != 1 else ''}" if good else "no clear matches")
             if ranking.hints:
                 text += " · " + "; ".join(ranking.hints)
@@ -718,11 +723,23 @@ class MainWindow(QMainWindow):
         if selected > 1:  # what the user is doing first: a narrow status bar cuts the end
             text = f"{selected:,} selected · {text}"
         self.status_label.setText(text)
-        self.status_label.setMinimumWidth(self.status_label.sizeHint().width())  # the progress gives way
-        self.status_label.setToolTip("\n".join(ranking.hints) if ranking is not None else "")
+        self._fit_status()
+        if ranking is not None and ranking.hints:
+            self.status_label.setToolTip(text + "\n" + "\n".join(ranking.hints))
         # (with no good match it would show nothing, unless it is on and has to be turned off)
         good_total = ranking.good_count if ranking is not None else None
         self.good_only_button.setVisible(good_total is not None and (good_total > 0 or self.screen.good_only))
+
+    def _fit_status(self) -> None:
+        """The status text keeps its whole width while the window has room (the progress gives
+        way), and at most half the window when it has not: then its end is cut, with an ellipsis
+        (what matters most comes first; the whole text is its tooltip)."""
+        wanted = self.status_label.sizeHint().width()
+        self.status_label.setMinimumWidth(min(wanted, max(160, self.width() // 2)))
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_status()
 
     # -- search ------------------------------------------------------------------------------
 
@@ -948,7 +965,7 @@ class MainWindow(QMainWindow):
     # -- folders -------------------------------------------------------------------------------
 
     def add_folder_dialog(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Add a Folder of Photos", str(Path.home()))
+        path = QFileDialog.getExistingDirectory(self, "Add a Folder of Photos", str(desktop.pictures_folder()))
         if path:
             self.add_folders([path])
 
@@ -990,6 +1007,25 @@ class MainWindow(QMainWindow):
     def _after_change(self) -> None:
         self.refresh_photos()
         self.refresh_skipped()
+
+    def _put_back(self, ids: list[int]) -> None:
+        """Photos restored (Undo): read again, and selected where they are, as they were."""
+        self.refresh_photos(then=partial(self.select_photos, ids))
+        self.refresh_skipped()
+
+    def select_photos(self, ids: list[int]) -> None:
+        """Select these photos in the grid (those shown), the first of them current and in view."""
+        from PySide6.QtCore import QItemSelection, QItemSelectionModel
+
+        rows = sorted(r for r in (self.grid_model.row_of(i) for i in ids) if r is not None)
+        if not rows:
+            return
+        selection = QItemSelection()
+        for row in rows:
+            selection.select(self.grid_model.index(row), self.grid_model.index(row))
+        self.grid.setCurrentIndex(self.grid_model.index(rows[0]))
+        self.grid.selectionModel().select(selection, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        self.grid.scrollTo(self.grid_model.index(rows[0]))
 
     # -- photos --------------------------------------------------------------------------------
 

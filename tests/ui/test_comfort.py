@@ -8,6 +8,7 @@ import re
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QWidget
 
 from helpers import wait_indexed, wait_ready
 
@@ -96,3 +97,109 @@ def test_the_photos_are_the_next_tab_stop_after_the_search_field(qtbot, indexed)
     qtbot.keyClicks(window.search_bar.edit, "red")  # (the clear button shows up)
     qtbot.keyClick(window.search_bar.edit, Qt.Key.Key_Tab)
     assert window.grid.hasFocus()
+
+
+# -- what the review found -----------------------------------------------------------------
+
+
+def test_good_matches_only_with_none_shows_all_and_says_so_unfaded(qtbot, indexed):
+    window = indexed
+    _search(qtbot, window, "red circle")
+    good = window.grid_model.good_count
+    assert good and window.good_only_button.isVisible()
+    qtbot.mouseClick(window.good_only_button, Qt.MouseButton.LeftButton)  # Show Only Good Matches
+    assert window.grid_model.rowCount() == good
+    window.search_bar.edit.clear()
+    _search(qtbot, window, "zebra")  # nothing stands out for this one
+    assert window.grid_model.rowCount() == N_SHAPES  # not an empty grid
+    assert window.status_label.text().startswith("No clear matches for “zebra” — showing all")
+    assert not any(window.grid_model.is_weak(r) for r in range(N_SHAPES))  # not drawn as disabled
+
+
+def test_no_clear_matches_leaves_the_grid_unfaded(qtbot, indexed):
+    window = indexed
+    _search(qtbot, window, "zebra")
+    assert window.grid_model.good_count == 0 and "no clear matches" in window.status_label.text()
+    assert not any(window.grid_model.is_weak(r) for r in range(N_SHAPES))
+
+
+def test_a_picture_in_the_search_box_has_one_clear_button(qtbot, indexed, shapes):
+    from PySide6.QtCore import QMimeData, QUrl
+
+    window, bar = indexed, indexed.search_bar
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(sorted(shapes.glob("red_*"))[0]))])
+    with qtbot.waitSignal(window.search_finished, timeout=20000):
+        window.handle_mime(mime)  # a picture dropped on the window
+    qtbot.waitUntil(bar.chip.isVisible)
+
+    def clear_buttons():
+        return [b for b in (bar.chip.close_button, bar.clear_button) if b.isVisible()]
+
+    assert clear_buttons() == [bar.chip.close_button]
+    qtbot.keyClicks(bar.edit, "outdoors")  # words refine the picture
+    assert len(clear_buttons()) == 1
+    qtbot.mouseClick(bar.chip.close_button, Qt.MouseButton.LeftButton)
+    assert clear_buttons() == [bar.clear_button]  # the words stay, and their clear button
+
+
+def test_the_folder_picker_opens_in_the_pictures_folder(qtbot, make_window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    home = tmp_path / "home"
+    (home / "Pictures").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(tmp_path)
+    asked = []
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda parent, title, start: asked.append(start) or "")
+    window = make_window()
+    window.add_folder_action.trigger()  # File > Add Folder…
+    (home / "Pictures").rmdir()
+    window.add_folder_action.trigger()
+    assert asked == [str(home / "Pictures"), str(home)]
+
+
+def test_the_status_bar_fits_a_narrow_window_most_important_first(qtbot, indexed):
+    window = indexed
+    window.resize(700, 600)
+    qtbot.waitUntil(lambda: window.width() <= 700)
+    _search(qtbot, window, "red circle #")  # a query with a note about how it was read
+    text = window.status_label.text()
+    assert window.screen.ranking.hints and text.startswith(f"{window.grid_model.rowCount()} results")
+    bar = window.statusBar()
+    shown = [w for w in bar.findChildren(QWidget) if w.isVisible() and w.parent() is not None]
+    for widget in shown:  # nothing pushed out of the status bar
+        top_left = widget.mapTo(bar, widget.rect().topLeft())
+        assert bar.rect().contains(top_left) and top_left.x() + widget.width() <= bar.width(), widget
+    assert window.status_label.toolTip().startswith(text)  # the whole of it, where it is cut
+
+
+def test_encoding_a_new_models_tags_is_said_in_words(qtbot):
+    from app.core.ingest.indexer import Progress
+    from app.ui.indexing import IndexStatus
+
+    status = IndexStatus()
+    qtbot.addWidget(status)
+    status.show_side_work(Progress(3, 40, 1.0, "", "prompts"), indexing=False)
+    assert status.label.text().startswith("Learning tags 3 of 40")
+
+
+def test_photos_put_back_by_undo_are_selected_again(qtbot, indexed, monkeypatch):
+    from PySide6.QtCore import QItemSelectionModel
+    from PySide6.QtWidgets import QMessageBox
+
+    window, grid = indexed, indexed.grid
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    grid.setCurrentIndex(window.grid_model.index(0))
+    for row in (0, 3, 5):
+        grid.selectionModel().select(window.grid_model.index(row), QItemSelectionModel.SelectionFlag.Select)
+    victims = {window.grid_model.record(r).id for r in (0, 3, 5)}
+    grid.setFocus()
+    qtbot.keyClick(grid, Qt.Key.Key_Delete)
+    qtbot.waitUntil(lambda: window.undo.label.isVisible(), timeout=20000)
+    qtbot.keyClick(grid, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # Edit > Undo
+    qtbot.waitUntil(lambda: window.grid_model.rowCount() == N_SHAPES and window.idle, timeout=20000)
+    qtbot.waitUntil(lambda: {window.grid_model.record(r).id for r in grid.selected_rows()} == victims)
+    assert window.status_label.text().startswith("3 selected")

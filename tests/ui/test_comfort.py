@@ -203,3 +203,102 @@ def test_photos_put_back_by_undo_are_selected_again(qtbot, indexed, monkeypatch)
     qtbot.waitUntil(lambda: window.grid_model.rowCount() == N_SHAPES and window.idle, timeout=20000)
     qtbot.waitUntil(lambda: {window.grid_model.record(r).id for r in grid.selected_rows()} == victims)
     assert window.status_label.text().startswith("3 selected")
+
+
+# -- Show in Folder ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def session_bus(tmp_path, monkeypatch):
+    """A private D-Bus session bus (dbus-daemon) for the test; the window's connection to it is
+    dropped after."""
+    import shutil
+    import subprocess
+
+    from PySide6.QtDBus import QDBusConnection
+
+    from app.ui import desktop
+
+    if shutil.which("dbus-daemon") is None:
+        pytest.skip("dbus-daemon is not installed")
+    daemon = subprocess.Popen(
+        ["dbus-daemon", "--session", "--nofork", "--print-address=1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    address = daemon.stdout.readline().strip()
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", address)
+    yield address
+    QDBusConnection.disconnectFromBus(desktop.BUS_NAME)
+    daemon.terminate()
+    daemon.wait(10)
+
+
+@pytest.fixture
+def file_manager(session_bus, tmp_path):
+    """A file manager on that bus; returns the file its ShowItems calls are written to."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    calls = tmp_path / "calls.jsonl"
+    script = Path(__file__).resolve().parents[1] / "fake_file_manager.py"
+    manager = subprocess.Popen([sys.executable, str(script), str(calls)], stdout=subprocess.PIPE, text=True)
+    assert manager.stdout.readline().strip() == "ready"
+    yield calls
+    manager.terminate()
+    manager.wait(10)
+
+
+def _show_in_folder(window, row: int) -> str:
+    window.grid.setCurrentIndex(window.grid_model.index(row))
+    path = window.grid_model.record(row).path
+    action = [a for a in window.photo_menu().actions() if a.text() == "Show in Folder"][0]
+    action.trigger()  # right-click > Show in Folder
+    return path
+
+
+def test_show_in_folder_asks_the_file_manager_to_select_the_photo(qtbot, indexed, file_manager):
+    import json
+    from pathlib import Path
+
+    path = _show_in_folder(indexed, 2)
+    qtbot.waitUntil(lambda: file_manager.exists() and bool(file_manager.read_text().strip()), timeout=20000)
+    uris, startup_id = json.loads(file_manager.read_text().splitlines()[0])
+    assert uris == [Path(path).as_uri()] and startup_id == ""
+    assert "No file manager" not in indexed.statusBar().currentMessage()
+
+
+def test_without_a_file_manager_on_the_bus_the_folder_is_opened(qtbot, indexed, session_bus):
+    from pathlib import Path
+
+    from PySide6.QtCore import QObject, QUrl, Slot
+    from PySide6.QtGui import QDesktopServices
+
+    class Opener(QObject):
+        def __init__(self):
+            super().__init__()
+            self.urls = []
+
+        @Slot(QUrl)
+        def open(self, url):
+            self.urls.append(url)
+
+    opener = Opener()
+    QDesktopServices.setUrlHandler("file", opener, "open")
+    try:
+        path = _show_in_folder(indexed, 2)
+        qtbot.waitUntil(lambda: bool(opener.urls), timeout=20000)
+    finally:
+        QDesktopServices.unsetUrlHandler("file")
+    assert Path(opener.urls[0].toLocalFile()) == Path(path).parent
+
+
+def test_with_no_file_manager_at_all_the_status_bar_says_so(qtbot, indexed, session_bus, monkeypatch):
+    from pathlib import Path
+
+    monkeypatch.setenv("PATH", "/nonexistent")  # (no xdg-open to open the folder with either)
+    path = _show_in_folder(indexed, 2)
+    qtbot.waitUntil(lambda: indexed.statusBar().currentMessage().startswith("No file manager"), timeout=20000)
+    assert f"“{Path(path).name}”" in indexed.statusBar().currentMessage()

@@ -32,7 +32,7 @@ from PySide6.QtCore import (
     Signal,
 )
 from PySide6.QtGui import QColor, QImage, QImageReader, QPainter, QPainterPath, QPalette, QPen, QRegion
-from PySide6.QtWidgets import QAbstractItemView, QFrame, QStyle, QStyledItemDelegate
+from PySide6.QtWidgets import QAbstractItemView, QFrame, QLabel, QStyle, QStyledItemDelegate
 
 from app.core.names import shown
 from app.core.screen import Order, lookup, rows_of
@@ -665,6 +665,13 @@ class PhotoGrid(QAbstractItemView):
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.setAccessibleName("Photos")
+        self.empty_label = QLabel(self.viewport())  # what an empty grid says (set_empty_text)
+        self.empty_label.setObjectName("gridEmpty")
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setWordWrap(True)
+        self.empty_label.setStyleSheet("color: palette(placeholder-text); font-size: 14px;")
+        self.empty_label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.empty_label.hide()
         self.doubleClicked.connect(lambda index: self.preview_requested.emit(index.row()))
         loader.loaded.connect(model.thumbnails_ready)
         model.rowsAboutToBeInserted.connect(self._rows_coming)  # (not a virtual of the view)
@@ -672,6 +679,17 @@ class PhotoGrid(QAbstractItemView):
 
     def photo_model(self) -> PhotoModel:
         return self.model()  # type: ignore[return-value]
+
+    def set_empty_text(self, text: str) -> None:
+        """What the grid says while it has no photo ("No photos in Pictures yet…"); "" for nothing."""
+        self.empty_label.setText(text)
+        self._place_empty_label()
+
+    def _place_empty_label(self) -> None:
+        show = bool(self.empty_label.text()) and not self._rows()
+        if show:
+            self.empty_label.setGeometry(self.viewport().rect().adjusted(24, 24, -24, -24))
+        self.empty_label.setVisible(show)
 
     @property
     def cell(self) -> int:
@@ -938,6 +956,7 @@ class PhotoGrid(QAbstractItemView):
         super().resizeEvent(event)
         self._fit_cells()
         self.updateGeometries()
+        self._place_empty_label()
 
     # -- where the good matches of a search end ----------------------------------------------
 

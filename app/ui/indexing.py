@@ -399,6 +399,8 @@ class SkippedFiles(ClickableLabel):
     """The status bar's 'N skipped' link: the files indexing could not read; a click lists why.
     `run` starts a read on the window's jobs thread; `library` is the window's current one."""
 
+    counted = Signal(int)  # how many files are skipped, as just read
+
     def __init__(
         self, run: Callable[..., Task | None], library: Callable[[], Library | None], parent: QWidget | None = None
     ):
@@ -422,6 +424,7 @@ class SkippedFiles(ClickableLabel):
                 n = len(self.items)
                 self.setText(f"<a href='#'>{n:,} skipped</a>")
                 self.setVisible(n > 0)
+                self.counted.emit(n)
 
         self._run(library.skipped, on_result=done)
 

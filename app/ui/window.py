@@ -239,6 +239,7 @@ class MainWindow(QMainWindow):
         self.size_slider.setRange(prefs.MIN_CELL, prefs.MAX_CELL)
         self.size_slider.setFixedWidth(110)
         self.size_slider.setToolTip("Thumbnail size (Ctrl+wheel)")
+        self.size_slider.setAccessibleName("Thumbnail Size")
         small, large = QLabel(self), QLabel(self)
         small.setPixmap(line_icon("small", 14).pixmap(14, 14))
         large.setPixmap(line_icon("large", 14).pixmap(14, 14))
@@ -387,6 +388,10 @@ class MainWindow(QMainWindow):
         self.duplicates_action = view.addAction("Find &Duplicates…", self.show_duplicates)
         self.duplicates_action.setShortcut(QKeySequence("Ctrl+Shift+D"))
         self.duplicates_action.setToolTip("Identical and near-identical photos, with a keeper suggested in each group")
+        self.skipped_action = view.addAction("S&kipped Files (none)", self.skipped_label.show_dialog)
+        self.skipped_action.setEnabled(False)
+        self.skipped_action.setToolTip("The files indexing could not read, and why")
+        self.skipped_label.counted.connect(self._skipped_counted)
         view.addSeparator()
         self.good_only_action = view.addAction("Show Only &Good Matches")
         self.good_only_action.setCheckable(True)
@@ -685,9 +690,21 @@ class MainWindow(QMainWindow):
         changed = records is not self.grid_model.records()
         self.grid_model.set_order(shown.order, records if changed else None, self.screen.known if changed else None)
         self.grid_model.set_good_count(shown.good_count)
+        self.grid.set_empty_text(self._empty_text())
         self.grid.viewport().update()
         self.stack.setCurrentWidget(self.empty if self._show_empty() else self.grid)
         self._update_count()
+
+    def _empty_text(self) -> str:
+        """What the grid says with no photo to show: a folder (or library) with none yet."""
+        if self.screen.searching or not self.screen.folders:
+            return ""
+        folders = self.screen.folders
+        chosen = folders.get(self.screen.folder) if self.screen.folder is not None else None
+        if chosen is None and len(folders) == 1:
+            chosen = next(iter(folders.values()))
+        where = chosen.name if chosen is not None else "your folders"
+        return f"No photos in {where} yet: JPEG, HEIC, PNG… files will appear here"
 
     def _show_empty(self) -> bool:
         """The empty state: "Adding Pictures…" while given folders are listed and none of their
@@ -952,6 +969,10 @@ class MainWindow(QMainWindow):
 
     def refresh_skipped(self) -> None:
         self.skipped_label.refresh()
+
+    def _skipped_counted(self, n: int) -> None:
+        self.skipped_action.setText(f"S&kipped Files ({n:,})…" if n else "S&kipped Files (none)")
+        self.skipped_action.setEnabled(n > 0)
 
     @property
     def skipped_items(self) -> list[tuple[str, str]]:

@@ -302,3 +302,73 @@ def test_with_no_file_manager_at_all_the_status_bar_says_so(qtbot, indexed, sess
     path = _show_in_folder(indexed, 2)
     qtbot.waitUntil(lambda: indexed.statusBar().currentMessage().startswith("No file manager"), timeout=20000)
     assert f"“{Path(path).name}”" in indexed.statusBar().currentMessage()
+
+
+# -- the View menu -------------------------------------------------------------------------
+
+
+def _view_menu_action(window, start: str):
+    view = [a.menu() for a in window.menuBar().actions() if a.text() == "&View"][0]
+    return [a for a in view.actions() if a.text().replace("&", "").startswith(start)][0]
+
+
+def test_the_skipped_files_are_listed_from_the_view_menu(qtbot, make_window, tmp_path):
+    from tiny_clip import write_shapes
+
+    clean = tmp_path / "clean"
+    write_shapes(clean, per_kind=1, size=64)
+    window = make_window(folders=[clean])
+    wait_ready(qtbot, window)
+    wait_indexed(qtbot, window, 12)
+    qtbot.waitUntil(lambda: window.idle)
+    action = _view_menu_action(window, "Skipped Files")
+    assert action.text().replace("&", "") == "Skipped Files (none)" and not action.isEnabled()
+
+    (clean / "broken.jpg").write_bytes(b"not a photo")
+    with qtbot.waitSignal(window.indexing_finished, timeout=60000):
+        window.start_indexing()
+    qtbot.waitUntil(action.isEnabled, timeout=20000)
+    assert action.text().replace("&", "") == "Skipped Files (1)…"
+    action.trigger()
+    qtbot.waitUntil(lambda: window.skipped_dialog is not None and window.skipped_dialog.isVisible())
+    assert [p for p, _ in window.skipped_items] == [str(clean / "broken.jpg")]
+
+
+# -- an empty folder -----------------------------------------------------------------------
+
+
+def test_an_empty_library_folder_explains_itself(qtbot, make_window, tmp_path):
+    pictures = tmp_path / "Pictures"
+    pictures.mkdir()
+    window = make_window(folders=[pictures])
+    wait_ready(qtbot, window)
+    qtbot.waitUntil(lambda: window.idle and window.stack.currentWidget() is window.grid, timeout=30000)
+    label = window.grid.empty_label
+    qtbot.waitUntil(label.isVisible)
+    assert label.text() == "No photos in Pictures yet: JPEG, HEIC, PNG… files will appear here"
+    assert window.grid.viewport().rect().contains(label.geometry())
+
+
+# -- names for every control ---------------------------------------------------------------
+
+
+def test_every_button_and_slider_has_a_name_a_screen_reader_can_say(qtbot, indexed, shapes):
+    from PySide6.QtCore import QMimeData, QUrl
+    from PySide6.QtWidgets import QAbstractButton, QSlider
+
+    window = indexed
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(sorted(shapes.glob("red_*"))[0]))])
+    with qtbot.waitSignal(window.search_finished, timeout=20000):
+        window.handle_mime(mime)  # (the picture chip and its button show)
+    controls = window.findChildren(QAbstractButton) + window.findChildren(QSlider)
+    controls = [c for c in controls if not c.objectName().startswith("qt_")]  # Qt's own, named by Qt
+
+    def said(c) -> str:  # (a symbol alone, "✕" or "−", says nothing)
+        text = c.text().replace("&", "") if isinstance(c, QAbstractButton) else ""
+        return c.accessibleName() or (text if any(ch.isalpha() for ch in text) else "")
+
+    unnamed = [c for c in controls if not said(c)]
+    assert not unnamed, [(type(c).__name__, c.objectName(), c.toolTip(), c.parent()) for c in unnamed]
+    icon_only = [c for c in controls if isinstance(c, QAbstractButton) and not c.text() and c.isVisible()]
+    assert all(c.toolTip() for c in icon_only), [c.accessibleName() for c in icon_only if not c.toolTip()]

@@ -271,6 +271,7 @@ class SearchBar(QFrame):
         # PySide6's hints do not know a signal's overloads by index
         self.completer.activated[QModelIndex].connect(self._complete)  # type: ignore[index]
         self.edit.concept_completer = self.completer
+        self.completer.popup().installEventFilter(self)  # closed without a choice: search what is typed
         self.edit.cursorPositionChanged.connect(lambda *_: self._hide_completion_if_moved())
         self.timer = QTimer(self)
         self.timer.setSingleShot(True)
@@ -356,8 +357,11 @@ class SearchBar(QFrame):
 
     def _edited(self, _text: str) -> None:
         self._update_clear()
-        self.timer.start()
         self._update_completion()
+        if self.completer.popup().isVisible():  # a concept being picked ("#", "#do"): the grid
+            self.timer.stop()  # stays as it was until one is chosen (or Enter, Esc)
+        else:
+            self.timer.start()
 
     # '#' autocomplete
     def set_concepts(self, concepts: list[tuple[str, int]]) -> None:
@@ -447,6 +451,10 @@ class SearchBar(QFrame):
         )
 
     def eventFilter(self, watched, event) -> bool:
+        if event.type() == QEvent.Type.Hide and watched is self.completer.popup():
+            if not self.is_empty():  # (a concept chosen searches at once, and stops this)
+                self.timer.start()
+            return False
         if watched is self.edit and event.type() in (QEvent.Type.FocusIn, QEvent.Type.FocusOut):
             self.setProperty("focused", event.type() == QEvent.Type.FocusIn)
             self._repolish()

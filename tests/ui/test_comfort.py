@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import QWidget
 
 from helpers import wait_indexed, wait_ready
@@ -372,3 +372,71 @@ def test_every_button_and_slider_has_a_name_a_screen_reader_can_say(qtbot, index
     assert not unnamed, [(type(c).__name__, c.objectName(), c.toolTip(), c.parent()) for c in unnamed]
     icon_only = [c for c in controls if isinstance(c, QAbstractButton) and not c.text() and c.isVisible()]
     assert all(c.toolTip() for c in icon_only), [c.accessibleName() for c in icon_only if not c.toolTip()]
+
+
+# -- the grid ------------------------------------------------------------------------------
+
+
+def test_a_lone_hash_keeps_the_grid_while_the_concepts_are_offered(qtbot, indexed):
+    window, bar = indexed, indexed.search_bar
+    qtbot.waitUntil(lambda: bool(bar.completions("")), timeout=30000)  # the concepts are scored
+    before = window.grid_model.ids()
+    bar.edit.setFocus()
+    with qtbot.assertNotEmitted(bar.search_requested, wait=1000):  # (4 times the typing pause)
+        qtbot.keyClicks(bar.edit, "#")
+        assert bar.completer.popup().isVisible()
+    assert window.grid_model.ids() == before and window.screen.ranking is None
+    with qtbot.waitSignal(window.search_finished, timeout=20000):  # Esc closes the list: "#" is searched
+        qtbot.keyClick(bar.completer.popup(), Qt.Key.Key_Escape)
+
+
+def test_the_weaker_matches_label_is_whole_at_the_smallest_size_and_a_narrow_window(qtbot, indexed):
+    from app.ui import prefs
+
+    window, grid = indexed, indexed.grid
+    window.resize(560, 600)
+    window.set_cell_size(prefs.MIN_CELL)
+    _search(qtbot, window, "red circle")
+    good = window.grid_model.good_count
+    assert 0 < good < N_SHAPES
+    first_weak = window.grid_model.index(good)
+    for hint in (grid.ScrollHint.PositionAtTop, grid.ScrollHint.PositionAtBottom, grid.ScrollHint.PositionAtCenter):
+        grid.scrollTo(first_weak, hint)
+        label = grid.divider_label_rect()
+        if grid.divider_segments():
+            assert not label.isEmpty()
+            assert QRectF(grid.viewport().rect()).contains(label), (hint, label, grid.viewport().rect())
+
+
+def test_thumbnails_at_the_largest_size_are_decoded_for_the_cells_pixels(qtbot, make_window, tmp_path):
+    """A cell larger than the cached thumbnail (the largest zoom, a 2x screen) is drawn from the
+    photo, not the small thumbnail scaled up: fine detail survives."""
+    import numpy as np
+    from PIL import Image
+
+    from app.ui import prefs
+
+    folder = tmp_path / "detail"
+    folder.mkdir()
+    rng = np.random.default_rng(7)
+    Image.fromarray(rng.integers(0, 255, (900, 900, 3), dtype=np.uint8)).save(folder / "noise.png")
+    window = make_window(folders=[folder])
+    wait_ready(qtbot, window)
+    wait_indexed(qtbot, window, 1)
+    window.set_cell_size(prefs.MAX_CELL)
+    loader, record = window.loader, window.grid_model.record(0)
+    side = loader.side
+    assert side > window.settings.thumb_size
+    qtbot.waitUntil(lambda: loader.lookup(record)[1], timeout=20000)
+    picture = loader.cached(record)
+    assert picture.width() == side
+
+    def detail(image) -> float:  # mean difference between neighbouring pixels, in the middle
+        middle = image.copy(side // 4, side // 4, side // 2, side // 2).convertToFormat(image.Format.Format_Grayscale8)
+        a = np.frombuffer(middle.constBits(), np.uint8).reshape(middle.height(), middle.bytesPerLine())
+        return float(np.abs(np.diff(a[:, : middle.width()].astype(int), axis=1)).mean())
+
+    from app.ui.grid import cell_image
+
+    scaled_up = cell_image(window.library.thumbnail(record), side)
+    assert detail(picture) > 1.5 * detail(scaled_up)

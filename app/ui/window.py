@@ -1179,7 +1179,7 @@ class MainWindow(QMainWindow):
     def open_settings(self) -> None:
         from .dialogs import SettingsDialog
 
-        dialog = SettingsDialog(self.settings_values(), self)
+        dialog = SettingsDialog(self.settings_values(), self, self.settings.models_dir, self.settings.device)
         if dialog.exec():
             self.apply_settings(dialog.values())
 

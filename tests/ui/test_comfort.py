@@ -440,3 +440,33 @@ def test_thumbnails_at_the_largest_size_are_decoded_for_the_cells_pixels(qtbot, 
 
     scaled_up = cell_image(window.library.thumbnail(record), side)
     assert detail(picture) > 1.5 * detail(scaled_up)
+
+
+# -- the Settings dialog checks a checkpoint like the model dialog -------------------------
+
+
+def test_settings_refuse_a_checkpoint_of_another_model_with_a_sentence(qtbot, trained_model, tmp_path):
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    from app.ui import dialogs
+    from tiny_clip import tiny_config, write_model
+
+    other_config, _ = write_model(tmp_path / "other", "tiny-other-clip", tiny_config(224, 32))
+    values = {"model": "ViT-B-32", "pretrained": "openai", "thumb_size": 256, "decode_threads": 1, "folders": []}
+    dialog = dialogs.SettingsDialog(values, None, tmp_path / "models", "cpu")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.model_combo.setCurrentText(dialogs.LOCAL_CHECKPOINT)
+    dialog.checkpoint_edit.setText(str(trained_model[1]))
+    dialog.local_model_edit.setText(str(other_config))
+    ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+    with qtbot.assertNotEmitted(dialog.accepted):
+        qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(ok.isEnabled, timeout=60000)
+    assert dialog.model_hint.text() == "These weights are for tiny-shapes-clip, the chosen model is tiny-other-clip."
+    assert dialog.isVisible()
+
+    dialog.local_model_edit.setText(str(trained_model[0]))  # the model they were made for
+    with qtbot.waitSignal(dialog.accepted, timeout=60000):
+        qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)
+    assert (dialog.values()["model"], dialog.values()["pretrained"]) == (str(trained_model[0]), str(trained_model[1]))

@@ -233,6 +233,7 @@ class MainWindow(QMainWindow):
         self.skipped_label = SkippedFiles(partial(self._run, self.jobs), lambda: self.library, self)
         status.addPermanentWidget(self.skipped_label)
         status.addPermanentWidget(self._build_zoom_slider())
+        status.installEventFilter(self)  # (_fit_status when its parts change)
 
     def _build_zoom_slider(self) -> QWidget:
         self.size_slider = QSlider(Qt.Orientation.Horizontal, self)
@@ -740,23 +741,32 @@ class MainWindow(QMainWindow):
         if selected > 1:  # what the user is doing first: a narrow status bar cuts the end
             text = f"{selected:,} selected · {text}"
         self.status_label.setText(text)
-        self._fit_status()
         if ranking is not None and ranking.hints:
             self.status_label.setToolTip(text + "\n" + "\n".join(ranking.hints))
         # (with no good match it would show nothing, unless it is on and has to be turned off)
         good_total = ranking.good_count if ranking is not None else None
         self.good_only_button.setVisible(good_total is not None and (good_total > 0 or self.screen.good_only))
+        self._fit_status()
 
     def _fit_status(self) -> None:
         """The status text keeps its whole width while the window has room (the progress gives
-        way), and at most half the window when it has not: then its end is cut, with an ellipsis
-        (what matters most comes first; the whole text is its tooltip)."""
-        wanted = self.status_label.sizeHint().width()
-        self.status_label.setMinimumWidth(min(wanted, max(160, self.width() // 2)))
+        way), and what the other widgets leave when it has not: then its end is cut, with an
+        ellipsis (what matters most comes first; the whole text is its tooltip)."""
+        bar = self.statusBar()
+        others = [
+            w for w in bar.children() if isinstance(w, QWidget) and not w.isHidden() and w is not self.status_label
+        ]
+        room = self.width() - sum(w.minimumSizeHint().width() + 10 for w in others) - 10
+        self.status_label.setMinimumWidth(max(80, min(self.status_label.sizeHint().width(), room)))
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self._fit_status()
+
+    def eventFilter(self, watched, event) -> bool:
+        if event.type() == QEvent.Type.LayoutRequest and watched is self.statusBar():
+            self._fit_status()  # a part of it came or went (the indexing progress, the undo offer)
+        return super().eventFilter(watched, event)
 
     # -- search ------------------------------------------------------------------------------
 

@@ -122,9 +122,12 @@ class IndexStatus(QWidget):
             return
         self.progress.setRange(0, p.total)
         self.progress.setValue(p.done)
-        parts = [f"{VERBS.get(p.phase, 'Indexing')} {p.done:,} of {p.total:,}"]
+        if p.phase == "prompts":  # (thousands of phrases, not photos: how far, in words)
+            parts = [f"{VERBS['prompts']}… {100 * p.done // p.total}%"]
+        else:
+            parts = [f"{VERBS.get(p.phase, 'Indexing')} {p.done:,} of {p.total:,}"]
         rate, eta = self._smooth_eta(p)
-        if rate > 0:
+        if rate > 0 and p.phase != "prompts":
             parts.append(f"{rate:.1f}/s" if rate < 10 else f"{rate:.0f}/s")
         if eta is not None and p.done < p.total:
             parts.append(f"{duration(eta)} left")

@@ -189,7 +189,7 @@ def test_encoding_a_new_models_tags_is_said_in_words(qtbot):
     status = IndexStatus()
     qtbot.addWidget(status)
     status.show_side_work(Progress(3, 40, 1.0, "", "prompts"), indexing=False)
-    assert status.label.text().startswith("Learning tags 3 of 40")
+    assert status.label.text().startswith("Learning tags… 7%")  # (phrases, not photos: no count of them)
 
 
 def test_photos_put_back_by_undo_are_selected_again(qtbot, indexed, monkeypatch):

@@ -237,10 +237,12 @@ def session_bus(tmp_path, monkeypatch):
     )
     address = daemon.stdout.readline().strip()
     monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", address)
-    yield address
-    QDBusConnection.disconnectFromBus(desktop.BUS_NAME)
-    daemon.terminate()
-    daemon.wait(10)
+    try:
+        yield address
+    finally:
+        daemon.terminate()
+        daemon.wait(10)
+        QDBusConnection.disconnectFromBus(desktop.BUS_NAME)
 
 
 @pytest.fixture
@@ -253,10 +255,12 @@ def file_manager(session_bus, tmp_path):
     calls = tmp_path / "calls.jsonl"
     script = Path(__file__).resolve().parents[1] / "fake_file_manager.py"
     manager = subprocess.Popen([sys.executable, str(script), str(calls)], stdout=subprocess.PIPE, text=True)
-    assert manager.stdout.readline().strip() == "ready"
-    yield calls
-    manager.terminate()
-    manager.wait(10)
+    try:
+        assert manager.stdout.readline().strip() == "ready"
+        yield calls
+    finally:
+        manager.terminate()
+        manager.wait(10)
 
 
 def _show_in_folder(window, row: int) -> str:

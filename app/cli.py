@@ -266,7 +266,7 @@ def _add_gui(sub, common: argparse.ArgumentParser) -> None:
 _PHASE_LABELS = {
     "ocr": "Reading text in photos",
     "hashing": "Hashing photos for duplicates",
-    "prompts": "Preparing concepts",
+    "prompts": "Learning tags",
     "concepts": "Scoring photos for concepts",
 }
 INTERRUPTED = "Interrupted; the next run resumes where this one stopped."

@@ -311,7 +311,7 @@ class Screen:
             order, good = _keep(order.ids, ~np.isin(order.ids, np.fromiter(self._leaving, np.int64)), good)
         if self.folder is not None:
             order, good = self._in_folder(order.ids if isinstance(order, Order) else order, good)
-        if good is not None and self.good_only:
+        if good and self.good_only:  # (no good match at all: all of them, never an empty grid)
             ids = order.ids if isinstance(order, Order) else order
             order, good = ids[:good], None
         return Shown(order, good, ranking is not None)

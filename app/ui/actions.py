@@ -130,7 +130,7 @@ class PhotoActions(QObject):
     def show_in_folder(self) -> None:
         record = self.current_record()
         if record is not None:
-            self._run(desktop.show_in_folder, record.path, on_error=lambda e: None)
+            desktop.show_in_folder(record.path, said=self._notify)
 
     def copy_image(self) -> None:
         record = self.current_record()

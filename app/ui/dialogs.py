@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 import time
 from html import escape
 from pathlib import Path
 
-from PySide6.QtCore import QDateTime, QLocale, QSize, Qt, QUrl, Signal
+from PySide6.QtCore import QDateTime, QLocale, QSize, Qt, QThreadPool, QUrl, Signal
 from PySide6.QtGui import (
     QDesktopServices,
     QGuiApplication,
@@ -49,7 +50,8 @@ from app import __version__
 from app.core.ingest import imaging
 from app.core.names import shown
 
-from .desktop import file_url
+from .desktop import file_url, pictures_folder
+from .workers import Task, run_task
 
 APP_NAME = "PhotoSeek"
 
@@ -336,12 +338,19 @@ def _looks_like_checkpoint(pretrained: str) -> bool:
 
 
 class SettingsDialog(QDialog):
-    """Model, thumbnails, decoding threads and library folders. `values()` gives the edited dict."""
+    """Model, thumbnails, decoding threads and library folders. `values()` gives the edited dict.
+    A new local checkpoint is checked with its model before OK closes the dialog, as the model
+    dialog does (app/core/model/model_check.py, on a worker; `models_dir`, `device`: where and how)."""
 
-    def __init__(self, values: dict, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, values: dict, parent: QWidget | None = None, models_dir: Path | None = None, device: str = "cpu"
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"{APP_NAME} Settings")
         self._initial = dict(values)
+        self._models_dir, self._device = models_dir, device
+        self._checked: tuple[str, str] | None = None  # the local pair last found to work
+        self._check: Task | None = None  # the check running, if any
 
         # Model: a preset, any "name / tag" typed in, or a checkpoint file for offline use.
         self.model_combo = QComboBox(self)
@@ -469,7 +478,7 @@ class SettingsDialog(QDialog):
             hint = "Write the model as “name / pretrained tag”, e.g. ViT-L-14 / openai."
         else:
             hint = "Weights are downloaded once. Changing the model re-indexes the library in the background."
-        self.model_hint.setText(hint)
+        self._say(hint, error=False)
         # OK only when the model is fully named, so values() never returns half a choice.
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(self._model_pair() is not None)
 
@@ -493,6 +502,54 @@ class SettingsDialog(QDialog):
         if path:
             self.local_model_edit.setText(path)
 
+    def accept(self) -> None:
+        """OK: a new checkpoint (and its model) is checked first; closed only if they work."""
+        pair = self._model_pair()
+        unchanged = pair == (self._initial.get("model"), self._initial.get("pretrained"))
+        if not self.is_local() or pair is None or unchanged or pair == self._checked:
+            super().accept()
+            return
+        if self._check is not None:
+            return
+        from .model_dialog import check_pair  # the model dialog's own check: one way to check a choice
+
+        self._ok_button().setEnabled(False)
+        self._say("Checking the model with these weights…", error=False)
+        models_dir = self._models_dir or Path(tempfile.gettempdir())  # (a local file downloads nothing)
+        self._check = run_task(
+            QThreadPool.globalInstance(),
+            check_pair,
+            *pair,
+            models_dir,
+            self._device,
+            on_result=self._checked_ok,
+            on_error=self._check_refused,
+        )
+
+    def _checked_ok(self, pair: tuple[str, str]) -> None:
+        self._check, self._checked = None, pair
+        self._ok_button().setEnabled(True)
+        if self._model_pair() == pair:  # (not edited meanwhile)
+            self.accept()
+
+    def _check_refused(self, error: BaseException) -> None:
+        self._check = None
+        self._ok_button().setEnabled(True)
+        self._say(str(error), error=True)
+
+    def _say(self, text: str, error: bool) -> None:
+        self.model_hint.setText(text)
+        self.model_hint.setEnabled(error)  # an error reads as text, not as a greyed note
+
+    def _ok_button(self):
+        return self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+
+    def done(self, result: int) -> None:
+        if self._check is not None:  # a check still running when the dialog closes is forgotten
+            self._check.cancel()
+            self._check = None
+        super().done(result)
+
     def folders(self) -> list[str]:
         return [self.folder_list.item(i).text() for i in range(self.folder_list.count())]
 
@@ -502,7 +559,7 @@ class SettingsDialog(QDialog):
             self.folder_list.addItem(folder)
 
     def _add_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Add a folder to the library", str(Path.home()))
+        folder = QFileDialog.getExistingDirectory(self, "Add a folder to the library", str(pictures_folder()))
         if folder:
             self.add_folder(folder)
 

@@ -388,7 +388,7 @@ class DuplicatesDialog(QDialog):
         a.setEnabled(not item.data(0, KEEPER_ROLE))
         menu.addSeparator()
         menu.addAction("Open", lambda: desktop.open_file(photo.path))
-        menu.addAction("Show in Folder", lambda: desktop.show_in_folder(photo.path))
+        menu.addAction("Show in Folder", lambda: desktop.show_in_folder(photo.path, said=self.status.setText))
         menu.exec(self.tree.viewport().mapToGlobal(pos))
 
     def _open_item(self, item: QTreeWidgetItem, _column: int) -> None:

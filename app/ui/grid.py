@@ -31,8 +31,19 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QColor, QImage, QImageReader, QPainter, QPainterPath, QPalette, QPen, QRegion
-from PySide6.QtWidgets import QAbstractItemView, QFrame, QStyle, QStyledItemDelegate
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetrics,
+    QImage,
+    QImageReader,
+    QPainter,
+    QPainterPath,
+    QPalette,
+    QPen,
+    QRegion,
+)
+from PySide6.QtWidgets import QAbstractItemView, QFrame, QLabel, QStyle, QStyledItemDelegate
 
 from app.core.names import shown
 from app.core.screen import Order, lookup, rows_of
@@ -88,7 +99,9 @@ class PhotoModel(QAbstractListModel):
                 self.dataChanged.emit(self.index(0), self.index(len(self._ids) - 1), [GoodRole])
 
     def is_weak(self, row: int) -> bool:
-        return self.good_count is not None and row >= self.good_count
+        """Drawn faded: below the good matches. With none at all nothing is faded (a grid all
+        faded looks disabled); the line at the top says that nothing stands out."""
+        return self.good_count is not None and self.good_count > 0 and row >= self.good_count
 
     # Qt API
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
@@ -344,9 +357,16 @@ class ThumbnailLoader(QObject):
         self._failed: set[str] = set()
         self._pump_due = False
 
+    CACHE_BYTES = 400 * 2**20  # the pictures kept: as many as fit, up to `capacity`
+
     def set_library(self, library) -> None:
         self.library = library
         self.clear()
+
+    def room(self) -> int:
+        """How many pictures the cache keeps at the current size: fewer when each is larger
+        (2000 cells of 700 device pixels would be 4 GB)."""
+        return max(100, min(self.capacity, self.CACHE_BYTES // (4 * self.side * self.side)))
 
     def set_side(self, side: int, ratio: float = 1.0, radius: float = 0.0) -> None:
         """Load pictures `side` device pixels square, their corners rounded by `radius` points."""
@@ -431,7 +451,7 @@ class ThumbnailLoader(QObject):
                 self._cache[key] = (size, image)
                 self._cache.move_to_end(key)
         self.loaded.emit(ids)
-        while len(self._cache) > self.capacity:
+        while len(self._cache) > self.room():
             self._cache.popitem(last=False)
         self._pump()
 
@@ -442,6 +462,11 @@ class ThumbnailLoader(QObject):
 
 
 def _cell_picture(library, record: FileRecord, side: int, corners: QImage | None, ratio: float) -> QImage:
+    if side > library.settings.thumb_size:  # larger than the cached thumbnail (big cells, a 2x screen):
+        try:  # from the photo itself, so it stays sharp
+            return cell_image(Path(record.path), side, corners, ratio)
+        except OSError:  # offline, or a format Qt cannot read (HEIC): the thumbnail, scaled up
+            pass
     try:
         return cell_image(library.thumbnail(record), side, corners, ratio)
     except OSError:  # a damaged cached thumbnail (a kill mid-write, a bad disk): made again from the photo, once
@@ -663,6 +688,13 @@ class PhotoGrid(QAbstractItemView):
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.setAccessibleName("Photos")
+        self.empty_label = QLabel(self.viewport())  # what an empty grid says (set_empty_text)
+        self.empty_label.setObjectName("gridEmpty")
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setWordWrap(True)
+        self.empty_label.setStyleSheet("color: palette(placeholder-text); font-size: 14px;")
+        self.empty_label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.empty_label.hide()
         self.doubleClicked.connect(lambda index: self.preview_requested.emit(index.row()))
         loader.loaded.connect(model.thumbnails_ready)
         model.rowsAboutToBeInserted.connect(self._rows_coming)  # (not a virtual of the view)
@@ -670,6 +702,17 @@ class PhotoGrid(QAbstractItemView):
 
     def photo_model(self) -> PhotoModel:
         return self.model()  # type: ignore[return-value]
+
+    def set_empty_text(self, text: str) -> None:
+        """What the grid says while it has no photo ("No photos in Pictures yet…"); "" for nothing."""
+        self.empty_label.setText(text)
+        self._place_empty_label()
+
+    def _place_empty_label(self) -> None:
+        show = bool(self.empty_label.text()) and not self._rows()
+        if show:
+            self.empty_label.setGeometry(self.viewport().rect().adjusted(24, 24, -24, -24))
+        self.empty_label.setVisible(show)
 
     @property
     def cell(self) -> int:
@@ -690,10 +733,10 @@ class PhotoGrid(QAbstractItemView):
         width = max(1, self.contentsRect().width() - bar - 1)
         columns = max(1, round(width / self.target_cell))
         cell = max(48, width // columns)
-        if (cell, columns) == (self.delegate.cell, self.columns):
-            return
-        self.delegate.cell, self.columns = cell, columns
         ratio = self.devicePixelRatioF()
+        if (cell, columns, ratio) == (self.delegate.cell, self.columns, self.loader.ratio):
+            return  # (a new pixel ratio: the window went to a screen of another scale)
+        self.delegate.cell, self.columns = cell, columns
         self.loader.set_side(int(round(self.delegate.picture_side * ratio)), ratio, ThumbnailDelegate.RADIUS)
         self.setIconSize(QSize(cell, cell))
         self.updateGeometries()
@@ -701,6 +744,17 @@ class PhotoGrid(QAbstractItemView):
 
     def selected_rows(self) -> list[int]:
         return sorted(i.row() for i in self.selectionModel().selectedIndexes())
+
+    def selected_count(self) -> int:
+        """How many photos are selected, from the selection's ranges (Select All on 100k photos
+        is one range: no list of 100k indexes for the status bar's count)."""
+        spans = sorted((s.top(), s.bottom()) for s in self.selectionModel().selection())  # type: ignore[attr-defined]
+        count, end = 0, -1
+        for top, bottom in spans:  # ranges may overlap: count each row once
+            if bottom > end:
+                count += bottom - max(top, end + 1) + 1
+                end = bottom
+        return count
 
     # -- geometry: row <-> rectangle ---------------------------------------------------------
 
@@ -877,6 +931,8 @@ class PhotoGrid(QAbstractItemView):
     def paintEvent(self, event) -> None:
         # Each cell's state is worked out here in Python, from a few calls for the whole paint:
         # every call into Qt is a moment a busy worker thread can keep the window waiting.
+        if self.devicePixelRatioF() != self.loader.ratio:  # moved to a screen of another scale
+            self._fit_cells()
         painter = QPainter(self.viewport())
         photos = self.photo_model()
         rows = self._visible_rows(event.rect())
@@ -925,6 +981,7 @@ class PhotoGrid(QAbstractItemView):
         super().resizeEvent(event)
         self._fit_cells()
         self.updateGeometries()
+        self._place_empty_label()
 
     # -- where the good matches of a search end ----------------------------------------------
 
@@ -950,6 +1007,28 @@ class PhotoGrid(QAbstractItemView):
             (QPoint(0, bottom), QPoint(x, bottom)),
         ]
 
+    def divider_font(self) -> QFont:
+        font = QFont(self.font())
+        font.setPointSizeF(max(7.0, font.pointSizeF() * 0.85))
+        return font
+
+    def divider_label_rect(self) -> QRectF:
+        """Where the "Weaker matches" label goes: on the longer of the line's horizontal parts,
+        at its right end, and always whole inside the view (never cut by its edges, whatever
+        the cell size, the width or the scroll position); empty without a divider."""
+        segments = self.divider_segments()
+        if not segments:
+            return QRectF()
+        metrics = QFontMetrics(self.divider_font())
+        width, height = metrics.horizontalAdvance(self.DIVIDER_TEXT) + 14, metrics.height() + 4
+        a, b = max((segments[0], segments[-1]), key=lambda s: s[1].x() - s[0].x())
+        view = QRectF(self.viewport().rect())
+        if not view.top() - height <= a.y() <= view.bottom() + height:  # the line is scrolled away
+            return QRectF()
+        x = max(view.left() + 2, min(b.x() - width - 6, view.right() - width - 2))
+        y = max(view.top() + 1, min(a.y() - height / 2, view.bottom() - height - 1))
+        return QRectF(x, y, min(width, view.width() - 4), height)
+
     def _paint_divider(self, painter: QPainter) -> None:
         model = self.photo_model()
         highlight = self.palette().color(QPalette.ColorRole.Highlight)
@@ -966,18 +1045,15 @@ class PhotoGrid(QAbstractItemView):
         painter.setPen(QPen(highlight, 2))
         for a, b in segments:
             painter.drawLine(a, b)
-        a, b = segments[0]  # a small label at the right end of the line
-        font = painter.font()
-        font.setPointSizeF(max(7.0, font.pointSizeF() * 0.85))
+        font = self.divider_font()
         painter.setFont(font)
-        metrics = painter.fontMetrics()
-        width, height = metrics.horizontalAdvance(self.DIVIDER_TEXT) + 14, metrics.height() + 4
-        label = QRectF(b.x() - width - 6, a.y() - height / 2, width, height)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(highlight)
-        painter.drawRoundedRect(label, height / 2, height / 2)
-        painter.setPen(self.palette().color(QPalette.ColorRole.HighlightedText))
-        painter.drawText(label, Qt.AlignmentFlag.AlignCenter, self.DIVIDER_TEXT)
+        label = self.divider_label_rect()
+        if not label.isEmpty():
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(highlight)
+            painter.drawRoundedRect(label, label.height() / 2, label.height() / 2)
+            painter.setPen(self.palette().color(QPalette.ColorRole.HighlightedText))
+            painter.drawText(label, Qt.AlignmentFlag.AlignCenter, self.DIVIDER_TEXT)
         painter.restore()
 
     # -- mouse: hover and the rubber band ----------------------------------------------------

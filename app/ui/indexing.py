@@ -30,8 +30,8 @@ if TYPE_CHECKING:  # pragma: no cover
 PAUSED = " (paused)"
 VERBS = {
     "ocr": "Reading text in photos",
-    "hashing": "Preparing duplicate detection",
-    "prompts": "Preparing concepts",
+    "hashing": "Looking for duplicates",
+    "prompts": "Learning tags",
     "concepts": "Scoring photos for concepts",
     "adding": "Adding Pictures",
 }
@@ -122,22 +122,25 @@ class IndexStatus(QWidget):
             return
         self.progress.setRange(0, p.total)
         self.progress.setValue(p.done)
-        parts = [f"{VERBS.get(p.phase, 'Indexing')} {p.done:,} of {p.total:,}"]
-        if p.rate > 0:
-            parts.append(f"{p.rate:.1f}/s" if p.rate < 10 else f"{p.rate:.0f}/s")
-        eta = self._smooth_eta(p)
+        if p.phase == "prompts":  # (thousands of phrases, not photos: how far, in words)
+            parts = [f"{VERBS['prompts']}… {100 * p.done // p.total}%"]
+        else:
+            parts = [f"{VERBS.get(p.phase, 'Indexing')} {p.done:,} of {p.total:,}"]
+        rate, eta = self._smooth_eta(p)
+        if rate > 0 and p.phase != "prompts":
+            parts.append(f"{rate:.1f}/s" if rate < 10 else f"{rate:.0f}/s")
         if eta is not None and p.done < p.total:
             parts.append(f"{duration(eta)} left")
         self.label.setText(" · ".join(parts))
         if self.pause_button.isChecked():
             self.label.setText(self.label.text() + PAUSED)
 
-    def _smooth_eta(self, p) -> float | None:
+    def _smooth_eta(self, p) -> tuple[float, float | None]:
         if self._eta is None:
             from ..core.ingest.indexer import SmoothEta
 
             self._eta = SmoothEta()
-        return self._eta.update(p.phase, p.total, p.eta_s, time.monotonic())
+        return self._eta.update(p.phase, p.total, p.done, p.rate, time.monotonic())
 
     def show_download(self, value) -> None:
         """The model download's (done, total) bytes; total is 0 when unknown."""
@@ -399,6 +402,8 @@ class SkippedFiles(ClickableLabel):
     """The status bar's 'N skipped' link: the files indexing could not read; a click lists why.
     `run` starts a read on the window's jobs thread; `library` is the window's current one."""
 
+    counted = Signal(int)  # how many files are skipped, as just read
+
     def __init__(
         self, run: Callable[..., Task | None], library: Callable[[], Library | None], parent: QWidget | None = None
     ):
@@ -422,6 +427,7 @@ class SkippedFiles(ClickableLabel):
                 n = len(self.items)
                 self.setText(f"<a href='#'>{n:,} skipped</a>")
                 self.setVisible(n > 0)
+                self.counted.emit(n)
 
         self._run(library.skipped, on_result=done)
 

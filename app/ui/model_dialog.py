@@ -57,7 +57,8 @@ def banner_text(error: BaseException) -> tuple[str, str]:
     )
 
 
-def _check(model: str, pretrained: str, cache_dir: Path, device: str) -> tuple[str, str]:
+def check_pair(model: str, pretrained: str, cache_dir: Path, device: str) -> tuple[str, str]:
+    """(model, pretrained) once they work together (worker thread); else the error says why."""
     from ..core.model.model_check import check_choice
 
     check_choice(model, pretrained, cache_dir, device)
@@ -134,7 +135,7 @@ class ModelDialog(QDialog):
         self.status.setText("Checking the model with these weights…")
         self._task = run_task(
             QThreadPool.globalInstance(),
-            _check,
+            check_pair,
             model,
             weights,
             self.cache_dir,

@@ -50,6 +50,7 @@ class RelinkBar(QFrame):
         close.setText("✕")
         close.setAutoRaise(True)
         close.setToolTip("Not now")
+        close.setAccessibleName("Close: not now")
         close.clicked.connect(self.hide)
         layout.addWidget(self.label, 1)
         layout.addWidget(self.relink_button)

@@ -94,6 +94,7 @@ class _QueryEdit(QLineEdit):
     image_pasted = Signal(object)  # QMimeData
     escape_pressed = Signal()
     backspace_on_empty = Signal()
+    down_pressed = Signal()  # into the results
     concept_completer: QCompleter | None  # set by the search bar that owns it
 
     def keyPressEvent(self, event) -> None:
@@ -102,7 +103,15 @@ class _QueryEdit(QLineEdit):
             completer is not None
             and completer.popup().isVisible()
             and event.key()
-            in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Escape, Qt.Key.Key_Tab, Qt.Key.Key_Backtab)
+            in (
+                Qt.Key.Key_Return,
+                Qt.Key.Key_Enter,
+                Qt.Key.Key_Escape,
+                Qt.Key.Key_Tab,
+                Qt.Key.Key_Backtab,
+                Qt.Key.Key_Down,
+                Qt.Key.Key_Up,
+            )
         ):
             event.ignore()  # the completer picks (or closes); no search, no clearing
             return
@@ -114,6 +123,10 @@ class _QueryEdit(QLineEdit):
                 return
         if event.key() == Qt.Key.Key_Escape:
             self.escape_pressed.emit()
+            event.accept()
+            return
+        if event.key() == Qt.Key.Key_Down and not event.modifiers():  # (the popup, if open, has the keys)
+            self.down_pressed.emit()
             event.accept()
             return
         if event.key() == Qt.Key.Key_Backspace and not self.text() and not self.hasSelectedText():
@@ -149,6 +162,7 @@ class QueryChip(QFrame):
         self.close_button.setIconSize(QSize(14, 14))
         self.close_button.setAutoRaise(True)
         self.close_button.setToolTip("Remove this picture from the search")
+        self.close_button.setAccessibleName("Remove Picture")
         self.close_button.setCursor(Qt.CursorShape.ArrowCursor)
         self.close_button.clicked.connect(self.removed)
         layout.addWidget(self.thumb)
@@ -190,6 +204,7 @@ class SearchBar(QFrame):
     search_requested = Signal(str)
     cleared = Signal()
     mime_dropped = Signal(object)
+    results_requested = Signal()  # Down arrow in the field: on to the results
     save_requested = Signal()  # "Save Search…" from the bar's menu
     concept_requested = Signal()  # "New Concept…" from the bar's menu
 
@@ -219,10 +234,12 @@ class SearchBar(QFrame):
         self.edit.backspace_on_empty.connect(self.remove_image)
         self.edit.installEventFilter(self)
         self.edit.image_pasted.connect(self.mime_dropped)
+        self.edit.down_pressed.connect(self._to_results)
         self.clear_button = QToolButton(self)
         self.clear_button.setIcon(line_icon("clear", 16))
         self.clear_button.setAutoRaise(True)
         self.clear_button.setToolTip("Clear search (Esc)")
+        self.clear_button.setAccessibleName("Clear Search")
         self.clear_button.setCursor(Qt.CursorShape.ArrowCursor)
         self.clear_button.clicked.connect(self.clear)
         self.clear_button.hide()
@@ -230,6 +247,7 @@ class SearchBar(QFrame):
         self.menu_button.setIcon(line_icon("more", 16))
         self.menu_button.setAutoRaise(True)
         self.menu_button.setToolTip("Save this search, add a concept, search tips")
+        self.menu_button.setAccessibleName("Search Menu")
         self.menu_button.setCursor(Qt.CursorShape.ArrowCursor)
         self.menu_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.menu = QMenu(self)
@@ -253,6 +271,7 @@ class SearchBar(QFrame):
         # PySide6's hints do not know a signal's overloads by index
         self.completer.activated[QModelIndex].connect(self._complete)  # type: ignore[index]
         self.edit.concept_completer = self.completer
+        self.completer.popup().installEventFilter(self)  # closed without a choice: search what is typed
         self.edit.cursorPositionChanged.connect(lambda *_: self._hide_completion_if_moved())
         self.timer = QTimer(self)
         self.timer.setSingleShot(True)
@@ -276,6 +295,11 @@ class SearchBar(QFrame):
         """Say what searching can still do while there is no model."""
         self.edit.setPlaceholderText(NO_MODEL_PLACEHOLDER)
 
+    def _to_results(self) -> None:
+        if self.timer.isActive():  # typed and not yet searched: search first, then go down
+            self.search_now()
+        self.results_requested.emit()
+
     def focus_search(self) -> None:
         self.edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.edit.selectAll()
@@ -284,7 +308,7 @@ class SearchBar(QFrame):
         self.image_query = query
         self.chip.set_query(query)
         self.chip.show()
-        self.clear_button.show()
+        self._update_clear()
         if search:
             self.search_now()
 
@@ -298,6 +322,7 @@ class SearchBar(QFrame):
             return
         self.image_query = None
         self.chip.hide()
+        self._update_clear()
         self.search_now()
 
     def clear(self) -> None:
@@ -319,16 +344,24 @@ class SearchBar(QFrame):
 
     def search_now(self) -> None:
         self.timer.stop()
-        self.clear_button.setVisible(not self.is_empty())
+        self._update_clear()
         if self.is_empty():
             self.cleared.emit()
         else:
             self.search_requested.emit(self.text())
 
+    def _update_clear(self) -> None:
+        """One clear button: with a picture its chip's (Esc still clears all), else the field's
+        when words are typed."""
+        self.clear_button.setVisible(bool(self.text()) and self.image_query is None)
+
     def _edited(self, _text: str) -> None:
-        self.clear_button.setVisible(not self.is_empty())
-        self.timer.start()
+        self._update_clear()
         self._update_completion()
+        if self.completer.popup().isVisible():  # a concept being picked ("#", "#do"): the grid
+            self.timer.stop()  # stays as it was until one is chosen (or Enter, Esc)
+        else:
+            self.timer.start()
 
     # '#' autocomplete
     def set_concepts(self, concepts: list[tuple[str, int]]) -> None:
@@ -389,7 +422,7 @@ class SearchBar(QFrame):
         self.edit.setText(text[:start] + insert + text[end:].lstrip(" "))
         self.edit.setCursorPosition(start + len(insert))
         self.completer.popup().hide()
-        self.clear_button.setVisible(True)
+        self._update_clear()
         self.search_now()
 
     def _hide_completion_if_moved(self) -> None:
@@ -418,6 +451,10 @@ class SearchBar(QFrame):
         )
 
     def eventFilter(self, watched, event) -> bool:
+        if event.type() == QEvent.Type.Hide and watched is self.completer.popup():
+            if not self.is_empty():  # (a concept chosen searches at once, and stops this)
+                self.timer.start()
+            return False
         if watched is self.edit and event.type() in (QEvent.Type.FocusIn, QEvent.Type.FocusOut):
             self.setProperty("focused", event.type() == QEvent.Type.FocusIn)
             self._repolish()

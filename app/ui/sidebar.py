@@ -57,6 +57,7 @@ class Sidebar(QWidget):
         self.remove_button = QToolButton(self)
         self.remove_button.setText("−")
         self.remove_button.setToolTip("Remove the selected folder from the library")
+        self.remove_button.setAccessibleName("Remove Folder")
         self.remove_button.setEnabled(False)
         self.remove_button.clicked.connect(self._remove_current)
         self.saved_header = QLabel("SAVED SEARCHES", self)

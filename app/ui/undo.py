@@ -60,12 +60,15 @@ class UndoOffer(QObject):
         write: Callable[..., object],
         changed: Callable[[], None],
         failed: Callable[[BaseException], None],
+        put_back: Callable[[list[int]], None] | None = None,
     ):
         """`write` runs a library change on the writer thread, `changed` re-reads the photos,
-        `failed` shows an error: the window's own, handed in so this part keeps to its job."""
+        `failed` shows an error, `put_back(ids)` re-reads them and selects the photos restored:
+        the window's own, handed in so this part keeps to its job."""
         super().__init__(window)
         self.window = window
         self._write, self._changed, self._show_failure = write, changed, failed
+        self._put_back = put_back or (lambda ids: changed())
         self.receipts: list[tuple[Library, Receipt]] = []
         self.running = False
         self._in_flight: tuple[Library, Receipt] | None = None
@@ -119,7 +122,7 @@ class UndoOffer(QObject):
     def _restored(self, receipt: Receipt, result: Restored) -> None:
         self.running, self._in_flight = False, None
         self._update_action()
-        self._changed()  # the photos come back with the photo list, read again
+        self._put_back(list(result.ids))  # the photos come back with the photo list, read again
         self.window.notify(restored_text(receipt, result), 12000)
 
     def _failed(self, error: BaseException) -> None:

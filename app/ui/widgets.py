@@ -66,6 +66,7 @@ class Banner(QFrame):
         self.close_button.setIcon(line_icon("clear", 16))
         self.close_button.setAutoRaise(True)
         self.close_button.setToolTip("Hide")
+        self.close_button.setAccessibleName("Hide this message")
         self.close_button.clicked.connect(self.hide)
         layout.addWidget(icon)
         layout.addLayout(text, 1)

@@ -62,7 +62,7 @@ from . import desktop, jobs, prefs
 from .actions import PhotoActions
 from .albums import Concepts, SavedSearches
 from .grid import PhotoGrid, PhotoModel, ThumbnailLoader
-from .indexing import IndexingController, IndexStatus, SkippedFiles
+from .indexing import ElidedLabel, IndexingController, IndexStatus, SkippedFiles
 from .lazy import numpy as np
 from .offline import RelinkBar
 from .preview import PhotoPreview
@@ -135,6 +135,7 @@ class MainWindow(QMainWindow):
             self.stack.setCurrentWidget(self.empty)
         self._build_menus()
         self._connect()
+        self._keyboard_order()
         self._fill_sidebar()
         self._restore_geometry()
         self.set_cell_size(prefs.cell_size())
@@ -218,9 +219,9 @@ class MainWindow(QMainWindow):
         """The count (or search timing), Good Matches, indexing progress, skipped files, zoom."""
         status = self.statusBar()
         status.setSizeGripEnabled(False)
-        self.status_label = QLabel(self)
+        self.status_label = ElidedLabel(self)
         self.status_label.setContentsMargins(6, 0, 0, 0)
-        # never cut: the notes about how a query was read; the indexing progress gives way (_update_count)
+        # cut last: the notes about how a query was read; the indexing progress gives way (_fit_status)
         status.addWidget(self.status_label, 1)
         self.good_only_button = QToolButton(self)
         self.good_only_button.setAutoRaise(True)
@@ -232,12 +233,14 @@ class MainWindow(QMainWindow):
         self.skipped_label = SkippedFiles(partial(self._run, self.jobs), lambda: self.library, self)
         status.addPermanentWidget(self.skipped_label)
         status.addPermanentWidget(self._build_zoom_slider())
+        status.installEventFilter(self)  # (_fit_status when its parts change)
 
     def _build_zoom_slider(self) -> QWidget:
         self.size_slider = QSlider(Qt.Orientation.Horizontal, self)
         self.size_slider.setRange(prefs.MIN_CELL, prefs.MAX_CELL)
         self.size_slider.setFixedWidth(110)
         self.size_slider.setToolTip("Thumbnail size (Ctrl+wheel)")
+        self.size_slider.setAccessibleName("Thumbnail Size")
         small, large = QLabel(self), QLabel(self)
         small.setPixmap(line_icon("small", 14).pixmap(14, 14))
         large.setPixmap(line_icon("large", 14).pixmap(14, 14))
@@ -289,6 +292,8 @@ class MainWindow(QMainWindow):
         self.search_bar.save_requested.connect(self.save_search_dialog)
         self.search_bar.concept_requested.connect(self.new_concept_dialog)
         self.search_bar.search_requested.connect(self.side.search_typed)
+        self.search_bar.results_requested.connect(self.focus_results)
+        self.grid.selectionModel().selectionChanged.connect(lambda *_: self._update_count())
         self.side.folder_chosen.connect(self._folder_chosen)
         self.side.add_folder_requested.connect(self.add_folder_dialog)
         self.side.remove_folder_requested.connect(self.remove_folder)
@@ -317,6 +322,19 @@ class MainWindow(QMainWindow):
         self.concepts.prompts_progress.connect(lambda p: self.index_status.show_side_work(p, self.indexer.running))
         self.concepts.prompts_done.connect(lambda: self.index_status.download_done(self.indexer.running))
 
+    def _keyboard_order(self) -> None:
+        """Tab from the search field goes to the photos (then the bar's buttons, the sidebar)."""
+        QWidget.setTabOrder(self.search_bar.edit, self.grid)
+
+    def focus_results(self) -> None:
+        """Down arrow in the search field: into the grid, on its first photo (Enter opens it)."""
+        if not self.grid_model.rowCount() or self.stack.currentWidget() is not self.grid:
+            return
+        current = self.grid_model.index(0)
+        self.grid.setCurrentIndex(current)  # (selects it: the view's current photo is chosen)
+        self.grid.scrollTo(current)
+        self.grid.setFocus(Qt.FocusReason.TabFocusReason)
+
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
@@ -334,7 +352,9 @@ class MainWindow(QMainWindow):
 
         edit = bar.addMenu("&Edit")
         # Undo Move to Trash / Remove Folder (app/ui/undo.py)
-        self.undo = UndoOffer(self, write=self._write, changed=self._after_change, failed=self._task_failed)
+        self.undo = UndoOffer(
+            self, write=self._write, changed=self._after_change, failed=self._task_failed, put_back=self._put_back
+        )
         edit.addAction(self.undo.action)
         edit.addSeparator()
         find = edit.addAction("&Find", self.search_bar.focus_search)
@@ -371,6 +391,10 @@ class MainWindow(QMainWindow):
         self.duplicates_action = view.addAction("Find &Duplicates…", self.show_duplicates)
         self.duplicates_action.setShortcut(QKeySequence("Ctrl+Shift+D"))
         self.duplicates_action.setToolTip("Identical and near-identical photos, with a keeper suggested in each group")
+        self.skipped_action = view.addAction("S&kipped Files (none)", self.skipped_label.show_dialog)
+        self.skipped_action.setEnabled(False)
+        self.skipped_action.setToolTip("The files indexing could not read, and why")
+        self.skipped_label.counted.connect(self._skipped_counted)
         view.addSeparator()
         self.good_only_action = view.addAction("Show Only &Good Matches")
         self.good_only_action.setCheckable(True)
@@ -669,9 +693,21 @@ class MainWindow(QMainWindow):
         changed = records is not self.grid_model.records()
         self.grid_model.set_order(shown.order, records if changed else None, self.screen.known if changed else None)
         self.grid_model.set_good_count(shown.good_count)
+        self.grid.set_empty_text(self._empty_text())
         self.grid.viewport().update()
         self.stack.setCurrentWidget(self.empty if self._show_empty() else self.grid)
         self._update_count()
+
+    def _empty_text(self) -> str:
+        """What the grid says with no photo to show: a folder (or library) with none yet."""
+        if self.screen.searching or not self.screen.folders:
+            return ""
+        folders = self.screen.folders
+        chosen = folders.get(self.screen.folder) if self.screen.folder is not None else None
+        if chosen is None and len(folders) == 1:
+            chosen = next(iter(folders.values()))
+        where = chosen.name if chosen is not None else "your folders"
+        return f"No photos in {where} yet: JPEG, HEIC, PNG… files will appear here"
 
     def _show_empty(self) -> bool:
         """The empty state: "Adding Pictures…" while given folders are listed and none of their
@@ -694,18 +730,45 @@ class MainWindow(QMainWindow):
         if ranking is not None:
             text = plural(n, "result") + f" · {ranking.seconds * 1000:.0f} ms"
             good = self.grid_model.good_count
-            if good is not None:
+            if good == 0 and self.screen.good_only:  # good matches only, and there are none
+                what = self.search_bar.text() or "this picture"
+                text = f"No clear matches for “{what}” — showing all · " + text
+            elif good is not None:
                 text += " · " + (f"{good:,} good match{'es' if good != 1 else ''}" if good else "no clear matches")
             if ranking.hints:
                 text += " · " + "; ".join(ranking.hints)
         else:
             text = plural(n, "photo") if self.stack.currentWidget() is self.grid else ""
+        selected = self.grid.selected_count() if text else 0
+        if selected > 1:  # what the user is doing first: a narrow status bar cuts the end
+            text = f"{selected:,} selected · {text}"
         self.status_label.setText(text)
-        self.status_label.setMinimumWidth(self.status_label.sizeHint().width())  # the progress gives way
-        self.status_label.setToolTip("\n".join(ranking.hints) if ranking is not None else "")
+        if ranking is not None and ranking.hints:
+            self.status_label.setToolTip(text + "\n" + "\n".join(ranking.hints))
         # (with no good match it would show nothing, unless it is on and has to be turned off)
         good_total = ranking.good_count if ranking is not None else None
         self.good_only_button.setVisible(good_total is not None and (good_total > 0 or self.screen.good_only))
+        self._fit_status()
+
+    def _fit_status(self) -> None:
+        """The status text keeps its whole width while the window has room (the progress gives
+        way), and what the other widgets leave when it has not: then its end is cut, with an
+        ellipsis (what matters most comes first; the whole text is its tooltip)."""
+        bar = self.statusBar()
+        others = [
+            w for w in bar.children() if isinstance(w, QWidget) and not w.isHidden() and w is not self.status_label
+        ]
+        room = self.width() - sum(w.minimumSizeHint().width() + 10 for w in others) - 10
+        self.status_label.setMinimumWidth(max(80, min(self.status_label.sizeHint().width(), room)))
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_status()
+
+    def eventFilter(self, watched, event) -> bool:
+        if event.type() == QEvent.Type.LayoutRequest and watched is self.statusBar():
+            self._fit_status()  # a part of it came or went (the indexing progress, the undo offer)
+        return super().eventFilter(watched, event)
 
     # -- search ------------------------------------------------------------------------------
 
@@ -919,6 +982,10 @@ class MainWindow(QMainWindow):
     def refresh_skipped(self) -> None:
         self.skipped_label.refresh()
 
+    def _skipped_counted(self, n: int) -> None:
+        self.skipped_action.setText(f"S&kipped Files ({n:,})…" if n else "S&kipped Files (none)")
+        self.skipped_action.setEnabled(n > 0)
+
     @property
     def skipped_items(self) -> list[tuple[str, str]]:
         """(path, why) of the files indexing could not read."""
@@ -931,7 +998,7 @@ class MainWindow(QMainWindow):
     # -- folders -------------------------------------------------------------------------------
 
     def add_folder_dialog(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Add a Folder of Photos", str(Path.home()))
+        path = QFileDialog.getExistingDirectory(self, "Add a Folder of Photos", str(desktop.pictures_folder()))
         if path:
             self.add_folders([path])
 
@@ -973,6 +1040,25 @@ class MainWindow(QMainWindow):
     def _after_change(self) -> None:
         self.refresh_photos()
         self.refresh_skipped()
+
+    def _put_back(self, ids: list[int]) -> None:
+        """Photos restored (Undo): read again, and selected where they are, as they were."""
+        self.refresh_photos(then=partial(self.select_photos, ids))
+        self.refresh_skipped()
+
+    def select_photos(self, ids: list[int]) -> None:
+        """Select these photos in the grid (those shown), the first of them current and in view."""
+        from PySide6.QtCore import QItemSelection, QItemSelectionModel
+
+        rows = sorted(r for r in (self.grid_model.row_of(i) for i in ids) if r is not None)
+        if not rows:
+            return
+        selection = QItemSelection()
+        for row in rows:
+            selection.select(self.grid_model.index(row), self.grid_model.index(row))
+        self.grid.setCurrentIndex(self.grid_model.index(rows[0]))
+        self.grid.selectionModel().select(selection, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        self.grid.scrollTo(self.grid_model.index(rows[0]))
 
     # -- photos --------------------------------------------------------------------------------
 
@@ -1105,7 +1191,7 @@ class MainWindow(QMainWindow):
     def open_settings(self) -> None:
         from .dialogs import SettingsDialog
 
-        dialog = SettingsDialog(self.settings_values(), self)
+        dialog = SettingsDialog(self.settings_values(), self, self.settings.models_dir, self.settings.device)
         if dialog.exec():
             self.apply_settings(dialog.values())
 

@@ -1,6 +1,7 @@
 """The grid view on its own: a big library, the keyboard, the mouse and re-orders."""
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 from PySide6.QtCore import QPoint, Qt
@@ -101,6 +102,8 @@ def test_an_order_worked_out_ahead_is_shown_and_one_for_other_photos_is_checked(
 class _RedThumbnails:
     """A library whose every thumbnail is the same red picture."""
 
+    settings = SimpleNamespace(thumb_size=256)  # (cells larger than this are read from the photo)
+
     def __init__(self, path):
         from PIL import Image
 
@@ -146,6 +149,8 @@ def test_weaker_matches_are_faded_and_cells_have_rounded_corners(qtbot, tmp_path
 
 class _MixedThumbnails:
     """Photo 1: a small blue picture (smaller than a cell); photo 2: a thumbnail that cannot be read."""
+
+    settings = SimpleNamespace(thumb_size=256)  # (cells larger than this are read from the photo)
 
     def __init__(self, folder):
         from PIL import Image

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QLabel
@@ -17,6 +18,8 @@ from tiny_clip import write_shapes
 
 class _RedThumbnails:
     """A library whose every thumbnail is the same red picture (cached: the photos need not be there)."""
+
+    settings = SimpleNamespace(thumb_size=256)  # (cells larger than this are read from the photo)
 
     def __init__(self, path):
         from PIL import Image

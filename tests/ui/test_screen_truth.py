@@ -132,7 +132,7 @@ class ScreenTruth(RuleBasedStateMachine):
             keep = [i in in_folder for i in ids]
             good = None if good is None else sum(keep[:good])
             ids = [i for i, k in zip(ids, keep) if k]
-        if self.query is not None and window.good_only_action.isChecked() and good is not None:
+        if self.query is not None and window.good_only_action.isChecked() and good:  # (none: all shown)
             ids = ids[:good]
         return ids
 
@@ -251,7 +251,7 @@ class ScreenTruth(RuleBasedStateMachine):
         text = self.window.status_label.text()
         if self.window.stack.currentWidget() is self.window.grid:
             word = "result" if self.query is not None else "photo"
-            assert text.startswith(f"{n:,} {word}{'' if n == 1 else 's'}"), text
+            assert f"{n:,} {word}{'' if n == 1 else 's'}" in text.split(" · "), text  # (maybe after "3 selected")
 
     @invariant()
     def every_cell_shows_its_own_photo(self):

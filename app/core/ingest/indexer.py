@@ -46,32 +46,34 @@ class Progress:
 
 
 class SmoothEta:
-    """The time left, smoothed: raw estimates jump (a slow batch, a fast one; 25 s -> 53 s in half
-    a second), so each one only pulls the estimate shown, which meanwhile counts down, and never
-    moves it more than 2x in a second. A new phase (or total) starts afresh. Pure: `now` is given."""
+    """The rate and the time left shown while indexing, calm and in agreement: the rate is
+    smoothed (raw rates jump with a slow batch or a fast one) and may change at most 2x in a
+    second, and the time left is always what is left divided by that rate. So the estimate falls
+    at once as work gets done ("23/s" with 30 left says 1 s, not the 29 s a smoothed estimate
+    still held after a slow start), and never jumps up (25 s -> 53 s in half a second) on one
+    slow batch. A new phase (or total) starts afresh. Pure: `now` is given."""
 
-    TAU_S = 8.0  # how long a new rate takes to win (about two thirds of the way)
+    TAU_S = 1.5  # how long a new rate takes to win (about two thirds of the way)
     STALE_S = 10.0  # no news for this long (paused, another run): start afresh
 
     def __init__(self) -> None:
         self._key: tuple | None = None
-        self._eta: float | None = None
+        self._rate = 0.0
+        self._left: float | None = None
         self._at = 0.0
 
-    def update(self, phase: str, total: int, raw_eta: float | None, now: float) -> float | None:
+    def update(self, phase: str, total: int, done: int, rate: float, now: float) -> tuple[float, float | None]:
+        """The (rate, seconds left) to show for a progress of `done` of `total` at `rate`/s."""
         key = (phase, total)
-        if raw_eta is None:
-            return self._eta if key == self._key else None
-        if key != self._key or self._eta is None or now - self._at > self.STALE_S:
-            self._key, self._eta, self._at = key, raw_eta, now
-            return raw_eta
-        dt = max(0.0, now - self._at)
-        expected = max(0.0, self._eta - dt)  # what the last estimate says now
-        pulled = expected + (raw_eta - expected) * (1 - math.exp(-dt / self.TAU_S))
-        bound = 2.0 ** min(1.0, dt)
-        low, high = expected / bound, max(expected * bound, 1.0)
-        self._eta, self._at = min(high, max(low, pulled)), now
-        return self._eta
+        if key != self._key or self._rate <= 0 or now - self._at > self.STALE_S:
+            self._key, self._rate, self._at = key, max(0.0, rate), now
+        elif rate > 0:
+            dt = max(0.0, now - self._at)
+            pulled = self._rate + (rate - self._rate) * (1 - math.exp(-dt / self.TAU_S))
+            bound = 2.0 ** min(1.0, dt)
+            self._rate, self._at = min(self._rate * bound, max(self._rate / bound, pulled)), now
+        self._left = max(0, total - done) / self._rate if self._rate > 0 else None
+        return self._rate, self._left
 
 
 @dataclass

@@ -206,6 +206,24 @@ class SearchBar(QFrame):
         self.chip = QueryChip(self)
         self.chip.hide()
         self.chip.removed.connect(self.remove_image)
+        self._make_edit()
+        self._make_buttons()
+        layout.addWidget(self.icon)
+        layout.addWidget(self.chip)
+        layout.addWidget(self.edit, 1)
+        layout.addWidget(self.clear_button)
+        layout.addWidget(self.menu_button)
+        self._make_completer()
+        self.timer = QTimer(self)
+        self.timer.setSingleShot(True)
+        self.timer.setInterval(DEBOUNCE_MS)
+        self.timer.timeout.connect(self.search_now)
+        self.setFocusProxy(self.edit)
+        self.setFixedHeight(max(34, self.edit.sizeHint().height() + 10))
+        self._update_style()
+
+    def _make_edit(self) -> None:
+        """The line typed in: Enter searches, Esc clears, Backspace on empty drops the picture."""
         self.edit = _QueryEdit(self)
         self.edit.setObjectName("searchEdit")
         self.edit.setFrame(False)
@@ -219,6 +237,9 @@ class SearchBar(QFrame):
         self.edit.backspace_on_empty.connect(self.remove_image)
         self.edit.installEventFilter(self)
         self.edit.image_pasted.connect(self.mime_dropped)
+
+    def _make_buttons(self) -> None:
+        """Clear, and the menu (save, new concept, tips)."""
         self.clear_button = QToolButton(self)
         self.clear_button.setIcon(line_icon("clear", 16))
         self.clear_button.setAutoRaise(True)
@@ -238,11 +259,8 @@ class SearchBar(QFrame):
         self.menu.addSeparator()
         self.tips_action = self.menu.addAction("Search Tips", self.show_tips)
         self.menu_button.setMenu(self.menu)
-        layout.addWidget(self.icon)
-        layout.addWidget(self.chip)
-        layout.addWidget(self.edit, 1)
-        layout.addWidget(self.clear_button)
-        layout.addWidget(self.menu_button)
+
+    def _make_completer(self) -> None:
         # '#' autocomplete: the completer only shows our list; we insert the choice ourselves
         self._concepts: list[tuple[str, int]] = []
         self.completion_model = QStandardItemModel(self)
@@ -254,13 +272,6 @@ class SearchBar(QFrame):
         self.completer.activated[QModelIndex].connect(self._complete)  # type: ignore[index]
         self.edit.concept_completer = self.completer
         self.edit.cursorPositionChanged.connect(lambda *_: self._hide_completion_if_moved())
-        self.timer = QTimer(self)
-        self.timer.setSingleShot(True)
-        self.timer.setInterval(DEBOUNCE_MS)
-        self.timer.timeout.connect(self.search_now)
-        self.setFocusProxy(self.edit)
-        self.setFixedHeight(max(34, self.edit.sizeHint().height() + 10))
-        self._update_style()
 
     # state
     def text(self) -> str:

@@ -317,7 +317,14 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
+        self._build_file_menu(bar.addMenu("&File"))
+        self._build_edit_menu(bar.addMenu("&Edit"))
+        self._build_view_menu(bar.addMenu("&View"))
+        help_menu = bar.addMenu("&Help")
+        about = help_menu.addAction("&About PhotoSeek", self.show_about)
+        about.setMenuRole(QAction.MenuRole.AboutRole)
+
+    def _build_file_menu(self, file_menu: QMenu) -> None:
         self.add_folder_action = file_menu.addAction("&Add Folder…", self.add_folder_dialog)
         self.add_folder_action.setShortcut(QKeySequence.StandardKey.Open)
         file_menu.addSeparator()
@@ -330,7 +337,7 @@ class MainWindow(QMainWindow):
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.setMenuRole(QAction.MenuRole.QuitRole)
 
-        edit = bar.addMenu("&Edit")
+    def _build_edit_menu(self, edit: QMenu) -> None:
         # Undo Move to Trash / Remove Folder (app/ui/undo.py)
         self.undo = UndoOffer(self, write=self._write, changed=self._after_change, failed=self._task_failed)
         edit.addAction(self.undo.action)
@@ -353,7 +360,7 @@ class MainWindow(QMainWindow):
         trash.triggered.connect(self.trash_selected)
         self.grid.addAction(trash)
 
-        view = bar.addMenu("&View")
+    def _build_view_menu(self, view: QMenu) -> None:
         larger = view.addAction("&Larger Thumbnails", lambda: self.zoom(1))
         larger.setShortcuts([QKeySequence.StandardKey.ZoomIn, QKeySequence("Ctrl+=")])
         smaller = view.addAction("&Smaller Thumbnails", lambda: self.zoom(-1))
@@ -376,10 +383,6 @@ class MainWindow(QMainWindow):
         self.good_only_action.setToolTip("Hide the search results below the line where the matches get weaker")
         self.good_only_action.toggled.connect(self.set_good_only)
         self.good_only_button.setDefaultAction(self.good_only_action)
-
-        help_menu = bar.addMenu("&Help")
-        about = help_menu.addAction("&About PhotoSeek", self.show_about)
-        about.setMenuRole(QAction.MenuRole.AboutRole)
 
     def _restore_geometry(self) -> None:
         store = prefs.qsettings()

@@ -530,6 +530,7 @@ def image_query_from_mime(mime: QMimeData, image_exts: set[str]) -> tuple[ImageQ
     """(a picture query, folders) found in dropped or pasted data."""
     folders, files = [], []
     if mime.hasUrls():
+        # Nested 4 deep: each dropped URL is sorted into folder, picture or neither.
         for url in mime.urls():
             if url.isLocalFile():
                 path = Path(url.toLocalFile())

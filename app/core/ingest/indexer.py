@@ -492,6 +492,7 @@ class Indexer:
                 side_by_side.enter_context(self.embedder.side_by_side(lanes))
                 pool.submit(self.embedder.quantise_now)  # alongside the first decodes, not before them
             out = _Outbox(self, model_lanes, lanes, sizes, report, progress, total, phase, run_started)
+            # Nested 4 deep: two pools and the lanes' thread share are held for the loop; try cancels what is left.
             try:
                 while next_item < total or pending:
                     if control.checkpoint():

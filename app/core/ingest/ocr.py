@@ -192,6 +192,7 @@ def read_library(
 
     # One decoder thread keeps the next photo ready while the engine reads this one.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ocr-decode") as pool:
+        # Nested 4 deep: the decoder pool is held for the loop; try stores the last batch, however it ends.
         try:
             for _ in range(2):
                 submit(pool)

@@ -113,6 +113,7 @@ def walk(
             name = entry.name
             if name.startswith("."):
                 continue
+            # Nested 5 deep: a generator walks folders with a stack; one unreadable entry must not stop it.
             try:
                 if entry.is_dir(follow_symlinks=True):
                     target = os.path.realpath(entry.path)

@@ -284,6 +284,7 @@ class Embedder:
                 self._choosing = threading.Event()
             chosen = self._choosing
         if judge:
+            # Nested 4 deep: whatever the judge does, the lock is taken to let the next batch judge again.
             try:
                 return self._choose_precision(batch)
             finally:

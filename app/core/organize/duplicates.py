@@ -594,6 +594,7 @@ def backfill_hashes(
         if should_stop():
             break
         value = None
+        # Nested 4 deep: a photo's thumbnail opened inside its own try (one bad file must not stop the pass).
         try:
             thumb = imaging.thumbnail_path(thumbs_dir, fingerprint)
             if thumb.exists():

@@ -18,10 +18,11 @@ from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QSize
 from PySide6.QtGui import QImage
 
 from ..core.config import Settings
+from ..core.process_tuning import heavy_imports, settle_long_lived
 from ..core.screen import Order, PhotoList, Ranking
 from .lazy import numpy as np
 from .searchbar import ImageQuery
-from .workers import Throttle, heavy_imports, settle_long_lived
+from .workers import Throttle
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..core.ingest.indexer import Control, IndexReport

@@ -57,6 +57,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.config import Settings
+from ..core.process_tuning import heavy_imports, settle_long_lived
 from ..core.screen import PhotoList, Ranking, Screen
 from . import desktop, jobs, prefs
 from .actions import PhotoActions
@@ -70,7 +71,7 @@ from .searchbar import ImageQuery, SearchBar, image_query_from_mime, line_icon
 from .sidebar import Sidebar
 from .undo import UndoOffer
 from .widgets import Banner, EmptyState, app_icon, plural
-from .workers import Task, Throttle, heavy_imports, run_task, settle_long_lived
+from .workers import Task, Throttle, run_task
 
 # The engine (numpy, SQLite, Pillow, torch) is imported where it is used, on workers or after the
 # window has painted: importing it first would double the time to the first paint.

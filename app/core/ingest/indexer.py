@@ -22,11 +22,12 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import process_tuning
 from ..config import Settings
 from ..model.embedder import Embedder
 from ..names import from_db, to_db
 from ..store.catalog import OK, SKIPPED, Catalog, FileRecord
-from . import allocator, imaging, phash, scanner
+from . import imaging, phash, scanner
 from .pixel_budget import PixelBudget
 
 log = logging.getLogger(__name__)
@@ -459,7 +460,7 @@ class Indexer:
         if plan.removed or plan.changed_count:
             self.catalog.prune_embeddings()
         if total:  # what the run freed (decoded photos, batches) stays resident otherwise
-            allocator.release_free_memory()
+            process_tuning.release_free_memory()
         report.seconds = time.monotonic() - started
         return report
 

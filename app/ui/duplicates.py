@@ -281,7 +281,7 @@ class DuplicatesDialog(QDialog):
             item = self.tree.itemBelow(item)
 
     def _set_icon(self, item: QTreeWidgetItem, photo: Photo) -> None:
-        record = self.main.screen.record(photo.id)
+        record = self.main.screen_model.record(photo.id)
         if record is None:
             return
         image = self.main.loader.image(record)

@@ -62,7 +62,9 @@ def index_job(
     Concepts are scored right after the embeddings, before the slow text-reading pass."""
     from ..core.ingest.indexer import Progress
 
-    throttled = Throttle(progress, rate=10, final=lambda p: isinstance(p, Progress) and p.total and p.done == p.total)
+    throttled = Throttle(
+        progress, rate=10, final=lambda p: isinstance(p, Progress) and p.total > 0 and p.done == p.total
+    )
     if load_model:  # a new model: load it first (with download progress), it must work
         library.load_model(progress=lambda done, total: throttled(("download", done, total)))
 
@@ -180,9 +182,9 @@ def qimage_to_pil(image: QImage):
     data = QByteArray()
     buffer = QBuffer(data)
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    image.save(buffer, "PNG")
+    image.save(buffer, "PNG")  # type: ignore[call-overload]  # the stub says bytes; PySide6 takes only str
     buffer.close()
-    return Image.open(io.BytesIO(bytes(data))).convert("RGB")
+    return Image.open(io.BytesIO(data.data())).convert("RGB")
 
 
 def read_image(path: str, bound: QSize = QSize()) -> QImage:

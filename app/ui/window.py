@@ -33,7 +33,7 @@ import logging
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 # Types used on worker threads are imported here, on the GUI thread (see app/ui/workers.py)
 from PySide6.QtCore import QEvent, QSize, Qt, QThreadPool, QTimer, QUrl, Signal
@@ -84,7 +84,7 @@ try:
     from shiboken6 import isValid as shiboken_valid
 except ImportError:  # pragma: no cover
 
-    def shiboken_valid(obj) -> bool:
+    def shiboken_valid(obj) -> bool:  # type: ignore[misc]  # shiboken's is `isValid(arg__1)`
         return obj is not None
 
 
@@ -118,7 +118,7 @@ class MainWindow(QMainWindow):
         self._closing = False
 
         # what is on screen: the photos, their order, the search and the filters (app/core/screen.py)
-        self.screen = Screen()
+        self.screen_model = Screen()
         # the folders the sidebar lists, and which are offline (it is rebuilt when they change)
         self._shown_folders: dict[int, Path] = {}
         self._shown_offline: dict = {}
@@ -272,7 +272,7 @@ class MainWindow(QMainWindow):
             trash=self.trash_selected,
             parent=self,
         )
-        common = dict(
+        common: dict[str, Any] = dict(
             library=lambda: self.library,
             run=partial(self._run, self.jobs),
             notify=self.notify,
@@ -307,7 +307,7 @@ class MainWindow(QMainWindow):
         self.indexer.photos_changed.connect(lambda: self.refresh_photos(new_only=True))  # while indexing
         self.indexer.finished.connect(self._index_finished)
         self.indexer.relink_offered.connect(self._offer_relink)
-        self.indexer.found.connect(lambda n: self.empty.adding and self.empty.show_adding(n))
+        self.indexer.found.connect(lambda n: self.empty.show_adding(n) if self.empty.adding else None)
         self.indexer.concepts_scored.connect(self.refresh_concepts)  # '#' works while text is read
         self.photo_actions.similar_requested.connect(self._find_similar)
         self.photo_actions.concept_clicked.connect(self.search_concept)
@@ -363,7 +363,7 @@ class MainWindow(QMainWindow):
 
     def _build_view_menu(self, view: QMenu) -> None:
         larger = view.addAction("&Larger Thumbnails", lambda: self.zoom(1))
-        larger.setShortcuts([QKeySequence.StandardKey.ZoomIn, QKeySequence("Ctrl+=")])
+        larger.setShortcuts([QKeySequence(QKeySequence.StandardKey.ZoomIn), QKeySequence("Ctrl+=")])
         smaller = view.addAction("&Smaller Thumbnails", lambda: self.zoom(-1))
         smaller.setShortcut(QKeySequence.StandardKey.ZoomOut)
         reset = view.addAction("&Default Size", lambda: self.set_cell_size(prefs.DEFAULT_CELL))
@@ -485,7 +485,9 @@ class MainWindow(QMainWindow):
         """Load the model, then index. Folders given (or a library with folders and no photos yet,
         a first start cut short): their photos are catalogued and thumbnailed first, without the
         model, which loads beside it: photos in seconds, not after the model (20-75 s)."""
-        if self.indexer.queued_new_folders(self.screen.folders) or (self.screen.folders and not self.screen.records):
+        if self.indexer.queued_new_folders(self.screen_model.folders) or (
+            self.screen_model.folders and not self.screen_model.records
+        ):
             self._photos_first()
         self.load_model(then_index=True)  # indexes after the catalog pass (IndexingController.start)
 
@@ -620,12 +622,14 @@ class MainWindow(QMainWindow):
             self._task_failed(error)
             finished()
 
-        self._run(self.jobs, jobs.browse_job, library, self.screen.photos, new_only, on_result=done, on_error=failed)
+        self._run(
+            self.jobs, jobs.browse_job, library, self.screen_model.photos, new_only, on_result=done, on_error=failed
+        )
 
     def _photos_read(self, photos: PhotoList, base: PhotoList | None) -> bool:
         """A photo list from the catalog: on screen unless stale (then False)."""
-        previous = self.screen.photos
-        if not self.screen.photos_read(photos, base):
+        previous = self.screen_model.photos
+        if not self.screen_model.photos_read(photos, base):
             self._run(self.jobs, photos.dispose)
             return False
         if photos.offline is not self.grid_model.offline:
@@ -634,7 +638,7 @@ class MainWindow(QMainWindow):
             self._fill_sidebar()
         self._apply_view()
         same_photos = previous is not None and np.array_equal(previous.known, photos.known)
-        if self.screen.searching and not self.search_bar.is_empty() and not same_photos:
+        if self.screen_model.searching and not self.search_bar.is_empty() and not same_photos:
             self.run_search(self.search_bar.text(), live=True)  # results follow the library
         if previous is not None:  # nothing here refers to it any more: free it off this thread
             self._run(self.jobs, previous.dispose)
@@ -642,20 +646,20 @@ class MainWindow(QMainWindow):
 
     def _photos_removed(self, ids: list[int], generation: int) -> None:
         """Photos left the catalog (the trash, a folder removed): off the screen at once."""
-        previous = self.screen.photos_removed(ids, generation)
+        previous = self.screen_model.photos_removed(ids, generation)
         self._apply_view()
-        if self.screen.searching and not self.search_bar.is_empty():
+        if self.screen_model.searching and not self.search_bar.is_empty():
             self.run_search(self.search_bar.text(), live=True)  # results follow the library
         if previous is not None:
             self._run(self.jobs, previous.dispose)
 
     def _fill_sidebar(self) -> None:
-        self._shown_folders, self._shown_offline = self.screen.folders, self.screen.offline
-        self.side.set_folders(self.screen.folders, self.screen.folder, self.screen.offline)
-        self.screen.choose_folder(self.side.chosen_folder())
+        self._shown_folders, self._shown_offline = self.screen_model.folders, self.screen_model.offline
+        self.side.set_folders(self.screen_model.folders, self.screen_model.folder, self.screen_model.offline)
+        self.screen_model.choose_folder(self.side.chosen_folder())
 
     def _folder_chosen(self, folder_id: int | None) -> None:
-        self.screen.choose_folder(folder_id)
+        self.screen_model.choose_folder(folder_id)
         self._apply_view()
         self.grid.scrollToTop()
 
@@ -664,12 +668,14 @@ class MainWindow(QMainWindow):
 
     def _apply_view(self) -> None:
         """Show what the screen model says: its photos in its order, its good-matches divider."""
-        shown = self.screen.shown()
+        shown = self.screen_model.shown()
         if shown is None:  # nothing read yet
             return
-        records = self.screen.records
+        records = self.screen_model.records
         changed = records is not self.grid_model.records()
-        self.grid_model.set_order(shown.order, records if changed else None, self.screen.known if changed else None)
+        self.grid_model.set_order(
+            shown.order, records if changed else None, self.screen_model.known if changed else None
+        )
         self.grid_model.set_good_count(shown.good_count)
         self.grid.viewport().update()
         self.stack.setCurrentWidget(self.empty if self._show_empty() else self.grid)
@@ -678,13 +684,13 @@ class MainWindow(QMainWindow):
     def _show_empty(self) -> bool:
         """The empty state: "Adding Pictures…" while given folders are listed and none of their
         photos is in yet; the onboarding page when there is no library at all."""
-        if self.screen.records:
+        if self.screen_model.records:
             return False
         if self.indexer.adding or self.indexer.has_queued_folders:
             if not self.empty.adding:
                 self.empty.show_adding()
             return True
-        if self.screen.has_library():
+        if self.screen_model.has_library():
             return False
         if self.empty.adding:  # the folders given could not be added
             self.empty.show_welcome()
@@ -692,7 +698,7 @@ class MainWindow(QMainWindow):
 
     def _update_count(self) -> None:
         n = self.grid_model.rowCount()
-        ranking = self.screen.ranking
+        ranking = self.screen_model.ranking
         if ranking is not None:
             text = plural(n, "result") + f" · {ranking.seconds * 1000:.0f} ms"
             good = self.grid_model.good_count
@@ -707,7 +713,7 @@ class MainWindow(QMainWindow):
         self.status_label.setToolTip("\n".join(ranking.hints) if ranking is not None else "")
         # (with no good match it would show nothing, unless it is on and has to be turned off)
         good_total = ranking.good_count if ranking is not None else None
-        self.good_only_button.setVisible(good_total is not None and (good_total > 0 or self.screen.good_only))
+        self.good_only_button.setVisible(good_total is not None and (good_total > 0 or self.screen_model.good_only))
 
     # -- search ------------------------------------------------------------------------------
 
@@ -720,12 +726,12 @@ class MainWindow(QMainWindow):
             return
         if not self._when_open(lambda: self.run_search(self.search_bar.text())):
             return
-        seq, library = self.screen.search_started(), self.library
+        seq, library = self.screen_model.search_started(), self.library
         if not live:
             self.status_label.setText("Searching…")
 
         def done(ranking: Ranking):
-            if not self.screen.search_done(ranking):  # a newer query was issued: never let an old one win
+            if not self.screen_model.search_done(ranking):  # a newer query was issued: never let an old one win
                 return
             self._apply_view()
             if not live:
@@ -736,7 +742,7 @@ class MainWindow(QMainWindow):
             self.search_finished.emit(ranking.seq)
 
         def failed(error):
-            if seq != self.screen.query_seq:
+            if seq != self.screen_model.query_seq:
                 return
             if jobs.is_model_unavailable(error):
                 self.status_label.setText("Search needs a model")
@@ -752,17 +758,17 @@ class MainWindow(QMainWindow):
             jobs.search_job,
             library,
             seq,
-            lambda: self.screen.query_seq,
+            lambda: self.screen_model.query_seq,
             text,
             image,
-            self.screen.known,
+            self.screen_model.known,
             on_result=done,
             on_error=failed,
         )
 
     def clear_search(self) -> None:
-        searching = self.screen.searching
-        self.screen.search_cleared()
+        searching = self.screen_model.searching
+        self.screen_model.search_cleared()
         self.side.clear_saved_selection()
         if not searching:
             self._update_count()
@@ -771,7 +777,7 @@ class MainWindow(QMainWindow):
         self.grid.scrollToTop()
 
     def _escape(self) -> None:
-        if not self.search_bar.is_empty() or self.screen.searching:
+        if not self.search_bar.is_empty() or self.screen_model.searching:
             self.search_bar.clear()
         else:
             self.grid.clearSelection()
@@ -785,7 +791,9 @@ class MainWindow(QMainWindow):
                 jobs.read_image,
                 source,
                 QSize(176, 176),  # the chip shows its centre square
-                on_result=lambda image: self.search_bar.image_query is query and self.search_bar.set_chip_thumb(image),
+                on_result=lambda image: (
+                    self.search_bar.set_chip_thumb(image) if self.search_bar.image_query is query else None
+                ),
                 on_error=lambda e: None,
             )
         self.search_bar.search_now()
@@ -812,9 +820,9 @@ class MainWindow(QMainWindow):
         if self.good_only_action.isChecked() != on:
             self.good_only_action.setChecked(on)  # comes back here through `toggled`
             return
-        self.screen.set_good_only(on)
+        self.screen_model.set_good_only(on)
         self.good_only_button.setText("Showing Good Matches" if on else "Show Only Good Matches")
-        if self.screen.searching:
+        if self.screen_model.searching:
             self._apply_view()
 
     def search_concept(self, name: str) -> None:
@@ -858,7 +866,7 @@ class MainWindow(QMainWindow):
         """Bring the library up to date (incremental); queued if a run is already going."""
         if self._closing:
             return
-        if self.library is not None and self.indexer.queued_new_folders(self.screen.folders):
+        if self.library is not None and self.indexer.queued_new_folders(self.screen_model.folders):
             self._photos_first()  # (a folder added while the model loads)
         self.indexer.start(self.library)
 
@@ -883,7 +891,7 @@ class MainWindow(QMainWindow):
         if not self.indexer.running and not isinstance(result, BaseException):
             self.refresh_concepts()  # new photos: score them against the concepts, in the background
         self.indexing_finished.emit(result)
-        if self.screen.searching and not self.search_bar.is_empty() and not self.indexer.running:
+        if self.screen_model.searching and not self.search_bar.is_empty() and not self.indexer.running:
             self.run_search(self.search_bar.text())
 
     def _offer_relink(self, old: str, new: str, photos: int) -> None:
@@ -949,7 +957,7 @@ class MainWindow(QMainWindow):
         self.notify(f"Adding {', '.join(Path(p).name for p in paths)}…")
 
     def remove_folder(self, folder_id: int, confirm: bool = True) -> None:
-        path = self.screen.folders.get(folder_id)
+        path = self.screen_model.folders.get(folder_id)
         if path is None:
             return
         if confirm and not desktop.confirm(
@@ -959,7 +967,7 @@ class MainWindow(QMainWindow):
             "PhotoSeek just stops showing and searching them.",
         ):
             return
-        if self.screen.folder == folder_id:
+        if self.screen_model.folder == folder_id:
             self.select_folder(None)
 
         library = self.library
@@ -1035,20 +1043,20 @@ class MainWindow(QMainWindow):
     ) -> None:
         """Send photos to the trash (writer thread); they leave the screen once they are gone.
         `then(gone ids, failures)` runs after."""
-        self.screen.photos_leaving(ids)  # off the screen at once; back if they cannot go
+        self.screen_model.photos_leaving(ids)  # off the screen at once; back if they cannot go
         self._apply_view()
         library = self.library
 
         def done(result):
             gone, failures, generation, receipt = result
-            self.screen.photos_stayed(set(ids) - set(gone))
+            self.screen_model.photos_stayed(set(ids) - set(gone))
             self._photos_removed(gone, generation)
             self.undo.offer(library, receipt)  # "3 photos moved to the trash · Undo"
             if then is not None:
                 then(gone, failures)
 
         def error(e: BaseException):
-            self.screen.photos_stayed(ids)
+            self.screen_model.photos_stayed(ids)
             self._apply_view()
             (failed or self._task_failed)(e)
 
@@ -1101,7 +1109,7 @@ class MainWindow(QMainWindow):
             "thumb_size": s.thumb_size,
             "decode_threads": s.decode_threads,
             "ocr": s.ocr,
-            "folders": [str(p) for p in self.screen.folders.values()],
+            "folders": [str(p) for p in self.screen_model.folders.values()],
         }
 
     def open_settings(self) -> None:
@@ -1131,7 +1139,7 @@ class MainWindow(QMainWindow):
         model_changed = (new_settings.model, new_settings.pretrained) != (self.settings.model, self.settings.pretrained)
         if "folders" in values:
             wanted = [str(Path(p).expanduser().resolve()) for p in values["folders"]]
-            current = {str(p): fid for fid, p in self.screen.folders.items()}
+            current = {str(p): fid for fid, p in self.screen_model.folders.items()}
             for path, fid in current.items():
                 if path not in wanted:
                     self.remove_folder(fid, confirm=False)

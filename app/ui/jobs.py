@@ -87,19 +87,6 @@ def index_job(
     )
 
 
-def image_extensions() -> set[str]:
-    # Asked on the first drop, not at startup: Pillow's full plugin registry takes a while to load.
-    global IMAGE_EXTS
-    from ..core.ingest import scanner
-
-    if IMAGE_EXTS is None:
-        IMAGE_EXTS = {e.lower() for e in scanner.supported_extensions()}
-    return IMAGE_EXTS
-
-
-IMAGE_EXTS: set[str] | None = None
-
-
 def browse_job(
     library: Library, previous: PhotoList | None, new_only: bool = False
 ) -> tuple[PhotoList | None, PhotoList | None]:

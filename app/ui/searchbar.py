@@ -460,7 +460,7 @@ class SearchBar(QFrame):
             self.set_drop_target(False)
             event.accept()
             return True
-        what = drop_kind(event.mimeData(), _image_extensions)
+        what = drop_kind(event.mimeData(), image_extensions)
         if not what:
             self.set_drop_target(False)
             event.ignore()
@@ -501,10 +501,18 @@ class SearchBar(QFrame):
 _DRAG_EVENTS = (QEvent.Type.DragEnter, QEvent.Type.DragMove, QEvent.Type.Drop)
 
 
-def _image_extensions() -> set[str]:
-    from .jobs import image_extensions  # asked on the first drop: Pillow's plugins load slowly
+def image_extensions() -> set[str]:
+    """The suffixes of the pictures PhotoSeek reads (a drop's, a paste's)."""
+    # Asked on the first drop, not at startup: Pillow's full plugin registry takes a while to load.
+    global IMAGE_EXTS
+    from ..core.ingest import scanner
 
-    return image_extensions()
+    if IMAGE_EXTS is None:
+        IMAGE_EXTS = {e.lower() for e in scanner.supported_extensions()}
+    return IMAGE_EXTS
+
+
+IMAGE_EXTS: set[str] | None = None
 
 
 def drop_kind(mime: QMimeData, image_extensions) -> str:

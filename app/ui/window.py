@@ -67,7 +67,7 @@ from .indexing import IndexingController, IndexStatus, SkippedFiles
 from .lazy import numpy as np
 from .offline import RelinkBar
 from .preview import PhotoPreview
-from .searchbar import ImageQuery, SearchBar, image_query_from_mime, line_icon
+from .searchbar import ImageQuery, SearchBar, image_extensions, image_query_from_mime, line_icon
 from .sidebar import Sidebar
 from .undo import UndoOffer
 from .widgets import Banner, EmptyState, app_icon, plural
@@ -340,7 +340,9 @@ class MainWindow(QMainWindow):
 
     def _build_edit_menu(self, edit: QMenu) -> None:
         # Undo Move to Trash / Remove Folder (app/ui/undo.py)
-        self.undo = UndoOffer(self, write=self._write, changed=self._after_change, failed=self._task_failed)
+        self.undo = UndoOffer(
+            self, write=self._write, changed=self._after_change, failed=self._task_failed, notify=self.notify
+        )
         edit.addAction(self.undo.action)
         edit.addSeparator()
         find = edit.addAction("&Find", self.search_bar.focus_search)
@@ -800,7 +802,7 @@ class MainWindow(QMainWindow):
 
     def handle_mime(self, mime) -> None:
         """A drop or a paste: folders join the library, a picture becomes the query."""
-        query, folders = image_query_from_mime(mime, jobs.image_extensions())
+        query, folders = image_query_from_mime(mime, image_extensions())
         if folders:
             self.add_folders(folders)
         elif query is not None:

@@ -10,8 +10,8 @@ A change requested while indexing runs cancels the indexing, which resumes right
 The window is a composition of parts, each with one job; they talk through signals and the
 calls and callables they are given, never through each other's fields:
 
-- `screen` (app/core/screen.py): what is on screen, the one model of it (photos, order, search,
-  filters); the widgets read it.
+- `screen_model` (app/core/screen.py): what is on screen, the one model of it (photos, order,
+  search, filters); the widgets read it. (Not `screen`: QWidget.screen() is the display it is on.)
 - `search_bar` (searchbar.py): the query typed or dropped; says what to search.
 - `side` (sidebar.py): the folders and saved searches; says what the user chose.
 - `grid`, `grid_model`, `loader` (grid.py): paint the photos the screen model holds.

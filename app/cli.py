@@ -15,6 +15,7 @@ from pathlib import Path
 
 from . import __version__
 from .core.names import shown
+from .core.process_tuning import tune_process
 
 EXIT_CODES = """exit codes:
   0    done
@@ -553,6 +554,7 @@ COMMANDS = ("index", "search", "similar", "concepts", "saved", "duplicates", "re
 def main(argv: list[str] | None = None) -> int:
     """The command line; Ctrl-C anywhere ends with one line and exit 130 (what was done is kept:
     batches are committed, the concept prompts saved a chunk at a time)."""
+    tune_process("cli")  # the process-wide levers (app/core/process_tuning.py)
     try:
         return _main(argv)
     except KeyboardInterrupt:

@@ -1,10 +1,16 @@
-"""Shared bits of the benchmarks: table/JSON output, process memory."""
+"""Shared bits of the benchmarks: the process-wide levers, table/JSON output, process memory."""
 
 from __future__ import annotations
 
 import json
 import resource
 import sys
+
+from app.core.process_tuning import tune_process
+
+# Every benchmark imports this module first: the process is tuned as the CLI's is (a benchmark of
+# the window, `gui_latency` or `startup`, gets the window's levers from create_app).
+tune_process("bench")
 
 
 def rss_mb() -> float:

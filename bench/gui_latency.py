@@ -114,6 +114,54 @@ def new_photos(folder: Path, count: int) -> Path:
     return folder
 
 
+def _index_in_background(app, window, beat, tmp: Path, add: int, count: int) -> tuple:
+    """1. index a new folder in the background: (seconds, longest and p99 stall, photos added)."""
+    folder = new_photos(tmp / "new", add)
+    beat.reset()
+    started = time.perf_counter()
+    window.add_folders([str(folder)])
+    wait_until(app, lambda: window.indexing, 30)
+    wait_until(app, lambda: not window.indexing, 3600)
+    index_s = time.perf_counter() - started
+    pump(app, 2.0)  # the grid catches up with the last photos
+    index_max, index_p99 = beat.stall_max(), beat.stall_p99()
+    added = window.grid_model.rowCount() - count
+    return index_s, index_max, index_p99, added
+
+
+def _type_queries(app, window, beat) -> tuple:
+    """2. type queries like a person: (ms from the last key to the grid, from Enter to the grid,
+    longest and p99 stall)."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    finished: list[float] = []
+    window.search_finished.connect(lambda _seq: finished.append(time.perf_counter()))
+    edit = window.search_bar.edit
+    window.search_bar.focus_search()
+    beat.reset()
+    after_key, after_enter = [], []
+    for text in QUERIES:
+        edit.clear()
+        pump(app, 0.4)
+        finished.clear()
+        for ch in text:
+            QTest.keyClick(edit, ch)
+            last_key = time.perf_counter()
+            pump(app, 0.12)
+        wait_until(app, lambda: finished and finished[-1] > last_key, 30)
+        after_key.append((finished[-1] - last_key) * 1000)
+        pump(app, 0.3)
+        finished.clear()
+        enter = time.perf_counter()
+        QTest.keyClick(edit, Qt.Key.Key_Return)
+        wait_until(app, lambda: finished and finished[-1] > enter, 30)
+        after_enter.append((finished[-1] - enter) * 1000)
+        pump(app, 0.3)
+    typing_max, typing_p99 = beat.stall_max(), beat.stall_p99()
+    return after_key, after_enter, typing_max, typing_p99
+
+
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--photos", type=int, default=100_000)
@@ -131,9 +179,6 @@ def main(argv=None) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="photoseek-gui-"))
     try:
         os.environ.update(lib.clone(tmp / "lib").env(), XDG_CONFIG_HOME=str(tmp / "config"))
-        from PySide6.QtCore import Qt
-        from PySide6.QtTest import QTest
-
         from app.ui.main import create_app, create_window
 
         app = create_app()
@@ -148,43 +193,8 @@ def main(argv=None) -> dict:
         pump(app, 1.0)
         beat = Heartbeat()
 
-        # 1. index a new folder in the background
-        folder = new_photos(tmp / "new", args.add)
-        beat.reset()
-        started = time.perf_counter()
-        window.add_folders([str(folder)])
-        wait_until(app, lambda: window.indexing, 30)
-        wait_until(app, lambda: not window.indexing, 3600)
-        index_s = time.perf_counter() - started
-        pump(app, 2.0)  # the grid catches up with the last photos
-        index_max, index_p99 = beat.stall_max(), beat.stall_p99()
-        added = window.grid_model.rowCount() - lib.count
-
-        # 2. type queries like a person
-        finished: list[float] = []
-        window.search_finished.connect(lambda _seq: finished.append(time.perf_counter()))
-        edit = window.search_bar.edit
-        window.search_bar.focus_search()
-        beat.reset()
-        after_key, after_enter = [], []
-        for text in QUERIES:
-            edit.clear()
-            pump(app, 0.4)
-            finished.clear()
-            for ch in text:
-                QTest.keyClick(edit, ch)
-                last_key = time.perf_counter()
-                pump(app, 0.12)
-            wait_until(app, lambda: finished and finished[-1] > last_key, 30)
-            after_key.append((finished[-1] - last_key) * 1000)
-            pump(app, 0.3)
-            finished.clear()
-            enter = time.perf_counter()
-            QTest.keyClick(edit, Qt.Key.Key_Return)
-            wait_until(app, lambda: finished and finished[-1] > enter, 30)
-            after_enter.append((finished[-1] - enter) * 1000)
-            pump(app, 0.3)
-        typing_max, typing_p99 = beat.stall_max(), beat.stall_p99()
+        index_s, index_max, index_p99, added = _index_in_background(app, window, beat, tmp, args.add, lib.count)
+        after_key, after_enter, typing_max, typing_p99 = _type_queries(app, window, beat)
         window.close()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -33,7 +33,7 @@ from app.core.library import Library
 from .common import report
 
 
-def main(argv=None) -> dict:
+def _arguments(argv) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--images", type=Path, required=True)
     p.add_argument("--model", default=None)
@@ -48,34 +48,20 @@ def main(argv=None) -> dict:
     )
     p.add_argument("--limit", type=int, default=None, help="use at most this many images")
     p.add_argument("--json", action="store_true")
-    args = p.parse_args(argv)
-    warnings.simplefilter("ignore")
+    return p.parse_args(argv)
 
-    data_dir = Path(tempfile.mkdtemp(prefix="photoseek-bench-"))
-    settings = Settings.from_env(
-        data_dir=data_dir,
-        model=args.model,
-        pretrained=args.pretrained,
-        decode_threads=args.threads,
-        batch_size=args.batch,
-        decode_pixels=args.decode_pixels,
-    )
-    files = sorted(scanner.walk(args.images.resolve()), key=lambda f: f.path)[: args.limit]
-    if not files:
-        raise SystemExit(f"no images under {args.images}")
+
+def main(argv=None) -> dict:
+    args = _arguments(argv)
+    warnings.simplefilter("ignore")
+    settings, files = _setup(args)
     library = Library(settings.with_(precision="fp32"))  # the float32 baseline
     t0 = time.perf_counter()
     embedder = library.load_model()
     load_s = time.perf_counter() - t0
     threads, batch = settings.decode_threads, settings.batch_size
 
-    # Decoding alone (decode + thumbnail + model input), all workers; thumbnails go to a scratch dir.
-    scratch = Indexer(library.catalog, settings.with_(data_dir=data_dir / "scratch"), embedder)
-    t0, cpu0 = time.perf_counter(), time.process_time()
-    with ThreadPoolExecutor(threads) as pool:
-        prepared = list(pool.map(lambda f: scratch.prepare(f, f"{hash(f.path) & (1 << 64) - 1:032x}"), files))
-    decode_ips = len(files) / (time.perf_counter() - t0)
-    decode_cpu_s = (time.process_time() - cpu0) / len(files)  # all threads' CPU time, a photo
+    prepared, decode_ips, decode_cpu_s = _decoding_alone(library, settings, embedder, files)
 
     # The model alone on pre-decoded tensors, same batch size, batches run as the indexer runs them
     # (`lanes` side by side, each on its share of torch's threads).
@@ -83,45 +69,17 @@ def main(argv=None) -> dict:
 
     tensors = [d.tensor for d in prepared if d.tensor is not None]
     lanes = embedder.lanes
-    ends = np.cumsum(batch_sizes(len(tensors), batch, lanes))  # cut as the indexer cuts them
-    batches = [embedder.batch(tensors[end - size : end]) for end, size in zip(ends, np.diff(ends, prepend=0))]
+    batches = _batches(embedder, tensors, batch, lanes)
 
     def model_alone(visual, batches=batches) -> tuple[float, float, list]:
-        """(photos/s, CPU seconds a photo, outputs)"""
-
-        def run(pictures):
-            with torch.inference_mode():  # per thread
-                return visual(pictures)
-
-        with embedder.side_by_side(lanes), ThreadPoolExecutor(lanes) as pool:
-            list(pool.map(run, batches[:lanes]))  # warm-up
-            t0, cpu0 = time.perf_counter(), time.process_time()
-            out = list(pool.map(run, batches))
-            photos = sum(len(b) for b in batches)
-            return photos / (time.perf_counter() - t0), (time.process_time() - cpu0) / photos, out
+        return _model_alone(embedder, lanes, visual, batches)
 
     model_ips, model_cpu_s, _ = model_alone(embedder.embed_tensors)
-
-    # The optional int8 image tower: speed on the same tensors, fidelity to float32 on every image.
-    int8_ips = int8_cpu_s = fidelity = fast = None
-    if embedder.device == "cpu":
-        fast = embedder.int8_visual()
-        int8_ips, int8_cpu_s, int8 = model_alone(fast)
-        int8 = torch.nn.functional.normalize(torch.cat(int8).float(), dim=-1).numpy()
-        exact = np.concatenate([embedder.embed_tensors(b) for b in batches])
-        fidelity = float((exact * int8).sum(axis=1).mean())
+    int8_ips, int8_cpu_s, fidelity, fast = _int8_alone(embedder, model_alone, batches)
     del prepared, tensors
 
-    # The real pipeline, empty catalog, with the configured precision (PHOTOSEEK_PRECISION, default
-    # "auto": int8 when its fidelity on the first batch is >= 0.99). Reading text in photos (OCR) is
-    # a later background phase with its own benchmark (bench.features): off here.
     library.close()
-    library = Library(settings.with_(ocr=False))
-    pipeline_embedder = library.load_model()
-    t0 = time.perf_counter()
-    first = library.update([args.images]) if args.limit is None else _update_limited(library, files)
-    pipeline_s = time.perf_counter() - t0
-    pipeline_ips = (first.embedded + len(first.skipped)) / pipeline_s
+    library, pipeline_embedder, pipeline_ips = _pipeline(settings, args, files)
 
     # This VM's speed drifts by 10-20 % within minutes: the model alone once more, right after the
     # pipeline, in the precision it ran with; the ratio is against the mean of before and after.
@@ -129,11 +87,8 @@ def main(argv=None) -> dict:
     alone_before, cpu_before = (int8_ips, int8_cpu_s) if int8_ran else (model_ips, model_cpu_s)
     alone_after, cpu_after, _ = model_alone(fast if int8_ran else embedder.embed_tensors)
     del batches
-    # The most the pipeline can do here: each photo's model time alone, unless the model and the
-    # decoding together need more CPU time than the cores give in that time.
-    model_s = 2 / (alone_before + alone_after)
     model_cpu = (cpu_before + cpu_after) / 2
-    ceiling = model_s / max(model_s, (model_cpu + decode_cpu_s) / (os.cpu_count() or 1))
+    ceiling = _ceiling(alone_before, alone_after, model_cpu, decode_cpu_s)
 
     t0 = time.perf_counter()
     again = library.update()
@@ -171,6 +126,95 @@ def main(argv=None) -> dict:
     report(result, args.json, f"Indexing benchmark on {args.images} ({len(files)} images)")
     library.close()
     return result
+
+
+def _setup(args: argparse.Namespace) -> tuple[Settings, list]:
+    """The settings (a fresh data dir) and the photos to index."""
+    data_dir = Path(tempfile.mkdtemp(prefix="photoseek-bench-"))
+    settings = Settings.from_env(
+        data_dir=data_dir,
+        model=args.model,
+        pretrained=args.pretrained,
+        decode_threads=args.threads,
+        batch_size=args.batch,
+        decode_pixels=args.decode_pixels,
+    )
+    files = sorted(scanner.walk(args.images.resolve()), key=lambda f: f.path)[: args.limit]
+    if not files:
+        raise SystemExit(f"no images under {args.images}")
+    return settings, files
+
+
+def _batches(embedder, tensors: list, batch: int, lanes: int) -> list:
+    """The model's input batches, cut as the indexer cuts them."""
+    ends = np.cumsum(batch_sizes(len(tensors), batch, lanes))  # cut as the indexer cuts them
+    return [embedder.batch(tensors[end - size : end]) for end, size in zip(ends, np.diff(ends, prepend=0))]
+
+
+def _ceiling(alone_before: float, alone_after: float, model_cpu: float, decode_cpu_s: float) -> float:
+    """The most the pipeline can do here: each photo's model time alone, unless the model and the
+    decoding together need more CPU time than the cores give in that time."""
+    model_s = 2 / (alone_before + alone_after)
+    return model_s / max(model_s, (model_cpu + decode_cpu_s) / (os.cpu_count() or 1))
+
+
+def _decoding_alone(library: Library, settings: Settings, embedder, files) -> tuple[list, float, float]:
+    """Decoding alone (decode + thumbnail + model input), all workers; thumbnails go to a scratch
+    dir: (the decoded photos, photos/s, CPU seconds a photo)."""
+    threads = settings.decode_threads
+    scratch = Indexer(library.catalog, settings.with_(data_dir=settings.data_dir / "scratch"), embedder)
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    with ThreadPoolExecutor(threads) as pool:
+        prepared = list(pool.map(lambda f: scratch.prepare(f, f"{hash(f.path) & (1 << 64) - 1:032x}"), files))
+    decode_ips = len(files) / (time.perf_counter() - t0)
+    decode_cpu_s = (time.process_time() - cpu0) / len(files)  # all threads' CPU time, a photo
+    return prepared, decode_ips, decode_cpu_s
+
+
+def _model_alone(embedder, lanes: int, visual, batches) -> tuple[float, float, list]:
+    """The model alone on pre-decoded batches, `lanes` side by side as the indexer runs them:
+    (photos/s, CPU seconds a photo, outputs)"""
+    import torch
+
+    def run(pictures):
+        with torch.inference_mode():  # per thread
+            return visual(pictures)
+
+    with embedder.side_by_side(lanes), ThreadPoolExecutor(lanes) as pool:
+        list(pool.map(run, batches[:lanes]))  # warm-up
+        t0, cpu0 = time.perf_counter(), time.process_time()
+        out = list(pool.map(run, batches))
+        photos = sum(len(b) for b in batches)
+        return photos / (time.perf_counter() - t0), (time.process_time() - cpu0) / photos, out
+
+
+def _int8_alone(embedder, model_alone, batches) -> tuple:
+    """The optional int8 image tower: speed on the same tensors, fidelity to float32 on every
+    image: (photos/s, CPU seconds a photo, mean cosine, the int8 tower), all None off a CPU."""
+    import torch
+
+    int8_ips = int8_cpu_s = fidelity = fast = None
+    if embedder.device == "cpu":
+        fast = embedder.int8_visual()
+        int8_ips, int8_cpu_s, int8 = model_alone(fast)
+        int8 = torch.nn.functional.normalize(torch.cat(int8).float(), dim=-1).numpy()
+        exact = np.concatenate([embedder.embed_tensors(b) for b in batches])
+        fidelity = float((exact * int8).sum(axis=1).mean())
+    return int8_ips, int8_cpu_s, fidelity, fast
+
+
+def _pipeline(settings: Settings, args: argparse.Namespace, files) -> tuple[Library, object, float]:
+    """The real pipeline, empty catalog, with the configured precision (PHOTOSEEK_PRECISION, default
+    "auto": int8 when its fidelity on the first batch is >= 0.99). Reading text in photos (OCR) is
+    a later background phase with its own benchmark (bench.features): off here. Returns (the
+    library, its embedder, photos/s)."""
+    library = Library(settings.with_(ocr=False))
+    pipeline_embedder = library.load_model()
+    t0 = time.perf_counter()
+    first = library.update([args.images]) if args.limit is None else _update_limited(library, files)
+    pipeline_s = time.perf_counter() - t0
+    pipeline_ips = (first.embedded + len(first.skipped)) / pipeline_s
+    return library, pipeline_embedder, pipeline_ips
 
 
 def _update_limited(library: Library, files) -> object:

@@ -49,6 +49,55 @@ def phrases(count: int, seed: int = 2) -> list[str]:
     return [" ".join(rng.choice(WORDS, size=3)) + f" {i}" for i in range(count)]
 
 
+def _timed_searches(rank, qs: list, warm: int) -> tuple[list[float], list[np.ndarray]]:
+    """(ms a search, ids found) of each query, after `warm` untimed ones."""
+    for q in qs[:warm]:
+        rank(q)
+    times, results = [], []
+    for q in qs:  # timed on their own: the exact search below streams every vector through the caches
+        t = time.perf_counter()
+        found, _ = rank(q)
+        times.append((time.perf_counter() - t) * 1000)
+        results.append(found)
+    return times, results
+
+
+def _exact_searches(exact_index, qs: list, results: list, photo_qs: list) -> tuple[list, list, list]:
+    """(ms a search, ids found) of the exact index for each query as many as were found, and the
+    best 100 for each photo query."""
+    exact, best = [], []
+    for q, found in zip(qs, results):
+        t = time.perf_counter()
+        best.append(exact_index.search(q, len(found))[0])
+        exact.append((time.perf_counter() - t) * 1000)
+    photo_best = [exact_index.search(q, 100)[0] for q in photo_qs]
+    return exact, best, photo_best
+
+
+def _recall(found: list[np.ndarray], truth: list[np.ndarray], k: int) -> list[float]:
+    return [len(set(f[:k].tolist()) & set(t[:k].tolist())) / k for f, t in zip(found, truth)]
+
+
+def _text_searches(library, rank, queries: int, warm: int) -> tuple[list[float], list[float], list[float]]:
+    """ms to encode a text, to encode and search it, and to search it again with its vector cached."""
+    library.load_model()
+    texts = phrases(queries // 2)
+    for text in texts[:warm]:
+        library.text_vector(text)
+    encode, cold, cached = [], [], []
+    for text in texts[warm:]:
+        t = time.perf_counter()
+        vector = library.text_vector(text)
+        encode.append((time.perf_counter() - t) * 1000)
+        rank(vector)
+        cold.append((time.perf_counter() - t) * 1000)
+    for text in texts[warm:]:
+        t = time.perf_counter()
+        rank(library.text_vector(text))
+        cached.append((time.perf_counter() - t) * 1000)
+    return encode, cold, cached
+
+
 def measure_one(size: int, queries: int, model: str, warm: int = 5) -> dict:
     """Runs in its own process, so load time and memory are those of a fresh app."""
     import logging
@@ -73,51 +122,22 @@ def measure_one(size: int, queries: int, model: str, warm: int = 5) -> dict:
     qs = probe_queries(vectors, queries, "text", rng)
     photo_qs = probe_queries(vectors, queries // 2, "photo", rng)
     rank = getattr(library, "rank", None) or (lambda v: index.search(v))
-    for q in qs[:warm]:
-        rank(q)
-    times, results = [], []
-    for q in qs:  # timed on their own: the exact search below streams every vector through the caches
-        t = time.perf_counter()
-        found, _ = rank(q)
-        times.append((time.perf_counter() - t) * 1000)
-        results.append(found)
+    times, results = _timed_searches(rank, qs, warm)
     photo_results = [rank(q)[0] for q in photo_qs]
 
     # the app's own exact index over the same vectors: what an approximate one is measured against
     exact_index = VectorIndex.from_vectors(ids, vectors, kind="flat")
     del vectors
-    exact, best = [], []
-    for q, found in zip(qs, results):
-        t = time.perf_counter()
-        best.append(exact_index.search(q, len(found))[0])
-        exact.append((time.perf_counter() - t) * 1000)
-    photo_best = [exact_index.search(q, 100)[0] for q in photo_qs]
+    exact, best, photo_best = _exact_searches(exact_index, qs, results, photo_qs)
     del exact_index
 
-    def recall(found: list[np.ndarray], truth: list[np.ndarray], k: int) -> list[float]:
-        return [len(set(f[:k].tolist()) & set(t[:k].tolist())) / k for f, t in zip(found, truth)]
-
     text_10, text_100, photo_100 = (
-        recall(results, best, 10),
-        recall(results, best, 100),
-        recall(photo_results, photo_best, 100),
+        _recall(results, best, 10),
+        _recall(results, best, 100),
+        _recall(photo_results, photo_best, 100),
     )
-
-    library.load_model()
-    texts = phrases(queries // 2)
-    for text in texts[:warm]:
-        library.text_vector(text)
-    encode, cold, cached = [], [], []
-    for text in texts[warm:]:
-        t = time.perf_counter()
-        vector = library.text_vector(text)
-        encode.append((time.perf_counter() - t) * 1000)
-        rank(vector)
-        cold.append((time.perf_counter() - t) * 1000)
-    for text in texts[warm:]:
-        t = time.perf_counter()
-        rank(library.text_vector(text))
-        cached.append((time.perf_counter() - t) * 1000)
+    encode, cold, cached = _text_searches(library, rank, queries, warm)
+    found = results[-1]
     return {
         "size": size,
         "index_type": kind,

@@ -183,54 +183,10 @@ def _link(src: Path, dest: Path) -> None:
 # -- the library ---------------------------------------------------------------------------------
 
 
-def build(
-    photos: int = 100_000,
-    root: Path | None = None,
-    model: str | None = None,
-    pretrained: str | None = None,
-    base: int = 300,
-    seed: int = 0,
-    force: bool = False,
-    files: bool = True,
-) -> Synthetic:
-    """Build (or reuse, when an identical one is cached) a synthetic library of `photos` photos.
-
-    `files=False` writes only the catalog and the index (rows whose photo files do not exist):
-    enough for query benchmarks at a million photos without a million links on disk."""
-    from app.core.config import Settings
-    from app.core.model.embedder import ModelSpec
-    from app.core.store.catalog import OK, Catalog, FileRecord
-    from app.core.store.index import VectorIndex
-
-    cache = cache_root()
-    if model is None:
-        config, checkpoint = tiny_model(cache / "tiny-model")
-        model, pretrained = str(config), str(checkpoint)
-    pretrained = pretrained or "none"
-    spec = ModelSpec(model, pretrained)
-    model_id = spec.model_id
-    params = {"version": FORMAT_VERSION, "photos": photos, "model_id": model_id, "base": base, "seed": seed}
-    if not files:
-        params["files"] = False
-    tag = hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:10]
-    root = Path(root) if root else cache / f"library-{photos}-{tag}"
-    data, photos_dir = root / "data", root / "photos"
-    settings = Settings(data_dir=data, model=model, pretrained=pretrained)
-    marker = root / "synthetic.json"
-
-    if not force and marker.exists() and json.loads(marker.read_text()).get("params") == params:
-        saved = json.loads(marker.read_text())
-        return Synthetic(root, settings, photos_dir, photos, model_id, saved["dim"], saved["build_s"], True)
-
-    started = time.perf_counter()
-    if root.exists():
-        shutil.rmtree(root)
-    data.mkdir(parents=True)
-    dim = _embed_dim(model)
-    sources = base_photos(cache / "base-photos", base)
-    thumbs = base_thumbnails(sources, cache / "base-thumbs", settings.thumb_size)
-    stats = [p.stat() for p in sources]
-    try:  # image hashes as the indexer records them (duplicates), so no backfill runs on open
+def _base_hashes(thumbs) -> list | None:
+    """The base photos' image hashes as the indexer records them (duplicates), so no backfill runs
+    on open; None in an older checkout without duplicates."""
+    try:
         from PIL import Image
 
         from app.core.organize.duplicates import perceptual_hash
@@ -241,10 +197,28 @@ def build(
                 hashes.append(perceptual_hash(im))
     except ImportError:  # an older checkout without duplicates
         hashes = None
+    return hashes
 
-    catalog = Catalog(settings.catalog_path)
-    photos_dir.mkdir()
-    folder_id = catalog.add_folder(photos_dir)
+
+def _write_photos(
+    catalog,
+    settings,
+    model_id: str,
+    photos: int,
+    dim: int,
+    seed: int,
+    files: bool,
+    sources,
+    thumbs,
+    hashes,
+    folder_id,
+    photos_dir,
+) -> None:
+    """The photos' rows, embeddings and hashes (and, with `files`, links to the base photos and
+    their thumbnails), 10,000 to a transaction."""
+    from app.core.store.catalog import OK, FileRecord
+
+    stats = [p.stat() for p in sources]
     rng = np.random.default_rng(seed)
     # Capture dates over ten years; one photo in ten has none (the file time is used instead).
     start = np.datetime64("2015-01-01T00:00:00")
@@ -257,6 +231,7 @@ def build(
     chunk = 10_000
     for first in range(0, photos, chunk):
         records, embeddings = [], []
+        # Nested 4 deep: photos are written 10,000 to a transaction, with or without their files.
         for i in range(first, min(photos, first + chunk)):
             b = i % len(sources)
             sub = photos_dir / f"{i // PER_FOLDER:04d}"
@@ -293,6 +268,60 @@ def build(
                 catalog.put_hashes(
                     db, [(r.fingerprint, hashes[i % len(sources)]) for i, r in enumerate(records, start=first)]
                 )
+
+
+def build(
+    photos: int = 100_000,
+    root: Path | None = None,
+    model: str | None = None,
+    pretrained: str | None = None,
+    base: int = 300,
+    seed: int = 0,
+    force: bool = False,
+    files: bool = True,
+) -> Synthetic:
+    """Build (or reuse, when an identical one is cached) a synthetic library of `photos` photos.
+
+    `files=False` writes only the catalog and the index (rows whose photo files do not exist):
+    enough for query benchmarks at a million photos without a million links on disk."""
+    from app.core.config import Settings
+    from app.core.model.embedder import ModelSpec
+    from app.core.store.catalog import OK, Catalog
+    from app.core.store.index import VectorIndex
+
+    cache = cache_root()
+    if model is None:
+        config, checkpoint = tiny_model(cache / "tiny-model")
+        model, pretrained = str(config), str(checkpoint)
+    pretrained = pretrained or "none"
+    spec = ModelSpec(model, pretrained)
+    model_id = spec.model_id
+    params = {"version": FORMAT_VERSION, "photos": photos, "model_id": model_id, "base": base, "seed": seed}
+    if not files:
+        params["files"] = False
+    tag = hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:10]
+    root = Path(root) if root else cache / f"library-{photos}-{tag}"
+    data, photos_dir = root / "data", root / "photos"
+    settings = Settings(data_dir=data, model=model, pretrained=pretrained)
+    marker = root / "synthetic.json"
+
+    if not force and marker.exists() and json.loads(marker.read_text()).get("params") == params:
+        saved = json.loads(marker.read_text())
+        return Synthetic(root, settings, photos_dir, photos, model_id, saved["dim"], saved["build_s"], True)
+
+    started = time.perf_counter()
+    if root.exists():
+        shutil.rmtree(root)
+    data.mkdir(parents=True)
+    dim = _embed_dim(model)
+    sources = base_photos(cache / "base-photos", base)
+    thumbs = base_thumbnails(sources, cache / "base-thumbs", settings.thumb_size)
+    hashes = _base_hashes(thumbs)
+
+    catalog = Catalog(settings.catalog_path)
+    photos_dir.mkdir()
+    folder_id = catalog.add_folder(photos_dir)
+    _write_photos(catalog, settings, model_id, photos, dim, seed, files, sources, thumbs, hashes, folder_id, photos_dir)
     VectorIndex.open(catalog, settings.index_dir, model_id)  # builds from the catalog and saves
     count = catalog.count(OK)
     catalog.close()

@@ -216,6 +216,15 @@ class PropertiesDialog(QDialog):
 
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        self._add_file_rows(form)
+        meta = self._read_metadata()
+        if meta is not None:
+            self._add_metadata_rows(form, meta)
+            self._add_found_rows(form)
+        self._lay_out(form, offline)
+
+    def _add_file_rows(self, form: QFormLayout) -> None:
+        """Where the file is and how big."""
         # A read-only line edit: long paths scroll instead of being cut, and select like text.
         path_field = QLineEdit(shown(self.path), self)
         path_field.setReadOnly(True)
@@ -233,38 +242,46 @@ class PropertiesDialog(QDialog):
             size_label.setToolTip(f"{size:,} bytes")
             form.addRow("File size:", size_label)
 
+    def _read_metadata(self) -> dict | None:
+        """The photo's metadata; None (and `error` set) when the file cannot be read."""
         try:
             if os.path.isdir(self.path):
                 raise IsADirectoryError(self.path)
             meta = imaging.read_metadata(self.path)
         except Exception as e:  # noqa: BLE001 - any unreadable file gets a message, not a crash
-            meta = None
             self.error = _readable_error(e)
+            return None
+        return meta
 
-        if meta is not None:
-            w, h = meta.get("width"), meta.get("height")
-            if w and h:
-                form.addRow("Dimensions:", self._value(f"{w} × {h} px ({w * h / 1e6:.1f} MP)"))
-            form.addRow("Format:", self._value(meta.get("format") or "—"))
-            form.addRow("Taken:", self._value(taken_text(self.path, meta.get("taken_at"), meta.get("taken_from"))))
-            form.addRow("Camera:", self._value(meta.get("camera") or "—"))
-            form.addRow("GPS:", self._gps_row(meta.get("gps")))
-            self.tags_label = QLabel("…", self)
-            self.tags_label.setObjectName("tags")
-            self.tags_label.setWordWrap(True)
-            self.tags_label.setTextFormat(Qt.TextFormat.RichText)
-            self.tags_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
-            self.tags_label.linkActivated.connect(lambda name: self.tag_clicked.emit(name))
-            self.tags_label.setToolTip("Concepts PhotoSeek sees in this photo; click one to find more like it")
-            form.addRow("Concepts:", self.tags_label)
-            self.text_label = QLabel("…", self)
-            self.text_label.setObjectName("foundText")
-            self.text_label.setWordWrap(True)
-            self.text_label.setTextFormat(Qt.TextFormat.PlainText)
-            self.text_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            self.text_label.setToolTip("Text PhotoSeek read in this photo; searching for it finds the photo")
-            form.addRow("Text in photo:", self.text_label)
+    def _add_metadata_rows(self, form: QFormLayout, meta: dict) -> None:
+        """What the file says: dimensions, format, date, camera, location."""
+        w, h = meta.get("width"), meta.get("height")
+        if w and h:
+            form.addRow("Dimensions:", self._value(f"{w} × {h} px ({w * h / 1e6:.1f} MP)"))
+        form.addRow("Format:", self._value(meta.get("format") or "—"))
+        form.addRow("Taken:", self._value(taken_text(self.path, meta.get("taken_at"), meta.get("taken_from"))))
+        form.addRow("Camera:", self._value(meta.get("camera") or "—"))
+        form.addRow("GPS:", self._gps_row(meta.get("gps")))
 
+    def _add_found_rows(self, form: QFormLayout) -> None:
+        """What PhotoSeek found in the photo (concepts, text), filled in once known."""
+        self.tags_label = QLabel("…", self)
+        self.tags_label.setObjectName("tags")
+        self.tags_label.setWordWrap(True)
+        self.tags_label.setTextFormat(Qt.TextFormat.RichText)
+        self.tags_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+        self.tags_label.linkActivated.connect(lambda name: self.tag_clicked.emit(name))
+        self.tags_label.setToolTip("Concepts PhotoSeek sees in this photo; click one to find more like it")
+        form.addRow("Concepts:", self.tags_label)
+        self.text_label = QLabel("…", self)
+        self.text_label.setObjectName("foundText")
+        self.text_label.setWordWrap(True)
+        self.text_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.text_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.text_label.setToolTip("Text PhotoSeek read in this photo; searching for it finds the photo")
+        form.addRow("Text in photo:", self.text_label)
+
+    def _lay_out(self, form: QFormLayout, offline: str | None) -> None:
         layout = QVBoxLayout(self)
         if self.error or offline:  # an offline photo is "not found": say why instead
             message = QLabel(offline or self.error, self)
@@ -351,7 +368,19 @@ class SettingsDialog(QDialog):
         self._models_dir, self._device = models_dir, device
         self._checked: tuple[str, str] | None = None  # the local pair last found to work
         self._check: Task | None = None  # the check running, if any
+        self._make_model_fields()
+        self._make_indexing_fields(values)
+        add = self._make_folder_list(values)
+        self._lay_out(add)
+        self._load_model(
+            str(values.get("model", MODEL_CHOICES[0][1])), str(values.get("pretrained", MODEL_CHOICES[0][2]))
+        )
+        self.model_combo.currentTextChanged.connect(self._update_model_state)
+        self.checkpoint_edit.textChanged.connect(self._update_model_state)
+        self.local_model_edit.textChanged.connect(self._update_model_state)
+        self._update_model_state()
 
+    def _make_model_fields(self) -> None:
         # Model: a preset, any "name / tag" typed in, or a checkpoint file for offline use.
         self.model_combo = QComboBox(self)
         self.model_combo.setEditable(True)
@@ -370,6 +399,7 @@ class SettingsDialog(QDialog):
         self.model_hint.setWordWrap(True)
         self.model_hint.setEnabled(False)  # greyed: a note, not a control
 
+    def _make_indexing_fields(self, values: dict) -> None:
         self.thumb_spin = QSpinBox(self)
         self.thumb_spin.setRange(128, 512)
         self.thumb_spin.setSingleStep(32)
@@ -391,6 +421,8 @@ class SettingsDialog(QDialog):
             "searching for a word finds the photos that show it. Turn off to index faster."
         )
 
+    def _make_folder_list(self, values: dict) -> QPushButton:
+        """The library's folders and their Remove button; returns the Add button."""
         self.folder_list = QListWidget(self)
         self.folder_list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         for folder in values.get("folders", []) or []:
@@ -403,7 +435,9 @@ class SettingsDialog(QDialog):
             lambda: self.remove_button.setEnabled(bool(self.folder_list.selectedItems()))
         )
         self.remove_button.setEnabled(False)
+        return add
 
+    def _lay_out(self, add: QPushButton) -> None:
         form = QFormLayout()
         form.addRow("Model:", self.model_combo)
         form.addRow("Checkpoint:", self._row(self.checkpoint_edit, self.checkpoint_browse))
@@ -430,14 +464,6 @@ class SettingsDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.buttons)
         self.setMinimumWidth(560)
-
-        self._load_model(
-            str(values.get("model", MODEL_CHOICES[0][1])), str(values.get("pretrained", MODEL_CHOICES[0][2]))
-        )
-        self.model_combo.currentTextChanged.connect(self._update_model_state)
-        self.checkpoint_edit.textChanged.connect(self._update_model_state)
-        self.local_model_edit.textChanged.connect(self._update_model_state)
-        self._update_model_state()
 
     def _row(self, edit: QLineEdit, button: QPushButton) -> QWidget:
         box = QWidget(self)
@@ -511,7 +537,7 @@ class SettingsDialog(QDialog):
             return
         if self._check is not None:
             return
-        from .model_dialog import check_pair  # the model dialog's own check: one way to check a choice
+        from ..core.model.model_check import check_pair  # the model dialog's own check
 
         self._ok_button().setEnabled(False)
         self._say("Checking the model with these weights…", error=False)

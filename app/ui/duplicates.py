@@ -88,7 +88,15 @@ class DuplicatesDialog(QDialog):
         self._seq = 0
         self._stop: threading.Event | None = None
         self._rows: dict[int, QTreeWidgetItem] = {}  # photo id -> its row
+        self._make_threshold(threshold)
+        self._make_tree()
+        buttons = self._make_buttons()
+        self._lay_out(buttons)
+        window.loader.loaded.connect(self._thumbnails_loaded)
+        QTimer.singleShot(0, self.find)
 
+    def _make_threshold(self, threshold: float) -> None:
+        """The similarity box (a search a moment after each change) and the lines under it."""
         self.threshold_spin = QDoubleSpinBox(self)
         self.threshold_spin.setRange(MIN_THRESHOLD, 1.00)  # looser would group photos that are not copies
         self.threshold_spin.setSingleStep(0.01)
@@ -109,6 +117,8 @@ class DuplicatesDialog(QDialog):
         self.note.setStyleSheet("color: palette(placeholder-text);")
         self.note.hide()
 
+    def _make_tree(self) -> None:
+        """The groups, a row a photo."""
         self.tree = QTreeWidget(self)
         self.tree.setColumnCount(4)
         self.tree.setHeaderLabels(["Photo", "Dimensions", "File size", "Folder"])
@@ -127,6 +137,7 @@ class DuplicatesDialog(QDialog):
         self.tree.setColumnWidth(1, 110)
         self.tree.setColumnWidth(2, 90)
 
+    def _make_buttons(self) -> QDialogButtonBox:
         self.trash_button = QPushButton("Move Others to Trash…", self)
         self.trash_button.setToolTip("Send the checked photos to the trash; each group's keeper stays")
         self.trash_button.clicked.connect(self.trash_others)
@@ -139,7 +150,9 @@ class DuplicatesDialog(QDialog):
             button.setAutoDefault(False)
             button.setDefault(False)
         self.threshold_spin.editingFinished.connect(self._threshold_entered)
+        return buttons
 
+    def _lay_out(self, buttons: QDialogButtonBox) -> None:
         top = QHBoxLayout()
         top.addWidget(QLabel(f"Similarity ({_RANGE}):", self))
         top.addWidget(self.threshold_spin)
@@ -151,9 +164,6 @@ class DuplicatesDialog(QDialog):
         layout.addWidget(self.tree, 1)
         layout.addWidget(buttons)
         self.resize(860, 620)
-
-        window.loader.loaded.connect(self._thumbnails_loaded)
-        QTimer.singleShot(0, self.find)
 
     # -- searching -------------------------------------------------------------------------------
 
@@ -271,7 +281,7 @@ class DuplicatesDialog(QDialog):
             item = self.tree.itemBelow(item)
 
     def _set_icon(self, item: QTreeWidgetItem, photo: Photo) -> None:
-        record = self.main.screen.record(photo.id)
+        record = self.main.screen_model.record(photo.id)
         if record is None:
             return
         image = self.main.loader.image(record)

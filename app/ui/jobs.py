@@ -18,10 +18,11 @@ from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QSize
 from PySide6.QtGui import QImage
 
 from ..core.config import Settings
+from ..core.process_tuning import heavy_imports, settle_long_lived
 from ..core.screen import Order, PhotoList, Ranking
 from .lazy import numpy as np
 from .searchbar import ImageQuery
-from .workers import Throttle, heavy_imports, settle_long_lived
+from .workers import Throttle
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..core.ingest.indexer import Control, IndexReport
@@ -61,7 +62,9 @@ def index_job(
     Concepts are scored right after the embeddings, before the slow text-reading pass."""
     from ..core.ingest.indexer import Progress
 
-    throttled = Throttle(progress, rate=10, final=lambda p: isinstance(p, Progress) and p.total and p.done == p.total)
+    throttled = Throttle(
+        progress, rate=10, final=lambda p: isinstance(p, Progress) and p.total > 0 and p.done == p.total
+    )
     if load_model:  # a new model: load it first (with download progress), it must work
         library.load_model(progress=lambda done, total: throttled(("download", done, total)))
 
@@ -82,19 +85,6 @@ def index_job(
         embed=embed,
         after_embedding=score_concepts,
     )
-
-
-def image_extensions() -> set[str]:
-    # Asked on the first drop, not at startup: Pillow's full plugin registry takes a while to load.
-    global IMAGE_EXTS
-    from ..core.ingest import scanner
-
-    if IMAGE_EXTS is None:
-        IMAGE_EXTS = {e.lower() for e in scanner.supported_extensions()}
-    return IMAGE_EXTS
-
-
-IMAGE_EXTS: set[str] | None = None
 
 
 def browse_job(
@@ -179,9 +169,9 @@ def qimage_to_pil(image: QImage):
     data = QByteArray()
     buffer = QBuffer(data)
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    image.save(buffer, "PNG")
+    image.save(buffer, "PNG")  # type: ignore[call-overload]  # the stub says bytes; PySide6 takes only str
     buffer.close()
-    return Image.open(io.BytesIO(bytes(data))).convert("RGB")
+    return Image.open(io.BytesIO(data.data())).convert("RGB")
 
 
 def read_image(path: str, bound: QSize = QSize()) -> QImage:

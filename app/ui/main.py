@@ -11,6 +11,7 @@ from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import QApplication
 
 from ..core.config import APP_NAME
+from ..core.process_tuning import tune_process
 from . import prefs
 from .window import MainWindow, app_icon
 
@@ -18,10 +19,7 @@ log = logging.getLogger(__name__)
 
 
 def create_app(argv: list[str] | None = None) -> QApplication:
-    # Worker threads run Python (ranking, tokenising, thumbnails) while the window answers events
-    # in Python: a thread waiting for the interpreter asks the running one to hand it over after
-    # this long (Python's default, 5 ms, let a busy search worker stretch the window's pauses).
-    sys.setswitchinterval(0.0005)
+    tune_process("window")  # the process-wide levers (app/core/process_tuning.py)
     # a QApplication: made here, or by the tests' qtbot
     app = cast("QApplication | None", QApplication.instance())
     if app is None:

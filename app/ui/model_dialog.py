@@ -1,7 +1,7 @@
 """The dialog that picks the search model and its weights together.
 
 Both are checked at once, off the GUI thread, by building the model with the weights and embedding
-one picture (app/core/model_check.py); the choice is saved only when that worked. Weights made for
+one picture (app/core/model/model_check.py); the choice is saved only when that worked. Weights made for
 another model are refused with the sentence that says so.
 """
 
@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..core.model.model_check import check_pair
 from ..core.model.weights import ModelUnavailable
 from . import prefs
 from .workers import Task, run_task
@@ -55,14 +56,6 @@ def banner_text(error: BaseException) -> tuple[str, str]:
         "The search model could not be loaded",
         f"Something unexpected went wrong while loading it ({error}). {still}",
     )
-
-
-def check_pair(model: str, pretrained: str, cache_dir: Path, device: str) -> tuple[str, str]:
-    """(model, pretrained) once they work together (worker thread); else the error says why."""
-    from ..core.model.model_check import check_choice
-
-    check_choice(model, pretrained, cache_dir, device)
-    return model, pretrained
 
 
 class ModelDialog(QDialog):

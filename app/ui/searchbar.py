@@ -221,6 +221,24 @@ class SearchBar(QFrame):
         self.chip = QueryChip(self)
         self.chip.hide()
         self.chip.removed.connect(self.remove_image)
+        self._make_edit()
+        self._make_buttons()
+        layout.addWidget(self.icon)
+        layout.addWidget(self.chip)
+        layout.addWidget(self.edit, 1)
+        layout.addWidget(self.clear_button)
+        layout.addWidget(self.menu_button)
+        self._make_completer()
+        self.timer = QTimer(self)
+        self.timer.setSingleShot(True)
+        self.timer.setInterval(DEBOUNCE_MS)
+        self.timer.timeout.connect(self.search_now)
+        self.setFocusProxy(self.edit)
+        self.setFixedHeight(max(34, self.edit.sizeHint().height() + 10))
+        self._update_style()
+
+    def _make_edit(self) -> None:
+        """The line typed in: Enter searches, Esc clears, Backspace on empty drops the picture."""
         self.edit = _QueryEdit(self)
         self.edit.setObjectName("searchEdit")
         self.edit.setFrame(False)
@@ -235,6 +253,9 @@ class SearchBar(QFrame):
         self.edit.installEventFilter(self)
         self.edit.image_pasted.connect(self.mime_dropped)
         self.edit.down_pressed.connect(self._to_results)
+
+    def _make_buttons(self) -> None:
+        """Clear, and the menu (save, new concept, tips)."""
         self.clear_button = QToolButton(self)
         self.clear_button.setIcon(line_icon("clear", 16))
         self.clear_button.setAutoRaise(True)
@@ -256,11 +277,8 @@ class SearchBar(QFrame):
         self.menu.addSeparator()
         self.tips_action = self.menu.addAction("Search Tips", self.show_tips)
         self.menu_button.setMenu(self.menu)
-        layout.addWidget(self.icon)
-        layout.addWidget(self.chip)
-        layout.addWidget(self.edit, 1)
-        layout.addWidget(self.clear_button)
-        layout.addWidget(self.menu_button)
+
+    def _make_completer(self) -> None:
         # '#' autocomplete: the completer only shows our list; we insert the choice ourselves
         self._concepts: list[tuple[str, int]] = []
         self.completion_model = QStandardItemModel(self)
@@ -273,13 +291,6 @@ class SearchBar(QFrame):
         self.edit.concept_completer = self.completer
         self.completer.popup().installEventFilter(self)  # closed without a choice: search what is typed
         self.edit.cursorPositionChanged.connect(lambda *_: self._hide_completion_if_moved())
-        self.timer = QTimer(self)
-        self.timer.setSingleShot(True)
-        self.timer.setInterval(DEBOUNCE_MS)
-        self.timer.timeout.connect(self.search_now)
-        self.setFocusProxy(self.edit)
-        self.setFixedHeight(max(34, self.edit.sizeHint().height() + 10))
-        self._update_style()
 
     # state
     def text(self) -> str:
@@ -486,7 +497,7 @@ class SearchBar(QFrame):
             self.set_drop_target(False)
             event.accept()
             return True
-        what = drop_kind(event.mimeData(), _image_extensions)
+        what = drop_kind(event.mimeData(), image_extensions)
         if not what:
             self.set_drop_target(False)
             event.ignore()
@@ -527,10 +538,18 @@ class SearchBar(QFrame):
 _DRAG_EVENTS = (QEvent.Type.DragEnter, QEvent.Type.DragMove, QEvent.Type.Drop)
 
 
-def _image_extensions() -> set[str]:
-    from .jobs import image_extensions  # asked on the first drop: Pillow's plugins load slowly
+def image_extensions() -> set[str]:
+    """The suffixes of the pictures PhotoSeek reads (a drop's, a paste's)."""
+    # Asked on the first drop, not at startup: Pillow's full plugin registry takes a while to load.
+    global IMAGE_EXTS
+    from ..core.ingest import scanner
 
-    return image_extensions()
+    if IMAGE_EXTS is None:
+        IMAGE_EXTS = {e.lower() for e in scanner.supported_extensions()}
+    return IMAGE_EXTS
+
+
+IMAGE_EXTS: set[str] | None = None
 
 
 def drop_kind(mime: QMimeData, image_extensions) -> str:
@@ -556,6 +575,7 @@ def image_query_from_mime(mime: QMimeData, image_exts: set[str]) -> tuple[ImageQ
     """(a picture query, folders) found in dropped or pasted data."""
     folders, files = [], []
     if mime.hasUrls():
+        # Nested 4 deep: each dropped URL is sorted into folder, picture or neither.
         for url in mime.urls():
             if url.isLocalFile():
                 path = Path(url.toLocalFile())

@@ -14,14 +14,13 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QLabel, QMainWindow
 
 from . import jobs
 from .widgets import plural
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..core.library import Library, Receipt, Restored
-    from .window import MainWindow
 
 log = logging.getLogger(__name__)
 
@@ -55,19 +54,20 @@ class UndoOffer(QObject):
 
     def __init__(
         self,
-        window: MainWindow,
+        window: QMainWindow,
         *,
         write: Callable[..., object],
         changed: Callable[[], None],
         failed: Callable[[BaseException], None],
+        notify: Callable[[str, int], None],
         put_back: Callable[[list[int]], None] | None = None,
     ):
         """`write` runs a library change on the writer thread, `changed` re-reads the photos,
-        `failed` shows an error, `put_back(ids)` re-reads them and selects the photos restored:
-        the window's own, handed in so this part keeps to its job."""
+        `failed` shows an error, `notify` a message for so many ms, `put_back(ids)` re-reads them
+        and selects the photos restored: the window's own, handed in so this part keeps to its job
+        (and needs no import of the window, which imports it)."""
         super().__init__(window)
-        self.window = window
-        self._write, self._changed, self._show_failure = write, changed, failed
+        self._write, self._changed, self._show_failure, self._notify = write, changed, failed, notify
         self._put_back = put_back or (lambda ids: changed())
         self.receipts: list[tuple[Library, Receipt]] = []
         self.running = False
@@ -94,7 +94,7 @@ class UndoOffer(QObject):
         if not receipt.undoable:  # nothing went, or this platform's trash cannot be read here
             # (Library.trash holds nothing then: no catalog write here, on the GUI thread)
             if receipt.note and receipt.ids:
-                self.window.notify(f"{describe(receipt)}. {receipt.note}", 12000)
+                self._notify(f"{describe(receipt)}. {receipt.note}", 12000)
             return
         self.receipts.append((library, receipt))
         self.label.setText(f'{html.escape(describe(receipt))} · <a href="undo">Undo</a>')
@@ -123,7 +123,7 @@ class UndoOffer(QObject):
         self.running, self._in_flight = False, None
         self._update_action()
         self._put_back(list(result.ids))  # the photos come back with the photo list, read again
-        self.window.notify(restored_text(receipt, result), 12000)
+        self._notify(restored_text(receipt, result), 12000)
 
     def _failed(self, error: BaseException) -> None:
         self.running = False  # (still in flight: released at close)

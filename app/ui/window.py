@@ -10,8 +10,8 @@ A change requested while indexing runs cancels the indexing, which resumes right
 The window is a composition of parts, each with one job; they talk through signals and the
 calls and callables they are given, never through each other's fields:
 
-- `screen` (app/core/screen.py): what is on screen, the one model of it (photos, order, search,
-  filters); the widgets read it.
+- `screen_model` (app/core/screen.py): what is on screen, the one model of it (photos, order,
+  search, filters); the widgets read it. (Not `screen`: QWidget.screen() is the display it is on.)
 - `search_bar` (searchbar.py): the query typed or dropped; says what to search.
 - `side` (sidebar.py): the folders and saved searches; says what the user chose.
 - `grid`, `grid_model`, `loader` (grid.py): paint the photos the screen model holds.
@@ -33,7 +33,7 @@ import logging
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 # Types used on worker threads are imported here, on the GUI thread (see app/ui/workers.py)
 from PySide6.QtCore import QEvent, QSize, Qt, QThreadPool, QTimer, QUrl, Signal
@@ -57,6 +57,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.config import Settings
+from ..core.process_tuning import heavy_imports, settle_long_lived
 from ..core.screen import PhotoList, Ranking, Screen
 from . import desktop, jobs, prefs
 from .actions import PhotoActions
@@ -66,11 +67,11 @@ from .indexing import ElidedLabel, IndexingController, IndexStatus, SkippedFiles
 from .lazy import numpy as np
 from .offline import RelinkBar
 from .preview import PhotoPreview
-from .searchbar import ImageQuery, SearchBar, image_query_from_mime, line_icon
+from .searchbar import ImageQuery, SearchBar, image_extensions, image_query_from_mime, line_icon
 from .sidebar import Sidebar
 from .undo import UndoOffer
 from .widgets import Banner, EmptyState, app_icon, plural
-from .workers import Task, Throttle, heavy_imports, run_task, settle_long_lived
+from .workers import Task, Throttle, run_task
 
 # The engine (numpy, SQLite, Pillow, torch) is imported where it is used, on workers or after the
 # window has painted: importing it first would double the time to the first paint.
@@ -83,7 +84,7 @@ try:
     from shiboken6 import isValid as shiboken_valid
 except ImportError:  # pragma: no cover
 
-    def shiboken_valid(obj) -> bool:
+    def shiboken_valid(obj) -> bool:  # type: ignore[misc]  # shiboken's is `isValid(arg__1)`
         return obj is not None
 
 
@@ -117,7 +118,7 @@ class MainWindow(QMainWindow):
         self._closing = False
 
         # what is on screen: the photos, their order, the search and the filters (app/core/screen.py)
-        self.screen = Screen()
+        self.screen_model = Screen()
         # the folders the sidebar lists, and which are offline (it is rebuilt when they change)
         self._shown_folders: dict[int, Path] = {}
         self._shown_offline: dict = {}
@@ -274,7 +275,7 @@ class MainWindow(QMainWindow):
             trash=self.trash_selected,
             parent=self,
         )
-        common = dict(
+        common: dict[str, Any] = dict(
             library=lambda: self.library,
             run=partial(self._run, self.jobs),
             notify=self.notify,
@@ -311,7 +312,7 @@ class MainWindow(QMainWindow):
         self.indexer.photos_changed.connect(lambda: self.refresh_photos(new_only=True))  # while indexing
         self.indexer.finished.connect(self._index_finished)
         self.indexer.relink_offered.connect(self._offer_relink)
-        self.indexer.found.connect(lambda n: self.empty.adding and self.empty.show_adding(n))
+        self.indexer.found.connect(lambda n: self.empty.show_adding(n) if self.empty.adding else None)
         self.indexer.concepts_scored.connect(self.refresh_concepts)  # '#' works while text is read
         self.photo_actions.similar_requested.connect(self._find_similar)
         # the viewer's buttons are the photo actions; Ctrl+Z undoes a trash in it too
@@ -337,7 +338,14 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
+        self._build_file_menu(bar.addMenu("&File"))
+        self._build_edit_menu(bar.addMenu("&Edit"))
+        self._build_view_menu(bar.addMenu("&View"))
+        help_menu = bar.addMenu("&Help")
+        about = help_menu.addAction("&About PhotoSeek", self.show_about)
+        about.setMenuRole(QAction.MenuRole.AboutRole)
+
+    def _build_file_menu(self, file_menu: QMenu) -> None:
         self.add_folder_action = file_menu.addAction("&Add Folder…", self.add_folder_dialog)
         self.add_folder_action.setShortcut(QKeySequence.StandardKey.Open)
         file_menu.addSeparator()
@@ -350,10 +358,15 @@ class MainWindow(QMainWindow):
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.setMenuRole(QAction.MenuRole.QuitRole)
 
-        edit = bar.addMenu("&Edit")
+    def _build_edit_menu(self, edit: QMenu) -> None:
         # Undo Move to Trash / Remove Folder (app/ui/undo.py)
         self.undo = UndoOffer(
-            self, write=self._write, changed=self._after_change, failed=self._task_failed, put_back=self._put_back
+            self,
+            write=self._write,
+            changed=self._after_change,
+            failed=self._task_failed,
+            notify=self.notify,
+            put_back=self._put_back,
         )
         edit.addAction(self.undo.action)
         edit.addSeparator()
@@ -375,9 +388,9 @@ class MainWindow(QMainWindow):
         trash.triggered.connect(self.trash_selected)
         self.grid.addAction(trash)
 
-        view = bar.addMenu("&View")
+    def _build_view_menu(self, view: QMenu) -> None:
         larger = view.addAction("&Larger Thumbnails", lambda: self.zoom(1))
-        larger.setShortcuts([QKeySequence.StandardKey.ZoomIn, QKeySequence("Ctrl+=")])
+        larger.setShortcuts([QKeySequence(QKeySequence.StandardKey.ZoomIn), QKeySequence("Ctrl+=")])
         smaller = view.addAction("&Smaller Thumbnails", lambda: self.zoom(-1))
         smaller.setShortcut(QKeySequence.StandardKey.ZoomOut)
         reset = view.addAction("&Default Size", lambda: self.set_cell_size(prefs.DEFAULT_CELL))
@@ -402,10 +415,6 @@ class MainWindow(QMainWindow):
         self.good_only_action.setToolTip("Hide the search results below the line where the matches get weaker")
         self.good_only_action.toggled.connect(self.set_good_only)
         self.good_only_button.setDefaultAction(self.good_only_action)
-
-        help_menu = bar.addMenu("&Help")
-        about = help_menu.addAction("&About PhotoSeek", self.show_about)
-        about.setMenuRole(QAction.MenuRole.AboutRole)
 
     def _restore_geometry(self) -> None:
         store = prefs.qsettings()
@@ -507,7 +516,9 @@ class MainWindow(QMainWindow):
         """Load the model, then index. Folders given (or a library with folders and no photos yet,
         a first start cut short): their photos are catalogued and thumbnailed first, without the
         model, which loads beside it: photos in seconds, not after the model (20-75 s)."""
-        if self.indexer.queued_new_folders(self.screen.folders) or (self.screen.folders and not self.screen.records):
+        if self.indexer.queued_new_folders(self.screen_model.folders) or (
+            self.screen_model.folders and not self.screen_model.records
+        ):
             self._photos_first()
         self.load_model(then_index=True)  # indexes after the catalog pass (IndexingController.start)
 
@@ -642,12 +653,14 @@ class MainWindow(QMainWindow):
             self._task_failed(error)
             finished()
 
-        self._run(self.jobs, jobs.browse_job, library, self.screen.photos, new_only, on_result=done, on_error=failed)
+        self._run(
+            self.jobs, jobs.browse_job, library, self.screen_model.photos, new_only, on_result=done, on_error=failed
+        )
 
     def _photos_read(self, photos: PhotoList, base: PhotoList | None) -> bool:
         """A photo list from the catalog: on screen unless stale (then False)."""
-        previous = self.screen.photos
-        if not self.screen.photos_read(photos, base):
+        previous = self.screen_model.photos
+        if not self.screen_model.photos_read(photos, base):
             self._run(self.jobs, photos.dispose)
             return False
         if photos.offline is not self.grid_model.offline:
@@ -656,7 +669,7 @@ class MainWindow(QMainWindow):
             self._fill_sidebar()
         self._apply_view()
         same_photos = previous is not None and np.array_equal(previous.known, photos.known)
-        if self.screen.searching and not self.search_bar.is_empty() and not same_photos:
+        if self.screen_model.searching and not self.search_bar.is_empty() and not same_photos:
             self.run_search(self.search_bar.text(), live=True)  # results follow the library
         if previous is not None:  # nothing here refers to it any more: free it off this thread
             self._run(self.jobs, previous.dispose)
@@ -664,20 +677,20 @@ class MainWindow(QMainWindow):
 
     def _photos_removed(self, ids: list[int], generation: int) -> None:
         """Photos left the catalog (the trash, a folder removed): off the screen at once."""
-        previous = self.screen.photos_removed(ids, generation)
+        previous = self.screen_model.photos_removed(ids, generation)
         self._apply_view()
-        if self.screen.searching and not self.search_bar.is_empty():
+        if self.screen_model.searching and not self.search_bar.is_empty():
             self.run_search(self.search_bar.text(), live=True)  # results follow the library
         if previous is not None:
             self._run(self.jobs, previous.dispose)
 
     def _fill_sidebar(self) -> None:
-        self._shown_folders, self._shown_offline = self.screen.folders, self.screen.offline
-        self.side.set_folders(self.screen.folders, self.screen.folder, self.screen.offline)
-        self.screen.choose_folder(self.side.chosen_folder())
+        self._shown_folders, self._shown_offline = self.screen_model.folders, self.screen_model.offline
+        self.side.set_folders(self.screen_model.folders, self.screen_model.folder, self.screen_model.offline)
+        self.screen_model.choose_folder(self.side.chosen_folder())
 
     def _folder_chosen(self, folder_id: int | None) -> None:
-        self.screen.choose_folder(folder_id)
+        self.screen_model.choose_folder(folder_id)
         self._apply_view()
         self.grid.scrollToTop()
 
@@ -686,12 +699,14 @@ class MainWindow(QMainWindow):
 
     def _apply_view(self) -> None:
         """Show what the screen model says: its photos in its order, its good-matches divider."""
-        shown = self.screen.shown()
+        shown = self.screen_model.shown()
         if shown is None:  # nothing read yet
             return
-        records = self.screen.records
+        records = self.screen_model.records
         changed = records is not self.grid_model.records()
-        self.grid_model.set_order(shown.order, records if changed else None, self.screen.known if changed else None)
+        self.grid_model.set_order(
+            shown.order, records if changed else None, self.screen_model.known if changed else None
+        )
         self.grid_model.set_good_count(shown.good_count)
         self.grid.set_empty_text(self._empty_text())
         self.grid.viewport().update()
@@ -700,10 +715,10 @@ class MainWindow(QMainWindow):
 
     def _empty_text(self) -> str:
         """What the grid says with no photo to show: a folder (or library) with none yet."""
-        if self.screen.searching or not self.screen.folders:
+        if self.screen_model.searching or not self.screen_model.folders:
             return ""
-        folders = self.screen.folders
-        chosen = folders.get(self.screen.folder) if self.screen.folder is not None else None
+        folders = self.screen_model.folders
+        chosen = folders.get(self.screen_model.folder) if self.screen_model.folder is not None else None
         if chosen is None and len(folders) == 1:
             chosen = next(iter(folders.values()))
         where = chosen.name if chosen is not None else "your folders"
@@ -712,13 +727,13 @@ class MainWindow(QMainWindow):
     def _show_empty(self) -> bool:
         """The empty state: "Adding Pictures…" while given folders are listed and none of their
         photos is in yet; the onboarding page when there is no library at all."""
-        if self.screen.records:
+        if self.screen_model.records:
             return False
         if self.indexer.adding or self.indexer.has_queued_folders:
             if not self.empty.adding:
                 self.empty.show_adding()
             return True
-        if self.screen.has_library():
+        if self.screen_model.has_library():
             return False
         if self.empty.adding:  # the folders given could not be added
             self.empty.show_welcome()
@@ -726,11 +741,11 @@ class MainWindow(QMainWindow):
 
     def _update_count(self) -> None:
         n = self.grid_model.rowCount()
-        ranking = self.screen.ranking
+        ranking = self.screen_model.ranking
         if ranking is not None:
             text = plural(n, "result") + f" · {ranking.seconds * 1000:.0f} ms"
             good = self.grid_model.good_count
-            if good == 0 and self.screen.good_only:  # good matches only, and there are none
+            if good == 0 and self.screen_model.good_only:  # good matches only, and there are none
                 what = self.search_bar.text() or "this picture"
                 text = f"No clear matches for “{what}” — showing all · " + text
             elif good is not None:
@@ -747,7 +762,7 @@ class MainWindow(QMainWindow):
             self.status_label.setToolTip(text + "\n" + "\n".join(ranking.hints))
         # (with no good match it would show nothing, unless it is on and has to be turned off)
         good_total = ranking.good_count if ranking is not None else None
-        self.good_only_button.setVisible(good_total is not None and (good_total > 0 or self.screen.good_only))
+        self.good_only_button.setVisible(good_total is not None and (good_total > 0 or self.screen_model.good_only))
         self._fit_status()
 
     def _fit_status(self) -> None:
@@ -781,12 +796,12 @@ class MainWindow(QMainWindow):
             return
         if not self._when_open(lambda: self.run_search(self.search_bar.text())):
             return
-        seq, library = self.screen.search_started(), self.library
+        seq, library = self.screen_model.search_started(), self.library
         if not live:
             self.status_label.setText("Searching…")
 
         def done(ranking: Ranking):
-            if not self.screen.search_done(ranking):  # a newer query was issued: never let an old one win
+            if not self.screen_model.search_done(ranking):  # a newer query was issued: never let an old one win
                 return
             self._apply_view()
             if not live:
@@ -797,7 +812,7 @@ class MainWindow(QMainWindow):
             self.search_finished.emit(ranking.seq)
 
         def failed(error):
-            if seq != self.screen.query_seq:
+            if seq != self.screen_model.query_seq:
                 return
             if jobs.is_model_unavailable(error):
                 self.status_label.setText("Search needs a model")
@@ -813,17 +828,17 @@ class MainWindow(QMainWindow):
             jobs.search_job,
             library,
             seq,
-            lambda: self.screen.query_seq,
+            lambda: self.screen_model.query_seq,
             text,
             image,
-            self.screen.known,
+            self.screen_model.known,
             on_result=done,
             on_error=failed,
         )
 
     def clear_search(self) -> None:
-        searching = self.screen.searching
-        self.screen.search_cleared()
+        searching = self.screen_model.searching
+        self.screen_model.search_cleared()
         self.side.clear_saved_selection()
         if not searching:
             self._update_count()
@@ -832,7 +847,7 @@ class MainWindow(QMainWindow):
         self.grid.scrollToTop()
 
     def _escape(self) -> None:
-        if not self.search_bar.is_empty() or self.screen.searching:
+        if not self.search_bar.is_empty() or self.screen_model.searching:
             self.search_bar.clear()
         else:
             self.grid.clearSelection()
@@ -846,14 +861,16 @@ class MainWindow(QMainWindow):
                 jobs.read_image,
                 source,
                 QSize(176, 176),  # the chip shows its centre square
-                on_result=lambda image: self.search_bar.image_query is query and self.search_bar.set_chip_thumb(image),
+                on_result=lambda image: (
+                    self.search_bar.set_chip_thumb(image) if self.search_bar.image_query is query else None
+                ),
                 on_error=lambda e: None,
             )
         self.search_bar.search_now()
 
     def handle_mime(self, mime) -> None:
         """A drop or a paste: folders join the library, a picture becomes the query."""
-        query, folders = image_query_from_mime(mime, jobs.image_extensions())
+        query, folders = image_query_from_mime(mime, image_extensions())
         if folders:
             self.add_folders(folders)
         elif query is not None:
@@ -873,9 +890,9 @@ class MainWindow(QMainWindow):
         if self.good_only_action.isChecked() != on:
             self.good_only_action.setChecked(on)  # comes back here through `toggled`
             return
-        self.screen.set_good_only(on)
+        self.screen_model.set_good_only(on)
         self.good_only_button.setText("Showing Good Matches" if on else "Show Only Good Matches")
-        if self.screen.searching:
+        if self.screen_model.searching:
             self._apply_view()
 
     def search_concept(self, name: str) -> None:
@@ -919,7 +936,7 @@ class MainWindow(QMainWindow):
         """Bring the library up to date (incremental); queued if a run is already going."""
         if self._closing:
             return
-        if self.library is not None and self.indexer.queued_new_folders(self.screen.folders):
+        if self.library is not None and self.indexer.queued_new_folders(self.screen_model.folders):
             self._photos_first()  # (a folder added while the model loads)
         self.indexer.start(self.library)
 
@@ -944,7 +961,7 @@ class MainWindow(QMainWindow):
         if not self.indexer.running and not isinstance(result, BaseException):
             self.refresh_concepts()  # new photos: score them against the concepts, in the background
         self.indexing_finished.emit(result)
-        if self.screen.searching and not self.search_bar.is_empty() and not self.indexer.running:
+        if self.screen_model.searching and not self.search_bar.is_empty() and not self.indexer.running:
             self.run_search(self.search_bar.text())
 
     def _offer_relink(self, old: str, new: str, photos: int) -> None:
@@ -1014,7 +1031,7 @@ class MainWindow(QMainWindow):
         self.notify(f"Adding {', '.join(Path(p).name for p in paths)}…")
 
     def remove_folder(self, folder_id: int, confirm: bool = True) -> None:
-        path = self.screen.folders.get(folder_id)
+        path = self.screen_model.folders.get(folder_id)
         if path is None:
             return
         if confirm and not desktop.confirm(
@@ -1024,7 +1041,7 @@ class MainWindow(QMainWindow):
             "PhotoSeek just stops showing and searching them.",
         ):
             return
-        if self.screen.folder == folder_id:
+        if self.screen_model.folder == folder_id:
             self.select_folder(None)
 
         library = self.library
@@ -1119,20 +1136,20 @@ class MainWindow(QMainWindow):
     ) -> None:
         """Send photos to the trash (writer thread); they leave the screen once they are gone.
         `then(gone ids, failures)` runs after."""
-        self.screen.photos_leaving(ids)  # off the screen at once; back if they cannot go
+        self.screen_model.photos_leaving(ids)  # off the screen at once; back if they cannot go
         self._apply_view()
         library = self.library
 
         def done(result):
             gone, failures, generation, receipt = result
-            self.screen.photos_stayed(set(ids) - set(gone))
+            self.screen_model.photos_stayed(set(ids) - set(gone))
             self._photos_removed(gone, generation)
             self.undo.offer(library, receipt)  # "3 photos moved to the trash · Undo"
             if then is not None:
                 then(gone, failures)
 
         def error(e: BaseException):
-            self.screen.photos_stayed(ids)
+            self.screen_model.photos_stayed(ids)
             self._apply_view()
             (failed or self._task_failed)(e)
 
@@ -1185,7 +1202,7 @@ class MainWindow(QMainWindow):
             "thumb_size": s.thumb_size,
             "decode_threads": s.decode_threads,
             "ocr": s.ocr,
-            "folders": [str(p) for p in self.screen.folders.values()],
+            "folders": [str(p) for p in self.screen_model.folders.values()],
         }
 
     def open_settings(self) -> None:
@@ -1215,7 +1232,7 @@ class MainWindow(QMainWindow):
         model_changed = (new_settings.model, new_settings.pretrained) != (self.settings.model, self.settings.pretrained)
         if "folders" in values:
             wanted = [str(Path(p).expanduser().resolve()) for p in values["folders"]]
-            current = {str(p): fid for fid, p in self.screen.folders.items()}
+            current = {str(p): fid for fid, p in self.screen_model.folders.items()}
             for path, fid in current.items():
                 if path not in wanted:
                     self.remove_folder(fid, confirm=False)

@@ -8,14 +8,12 @@ cannot flood the event loop.
 
 from __future__ import annotations
 
-import gc
 import logging
 import threading
 import time
 import traceback
 import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 # PySide makes a Qt class's Python type the first time it is used, and two threads doing that at
@@ -147,46 +145,3 @@ class Throttle:
                 return
             self._last = now
         self.sink(value)
-
-
-def settle_long_lived() -> None:
-    """Call after loading something that lives as long as the window (the model, a photo list):
-    the cyclic garbage collector stops walking what exists now. Its full passes over a 100k-photo
-    library and the model's modules took up to 0.8 s, holding the interpreter, so the window froze.
-    Young garbage is collected first so that none is kept; frozen objects are still freed as usual
-    when nothing refers to them any more. Inside `heavy_imports` it is left to their end."""
-    with _importing_lock:
-        importing = _importing > 0
-    if not importing:
-        gc.collect(1)
-        gc.freeze()
-
-
-_importing = 0  # threads inside `heavy_imports`
-_importing_lock = threading.Lock()
-_collector_was_on = True
-
-
-@contextmanager
-def heavy_imports() -> Iterator[None]:
-    """Around the first import of big modules (the engine, torch, open_clip): the cyclic collector
-    waits, then everything is frozen. While the heap grows, a full pass comes at every quarter of
-    growth and walks it all holding the interpreter: eight passes of 15-187 ms froze the window
-    while a 100k library and its model loaded. Frozen without collecting first, as a young
-    collection of all that is one 330 ms pause; what the imports leave in cycles (about 11,000
-    objects, 8 MB) is kept, once."""
-    global _importing, _collector_was_on
-    with _importing_lock:
-        if _importing == 0:
-            _collector_was_on = gc.isenabled()
-            gc.disable()
-        _importing += 1
-    try:
-        yield
-    finally:
-        with _importing_lock:
-            _importing -= 1
-            if _importing == 0:
-                if _collector_was_on:
-                    gc.enable()
-                gc.freeze()

@@ -27,8 +27,9 @@ def test_the_engine_imports_no_qt():
 
 def test_the_import_contracts_are_kept():
     """Layers (the window over the engine; inside it the library over search and organize, over
-    ingest, model, store and the shared helpers), no cycles, no Qt: read from the source."""
+    ingest, model, store and the shared helpers; the window's parts over the widgets they use), no
+    cycles, no Qt: read from the source."""
     code = "import sys; from importlinter.cli import lint_imports; sys.exit(lint_imports(no_cache=True, no_logo=True))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "BROKEN" not in out.stdout and out.stdout.count("KEPT") == 4, out.stdout
+    assert "BROKEN" not in out.stdout and out.stdout.count("KEPT") == 6, out.stdout

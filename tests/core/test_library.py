@@ -302,10 +302,10 @@ def test_a_photo_gone_between_the_first_scan_and_its_decode_gets_no_row(library,
 
 
 def test_a_run_with_work_gives_freed_memory_back(library, photos, monkeypatch):
-    from app.core.ingest import allocator
+    from app.core import process_tuning
 
     calls = []
-    monkeypatch.setattr(allocator, "release_free_memory", lambda: calls.append(1))
+    monkeypatch.setattr(process_tuning, "release_free_memory", lambda: calls.append(1))
     library.update([photos])
     assert calls == [1]
     library.update()  # nothing to do: nothing freed

@@ -166,7 +166,7 @@ def test_the_status_bar_fits_a_narrow_window_most_important_first(qtbot, indexed
     window.statusBar().clearMessage()  # ("Added 24 photos": a message hides the status text meanwhile)
     _search(qtbot, window, "-red")  # a query with a note about how it was read
     text = window.status_label.text()
-    assert window.screen.ranking.hints and text.startswith(f"{window.grid_model.rowCount()} results")
+    assert window.screen_model.ranking.hints and text.startswith(f"{window.grid_model.rowCount()} results")
     bar = window.statusBar()
     shown = [w for w in bar.children() if isinstance(w, QWidget) and w.isVisible()]
     assert window.status_label in shown and len(shown) > 2
@@ -397,7 +397,7 @@ def test_a_lone_hash_keeps_the_grid_while_the_concepts_are_offered(qtbot, indexe
     with qtbot.assertNotEmitted(bar.search_requested, wait=1000):  # (4 times the typing pause)
         qtbot.keyClicks(bar.edit, "#")
         assert bar.completer.popup().isVisible()
-    assert window.grid_model.ids() == before and window.screen.ranking is None
+    assert window.grid_model.ids() == before and window.screen_model.ranking is None
     with qtbot.waitSignal(window.search_finished, timeout=20000):  # Esc closes the list: "#" is searched
         qtbot.keyClick(bar.completer.popup(), Qt.Key.Key_Escape)
 

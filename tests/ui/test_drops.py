@@ -102,4 +102,4 @@ def test_a_folder_dropped_on_the_field_joins_the_library(qtbot, window, shapes):
     drop = _drop(window.search_bar.edit, _urls(QUrl.fromLocalFile(str(shapes))))
     assert drop.isAccepted() and drop.dropAction() == Qt.DropAction.CopyAction
     assert window.search_bar.edit.text() == "" and window.search_bar.image_query is None
-    qtbot.waitUntil(lambda: shapes.resolve() in window.screen.folders.values(), timeout=30000)
+    qtbot.waitUntil(lambda: shapes.resolve() in window.screen_model.folders.values(), timeout=30000)

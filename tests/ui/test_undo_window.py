@@ -67,14 +67,14 @@ def test_trash_three_then_ctrl_z_puts_them_back_in_the_grid_and_in_search(qtbot,
 
 def test_a_removed_folder_comes_back_with_undo(qtbot, indexed, shapes):
     window = indexed
-    [folder_id] = window.screen.folders
+    [folder_id] = window.screen_model.folders
     window.remove_folder(folder_id, confirm=False)
     qtbot.waitUntil(lambda: window.grid_model.rowCount() == 0 and window.undo.label.isVisible())
     assert window.undo.label.text().startswith("“shapes” removed from the library")
     assert window.undo.action.text() == "Undo Remove Folder"
     window.undo.action.trigger()  # Edit > Undo
     qtbot.waitUntil(lambda: window.grid_model.rowCount() == N_SHAPES, timeout=20000)
-    assert window.screen.folders == {folder_id: shapes.resolve()}
+    assert window.screen_model.folders == {folder_id: shapes.resolve()}
     assert _reindex(qtbot, window).embedded == 0
 
 

@@ -294,7 +294,7 @@ def test_a_slow_old_query_never_overwrites_a_newer_one(qtbot, indexed, monkeypat
     assert window.grid_model.paths() == expected
     qtbot.wait(1200)  # the slow one has come back by now, and was dropped
     assert window.grid_model.paths() == expected
-    assert newest.args == [window.screen.query_seq]
+    assert newest.args == [window.screen_model.query_seq]
 
 
 def test_thumbnail_size_from_the_slider_and_ctrl_wheel(qtbot, indexed):

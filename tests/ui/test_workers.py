@@ -7,7 +7,7 @@ import os
 from PySide6.QtCore import QThreadPool
 
 from app.core.store.catalog import Catalog
-from app.ui.workers import heavy_imports, run_task, settle_long_lived
+from app.ui.workers import run_task
 
 
 def test_jobs_on_a_pool_thread_reuse_its_catalog_connection(qtbot, tmp_path):
@@ -31,24 +31,6 @@ def test_jobs_on_a_pool_thread_reuse_its_catalog_connection(qtbot, tmp_path):
     assert all(conn is used[0] for conn in used)
     assert used[0] is not catalog.db  # the GUI thread has its own
     catalog.close()
-
-
-def test_the_collector_waits_for_heavy_imports_then_freezes_what_they_made():
-    import gc
-
-    frozen = gc.get_freeze_count()
-    try:
-        with heavy_imports():
-            with heavy_imports():  # a second job importing at the same time
-                made = [[i] for i in range(1000)]
-            assert not gc.isenabled()  # the first one is still importing
-            settle_long_lived()  # left to the end of the imports: no collection now
-            assert gc.get_freeze_count() == frozen
-        assert gc.isenabled()
-        assert gc.get_freeze_count() >= frozen + len(made)
-    finally:
-        gc.enable()
-        gc.unfreeze()  # the test session's objects are collectable again
 
 
 WORKER_CALLS = r"""

@@ -328,6 +328,7 @@ def decode(
                 _draft(im, fmt, min_side, thumb_size)
                 # The pixels about to be decoded (draft() set the size a JPEG decodes at) wait for
                 # room in the budget; the reduced picture that comes out is small.
+                # Nested 4 deep on purpose: the file, the warnings filter and the pixel budget are held just this long.
                 with budget.hold(im.size[0] * im.size[1]) if budget is not None else nullcontext():
                     exif = _exif_of(im)  # a PNG's reads every pixel: its EXIF chunk may follow them
                     orientation = exif.get(0x0112, 1) if exif else 1

@@ -22,11 +22,12 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import process_tuning
 from ..config import Settings
 from ..model.embedder import Embedder
 from ..names import from_db, to_db
 from ..store.catalog import OK, SKIPPED, Catalog, FileRecord
-from . import allocator, imaging, phash, scanner
+from . import imaging, phash, scanner
 from .pixel_budget import PixelBudget
 
 log = logging.getLogger(__name__)
@@ -396,17 +397,24 @@ class Indexer:
             if not _file_error(e):
                 raise
             log.warning("a batch of %d photos could not be written (%s); writing them one by one", len(pairs), e)
-            added = []
-            for pair in pairs:
-                try:
-                    added += self._commit([pair], report)
-                except Exception as e:
-                    if not _file_error(e):
-                        raise
-                    log.warning("cannot record %s in the catalog: %s", pair[0].disk.path, e)
-                    report.skipped.append((pair[0].disk.path, f"cannot record it in the catalog: {e}"))
+            added = self._commit_one_by_one(pairs, report)
         if added:
             self.on_vectors(np.array([i for i, _ in added], dtype=np.int64), np.stack([v for _, v in added]))
+
+    def _commit_one_by_one(
+        self, pairs: list[tuple[_Decoded, np.ndarray | None]], report: IndexReport
+    ) -> list[tuple[int, np.ndarray]]:
+        """Each photo in its own transaction, the ones whose data breaks it reported as skipped."""
+        added = []
+        for pair in pairs:
+            try:
+                added += self._commit([pair], report)
+            except Exception as e:
+                if not _file_error(e):
+                    raise
+                log.warning("cannot record %s in the catalog: %s", pair[0].disk.path, e)
+                report.skipped.append((pair[0].disk.path, f"cannot record it in the catalog: {e}"))
+        return added
 
     def _commit(
         self, pairs: list[tuple[_Decoded, np.ndarray | None]], report: IndexReport
@@ -448,13 +456,24 @@ class Indexer:
         progress(Progress(0, 0, 0.0, "", "scanning"))
         plan = self._scan(folders, report, lambda n: progress(Progress(n, 0, 0.0, "", "scanning")))
         self._apply(plan)
-        report.new, report.changed = plan.new_count, plan.changed_count
-        report.moved, report.copied = len(plan.moved), len(plan.copied)
-        report.removed, report.unchanged = len(plan.removed), plan.unchanged
-        report.touched = len(plan.touched)
-        report.skipped += plan.unreadable
+        _count_plan(plan, report)
+        total = len(plan.to_process)
+        self._process(plan.to_process, report, progress, control)
+        if plan.removed or plan.changed_count:
+            self.catalog.prune_embeddings()
+        if total:  # what the run freed (decoded photos, batches) stays resident otherwise
+            process_tuning.release_free_memory()
+        report.seconds = time.monotonic() - started
+        return report
 
-        work = plan.to_process
+    def _process(
+        self,
+        work: list[tuple[scanner.DiskFile, str | None]],
+        report: IndexReport,
+        progress: Callable[[Progress], None],
+        control: Control,
+    ) -> None:
+        """Decode, embed and commit the photos to process, in catalog order, work in flight bounded."""
         total = len(work)
         batch_size = max(1, self.settings.batch_size)
         threads = max(1, self.settings.decode_threads)
@@ -462,26 +481,10 @@ class Indexer:
         lanes = self.embedder.lanes if self.embedder is not None else 1
         first = self.embedder.first_batch if self.embedder is not None else None
         sizes = deque(batch_sizes(total, batch_size, lanes, first))
-        batch: list[_Decoded] = []
-        written = 0
         pending: deque = deque()  # decodes in flight, in catalog order
-        embedding: deque = deque()  # (batch, its vectors to come), oldest first
         next_item = 0
         run_started = time.monotonic()
         phase = "indexing" if self.embedder is not None else "adding"  # without a model: thumbnails only
-
-        def write_oldest() -> str:
-            """Commit the oldest batch out (waiting for its vectors); returns its last photo."""
-            nonlocal written
-            items, vectors = embedding.popleft()
-            self._write(items, vectors.result(), report)
-            written += len(items)
-            return items[-1].disk.path
-
-        def write_ready(in_flight: int) -> None:
-            """Commit embedded batches, oldest first, waiting while more than `in_flight` are out."""
-            while embedding and (len(embedding) > in_flight or embedding[0][1].done()):
-                write_oldest()
 
         with (
             ThreadPoolExecutor(max_workers=threads, thread_name_prefix="decode") as pool,
@@ -491,6 +494,8 @@ class Indexer:
             if total and self.embedder is not None:
                 side_by_side.enter_context(self.embedder.side_by_side(lanes))
                 pool.submit(self.embedder.quantise_now)  # alongside the first decodes, not before them
+            out = _Outbox(self, model_lanes, lanes, sizes, report, progress, total, phase, run_started)
+            # Nested 4 deep: two pools and the lanes' thread share are held for the loop; try cancels what is left.
             try:
                 while next_item < total or pending:
                     if control.checkpoint():
@@ -500,27 +505,77 @@ class Indexer:
                         f, fp = work[next_item]
                         pending.append(pool.submit(self.prepare, f, fp))
                         next_item += 1
-                    item = pending.popleft().result()
-                    batch.append(item)
-                    if len(batch) == sizes[0]:
-                        embedding.append((batch, model_lanes.submit(self._embed, batch)))
-                        sizes.popleft()
-                        batch = []
-                    write_ready(in_flight=lanes)  # each lane embeds a batch; one more waits, so no lane idles
-                    elapsed = max(1e-6, time.monotonic() - run_started)
-                    progress(Progress(written, total, written / elapsed, item.disk.path, phase))
-                if batch:  # cancelled mid-batch: keep what was decoded
-                    embedding.append((batch, model_lanes.submit(self._embed, batch)))
-                while embedding:  # the batches still out, each reported as it is committed
-                    last = write_oldest()
-                    elapsed = max(1e-6, time.monotonic() - run_started)
-                    progress(Progress(written, total, written / elapsed, last, phase))
+                    out.add(pending.popleft().result())
+                out.finish()
             finally:
                 for fut in pending:
                     fut.cancel()
-        if plan.removed or plan.changed_count:
-            self.catalog.prune_embeddings()
-        if total:  # what the run freed (decoded photos, batches) stays resident otherwise
-            allocator.release_free_memory()
-        report.seconds = time.monotonic() - started
-        return report
+
+
+def _count_plan(plan: scanner.ScanPlan, report: IndexReport) -> None:
+    """What the scan found, into the run's report."""
+    report.new, report.changed = plan.new_count, plan.changed_count
+    report.moved, report.copied = len(plan.moved), len(plan.copied)
+    report.removed, report.unchanged = len(plan.removed), plan.unchanged
+    report.touched = len(plan.touched)
+    report.skipped += plan.unreadable
+
+
+class _Outbox:
+    """A run's decoded photos on their way to the catalog: gathered into batches, embedded on the
+    model lanes, committed oldest first, each commit reported as progress."""
+
+    def __init__(
+        self,
+        indexer: Indexer,
+        model_lanes: ThreadPoolExecutor,
+        lanes: int,
+        sizes: deque,
+        report: IndexReport,
+        progress: Callable[[Progress], None],
+        total: int,
+        phase: str,
+        run_started: float,
+    ) -> None:
+        self.indexer, self.model_lanes, self.lanes, self.sizes = indexer, model_lanes, lanes, sizes
+        self.report, self.progress, self.total, self.phase = report, progress, total, phase
+        self.run_started = run_started
+        self.batch: list[_Decoded] = []
+        self.embedding: deque = deque()  # (batch, its vectors to come), oldest first
+        self.written = 0
+
+    def add(self, item: _Decoded) -> None:
+        """One decoded photo, in catalog order."""
+        self.batch.append(item)
+        if len(self.batch) == self.sizes[0]:
+            self._send()
+            self.sizes.popleft()
+        self.write_ready(in_flight=self.lanes)  # each lane embeds a batch; one more waits, so no lane idles
+        self._report(item.disk.path)
+
+    def finish(self) -> None:
+        """Commit what is left, the batches still out each reported as it is committed."""
+        if self.batch:  # cancelled mid-batch: keep what was decoded
+            self._send()
+        while self.embedding:
+            self._report(self.write_oldest())
+
+    def _send(self) -> None:
+        self.embedding.append((self.batch, self.model_lanes.submit(self.indexer._embed, self.batch)))
+        self.batch = []
+
+    def write_oldest(self) -> str:
+        """Commit the oldest batch out (waiting for its vectors); returns its last photo."""
+        items, vectors = self.embedding.popleft()
+        self.indexer._write(items, vectors.result(), self.report)
+        self.written += len(items)
+        return items[-1].disk.path
+
+    def write_ready(self, in_flight: int) -> None:
+        """Commit embedded batches, oldest first, waiting while more than `in_flight` are out."""
+        while self.embedding and (len(self.embedding) > in_flight or self.embedding[0][1].done()):
+            self.write_oldest()
+
+    def _report(self, path: str) -> None:
+        elapsed = max(1e-6, time.monotonic() - self.run_started)
+        self.progress(Progress(self.written, self.total, self.written / elapsed, path, self.phase))

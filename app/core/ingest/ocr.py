@@ -25,7 +25,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from PIL import Image
 
@@ -145,6 +145,23 @@ def shared_engine(threads: int | None = None) -> OcrEngine:
         return _shared
 
 
+def _text_of(engine: OcrEngine, path: str, decoding: Future) -> str | None:
+    """The text in a photo being decoded: "" when it cannot be read, None when it is gone (or on a
+    drive that is not plugged in), so that a later pass reads it."""
+    try:
+        return engine.read(decoding.result())
+    except imaging.ImageError as e:
+        if not os.path.exists(path):  # gone, or on a drive that is not plugged in: later
+            return None
+        log.info("cannot read the text of %s: %s", path, e)
+        return ""
+    except OcrUnavailable:
+        raise
+    except Exception as e:  # noqa: BLE001 - one odd photo must not stop the pass
+        log.warning("text recognition failed on %s: %s", path, e)
+        return ""
+
+
 def read_library(
     catalog,
     settings,
@@ -175,6 +192,7 @@ def read_library(
 
     # One decoder thread keeps the next photo ready while the engine reads this one.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ocr-decode") as pool:
+        # Nested 4 deep: the decoder pool is held for the loop; try stores the last batch, however it ends.
         try:
             for _ in range(2):
                 submit(pool)
@@ -183,18 +201,9 @@ def read_library(
                     break
                 fingerprint, path, future = queue.popleft()
                 submit(pool)
-                try:
-                    text = engine.read(future.result())
-                except imaging.ImageError as e:
-                    if not os.path.exists(path):  # gone, or on a drive that is not plugged in: later
-                        continue
-                    log.info("cannot read the text of %s: %s", path, e)
-                    text = ""
-                except OcrUnavailable:
-                    raise
-                except Exception as e:  # noqa: BLE001 - one odd photo must not stop the pass
-                    log.warning("text recognition failed on %s: %s", path, e)
-                    text = ""
+                text = _text_of(engine, path, future)
+                if text is None:
+                    continue
                 batch.append((fingerprint, text))
                 done += 1
                 if len(batch) >= BATCH:

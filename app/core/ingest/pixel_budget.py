@@ -15,8 +15,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from .. import process_tuning
 from ..config import DEFAULT_PIXELS
-from . import allocator
 
 # glibc keeps a freed picture in the heap of the thread that decoded it, for that thread's next
 # one: a big picture's pixels go back to the system when they are given back here.
@@ -45,7 +45,7 @@ class PixelBudget:
 
     def release(self, taken: int) -> None:
         if taken >= TRIM_PIXELS:
-            allocator.release_free_memory()
+            process_tuning.release_free_memory()
         with self._free:
             self.held -= taken
             self._free.notify_all()

@@ -113,6 +113,7 @@ def walk(
             name = entry.name
             if name.startswith("."):
                 continue
+            # Nested 5 deep: a generator walks folders with a stack; one unreadable entry must not stop it.
             try:
                 if entry.is_dir(follow_symlinks=True):
                     target = os.path.realpath(entry.path)
@@ -197,14 +198,7 @@ def plan(
         f.path for f in disk if (row := by_path.get(f.path)) is not None and row.size == f.size and row.mtime == f.mtime
     }
     fingerprints, result.unreadable = _fingerprints([f for f in disk if f.path not in same], hasher, workers)
-    on_disk = {f.path for f in disk}
-    gone = {r.path: r for r in known if r.path not in on_disk}
-    gone_by_fp: dict[str, list[FileRecord]] = {}
-    for r in gone.values():
-        gone_by_fp.setdefault(r.fingerprint, []).append(r)
-    live_by_fp = {r.fingerprint: r for r in elsewhere}
-    live_by_fp.update((r.fingerprint, r) for r in known if r.path in on_disk)
-
+    gone, gone_by_fp, live_by_fp = _gone_and_live(disk, known, elsewhere)
     for f in disk:
         row = by_path.get(f.path)
         if f.path in same:
@@ -216,26 +210,60 @@ def plan(
         if fp is None:  # unreadable: logged
             continue
         if row is not None:
-            if fp == row.fingerprint:
-                result.touched.append((row, f))
-                if row.status == "ok" and fp not in embedded:
-                    result.to_process.append((f, fp))
-            else:
-                result.changed_count += 1
-                result.to_process.append((f, fp))
-            continue
-        if gone_by_fp.get(fp):
-            old = gone_by_fp[fp].pop()
-            del gone[old.path]
-            result.moved.append((old, f))
-            if old.status == "ok" and fp not in embedded:
-                result.to_process.append((f, fp))
-            continue
-        twin = live_by_fp.get(fp)
-        if twin is not None and (twin.status == "skipped" or fp in embedded):
-            result.copied.append((twin, f))
-            continue
-        result.new_count += 1
-        result.to_process.append((f, fp))  # an identical new file too: each gets its own full row
+            _known_path(result, row, f, fp, embedded)
+        else:
+            _new_path(result, f, fp, embedded, gone, gone_by_fp, live_by_fp)
     result.removed = list(gone.values())
     return result
+
+
+def _gone_and_live(
+    disk: list[DiskFile], known: list[FileRecord], elsewhere: list[FileRecord] | tuple
+) -> tuple[dict[str, FileRecord], dict[str, list[FileRecord]], dict[str, FileRecord]]:
+    """The rows whose path is gone from disk (by path, and by fingerprint), and the rows still
+    there or out of reach, by fingerprint (the content a new path may be a copy of)."""
+    on_disk = {f.path for f in disk}
+    gone = {r.path: r for r in known if r.path not in on_disk}
+    gone_by_fp: dict[str, list[FileRecord]] = {}
+    for r in gone.values():
+        gone_by_fp.setdefault(r.fingerprint, []).append(r)
+    live_by_fp = {r.fingerprint: r for r in elsewhere}
+    live_by_fp.update((r.fingerprint, r) for r in known if r.path in on_disk)
+    return gone, gone_by_fp, live_by_fp
+
+
+def _known_path(result: ScanPlan, row: FileRecord, f: DiskFile, fp: str, embedded: set[str]) -> None:
+    """A path the catalog has whose size or mtime changed: touched (same content) or changed."""
+    if fp == row.fingerprint:
+        result.touched.append((row, f))
+        if row.status == "ok" and fp not in embedded:
+            result.to_process.append((f, fp))
+    else:
+        result.changed_count += 1
+        result.to_process.append((f, fp))
+
+
+def _new_path(
+    result: ScanPlan,
+    f: DiskFile,
+    fp: str,
+    embedded: set[str],
+    gone: dict[str, FileRecord],
+    gone_by_fp: dict[str, list[FileRecord]],
+    live_by_fp: dict[str, FileRecord],
+) -> None:
+    """A path the catalog lacks: a move (its content left another path), a copy of known content,
+    or a new photo."""
+    if gone_by_fp.get(fp):
+        old = gone_by_fp[fp].pop()
+        del gone[old.path]
+        result.moved.append((old, f))
+        if old.status == "ok" and fp not in embedded:
+            result.to_process.append((f, fp))
+        return
+    twin = live_by_fp.get(fp)
+    if twin is not None and (twin.status == "skipped" or fp in embedded):
+        result.copied.append((twin, f))
+        return
+    result.new_count += 1
+    result.to_process.append((f, fp))  # an identical new file too: each gets its own full row

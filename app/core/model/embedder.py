@@ -14,21 +14,20 @@ import os
 import threading
 import warnings
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
 import numpy as np
 
+from .. import process_tuning
 from . import export_files, model_config, weights
 from .pixels import prepare_picture
 from .weights import DownloadProgress, ModelUnavailable  # noqa: F401 (the engine's names for them)
 
 log = logging.getLogger(__name__)
-_threads_lock = threading.Lock()  # Embedder.side_by_side: who is inside, torch's thread count before
-_side_by_side_users, _threads_before = 0, 0
 FIDELITY_SAMPLE = 8  # photos of the first batch on which int8 is compared with float32 (precision "auto")
 
 
@@ -215,7 +214,7 @@ class Embedder:
         """Image tensors [B, 3, H, W] (already preprocessed) -> unit vectors float32 [B, D]."""
         import torch
 
-        _all_threads()
+        process_tuning.all_torch_threads()
         with torch.inference_mode():
             batch = batch.to(self.device)
             if self._fast_visual is None:
@@ -231,32 +230,12 @@ class Embedder:
     @property
     def lanes(self) -> int:
         """How many image batches to embed side by side on this machine (`side_by_side`)."""
-        import torch
+        return process_tuning.embedding_lanes(self.device)
 
-        threads = _threads_before if _side_by_side_users else torch.get_num_threads()
-        return 2 if self.device == "cpu" and threads >= 2 else 1
-
-    @contextmanager
-    def side_by_side(self, lanes: int) -> Iterator[None]:
-        """While inside, `lanes` image batches may be embedded at once from as many threads, each
-        on its share of the cores. On 2 cores two batches on one thread each embed 24-29 photos/s
-        where one batch on both does 19-22 (int8 ViT-B-32-256): a batch's threads wait for each
-        other at every layer, and spin there while a decode thread holds the other core."""
-        import torch
-
-        global _side_by_side_users, _threads_before
-        with _threads_lock:  # torch's thread count is the process's: the last one out restores it
-            if _side_by_side_users == 0:
-                _threads_before = torch.get_num_threads()
-                torch.set_num_threads(max(1, _threads_before // max(1, lanes)))
-            _side_by_side_users += 1
-        try:
-            yield
-        finally:
-            with _threads_lock:
-                _side_by_side_users -= 1
-                if _side_by_side_users == 0:
-                    torch.set_num_threads(_threads_before)
+    def side_by_side(self, lanes: int) -> AbstractContextManager[None]:
+        """While inside, `lanes` image batches may be embedded at once, each on its share of the
+        cores (app/core/process_tuning.py says why)."""
+        return process_tuning.split_torch_threads(lanes)
 
     def int8_visual(self):
         """A copy of the image tower with its linear layers dynamically quantised to int8."""
@@ -301,6 +280,7 @@ class Embedder:
                 self._choosing = threading.Event()
             chosen = self._choosing
         if judge:
+            # Nested 4 deep: whatever the judge does, the lock is taken to let the next batch judge again.
             try:
                 return self._choose_precision(batch)
             finally:
@@ -399,7 +379,7 @@ class Embedder:
         """The text tower. CLIP's is causal and reads its vector at the end token, so the padding
         after the longest text of the batch changes nothing: cut it (a query is ~10 of the 77
         context tokens; measured 45 -> ~10 ms per query on 2 cores) when `_short_text_works`."""
-        _all_threads()
+        process_tuning.all_torch_threads()
         if self._short_text:
             used = max(1, int((tokens != 0).sum(dim=1).max()))  # 0 pads after the end token
             return _short_text_forward(self.model, tokens[:, :used])
@@ -480,16 +460,6 @@ def _unit(visual, pictures, quiet: bool = False):
             raise
         log.info("int8 image tower unusable (%s); using float32", e)
         return None
-
-
-def _all_threads() -> None:
-    """Torch fixes a thread's thread count the first time it computes: a thread first used while
-    indexing ran side by side (one thread each) would answer queries on one core ever after."""
-    if _side_by_side_users == 0 and _threads_before:
-        import torch
-
-        if torch.get_num_threads() != _threads_before:
-            torch.set_num_threads(_threads_before)
 
 
 def load(

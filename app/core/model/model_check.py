@@ -23,6 +23,13 @@ class WeightsMismatch(ModelUnavailable):
     """The weights file does not fit the chosen model; the message names what it is for."""
 
 
+def check_pair(model: str, pretrained: str, cache_dir: Path, device: str) -> tuple[str, str]:
+    """(model, pretrained) once they work together (for a worker thread); else the error says why.
+    The one check behind both the model dialog and Settings."""
+    check_choice(model, pretrained, cache_dir, device)
+    return model, pretrained
+
+
 def check_choice(model: str, pretrained: str, cache_dir: Path, device: str = "cpu") -> Embedder:
     """The model `model` (a name or config file) with `pretrained` (a tag or a checkpoint file),
     built and shown one picture. Raises WeightsMismatch or ModelUnavailable saying what is wrong."""

@@ -237,6 +237,7 @@ def _download(url: str, target: Path, size: int | None, progress: DownloadProgre
         for delay in (*RETRY_DELAYS, None):
             if target.is_file():  # (another process may have finished it meanwhile)
                 return
+            # Nested 4 deep: one retry loop around one download, the target's lock held throughout.
             try:
                 return _continue_download(url, target, size, progress)
             except Exception as e:
@@ -280,6 +281,7 @@ def _continue_download(url: str, target: Path, size: int | None, progress: Downl
             log.info("downloading %s (%d of %d bytes here already)", url, done, total)
             if progress:
                 progress(done, total)
+            # Nested 4 deep: the lock and the open response are held while the body streams to disk.
             while chunk := response.read(CHUNK):  # (a cut connection only ends the body early)
                 out.write(chunk)
                 done += len(chunk)

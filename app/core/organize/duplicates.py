@@ -259,48 +259,17 @@ def embedding_pairs(
     vector's IVF_PROBES nearest cells; a near-duplicate lies next to its twin, so in the same or a
     neighbouring cell (measured recall of planted near-duplicates at 100k: 99.8% with 2 probes,
     100% with 4)."""
-    import faiss
-
     should_stop = should_stop or (lambda: False)
     progress = progress or (lambda done, total: None)
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-    n, dim = vectors.shape if vectors.ndim == 2 else (0, 0)
+    n = vectors.shape[0] if vectors.ndim == 2 else 0
     empty = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32))
     if n < 2:
         return empty
-    rows_out, cols_out, sims_out = [], [], []
-    block = 1024 if n <= exact_limit else 8192
     if n <= exact_limit:
-        for start in range(0, n, block):
-            if should_stop():
-                break
-            sims = vectors[start : start + block] @ vectors[start:].T
-            r, c = np.nonzero(sims >= threshold)
-            keep = start + r < start + c  # upper triangle (c is relative to `start`)
-            rows_out.append(start + r[keep])
-            cols_out.append(start + c[keep])
-            sims_out.append(sims[r[keep], c[keep]])
-            progress(min(n, start + block), n)
+        rows_out, cols_out, sims_out = _exact_pairs(vectors, threshold, 1024, should_stop, progress)
     else:
-        nlist = max(1, int(math.sqrt(n)))
-        quantizer = faiss.IndexFlatIP(dim)
-        index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
-        rng = np.random.default_rng(0)
-        sample = vectors[rng.choice(n, size=min(n, nlist * 50), replace=False)]
-        index.cp.niter = 10
-        index.train(sample)
-        index.add(vectors)
-        index.nprobe = min(nlist, IVF_PROBES)
-        for start in range(0, n, block):
-            if should_stop():
-                break
-            lims, sims, found = index.range_search(vectors[start : start + block], float(threshold) - 1e-6)
-            rows = start + np.repeat(np.arange(len(lims) - 1, dtype=np.int64), np.diff(lims).astype(np.int64))
-            keep = rows < found
-            rows_out.append(rows[keep])
-            cols_out.append(found[keep].astype(np.int64))
-            sims_out.append(sims[keep])
-            progress(min(n, start + block), n)
+        rows_out, cols_out, sims_out = _cell_pairs(vectors, threshold, 8192, should_stop, progress)
     if not rows_out:
         return empty
     return (
@@ -308,6 +277,58 @@ def embedding_pairs(
         np.concatenate(cols_out).astype(np.int64),
         np.concatenate(sims_out).astype(np.float32),
     )
+
+
+_Parts = tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]
+
+
+def _exact_pairs(
+    vectors: np.ndarray, threshold: float, block: int, should_stop: StopCheck, progress: Callable[[int, int], None]
+) -> _Parts:
+    """embedding_pairs' exact pass: the upper triangle of the cosine matrix, a block of rows at a time."""
+    n = len(vectors)
+    rows_out, cols_out, sims_out = [], [], []
+    for start in range(0, n, block):
+        if should_stop():
+            break
+        sims = vectors[start : start + block] @ vectors[start:].T
+        r, c = np.nonzero(sims >= threshold)
+        keep = start + r < start + c  # upper triangle (c is relative to `start`)
+        rows_out.append(start + r[keep])
+        cols_out.append(start + c[keep])
+        sims_out.append(sims[r[keep], c[keep]])
+        progress(min(n, start + block), n)
+    return rows_out, cols_out, sims_out
+
+
+def _cell_pairs(
+    vectors: np.ndarray, threshold: float, block: int, should_stop: StopCheck, progress: Callable[[int, int], None]
+) -> _Parts:
+    """embedding_pairs' pass over a large library: a range search in an inverted-file index."""
+    import faiss
+
+    n, dim = vectors.shape
+    nlist = max(1, int(math.sqrt(n)))
+    quantizer = faiss.IndexFlatIP(dim)
+    index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
+    rng = np.random.default_rng(0)
+    sample = vectors[rng.choice(n, size=min(n, nlist * 50), replace=False)]
+    index.cp.niter = 10
+    index.train(sample)
+    index.add(vectors)
+    index.nprobe = min(nlist, IVF_PROBES)
+    rows_out, cols_out, sims_out = [], [], []
+    for start in range(0, n, block):
+        if should_stop():
+            break
+        lims, sims, found = index.range_search(vectors[start : start + block], float(threshold) - 1e-6)
+        rows = start + np.repeat(np.arange(len(lims) - 1, dtype=np.int64), np.diff(lims).astype(np.int64))
+        keep = rows < found
+        rows_out.append(rows[keep])
+        cols_out.append(found[keep].astype(np.int64))
+        sims_out.append(sims[keep])
+        progress(min(n, start + block), n)
+    return rows_out, cols_out, sims_out
 
 
 def model_separates(vectors: np.ndarray, sample: int = CHECK_SAMPLE) -> tuple[bool, float]:
@@ -573,6 +594,7 @@ def backfill_hashes(
         if should_stop():
             break
         value = None
+        # Nested 4 deep: a photo's thumbnail opened inside its own try (one bad file must not stop the pass).
         try:
             thumb = imaging.thumbnail_path(thumbs_dir, fingerprint)
             if thumb.exists():

@@ -247,6 +247,7 @@ def _tokens(text: str, hints: list[str]) -> list[_Tok]:
             k = j + 1
             if opener == "(":
                 depth = 1
+                # Nested 4 deep: the matching ')' is found inside the token loop, in one pass over the text.
                 while k < n and depth:
                     depth += {"(": 1, ")": -1}.get(text[k], 0)
                     k += 1
@@ -379,6 +380,7 @@ class _Builder:
             return
         values = [v.strip().lower().lstrip(".") for v in value.split(",") if v.strip(" .")]
         if key == "type":
+            # Nested 4 deep: each value of a type: filter is checked and hinted at on its own.
             for v in values:
                 canonical = TYPE_ALIASES.get(v)
                 if canonical is None:

@@ -388,6 +388,7 @@ class Catalog:
             for number in range(version, SCHEMA_VERSION):
                 # executescript commits any open transaction, so the script carries its own.
                 script = f"BEGIN IMMEDIATE;\n{MIGRATIONS[number]}\nPRAGMA user_version = {number + 1};"
+                # Nested 5 deep: every migration runs in its own transaction, under the write lock, foreign keys off.
                 with self._write_lock:
                     try:
                         db.executescript(script)

@@ -187,6 +187,7 @@ class Vocabulary:
         makes them equal."""
         if self._deletions is None:
             index: dict[str, list[str]] = defaultdict(list)
+            # Nested 4 deep: building the deletion index once, each word's variants in one comprehension loop.
             for w in self.sorted:
                 if len(w) >= MIN_FUZZY - 1:
                     for variant in {w} | {w[:i] + w[i + 1 :] for i in range(len(w))}:

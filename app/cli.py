@@ -208,7 +208,7 @@ def _add_doctor(sub, common: argparse.ArgumentParser) -> None:
 
 def _add_gui(sub, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("gui", parents=[common], help="open the window")
-    p.add_argument("folders", nargs="*", type=Path)
+    p.add_argument("folders", nargs="*", type=Path, help="folders to add, or a photo to open (adds its folder)")
 
 
 _PHASE_LABELS = {

@@ -82,6 +82,9 @@ make_photos() {
         python3 -c "from PIL import Image; Image.new('RGB', (320, 240), '$c').save('$WORK/photos/$c.jpg')" 2>/dev/null ||
             convert -size 320x240 "xc:$c" "$WORK/photos/$c.jpg"
     done
+    # a HEIC too, where this machine can write one (pillow-heif has the encoder; the package only decodes)
+    python3 -c "import pillow_heif; from PIL import Image; pillow_heif.register_heif_opener(); \
+Image.new('RGB', (320, 240), 'purple').save('$WORK/photos/purple.heic')" 2>/dev/null
     ls "$WORK/photos"
 }
 
@@ -135,7 +138,13 @@ cli_checks() {
     say "photoseek search ${MODEL_ARGS[*]} 'a red photo'"
     photoseek search "${MODEL_ARGS[@]}" "a red photo" 2>&1 | tail -5
     result "photoseek search" "${PIPESTATUS[0]}"
-    photoseek doctor "${MODEL_ARGS[@]}" 2>&1 | tail -8
+    # the windows above catalogued and thumbnailed the folder (no model needed): all decoded?
+    local doctor photos
+    doctor=$(photoseek doctor "${MODEL_ARGS[@]}" 2>&1)
+    echo "$doctor" | grep -E '^ *(photos|skipped|embedded|model_status):'
+    photos=$(find "$WORK/photos" -type f | wc -l)
+    echo "$doctor" | grep -qE "^ *photos: $photos$" && echo "$doctor" | grep -qE '^ *skipped: 0$'
+    result "every photo read ($photos, HEIC too)" $?
 }
 
 remove_deb() {

@@ -49,6 +49,15 @@ class Bundled:
     texts: list[Path] = field(default_factory=list)
 
 
+# Old-style metadata names -> the short names of the copyright format (SPDX)
+SHORT_NAMES = {
+    "Apache 2.0": "Apache-2.0",
+    "Apache Software License": "Apache-2.0",
+    "MIT License": "MIT",
+    "PSFL": "PSF-2.0",
+}
+
+
 def licence_of(dist: metadata.Distribution) -> str:
     """The SPDX expression if the metadata has one, else the License field, else the classifiers."""
     meta = dist.metadata
@@ -57,9 +66,9 @@ def licence_of(dist: metadata.Distribution) -> str:
         return expression.strip()
     text = (meta.get("License") or "").strip()
     if text and "\n" not in text and len(text) < 80:
-        return text
+        return SHORT_NAMES.get(text, text)
     classifiers = [c.split("::")[-1].strip() for c in meta.get_all("Classifier") or [] if c.startswith("License ::")]
-    return " or ".join(classifiers) or "see the licence files"
+    return " or ".join(SHORT_NAMES.get(c, c) for c in classifiers) or "see the licence files"
 
 
 def top_levels(dist: metadata.Distribution) -> set[str]:

@@ -31,7 +31,7 @@ def test_a_photo_given_adds_its_folder_and_opens_in_the_viewer(qtbot, shapes, tr
         qtbot.waitUntil(lambda: _viewer_shows(window, photo), timeout=30000)
         assert list(window.screen.folders.values()) == [shapes.resolve()]
         assert window.grid_model.paths()[window.grid.currentIndex().row()] == str(photo)  # the grid follows
-        wait_ready(qtbot, window)
+        wait_ready(qtbot, window, timeout=120000)  # (generous: model load and indexing on a busy machine)
         assert _viewer_shows(window, photo)  # still the same photo once indexing is done
     finally:
         window.close()
@@ -43,7 +43,7 @@ def test_a_photo_of_a_library_folder_opens_without_adding_it_again(qtbot, shapes
     other = tmp_path / "other"
     write_shapes(other, per_kind=1, size=64)
     first = _window_for(qtbot, [shapes, other], trained_model, tmp_path, monkeypatch)
-    wait_ready(qtbot, first)
+    wait_ready(qtbot, first, timeout=120000)
     first.close()
 
     photo = other / "red_circle_0.jpg"

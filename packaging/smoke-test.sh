@@ -17,6 +17,10 @@ shift || true
 [[ "${1:-}" == "--" ]] && shift
 MODEL_ARGS=("$@")
 DISPLAY_NUM=:96
+# the package's commands by their full paths: a pip-installed photoseek earlier on PATH would
+# otherwise answer instead (a development machine has one)
+PHOTOSEEK=/usr/bin/photoseek
+PHOTOSEEK_GUI=/usr/bin/photoseek-gui
 WORK=$(mktemp -d /tmp/photoseek-smoke.XXXXXX)
 FAILED=0
 declare -a SUMMARY
@@ -58,7 +62,8 @@ install_deb() {
 
 check_install() {
     say "installed files"
-    ls -l /usr/bin/photoseek /usr/bin/photoseek-gui
+    ls -l "$PHOTOSEEK" "$PHOTOSEEK_GUI"
+    [[ $(command -v photoseek) != "$PHOTOSEEK" ]] && echo "note: $(command -v photoseek) comes first on PATH"
     desktop-file-validate /usr/share/applications/io.github.photoseek.PhotoSeek.desktop
     result "desktop entry valid" $?
     grep -q io.github.photoseek.PhotoSeek.desktop /usr/share/applications/mimeinfo.cache 2>/dev/null
@@ -122,8 +127,8 @@ gui_checks() {
     export DISPLAY=$DISPLAY_NUM HOME=$WORK/home XDG_RUNTIME_DIR=$WORK/run PHOTOSEEK_DATA_DIR=$WORK/data
     mkdir -p "$HOME" "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
     start_display
-    run_window window '^PhotoSeek$' photoseek-gui "$WORK/photos"
-    run_window open-with '^green\.jpg' photoseek-gui "$WORK/photos/green.jpg"
+    run_window window '^PhotoSeek$' "$PHOTOSEEK_GUI" "$WORK/photos"
+    run_window open-with '^green\.jpg' "$PHOTOSEEK_GUI" "$WORK/photos/green.jpg"
     if [[ -n ${SMOKE_SOURCE_APP:-} ]]; then
         PHOTOSEEK_DATA_DIR=$WORK/data-source run_window pip-installed-window '^PhotoSeek$' \
             env PYTHONPATH="$SMOKE_SOURCE_APP" python3 -m app gui "$WORK/photos"
@@ -133,14 +138,14 @@ gui_checks() {
 cli_checks() {
     say "photoseek index ${MODEL_ARGS[*]} $WORK/photos"
     local t0=$SECONDS
-    photoseek index "${MODEL_ARGS[@]}" "$WORK/photos" 2>&1 | tail -5
+    "$PHOTOSEEK" index "${MODEL_ARGS[@]}" "$WORK/photos" 2>&1 | tail -5
     result "photoseek index" "${PIPESTATUS[0]}" "($((SECONDS - t0)) s)"
-    say "photoseek search ${MODEL_ARGS[*]} 'a red photo'"
-    photoseek search "${MODEL_ARGS[@]}" "a red photo" 2>&1 | tail -5
+    say "photoseek search ${MODEL_ARGS[*]} red"
+    "$PHOTOSEEK" search "${MODEL_ARGS[@]}" red 2>&1 | tail -5
     result "photoseek search" "${PIPESTATUS[0]}"
     # the windows above catalogued and thumbnailed the folder (no model needed): all decoded?
     local doctor photos
-    doctor=$(photoseek doctor "${MODEL_ARGS[@]}" 2>&1)
+    doctor=$("$PHOTOSEEK" doctor "${MODEL_ARGS[@]}" 2>&1)
     echo "$doctor" | grep -E '^ *(photos|skipped|embedded|model_status):'
     photos=$(find "$WORK/photos" -type f | wc -l)
     echo "$doctor" | grep -qE "^ *photos: $photos$" && echo "$doctor" | grep -qE '^ *skipped: 0$'

@@ -30,7 +30,7 @@ EXTRA = {
     "pi_heif.libs": (
         "libheif, libde265 (HEIF/HEVC decoders; decoder-only build, no x265 encoder)",
         "LGPL-3.0-or-later",
-        "/usr/share/common-licenses/LGPL-3",
+        "/usr/share/common-licenses/LGPL-3 /usr/share/common-licenses/GPL-3",  # (the LGPL-3 adds to the GPL-3)
     ),
     "rapidocr_onnxruntime/models": (
         "PaddleOCR PP-OCRv4 detection/recognition and PP-OCR v2 direction models",
@@ -144,7 +144,9 @@ def write(bundle: Path, doc: Path, version: str, archived: set[str]) -> None:
         stanzas.append(_stanza(b, target if target.exists() else None))
     for folder, (what, licence, text) in EXTRA.items():
         if (internal / folder).exists():
-            stanzas.append(_extra(folder, what, licence, text))
+            # PyInstaller also copies a wheel's .libs next to the executable, under the same name
+            copies = sorted(p.name for p in (internal / folder).glob("*.so*") if (internal / p.name).exists())
+            stanzas.append(_extra([f"{folder}/*", *copies], what, licence, text))
     for package, libs in system_libraries(internal).items():
         source = Path("/usr/share/doc") / package / "copyright"
         if source.exists():
@@ -160,7 +162,9 @@ def _header() -> str:
         "Upstream-Name: PhotoSeek\n"
         "Comment: A frozen (PyInstaller) build: /opt/photoseek bundles Python and the libraries below.\n"
         f" Their licence texts are in {DOC}/licences/. LGPL libraries (Qt, libheif, libde265) are\n"
-        " separate shared objects under /opt/photoseek/_internal and can be replaced."
+        " separate shared objects under /opt/photoseek/_internal and can be replaced. A library\n"
+        " named lib*-HASH.so* at the top of _internal is a copy of the one in a wheel's .libs folder\n"
+        " (numpy.libs, faiss_cpu.libs, ...) and under that wheel's licence."
     )
 
 
@@ -222,8 +226,9 @@ def _pattern(name: str) -> str:
     return f"opt/photoseek/_internal/{name}" + ("" if ".so" in name else "/*")
 
 
-def _extra(folder: str, what: str, licence: str, text: str) -> str:
-    return f"Files: opt/photoseek/_internal/{folder}/*\nCopyright: the authors of {what}\nLicense: {licence}\n Full text: {text}"
+def _extra(files: list[str], what: str, licence: str, text: str) -> str:
+    where = " ".join(f"opt/photoseek/_internal/{f}" for f in files)
+    return f"Files: {where}\nCopyright: the authors of {what}\nLicense: {licence}\n Full text: {text}"
 
 
 def _debian(package: str, libs: list[str]) -> str:

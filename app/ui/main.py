@@ -32,7 +32,8 @@ def create_app(argv: list[str] | None = None) -> QApplication:
     app.setApplicationName(APP_NAME)
     app.setOrganizationName(APP_NAME)
     app.setApplicationDisplayName(APP_NAME)
-    app.setDesktopFileName("photoseek")
+    # the desktop entry's id (packaging/): Wayland matches the window to its menu entry and icon by it
+    app.setDesktopFileName("io.github.photoseek.PhotoSeek")
     icon = app_icon()
     if not icon.isNull():
         app.setWindowIcon(icon)

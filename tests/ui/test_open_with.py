@@ -53,3 +53,10 @@ def test_a_photo_of_a_library_folder_opens_without_adding_it_again(qtbot, shapes
         assert sorted(window.screen.folders.values()) == sorted([shapes.resolve(), other.resolve()])
     finally:
         window.close()
+
+
+def test_the_application_names_its_desktop_entry(qtbot):
+    # Wayland shells find the window's menu entry and icon (packaging/*.desktop) by this id
+    from app.ui.main import create_app
+
+    assert create_app().desktopFileName() == "io.github.photoseek.PhotoSeek"

@@ -261,7 +261,7 @@ def _export_model(settings, args) -> int:
 
 def _add_gui(sub, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("gui", parents=[common], help="open the window")
-    p.add_argument("folders", nargs="*", type=Path)
+    p.add_argument("folders", nargs="*", type=Path, help="folders to add, or a photo to open (adds its folder)")
 
 
 _PHASE_LABELS = {

@@ -1,4 +1,5 @@
-"""Open the PhotoSeek window: `photoseek [PATH...]` (PATHs are added to the library)."""
+"""Open the PhotoSeek window: `photoseek [PATH...]` (folders are added to the library; a photo adds
+its folder and opens in the viewer)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from PySide6.QtWidgets import QApplication
 from ..core.config import APP_NAME
 from ..core.process_tuning import tune_process
 from . import prefs
+from .opener import PhotoOpener
 from .window import MainWindow, app_icon
 
 log = logging.getLogger(__name__)
@@ -28,7 +30,8 @@ def create_app(argv: list[str] | None = None) -> QApplication:
     app.setApplicationName(APP_NAME)
     app.setOrganizationName(APP_NAME)
     app.setApplicationDisplayName(APP_NAME)
-    app.setDesktopFileName("photoseek")
+    # the desktop entry's id (packaging/): Wayland matches the window to its menu entry and icon by it
+    app.setDesktopFileName("io.github.photoseek.PhotoSeek")
     icon = app_icon()
     if not icon.isNull():
         app.setWindowIcon(icon)
@@ -36,13 +39,19 @@ def create_app(argv: list[str] | None = None) -> QApplication:
 
 
 def create_window(args=None) -> MainWindow:
-    """The window for parsed command-line arguments (flags > environment > saved preferences)."""
+    """The window for parsed command-line arguments (flags > environment > saved preferences).
+    A photo among the paths ("Open with PhotoSeek") adds its folder and opens in the viewer."""
     settings = prefs.build_settings(args)
-    folders = [str(Path(p).expanduser().resolve()) for p in (getattr(args, "folders", None) or [])]
-    missing = [p for p in folders if not Path(p).is_dir()]
-    for p in missing:
-        log.warning("not a folder, ignored: %s", p)
-    return MainWindow(settings, folders=[p for p in folders if p not in missing])
+    paths = [Path(p).expanduser().resolve() for p in (getattr(args, "folders", None) or [])]
+    photos = [p for p in paths if p.is_file()]
+    folders = list(dict.fromkeys([str(p) for p in paths if p.is_dir()] + [str(p.parent) for p in photos]))
+    for p in paths:
+        if not p.exists():
+            log.warning("not found, ignored: %s", p)
+    window = MainWindow(settings, folders=folders)
+    if photos:  # the first one: the viewer pages through its folder from there
+        PhotoOpener(window, photos[0])
+    return window
 
 
 def run(args=None) -> int:

@@ -98,6 +98,7 @@ class MainWindow(QMainWindow):
     concepts_ready = Signal()  # concept scores computed; '#' autocomplete knows the library
     saved_searches_changed = Signal()
     model_state_changed = Signal(str)  # "loading", "ready", "failed"
+    photos_shown = Signal()  # a photo list read from the catalog is on screen
 
     def __init__(
         self, settings: Settings, folders: list[str] | None = None, library: Library | None = None, start: bool = True
@@ -673,6 +674,7 @@ class MainWindow(QMainWindow):
             self.run_search(self.search_bar.text(), live=True)  # results follow the library
         if previous is not None:  # nothing here refers to it any more: free it off this thread
             self._run(self.jobs, previous.dispose)
+        self.photos_shown.emit()
         return True
 
     def _photos_removed(self, ids: list[int], generation: int) -> None:

@@ -9,6 +9,7 @@ pixel is read.
 from __future__ import annotations
 
 import datetime as _dt
+import importlib
 import logging
 import math
 import os
@@ -26,15 +27,19 @@ from .pixel_budget import PixelBudget
 
 log = logging.getLogger(__name__)
 
-try:  # HEIC/HEIF photos from phones. A frozen build can ship the decoder-only `pi_heif` instead.
-    import pillow_heif as _heif
-except ImportError:  # pragma: no cover - depends on the installation
-    try:
-        import pi_heif as _heif  # type: ignore[no-redef]
-    except ImportError:
-        _heif = None
-if _heif is not None:
-    _heif.register_heif_opener()
+
+def _register_heif() -> None:
+    """HEIC/HEIF photos from phones. The decoder-only `pi_heif` first: the packaged app ships it,
+    since pillow_heif's wheels carry the GPL x265 encoder (packaging/README.md); same API."""
+    for name in ("pi_heif", "pillow_heif"):
+        try:
+            importlib.import_module(name).register_heif_opener()
+            return
+        except ImportError:  # pragma: no cover - depends on the installation
+            continue
+
+
+_register_heif()
 
 # Our own pixel cap is checked explicitly (see decode); disable Pillow's global one so it does not
 # raise a warning-turned-error elsewhere with a less helpful message.

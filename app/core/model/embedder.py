@@ -148,7 +148,10 @@ class Embedder:
         progress: DownloadProgress | None = None,
         precision: str = "auto",
     ):
-        import open_clip
+        try:
+            import open_clip
+        except ImportError as e:  # a build without PyTorch (packaging/photoseek.spec): browse, no model
+            raise ModelUnavailable(f"this installation has no PyTorch model runtime ({e.name} is missing)") from e
 
         self.spec = spec
         self.model_id = spec.model_id

@@ -230,6 +230,8 @@ class IndexingController(QObject):
         self._control: Control | None = None
         self._reindex = False
         self._queued_folders: list[str] = list(folders or [])
+        # folders of photos opened with "Open with": added only when no library folder holds them
+        self.photo_folders: set[str] = set()
         self._library_checked = False  # every folder re-checked since the window opened
         self.adding = False  # the running run adds folders the user gave
         self._first_photos = False  # (of an adding run) shown
@@ -321,6 +323,7 @@ class IndexingController(QObject):
             load_model=load_model,
             only_these=only_these,
             embed=embed,
+            unless_held=self.photo_folders,
             on_progress=self._progress,
             on_result=lambda report: self._done(library, report),
             on_error=lambda error: self._done(library, error),

@@ -57,10 +57,16 @@ def index_job(
     load_model: bool = False,
     only_these: bool = False,
     embed: bool = True,
+    unless_held: set[str] | frozenset[str] = frozenset(),
 ) -> IndexReport:
     """An index run. `embed=False`: catalogue and thumbnail only, no model (Library.update).
-    Concepts are scored right after the embeddings, before the slow text-reading pass."""
+    Concepts are scored right after the embeddings, before the slow text-reading pass.
+    Folders in `unless_held` are added only when no library folder holds them already."""
     from ..core.ingest.indexer import Progress
+
+    if unless_held:
+        roots = list(library.folders().values())
+        folders = [f for f in folders if f not in unless_held or not any(Path(f).is_relative_to(r) for r in roots)]
 
     throttled = Throttle(
         progress, rate=10, final=lambda p: isinstance(p, Progress) and p.total > 0 and p.done == p.total

@@ -49,6 +49,7 @@ def create_window(args=None) -> MainWindow:
         if not p.exists():
             log.warning("not found, ignored: %s", p)
     window = MainWindow(settings, folders=folders)
+    window.indexer.photo_folders = {str(p.parent) for p in photos} - {str(p) for p in paths}
     if photos:  # the first one: the viewer pages through its folder from there
         PhotoOpener(window, photos[0])
     return window

@@ -4,12 +4,11 @@ the viewer once the grid lists it; main.py adds its folder to the library."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject
 
 if TYPE_CHECKING:
-    from ..core.screen import Screen
     from .window import MainWindow
 
 
@@ -25,8 +24,7 @@ class PhotoOpener(QObject):
 
     def _photos_shown(self) -> None:
         window = self._window
-        screen = cast("Screen", window.screen)  # (QWidget.screen() to mypy)
-        file_id = next((i for i, r in screen.records.items() if r.path == self._photo), None)
+        file_id = next((i for i, r in window.screen_model.records.items() if r.path == self._photo), None)
         if file_id is None:
             return  # not catalogued yet: the next read has it
         row = window.grid_model.row_of(file_id)  # all photos are shown at start: the grid has it

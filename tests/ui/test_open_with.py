@@ -29,7 +29,7 @@ def test_a_photo_given_adds_its_folder_and_opens_in_the_viewer(qtbot, shapes, tr
     window = _window_for(qtbot, [photo], trained_model, tmp_path, monkeypatch)
     try:
         qtbot.waitUntil(lambda: _viewer_shows(window, photo), timeout=30000)
-        assert list(window.screen.folders.values()) == [shapes.resolve()]
+        assert list(window.screen_model.folders.values()) == [shapes.resolve()]
         assert window.grid_model.paths()[window.grid.currentIndex().row()] == str(photo)  # the grid follows
         wait_ready(qtbot, window, timeout=120000)  # (generous: model load and indexing on a busy machine)
         assert _viewer_shows(window, photo)  # still the same photo once indexing is done
@@ -50,7 +50,27 @@ def test_a_photo_of_a_library_folder_opens_without_adding_it_again(qtbot, shapes
     window = _window_for(qtbot, [photo], trained_model, tmp_path, monkeypatch)
     try:
         qtbot.waitUntil(lambda: _viewer_shows(window, photo), timeout=30000)
-        assert sorted(window.screen.folders.values()) == sorted([shapes.resolve(), other.resolve()])
+        assert sorted(window.screen_model.folders.values()) == sorted([shapes.resolve(), other.resolve()])
+    finally:
+        window.close()
+
+
+def test_a_photo_in_a_subfolder_of_a_library_folder_adds_no_folder(qtbot, shapes, trained_model, tmp_path, monkeypatch):
+    # ~/Pictures is in the library and the user opens ~/Pictures/2024/x.jpg: no "2024" folder appears
+    from tiny_clip import write_shapes
+
+    library_folder = tmp_path / "Pictures"
+    write_shapes(library_folder / "2024", per_kind=1, size=64)
+    first = _window_for(qtbot, [library_folder], trained_model, tmp_path, monkeypatch)
+    wait_ready(qtbot, first, timeout=120000)
+    first.close()
+
+    photo = library_folder / "2024" / "red_circle_0.jpg"
+    window = _window_for(qtbot, [photo], trained_model, tmp_path, monkeypatch)
+    try:
+        qtbot.waitUntil(lambda: _viewer_shows(window, photo), timeout=30000)
+        wait_ready(qtbot, window, timeout=120000)
+        assert list(window.screen_model.folders.values()) == [library_folder.resolve()]
     finally:
         window.close()
 

@@ -756,7 +756,10 @@ class Library:
         photos are scored."""
         phase = (lambda name: None) if progress is None else (lambda name: _phase_progress(progress, name))
         return self.concepts.refresh(
-            self.load_model(), should_stop=should_stop, progress=phase("concepts"), prompt_progress=phase("prompts")
+            self.load_model(towers="text"),  # prompts are text; the photos' vectors are in the catalog
+            should_stop=should_stop,
+            progress=phase("concepts"),
+            prompt_progress=phase("prompts"),
         )
 
     def concept_tags(self, photo: int, limit: int = 6) -> list[tuple[str, float]]:

@@ -113,8 +113,10 @@ def _decoded(path: Path, side: int):
 
 
 def test_a_repeated_query_needs_no_model(make_settings, trained_model, photos):
-    library = _indexed(make_settings, trained_model, photos)
+    _indexed(make_settings, trained_model, photos).close()
+    library = Library(make_settings(trained_model))  # a command of its own: loads the text tower
     first = library.search("a blue square")
+    assert library.model_loaded
     library.close()
     again = Library(make_settings(trained_model))
     second = again.search("a blue square")

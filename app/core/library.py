@@ -224,10 +224,11 @@ class Library:
     def text_vectors(self, texts: Sequence[str], cached_only: bool = False) -> np.ndarray | None:
         """Unit vectors [N, D] of texts, from the data dir's query cache when they were asked
         before (no model loaded at all), else from the text tower (and kept). `cached_only`: None
-        unless every text is cached. With the text tower in memory already (the window), its own
-        cache answers and nothing is written: only a cold start needs the disk's."""
+        unless every text is cached. With the whole model in memory (the window), its own cache
+        answers and nothing is written: a process that loads a tower for queries alone (a command
+        line search) is the one the next cold start saves from loading it."""
         loaded = self._embedder
-        if loaded is not None and loaded.has("text"):
+        if loaded is not None and loaded.towers == "both":
             return loaded.embed_texts(list(texts))
         cache = QueryCache(self.settings.data_dir / "queries", self.model_id)
         found = cache.get(texts)

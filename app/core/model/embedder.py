@@ -189,7 +189,10 @@ class Embedder:
         self._short_text = self.has("text") and self._short_text_check(known)
         self.dim = _embed_dim(open_clip, spec.name, model, self)
         # int8 image tower (CPU only): None = not decided yet, False = float32
-        self.precision = "fp32" if self.device != "cpu" or precision == "fp32" else precision
+        # An image query's one picture: quantising the tower would cost more than it saves, and
+        # float32 is what int8 was measured against (cosine >= 0.99 to the library's vectors).
+        query_only = towers == "image"
+        self.precision = "fp32" if self.device != "cpu" or precision == "fp32" or query_only else precision
         self.fidelity: float | None = None  # mean cosine int8 vs float32, once measured
         self._fast_visual = None if self.precision != "fp32" else False
         self._int8: object = None  # the int8 tower made ahead of the decision (quantise_now), False if unavailable

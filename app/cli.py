@@ -652,10 +652,9 @@ def _run_command(library, args) -> int:
 def _index(library, args) -> int:
     bar = _ProgressBar()
     try:
-        library.load_model(progress=_download_progress)
         scored = []  # concepts right after the embeddings, before the slow text-reading pass
         score = None if args.no_concepts else lambda: scored.append(library.update_concepts(progress=bar))
-        report = library.update(args.folders, progress=bar, after_embedding=score)
+        report = library.update(args.folders, progress=bar, after_embedding=score, download=_download_progress)
     finally:
         bar.close()  # what is said next starts a line of its own
     _print_report(report, args.json, scored[0] if scored else None)

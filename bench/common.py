@@ -25,6 +25,11 @@ def rss_mb() -> float:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
 
 
+def peak_rss_mb() -> float:
+    """The process's peak resident set size so far, in MB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
+
+
 def percentile(values: list[float], p: float) -> float:
     values = sorted(values)
     if not values:

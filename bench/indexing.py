@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import tempfile
 import time
 import warnings
@@ -30,7 +29,7 @@ from app.core.ingest import scanner
 from app.core.ingest.indexer import Indexer, batch_sizes
 from app.core.library import Library
 
-from .common import report
+from .common import peak_rss_mb, report
 
 
 def _arguments(argv) -> argparse.Namespace:
@@ -121,7 +120,7 @@ def main(argv=None) -> dict:
         "rescan_files_per_s": round(len(files) / rescan_s, 1),
         "cpu_count": os.cpu_count(),
         "decode_pixels": settings.decode_pixels,
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3, 1),  # Linux: KiB
+        "peak_rss_mb": round(peak_rss_mb(), 1),
     }
     report(result, args.json, f"Indexing benchmark on {args.images} ({len(files)} images)")
     library.close()

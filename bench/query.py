@@ -21,7 +21,8 @@ opened in a fresh process, exactly as the app opens a user's library, and measur
 - exact_p95_ms: the app's exact (flat) index built over the same vectors, asked for the same
   number of results on the same queries: what an approximate index is measured against;
   vs_exact: search_p50_ms / exact_p50_ms;
-- index_type, rss_mb (the whole process at the end, the comparison's exact index freed).
+- index_type, rss_mb (the whole process at the end, the comparison's exact index freed),
+  peak_rss_mb (the most it held at any time).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ import time
 
 import numpy as np
 
-from .common import percentile, report, rss_mb
+from .common import peak_rss_mb, percentile, report, rss_mb
 
 DEFAULT_MODEL = "ViT-B-32-256"
 WORDS = (
@@ -80,14 +81,14 @@ def _recall(found: list[np.ndarray], truth: list[np.ndarray], k: int) -> list[fl
 
 def _text_searches(library, rank, queries: int, warm: int) -> tuple[list[float], list[float], list[float]]:
     """ms to encode a text, to encode and search it, and to search it again with its vector cached."""
-    library.load_model()
+    embedder = library.load_model()  # the text tower itself: `text_vector` may answer from the query cache
     texts = phrases(queries // 2)
     for text in texts[:warm]:
-        library.text_vector(text)
+        embedder.embed_texts([text])
     encode, cold, cached = [], [], []
     for text in texts[warm:]:
         t = time.perf_counter()
-        vector = library.text_vector(text)
+        vector = embedder.embed_texts([text])[0]
         encode.append((time.perf_counter() - t) * 1000)
         rank(vector)
         cold.append((time.perf_counter() - t) * 1000)
@@ -154,6 +155,7 @@ def measure_one(size: int, queries: int, model: str, warm: int = 5) -> dict:
         "vs_exact": round(percentile(times, 50) / percentile(exact, 50), 3),
         "load_s": round(load_s, 3),
         "rss_mb": round(rss_mb(), 1),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
         "results": int(len(found)),
     }
 

@@ -30,6 +30,7 @@ from .organize import trashcan
 from .search import query, ranking
 from .search.concepts import ConceptIndex, ConceptReport
 from .search.query import Hit
+from .search.query_cache import QueryCache
 from .search.query_parser import concept_key
 from .search.query_parser import parse as parse_query
 from .search.ranking import SearchResult
@@ -59,6 +60,7 @@ __all__ = [
     "Restored",
 ]
 
+CHOICES_FILE = "choices.json"  # in the models dir: what each model's first run measured (model/choices.py)
 HOLD_DAYS = 7  # what an undoable change held is forgotten after this, if the app that made it did not quit cleanly
 MOVED_SHARE = 0.5  # an offline folder "moved" to a folder holding at least this share of its photos
 
@@ -188,10 +190,13 @@ class Library:
     def model_loaded(self) -> bool:
         return self._embedder is not None
 
-    def load_model(self, progress: DownloadProgress | None = None) -> Embedder:
-        """Load (downloading once if needed) the configured model. Raises ModelUnavailable."""
+    def load_model(self, progress: DownloadProgress | None = None, *, towers: str = "both") -> Embedder:
+        """Load (downloading once if needed) the configured model. Raises ModelUnavailable.
+
+        `towers`: what the caller needs ("text" for a text query, "image" for an image query):
+        a model loaded for less is loaded again whole when more is needed."""
         with self._model_lock:
-            if self._embedder is None:
+            if self._embedder is None or not self._embedder.has(towers):
                 try:
                     self._embedder = load_embedder(
                         self.spec,
@@ -199,6 +204,8 @@ class Library:
                         self.settings.device,
                         progress,
                         precision=self.settings.precision,
+                        towers="both" if self._embedder is not None else towers,
+                        choices=self.settings.models_dir / CHOICES_FILE,
                     )
                 except ModelUnavailable as e:
                     self.model_error = e
@@ -206,14 +213,34 @@ class Library:
                 self.model_error = None
             return self._embedder
 
-    def search_model(self) -> Embedder | None:
+    def search_model(self, *, towers: str = "text") -> Embedder | None:
         """The model for a search; None once a load has failed. A search then matches words in
         file names and the text in photos, and does not try (maybe the network) again on every key:
         `load_model` does, when asked. The first load's failure is raised, so a command that
         searches once (the CLI) says why rather than quietly matching names."""
         if self._embedder is None and self.model_error is not None:
             return None
-        return self.load_model()
+        return self.load_model(towers=towers)
+
+    def text_vectors(self, texts: Sequence[str], cached_only: bool = False) -> np.ndarray | None:
+        """Unit vectors [N, D] of texts, from the data dir's query cache when they were asked
+        before (no model loaded at all), else from the text tower (and kept). `cached_only`: None
+        unless every text is cached. With the whole model in memory (the window), its own cache
+        answers and nothing is written: a process that loads a tower for queries alone (a command
+        line search) is the one the next cold start saves from loading it."""
+        loaded = self._embedder
+        if loaded is not None and loaded.towers == "both":
+            return loaded.embed_texts(list(texts))
+        cache = QueryCache(self.settings.data_dir / "queries", self.model_id)
+        found = cache.get(texts)
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
+        if missing and cached_only:
+            return None
+        if missing:
+            vectors = self.load_model(towers="text").embed_texts(missing)
+            found.update(zip(missing, vectors))
+            cache.put(dict(zip(missing, vectors)))
+        return np.stack([found[t] for t in texts])
 
     @property
     def index(self) -> VectorIndex:
@@ -283,6 +310,7 @@ class Library:
         only_these: bool = False,
         embed: bool = True,
         after_embedding: Callable[[], None] | None = None,
+        download: DownloadProgress | None = None,
     ) -> IndexReport:
         """Add `folders` to the library (if given) and bring everything up to date.
 
@@ -292,7 +320,9 @@ class Library:
         thumbnailed so they can be browsed; they are embedded once a model is available.
         `embed=False`: that, without even trying to load the model (photos on screen in seconds on
         a first start, while the model loads beside it); the text-reading pass waits for a run that
-        embeds. `after_embedding` is called once the photos are embedded, before text is read (the
+        embeds. The model is loaded (`download`: the progress of fetching its weights) only when
+        there are photos to embed: a rescan that finds nothing new loads none (the report's
+        `model_loaded`), nor the index unless photos left. `after_embedding` is called once the photos are embedded, before text is read (the
         window scores concepts there: `#` works long before the slow text-reading pass ends).
 
         One indexer per data dir: while another process indexes this library, this one waits
@@ -304,7 +334,7 @@ class Library:
         try:
             self._remove_stale_temps()
             self._daily_backup()
-            return self._update(folders, progress, control, require_model, only_these, embed, after_embedding)
+            return self._update(folders, progress, control, require_model, only_these, embed, after_embedding, download)
         finally:
             self._writer.release()
 
@@ -364,6 +394,7 @@ class Library:
         only_these: bool,
         embed: bool = True,
         after_embedding: Callable[[], None] | None = None,
+        download: DownloadProgress | None = None,
     ) -> IndexReport:
         started = time.monotonic()
         added = {self.add_folder(folder) for folder in folders or ()}
@@ -374,31 +405,32 @@ class Library:
             others = [p for fid, p in every.items() if fid not in added]
             if any(a.is_relative_to(b) or b.is_relative_to(a) for a in scope.values() for b in others):
                 scope = None  # nested folders: which one a photo belongs to needs them all
-        embedder = self._embedder_for_update(require_model) if embed else None
-        index = self.index if embedder is not None else None
         indexer = Indexer(
             self.catalog,
             self.settings,
-            embedder,
-            on_vectors=index.add if index is not None else None,
-            on_removed=index.remove if index is not None else None,
+            self._embedder if embed else None,
+            on_vectors=(lambda ids, vectors: self.index.add(ids, vectors)) if embed else None,
+            on_removed=(lambda ids: self.index.remove(ids)) if embed else None,
+            load_model=(lambda: self._embedder_for_update(require_model, download)) if embed else None,
+            model_id=self.model_id if embed else None,
         )
         report = indexer.run(folders=scope, progress=progress, control=control)
         if not report.cancelled:
             report.moved_folders = [(str(m.old), str(m.new), m.matches) for m in self.moved_folder_candidates()]
         self.save_index()
-        if index is not None:
+        if self._index is not None:
             self.maintain_index()
-        if not report.cancelled and embedder is not None and after_embedding is not None:
+        if not report.cancelled and indexer.embedder is not None and after_embedding is not None:
             after_embedding()
         if not report.cancelled and embed:
             self.update_derived(report, progress=progress, control=control)
+        report.model_loaded = self.model_loaded
         report.seconds = time.monotonic() - started  # the whole run: model, scan, embedding, text reading
         return report
 
-    def _embedder_for_update(self, require_model: bool) -> Embedder | None:
+    def _embedder_for_update(self, require_model: bool, download: DownloadProgress | None = None) -> Embedder | None:
         try:
-            return self.load_model()
+            return self.load_model(download)
         except ModelUnavailable:
             if require_model:
                 raise
@@ -654,18 +686,19 @@ class Library:
         return self._hits(*self.rank(vector, n, exclude))
 
     def text_vector(self, text: str) -> np.ndarray:
-        return query.text_vector(self.load_model(), text)
+        vectors = self.text_vectors([text])
+        assert vectors is not None  # (only `cached_only` gives None)
+        return vectors[0]
 
     def image_vector(self, image, text: str | None = None) -> np.ndarray:
         """The query vector of an image (a path, in or outside the library, or a PIL image),
-        optionally refined by text."""
-        embedder = self.load_model()
+        optionally refined by text. A library photo's is the catalog's: no model is loaded."""
         record = self.catalog.file_by_path(str(Path(image).resolve())) if isinstance(image, (str, Path)) else None
         vector = self.catalog.vector(record.id, self.model_id) if record else None
         if vector is None:
-            vector = query.image_vector(embedder, image)
+            vector = query.image_vector(self.load_model(towers="image"), image)
         if text and text.strip():
-            vector = query.combine(vector, query.text_vector(embedder, text.strip()))
+            vector = query.combine(vector, self.text_vector(text.strip()))
         return vector
 
     def search(
@@ -729,7 +762,10 @@ class Library:
         photos are scored."""
         phase = (lambda name: None) if progress is None else (lambda name: _phase_progress(progress, name))
         return self.concepts.refresh(
-            self.load_model(), should_stop=should_stop, progress=phase("concepts"), prompt_progress=phase("prompts")
+            self.load_model(towers="text"),  # prompts are text; the photos' vectors are in the catalog
+            should_stop=should_stop,
+            progress=phase("concepts"),
+            prompt_progress=phase("prompts"),
         )
 
     def concept_tags(self, photo: int, limit: int = 6) -> list[tuple[str, float]]:

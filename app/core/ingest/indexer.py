@@ -97,6 +97,7 @@ class IndexReport:
     ocr: int = 0  # photos whose text was read (app.core.ingest.ocr), this run
     ocr_error: str = ""  # why text could not be read, if it could not
     redated: int = 0  # photos catalogued before dates were read beyond EXIF that have one now
+    model_loaded: bool = False  # the model was in memory for this run (a rescan that finds nothing new loads none)
 
     @property
     def only_added(self) -> bool:
@@ -119,6 +120,7 @@ class IndexReport:
             "cancelled": self.cancelled,
             "seconds": round(self.seconds, 3),
             "ocr": self.ocr,
+            "model_loaded": self.model_loaded,
             **({"ocr_error": self.ocr_error} if self.ocr_error else {}),
         }
 
@@ -200,12 +202,19 @@ class Indexer:
         embedder: Embedder | None,
         on_vectors: VectorsSink | None = None,
         on_removed: RemovedSink | None = None,
+        load_model: Callable[[], Embedder | None] | None = None,
+        model_id: str | None = None,
     ):
         """With `embedder` None, photos are still catalogued and thumbnailed (browsing works without a
-        model); they are embedded by a later run that has one."""
+        model); they are embedded by a later run that has one. With `load_model` (and the `model_id`
+        it will load), the model is loaded only once the scan finds photos to embed: a rescan that
+        finds nothing new, or only renames, copies, touches and removals, never loads it."""
         self.catalog = catalog
         self.settings = settings
         self.embedder = embedder
+        self.load_model = load_model
+        self.model_id = embedder.model_id if embedder is not None else model_id
+        self._catalogued: set[str] = set()  # fingerprints the catalog knows (see `_without_model`)
         self.on_vectors = on_vectors or (lambda ids, vecs: None)
         self.on_removed = on_removed or (lambda ids: None)
         self.pixel_budget = PixelBudget(settings.decode_pixels)  # shared by the decode threads
@@ -248,10 +257,8 @@ class Indexer:
             old = by_path.get(f.path)
             if old is None or depth[f.folder_id] > depth[old.folder_id]:
                 by_path[f.path] = f
-        if self.embedder is not None:
-            embedded = self.catalog.embedded_fingerprints(self.embedder.model_id)
-        else:
-            embedded = {r.fingerprint for r in (*known, *elsewhere)}
+        self._catalogued = {r.fingerprint for r in (*known, *elsewhere)}
+        embedded = self.catalog.embedded_fingerprints(self.model_id) if self.model_id else self._catalogued
         return scanner.plan(
             list(by_path.values()), known, embedded, workers=max(1, self.settings.decode_threads), elsewhere=elsewhere
         )
@@ -311,8 +318,8 @@ class Indexer:
             )
         if plan.removed:
             self.on_removed([r.id for r in plan.removed])
-        if plan.copied and self.embedder is not None:
-            model_id = self.embedder.model_id
+        if plan.copied and self.model_id is not None:
+            model_id = self.model_id
             ids, vecs = [], []
             for _, f in plan.copied:
                 row = self.catalog.file_by_path(f.path)
@@ -322,6 +329,15 @@ class Indexer:
                     vecs.append(vec)
             if ids:
                 self.on_vectors(np.array(ids, dtype=np.int64), np.stack(vecs))
+
+    def _model_for(self, plan: scanner.ScanPlan) -> None:
+        """Load the model when the plan has photos to decode; when it cannot be loaded (and
+        `load_model` says so with None), photos already catalogued are left as they are."""
+        if not plan.to_process or self.embedder is not None or self.load_model is None:
+            return
+        self.embedder = self.load_model()
+        if self.embedder is None:  # browse-only: as a run without a model would have planned
+            plan.to_process = [(f, fp) for f, fp in plan.to_process if fp is None or fp not in self._catalogued]
 
     # -- decode ------------------------------------------------------------------------------
 
@@ -456,6 +472,7 @@ class Indexer:
         progress(Progress(0, 0, 0.0, "", "scanning"))
         plan = self._scan(folders, report, lambda n: progress(Progress(n, 0, 0.0, "", "scanning")))
         self._apply(plan)
+        self._model_for(plan)
         _count_plan(plan, report)
         total = len(plan.to_process)
         self._process(plan.to_process, report, progress, control)

@@ -14,8 +14,8 @@ import os
 import threading
 import warnings
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -24,11 +24,14 @@ import numpy as np
 
 from .. import process_tuning
 from . import export_files, model_config, weights
+from .choices import ModelChoices
 from .pixels import prepare_picture
 from .weights import DownloadProgress, ModelUnavailable  # noqa: F401 (the engine's names for them)
 
 log = logging.getLogger(__name__)
 FIDELITY_SAMPLE = 8  # photos of the first batch on which int8 is compared with float32 (precision "auto")
+TOWERS = ("both", "text", "image")  # what an Embedder keeps: a text query needs only the text tower
+_TEXT_PARTS = ("transformer", "token_embedding", "positional_embedding", "ln_final", "text_projection", "text")
 
 
 @dataclass(frozen=True)
@@ -138,7 +141,12 @@ def _fast_input(preprocess):
 
 class Embedder:
     """A loaded CLIP model. Thread-safe: text is encoded one call at a time; image batches may run
-    side by side (see `side_by_side`)."""
+    side by side (see `side_by_side`).
+
+    `towers`: "text" keeps only the text tower (a text query), "image" only the image tower (an
+    image query); the other one is dropped as soon as the weights are loaded. `choices`: where the
+    measured precision and text shortcut are remembered per model (ModelChoices), so that later
+    loads skip measuring them."""
 
     def __init__(
         self,
@@ -147,11 +155,19 @@ class Embedder:
         device: str = "auto",
         progress: DownloadProgress | None = None,
         precision: str = "auto",
+        towers: str = "both",
+        choices: Path | None = None,
     ):
         try:
             import open_clip
         except ImportError as e:  # a build without PyTorch (packaging/photoseek.spec): browse, no model
             raise ModelUnavailable(f"this installation has no PyTorch model runtime ({e.name} is missing)") from e
+
+        if towers not in TOWERS:
+            raise ValueError(f"towers must be one of {TOWERS}, not {towers!r}")
+        self.towers = towers
+        self._choices = ModelChoices(choices) if choices is not None else None
+        known = self._choices.get(spec.model_id) if self._choices is not None else {}
 
         self.spec = spec
         self.model_id = spec.model_id
@@ -163,21 +179,24 @@ class Embedder:
                 "(see `python -c 'import open_clip; print(open_clip.list_models())'`) or a model-config JSON file"
             )
         checkpoint, tag = self._weights(cache_dir, progress)
+        settings = tag.settings if tag else {}
+        built = (
+            _from_checkpoint(open_clip, spec.name, checkpoint, towers, self.device, settings) if checkpoint else None
+        )
         try:
-            model, _, preprocess = open_clip.create_model_and_transforms(
-                spec.name, pretrained=checkpoint, device=self.device, **(tag.settings if tag else {})
+            model, image_size, preprocess = built or _built_and_loaded(
+                open_clip, spec.name, checkpoint, towers, self.device, settings
             )
         except ModelUnavailable:
             raise
         except Exception as e:
             raise ModelUnavailable(f"cannot load {spec.name} with weights {spec.pretrained}: {e}") from e
         model.eval()
+        self.image_size = image_size
         self.model = model
         self.preprocess = preprocess  # open_clip's reference: one picture -> a float tensor
         self._input = _fast_input(preprocess)
         self.tokenizer = open_clip.get_tokenizer(spec.name)
-        size = model.visual.image_size
-        self.image_size = int(size if isinstance(size, int) else max(size))
         # A query's text is encoded while photos are being embedded (it waited ~0.9 s for a batch
         # when one lock guarded both towers, on 2 cores). Image batches run side by side; the image
         # lock only elects the batch that chooses the precision (`_embed_while_choosing`).
@@ -186,13 +205,61 @@ class Embedder:
         self._quantise_lock = threading.Lock()
         self._text_lock = threading.Lock()
         self._text_cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._short_text = _short_text_works(model, self.tokenizer, self.device)
-        self.dim = int(self.embed_texts(["a photo"]).shape[1])
+        self._short_text = self.has("text") and self._short_text_check(known)
+        self.dim = _embed_dim(open_clip, spec.name, model, self)
         # int8 image tower (CPU only): None = not decided yet, False = float32
-        self.precision = "fp32" if self.device != "cpu" or precision == "fp32" else precision
+        # An image query's one picture: quantising the tower would cost more than it saves, and
+        # float32 is what int8 was measured against (cosine >= 0.99 to the library's vectors).
+        query_only = towers == "image"
+        self.precision = "fp32" if self.device != "cpu" or precision == "fp32" or query_only else precision
         self.fidelity: float | None = None  # mean cosine int8 vs float32, once measured
         self._fast_visual = None if self.precision != "fp32" else False
-        self._int8 = None  # the int8 tower made ahead of the decision (quantise_now), False if unavailable
+        self._int8: object = None  # the int8 tower made ahead of the decision (quantise_now), False if unavailable
+        self._int8_remembered = False  # an earlier run chose int8: made when the first batch needs it
+        if self.precision == "auto" and known.get("precision") in ("int8", "fp32"):
+            self._decided(known["precision"], known.get("fidelity"))
+
+    def has(self, towers: str) -> bool:
+        """Whether this embedder keeps the towers that `towers` ("both", "text", "image") names."""
+        return self.towers == "both" or self.towers == towers
+
+    def _short_text_check(self, known: dict) -> bool:
+        """`_short_text_works`, measured once per model (two full-context encodings: seconds on a
+        busy CPU) and then remembered."""
+        if isinstance(known.get("short_text"), bool):
+            return known["short_text"]
+        works = _short_text_works(self.model, self.tokenizer, self.device)
+        if self._choices is not None:
+            self._choices.remember(self.model_id, short_text=works)
+        return works
+
+    def _decided(self, precision: str, fidelity: float | None) -> None:
+        """Use the precision an earlier run chose for this model: int8 replaces the float32 image
+        tower (made when the first batch needs it), float32 never makes an int8 one."""
+        self.precision = precision
+        self.fidelity = fidelity if isinstance(fidelity, (int, float)) else None
+        if precision == "fp32":
+            self._fast_visual, self._int8 = False, False
+        else:
+            self._int8_remembered = True
+
+    def _visual(self):
+        """The image tower for a batch once the precision is decided (int8 made on first use)."""
+        if self._fast_visual is None and self._int8_remembered:
+            tower = self._int8_tower()
+            self._keep_only(tower if tower is not False else None)
+        return self._fast_visual or self.model.visual
+
+    def _keep_only(self, int8_tower) -> None:
+        """The precision is chosen: the int8 tower takes the float32 one's place (which then goes,
+        but for the tensors they share), or float32 stays and the int8 copy goes."""
+        if int8_tower is not None:
+            self.model.visual = int8_tower
+            self.precision = "int8"
+        else:
+            self.precision = "fp32"
+        self._int8 = int8_tower if int8_tower is not None else False
+        self._fast_visual = self._int8
 
     def _weights(
         self, cache_dir: Path, progress: DownloadProgress | None
@@ -217,18 +284,20 @@ class Embedder:
         """Image tensors [B, 3, H, W] (already preprocessed) -> unit vectors float32 [B, D]."""
         import torch
 
+        if not self.has("image"):
+            raise RuntimeError("this embedder was loaded for text only")
         process_tuning.all_torch_threads()
         with torch.inference_mode():
             batch = batch.to(self.device)
-            if self._fast_visual is None:
+            if self._fast_visual is None and not self._int8_remembered:
                 return self._embed_while_choosing(batch).cpu().numpy()
-            return _unit(self._fast_visual or self.model.visual, batch).cpu().numpy()
+            return _unit(self._visual(), batch).cpu().numpy()
 
     @property
     def first_batch(self) -> int | None:
         """How many photos the first batch should hold while the precision is being chosen (they
         are embedded both ways), or None once it is chosen."""
-        return FIDELITY_SAMPLE if self._fast_visual is None else None
+        return FIDELITY_SAMPLE if self._fast_visual is None and not self._int8_remembered else None
 
     @property
     def lanes(self) -> int:
@@ -259,7 +328,7 @@ class Embedder:
     def quantise_now(self) -> None:
         """Make the int8 image tower ahead of the first batch (~0.5 s for ViT-B/32), so that indexing
         does not wait for it; a no-op where int8 is off or already decided."""
-        if self._fast_visual is None:
+        if self._fast_visual is None and self.has("image"):
             self._int8_tower()
 
     def _int8_tower(self):
@@ -314,10 +383,10 @@ class Embedder:
             self.fidelity = float((reference * features[:sample]).sum(dim=-1).mean())
             log.info("int8 image tower: cosine %.4f to float32 on %d photos", self.fidelity, sample)
         keep = features is not None and (self.precision == "int8" or self.fidelity >= 0.99)
-        self.precision = "int8" if keep else "fp32"
-        if not keep:
-            self._int8 = False  # not needed any more
-        self._fast_visual = fast if keep else False
+        measured = self.precision == "auto"
+        self._keep_only(fast if keep else None)
+        if measured and self._choices is not None:
+            self._choices.remember(self.model_id, precision=self.precision, fidelity=self.fidelity)
         if keep:
             return features
         rest = _unit(self.model.visual, batch[sample:]) if sample < len(batch) else reference[:0]
@@ -347,6 +416,8 @@ class Embedder:
         """Texts -> unit vectors float32 [N, D]; recent texts are served from a cache."""
         import torch
 
+        if not self.has("text"):
+            raise RuntimeError("this embedder was loaded for images only")
         missing = [t for t in dict.fromkeys(texts) if t not in self._text_cache]
         if missing:
             tokens = self.tokenizer(missing)
@@ -396,6 +467,118 @@ class Embedder:
             return float(scale.detach().exp()) if scale is not None else 100.0
         except Exception:  # a model without one: CLIP's value
             return 100.0
+
+
+def _image_size(model) -> int:
+    size = model.visual.image_size
+    return int(size if isinstance(size, int) else max(size))
+
+
+def _built_and_loaded(open_clip, name: str, checkpoint: str | None, towers: str, device: str, settings: dict):
+    """(model, image size, preprocess) as open_clip makes them: random initialisation, then the
+    checkpoint's weights over it (random weights: both towers are drawn, in order, so that the
+    text tower is the same one whatever is kept)."""
+    model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=checkpoint, device=device, **settings)
+    image_size = _image_size(model)
+    _drop_unused_tower(model, towers)
+    return model, image_size, preprocess
+
+
+class _NotLoadedHere(Exception):
+    """The fast path cannot load this checkpoint; open_clip's own loading will."""
+
+
+def _from_checkpoint(open_clip, name: str, checkpoint: str, towers: str, device: str, settings: dict):
+    """(model, image size, preprocess) with no random initialisation and no second copy of the
+    weights: the model is built on the meta device, the tower not needed is dropped, and the
+    checkpoint's tensors (memory-mapped from a torch zip or safetensors file) become its
+    parameters. None where this cannot be done (open_clip's loading is used instead)."""
+    import torch
+
+    try:
+        with _quiet_root_log():  # "initialized randomly": it is not, the weights come next
+            model, _, preprocess = open_clip.create_model_and_transforms(
+                name, pretrained=None, device="meta", **settings
+            )
+        image_size = _image_size(model)
+        state = _checkpoint_state(open_clip, model, checkpoint)
+        _drop_unused_tower(model, towers)
+        wanted = model.state_dict().keys()
+        model.load_state_dict({k: v for k, v in state.items() if k in wanted}, strict=True, assign=True)
+        if getattr(model, "attn_mask", None) is not None and model.attn_mask.is_meta:  # not in checkpoints
+            n = model.attn_mask.shape[0]
+            model.attn_mask = torch.full((n, n), float("-inf")).triu_(1)  # open_clip's build_causal_mask
+        if any(t.is_meta for t in (*model.parameters(), *model.buffers())):
+            raise _NotLoadedHere("a tensor the checkpoint does not hold")
+        return model.to(device), image_size, preprocess
+    except Exception as e:  # an unusual checkpoint or architecture: the plain way
+        log.info("loading %s the plain way (%s)", checkpoint, e)
+        return None
+
+
+def _checkpoint_state(open_clip, model, checkpoint: str) -> dict:
+    """The checkpoint's state dict as open_clip's `load_checkpoint` massages it, tensors mapped."""
+    import torch
+    from open_clip.factory import convert_state_dict
+    from open_clip.model import resize_pos_embed, resize_text_pos_embed
+
+    if checkpoint.endswith(".safetensors"):
+        from safetensors.torch import load_file
+
+        loaded = load_file(checkpoint, device="cpu")
+    elif checkpoint.endswith((".npz", ".npy")):
+        raise _NotLoadedHere("big_vision weights")
+    else:
+        loaded = torch.load(checkpoint, map_location="cpu", mmap=True, weights_only=True)
+    state = loaded.get("state_dict", loaded) if isinstance(loaded, dict) else None
+    if not isinstance(state, dict) or not state:
+        raise _NotLoadedHere("not a state dict")
+    if next(iter(state)).startswith("module"):
+        state = {k[7:]: v for k, v in state.items()}
+    state = convert_state_dict(model, state)
+    if "positional_embedding" in state and not hasattr(model, "positional_embedding"):
+        raise _NotLoadedHere("an old text format")
+    for key in ("logit_scale", "logit_bias"):
+        if key in state and getattr(model, key, None) is not None and model.get_parameter(key).ndim != state[key].ndim:
+            state[key] = state[key].reshape(model.get_parameter(key).shape)
+    if getattr(model, "logit_bias", None) is not None and "logit_bias" not in state:
+        raise _NotLoadedHere("no logit bias")
+    resize_pos_embed(state, model)
+    resize_text_pos_embed(state, model)
+    return state
+
+
+@contextmanager
+def _quiet_root_log() -> Iterator[None]:
+    root = logging.getLogger()
+    quiet = logging.Filter("nothing")  # (passes only records of a logger named "nothing")
+    root.addFilter(quiet)
+    try:
+        yield
+    finally:
+        root.removeFilter(quiet)
+
+
+def _drop_unused_tower(model, towers: str) -> None:
+    """Let go of the tower `towers` does not need (its weights are freed with it)."""
+    if towers == "text":
+        model.visual = None
+    elif towers == "image":
+        for name in _TEXT_PARTS:
+            if getattr(model, name, None) is not None:
+                setattr(model, name, None)
+        if getattr(model, "attn_mask", None) is not None:
+            model.attn_mask = None
+
+
+def _embed_dim(open_clip, name: str, model, embedder: Embedder) -> int:
+    """The width of the vectors: the model config's, else measured on a text."""
+    config = open_clip.get_model_config(name) or {}
+    if isinstance(config.get("embed_dim"), int):
+        return int(config["embed_dim"])
+    if embedder.has("text"):
+        return int(embedder.embed_texts(["a photo"]).shape[1])
+    return int(model.visual.output_dim)
 
 
 def _quantisable_attention(tower) -> None:
@@ -471,9 +654,12 @@ def load(
     device: str = "auto",
     progress: DownloadProgress | None = None,
     precision: str = "auto",
+    towers: str = "both",
+    choices: Path | None = None,
 ) -> Embedder:
     """The torch Embedder; the ONNX Runtime one (same interface) for an export folder, or where torch
-    is not installed (the packaged app), on the model's export (`export_files.find_export`)."""
+    is not installed (the packaged app), on the model's export (`export_files.find_export`).
+    `towers`, `choices`: as for Embedder."""
     folder = spec.export_dir
     if folder is None and not torch_installed():
         folder = export_files.find_export(spec, cache_dir, progress)
@@ -481,8 +667,8 @@ def load(
         from . import onnx_embedder
 
         # (not an Embedder subclass: it has its public interface; tests/core/test_onnx.py runs both)
-        return cast(Embedder, onnx_embedder.OnnxEmbedder(folder, spec, precision))
-    return Embedder(spec, cache_dir, device, progress, precision)
+        return cast(Embedder, onnx_embedder.OnnxEmbedder(folder, spec, precision, towers))
+    return Embedder(spec, cache_dir, device, progress, precision, towers, choices)
 
 
 def torch_installed() -> bool:

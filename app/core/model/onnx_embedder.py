@@ -47,8 +47,10 @@ def _session(path: Path, threads: int):
 class OnnxEmbedder:
     """A CLIP model exported to ONNX. Thread-safe: ONNX Runtime sessions run concurrent calls."""
 
-    def __init__(self, folder: Path, spec: ModelSpecLike | None = None, precision: str = "auto"):
+    def __init__(self, folder: Path, spec: ModelSpecLike | None = None, precision: str = "auto", towers: str = "both"):
+        """`towers`: "text" or "image" opens only that tower's session (a query), "both" both."""
         folder = Path(folder)
+        self.towers = towers
         manifest = read_manifest(folder)
         self.folder, self.manifest = folder, manifest
         self.spec = spec
@@ -66,14 +68,18 @@ class OnnxEmbedder:
         self.fidelity = manifest["fidelity"].get("visual_int8", {}).get("mean") if use_int8 else None
         threads = os.cpu_count() or 1
         try:
-            self._visual = _session(int8 if use_int8 else fp32, threads)
-            self._text = _session(folder / "text.onnx", threads)
+            self._visual = _session(int8 if use_int8 else fp32, threads) if towers != "text" else None
+            self._text = _session(folder / "text.onnx", threads) if towers != "image" else None
             self.tokenizer = ClipTokenizer.from_file(folder / TOKENIZER_FILE)
         except Exception as e:  # a missing or damaged file: say which export
             raise ModelUnavailable(f"the model export in {folder} cannot be loaded: {e}") from e
         self._trim = bool(manifest["text"].get("trimmed_padding"))
         self._text_lock = threading.Lock()
         self._text_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def has(self, towers: str) -> bool:
+        """Whether this embedder keeps the towers that `towers` ("both", "text", "image") names."""
+        return self.towers == "both" or self.towers == towers
 
     # -- images ------------------------------------------------------------------------------
 
@@ -86,6 +92,8 @@ class OnnxEmbedder:
 
     def embed_tensors(self, batch) -> np.ndarray:
         """Model inputs [B, 3, H, W] -> unit vectors float32 [B, D]."""
+        if self._visual is None:
+            raise RuntimeError("this embedder was loaded for text only")
         features = self._visual.run(None, {"pixels": np.ascontiguousarray(batch, dtype=np.float32)})[0]
         return _unit(features)
 
@@ -133,6 +141,8 @@ class OnnxEmbedder:
         tokens = self.tokenizer(texts)
         if self._trim:  # a causal tower read at the end token: the padding after it changes nothing
             tokens = tokens[:, : max(1, int((tokens != 0).sum(axis=1).max()))]
+        if self._text is None:
+            raise RuntimeError("this embedder was loaded for images only")
         return _unit(self._text.run(None, {"tokens": tokens})[0])
 
     @property

@@ -70,9 +70,11 @@ class Searchable(Protocol):
     @property
     def concepts(self) -> ConceptIndex: ...
 
-    def load_model(self) -> Embedder: ...
+    def load_model(self, *, towers: str = "both") -> Embedder: ...
 
-    def search_model(self) -> Embedder | None: ...
+    def search_model(self, *, towers: str = "text") -> Embedder | None: ...
+
+    def text_vectors(self, texts: list[str], cached_only: bool = False) -> np.ndarray | None: ...
 
     def photo_ids(self, among: np.ndarray | None = None, limit: int | None = None) -> np.ndarray: ...
 
@@ -314,8 +316,13 @@ _STOP_WORDS = {"a", "an", "the", "of", "in", "on", "at", "with", "and", "or", "t
 NO_MODEL_HINT = "no search model yet: words are matched against file names and the text in photos"
 
 
-def _has_model(library: Searchable) -> bool:
-    return library.search_model() is not None
+def _has_model(library: Searchable, parsed: ParsedQuery) -> bool:
+    """A model to search with: the query's words were asked before (their vectors are cached,
+    no model needed) or the text tower loads."""
+    texts = [p.text for p in parsed.parts]
+    if texts and not parsed.concepts and library.text_vectors(texts, cached_only=True) is not None:
+        return True
+    return library.search_model(towers="text") is not None
 
 
 def words_as_phrases(parsed: ParsedQuery) -> ParsedQuery:
@@ -419,12 +426,13 @@ def query_vector(
     its cosine over the library: adding these vectors adds z-scored similarities, so a weight
     means the same influence on the ranking for every term. Without it an image, whose cosine to
     similar photos spreads far more than any text's, would drown the words that refine it."""
-    embedder = library.load_model()
     terms: list[tuple[np.ndarray, float]] = []  # (unit vector, signed weight)
     if parts:
-        vectors = embedder.embed_texts([p.text for p in parts])
+        vectors = library.text_vectors([p.text for p in parts])
+        assert vectors is not None  # (only `cached_only` gives None)
         terms += [(v, (-NEGATIVE_WEIGHT if p.negative else 1.0) * p.weight) for p, v in zip(parts, vectors)]
     for term, concept in concepts:
+        embedder = library.load_model(towers="text")
         centroid = normalise(library.concepts.concept_vectors(embedder, concept).mean(axis=0))
         terms.append((centroid, (-NEGATIVE_WEIGHT if term.negative else 1.0) * term.weight))
     if image_vector is not None:
@@ -433,11 +441,12 @@ def query_vector(
         sample = library_sample(library)
         if sample is not None and len(sample) >= 8 and sample.shape[1] == len(terms[0][0]):
             terms = [(v, w / max(float(np.std(sample @ v)), 1e-3)) for v, w in terms]
-    total = sum((w * v for v, w in terms), np.zeros(embedder.dim, dtype=np.float32)) if terms else None
+    dim = len(terms[0][0]) if terms else library.load_model(towers="text").dim
+    total = sum((w * v for v, w in terms), np.zeros(dim, dtype=np.float32)) if terms else None
     if total is None or float(np.linalg.norm(total)) < 1e-6:
         hints.append("the exclusions cancel the rest of the query")
         positives = [v for v, w in terms if w > 0]
-        return normalise(np.sum(positives, axis=0)) if positives else np.zeros(embedder.dim, np.float32)
+        return normalise(np.sum(positives, axis=0)) if positives else np.zeros(dim, np.float32)
     return normalise(total)
 
 
@@ -448,7 +457,7 @@ def concept_ranking(
     by the mean and spread of that concept's best-prompt cosine over the library); for several,
     the weighted mean of their z-scores, so that a photo must show all of them. `among`: only
     these photos (see VectorIndex.search)."""
-    embedder = library.load_model()
+    embedder = library.load_model(towers="text")
     index = library.concepts
     sample = library_sample(library)
     total_weight = sum(term.weight for term, _ in concepts)
@@ -491,7 +500,7 @@ def execute(
     without looking up a path for each of maybe a million results. Photos of offline folders
     are left out unless `include_offline` or the query says `is:offline`."""
     catalog = library.catalog
-    if image_vector is None and parsed.has_semantic_terms and not _has_model(library):
+    if image_vector is None and parsed.has_semantic_terms and not _has_model(library, parsed):
         parsed = words_as_phrases(parsed)
     hints = list(parsed.hints)
     concepts, stand_ins = _resolve_concepts(library, parsed, hints)

@@ -405,10 +405,11 @@ class Library:
             others = [p for fid, p in every.items() if fid not in added]
             if any(a.is_relative_to(b) or b.is_relative_to(a) for a in scope.values() for b in others):
                 scope = None  # nested folders: which one a photo belongs to needs them all
+        loaded = self._embedder if self._embedder is not None and self._embedder.has("image") else None
         indexer = Indexer(
             self.catalog,
             self.settings,
-            self._embedder if embed else None,
+            loaded if embed else None,  # (one loaded for text queries alone is loaded whole when needed)
             on_vectors=(lambda ids, vectors: self.index.add(ids, vectors)) if embed else None,
             on_removed=(lambda ids: self.index.remove(ids)) if embed else None,
             load_model=(lambda: self._embedder_for_update(require_model, download)) if embed else None,
@@ -420,13 +421,27 @@ class Library:
         self.save_index()
         if self._index is not None:
             self.maintain_index()
-        if not report.cancelled and indexer.embedder is not None and after_embedding is not None:
+        if (
+            not report.cancelled
+            and after_embedding is not None
+            and (indexer.embedder is not None or self._scores_due())
+        ):
             after_embedding()
         if not report.cancelled and embed:
             self.update_derived(report, progress=progress, control=control)
         report.model_loaded = self.model_loaded
         report.seconds = time.monotonic() - started  # the whole run: model, scan, embedding, text reading
         return report
+
+    def _scores_due(self) -> bool:
+        """Concept scores are missing (a run stopped while scoring) and the text tower can be had."""
+        if not self.concepts.pending():
+            return False
+        try:
+            self.load_model(towers="text")
+        except ModelUnavailable:
+            return False
+        return True
 
     def _embedder_for_update(self, require_model: bool, download: DownloadProgress | None = None) -> Embedder | None:
         try:

@@ -47,7 +47,6 @@ from PySide6.QtWidgets import (
 )
 
 from app import __version__
-from app.core.ingest import imaging
 from app.core.names import shown
 
 from .desktop import file_url, pictures_folder
@@ -112,6 +111,8 @@ def _read_with_qt(reader: QImageReader, bound: QSize) -> QImage:
 def _read_with_engine(path: str, bound: QSize, qt_error: str) -> tuple[QImage, str]:
     big = 1 << 30  # no bound: sizes no photo reaches, so nothing is shrunk
     width, height = (bound.width(), bound.height()) if bound.isValid() else (big, big)
+    from ..core.ingest import imaging  # (Pillow and numpy: not with the window's first paint)
+
     try:
         decoded = imaging.decode(path, min_side=max(min(width, height), 1), thumb_size=max(width, height, 1))
     except imaging.ImageError as e:
@@ -247,6 +248,8 @@ class PropertiesDialog(QDialog):
         try:
             if os.path.isdir(self.path):
                 raise IsADirectoryError(self.path)
+            from ..core.ingest import imaging
+
             meta = imaging.read_metadata(self.path)
         except Exception as e:  # noqa: BLE001 - any unreadable file gets a message, not a crash
             self.error = _readable_error(e)

@@ -121,7 +121,9 @@ def test_preview_of_an_unreadable_file_says_why(qtbot, tmp_path, photos):
 
 def test_preview_of_heic_goes_through_the_engine_decoder(qtbot):
     path = devdata("odd_files", "heic") / "arrow.heic"  # 3024x4032 iPhone photo, Orientation 6
-    if not dialogs.imaging._heif:
+    from app.core.ingest import imaging
+
+    if imaging.HEIF_DECODER is None:
         pytest.skip("no HEIF decoder installed")
     image, error = dialogs.read_image(str(path), QSize(800, 600))
     assert error == "" and not image.isNull()

@@ -28,18 +28,19 @@ from .pixel_budget import PixelBudget
 log = logging.getLogger(__name__)
 
 
-def _register_heif() -> None:
+def _register_heif() -> str | None:
     """HEIC/HEIF photos from phones. The decoder-only `pi_heif` first: the packaged app ships it,
     since pillow_heif's wheels carry the GPL x265 encoder (packaging/README.md); same API."""
     for name in ("pi_heif", "pillow_heif"):
         try:
             importlib.import_module(name).register_heif_opener()
-            return
+            return name
         except ImportError:  # pragma: no cover - depends on the installation
             continue
+    return None
 
 
-_register_heif()
+HEIF_DECODER = _register_heif()  # the module that reads HEIC/HEIF here; None: none installed
 
 # Our own pixel cap is checked explicitly (see decode); disable Pillow's global one so it does not
 # raise a warning-turned-error elsewhere with a less helpful message.

@@ -310,6 +310,27 @@ class ConceptIndex:
             and state.digest == self.vocabulary().digest
         )
 
+    def pending(self) -> bool:
+        """Whether indexed photos lack scores for the current vocabulary, asked without the model
+        (an unchanged rescan loads none: a run stopped while scoring is caught up all the same)."""
+        if self.is_current():
+            return False
+        vocab = self.vocabulary()
+        score_file, _ = self._paths()
+        try:
+            with np.load(score_file) as z:
+                meta = json.loads(str(z["meta"]))
+                if (meta.get("digest"), meta.get("model_id"), meta.get("top_k")) != (
+                    vocab.digest,
+                    self.model_id,
+                    TOP_K,
+                ):
+                    return True
+                have = {str(f) for f in z["fingerprints"]}
+        except (OSError, ValueError, KeyError):
+            have = set()
+        return any(fp not in have for _, fp in self.catalog.indexed_files(self.model_id))
+
     def refresh(
         self,
         embedder,

@@ -178,20 +178,7 @@ class Embedder:
                 f"unknown model '{spec.model}': give an open_clip model name "
                 "(see `python -c 'import open_clip; print(open_clip.list_models())'`) or a model-config JSON file"
             )
-        checkpoint, tag = self._weights(cache_dir, progress)
-        settings = tag.settings if tag else {}
-        built = (
-            _from_checkpoint(open_clip, spec.name, checkpoint, towers, self.device, settings) if checkpoint else None
-        )
-        try:
-            model, image_size, preprocess = built or _built_and_loaded(
-                open_clip, spec.name, checkpoint, towers, self.device, settings
-            )
-        except ModelUnavailable:
-            raise
-        except Exception as e:
-            raise ModelUnavailable(f"cannot load {spec.name} with weights {spec.pretrained}: {e}") from e
-        model.eval()
+        model, image_size, preprocess = self._build(open_clip, cache_dir, progress)
         self.image_size = image_size
         self.model = model
         self.preprocess = preprocess  # open_clip's reference: one picture -> a float tensor
@@ -207,10 +194,32 @@ class Embedder:
         self._text_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._short_text = self.has("text") and self._short_text_check(known)
         self.dim = _embed_dim(open_clip, spec.name, model, self)
-        # int8 image tower (CPU only): None = not decided yet, False = float32
-        # An image query's one picture: quantising the tower would cost more than it saves, and
-        # float32 is what int8 was measured against (cosine >= 0.99 to the library's vectors).
-        query_only = towers == "image"
+        self._set_precision(precision, known)
+
+    def _build(self, open_clip, cache_dir: Path, progress: DownloadProgress | None):
+        """(model in eval mode, image size, preprocess) for the spec's weights, the towers asked."""
+        spec, towers = self.spec, self.towers
+        checkpoint, tag = self._weights(cache_dir, progress)
+        settings = tag.settings if tag else {}
+        built = (
+            _from_checkpoint(open_clip, spec.name, checkpoint, towers, self.device, settings) if checkpoint else None
+        )
+        try:
+            model, image_size, preprocess = built or _built_and_loaded(
+                open_clip, spec.name, checkpoint, towers, self.device, settings
+            )
+        except ModelUnavailable:
+            raise
+        except Exception as e:
+            raise ModelUnavailable(f"cannot load {spec.name} with weights {spec.pretrained}: {e}") from e
+        model.eval()
+        return model, image_size, preprocess
+
+    def _set_precision(self, precision: str, known: dict) -> None:
+        """int8 image tower (CPU only): None = not decided yet, False = float32. An image query's
+        one picture stays float32: quantising the tower would cost more than it saves, and float32
+        is what int8 was measured against (cosine >= 0.99 to the library's vectors)."""
+        query_only = self.towers == "image"
         self.precision = "fp32" if self.device != "cpu" or precision == "fp32" or query_only else precision
         self.fidelity: float | None = None  # mean cosine int8 vs float32, once measured
         self._fast_visual = None if self.precision != "fp32" else False

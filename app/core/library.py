@@ -24,6 +24,7 @@ from . import tempfiles
 from .config import WRITER_LOCK, Settings
 from .ingest import imaging
 from .ingest.indexer import Control, Indexer, IndexReport, Progress
+from .model import fast_start
 from .model.embedder import DownloadProgress, Embedder, ModelSpec, ModelUnavailable
 from .model.embedder import load as load_embedder
 from .organize import trashcan
@@ -206,12 +207,35 @@ class Library:
                         precision=self.settings.precision,
                         towers="both" if self._embedder is not None else towers,
                         choices=self.settings.models_dir / CHOICES_FILE,
+                        fast_start=self.settings.fast_start,
                     )
                 except ModelUnavailable as e:
                     self.model_error = e
                     raise
                 self.model_error = None
             return self._embedder
+
+    def fast_start_due(self) -> bool:
+        """Whether this process has the torch model loaded (it embedded photos) and the fast start
+        is on but has no usable export of it (fast_start.py): `prepare_fast_start` would write one."""
+        return (
+            self.settings.fast_start
+            and isinstance(self._embedder, Embedder)
+            and self.spec.export_dir is None
+            and fast_start.usable_export(self.settings.models_dir, self._embedder.model_id) is None
+        )
+
+    def prepare_fast_start(self) -> fast_start.Written | None:
+        """Export the model for the fast start when it is due (seconds: call it when the work is
+        done); None when not due or when it failed, which is logged and changes nothing else."""
+        if not self.fast_start_due():
+            return None
+        sample = list(self.catalog.paths(self.photo_ids(limit=16).tolist()).values())
+        try:
+            return fast_start.write_export(self.spec, self.settings.models_dir, [Path(p) for p in sample])
+        except Exception as e:  # noqa: BLE001 - a faster start next time, never a failed run
+            log.warning("the fast start for %s could not be prepared: %s", self.spec.name, e)
+            return None
 
     def search_model(self, *, towers: str = "text") -> Embedder | None:
         """The model for a search; None once a load has failed. A search then matches words in

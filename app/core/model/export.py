@@ -9,7 +9,8 @@ the same MODEL / PRETRAINED settings), and its towers are traced to ONNX. The fo
   vectors stay within cosine 0.99 of float32 on every sample photo;
 - tokenizer.json.gz: open_clip's BPE vocabulary and merges, its clean mode and context length;
 - manifest.json: the model id (the torch backend's: both store the same vectors), the embedding
-  size, logit scale, the preprocessing (size, mean, std, resize), opset, fidelity, sha256 of files.
+  size, logit scale, the preprocessing (size, mean, std, resize), opset, fidelity, sha256 and
+  size of files.
 
 Needs torch, open_clip and onnx (`photoseek export-model`).
 """
@@ -240,6 +241,7 @@ def _manifest(embedder: Embedder, folder: Path, fidelity: dict, dynamic_text: bo
             "onnxruntime": onnxruntime.__version__,
         },
         "files": {name: _sha256(folder / name) for name in files},
+        "sizes": {name: (folder / name).stat().st_size for name in files},  # (the fast start's check at load)
     }
 
 

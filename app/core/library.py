@@ -225,14 +225,23 @@ class Library:
             and fast_start.usable_export(self.settings.models_dir, self._embedder.model_id) is None
         )
 
-    def prepare_fast_start(self) -> fast_start.Written | None:
+    def prepare_fast_start(self, low_priority: bool = False) -> fast_start.Written | None:
         """Export the model for the fast start when it is due (seconds: call it when the work is
-        done); None when not due or when it failed, which is logged and changes nothing else."""
+        done; `low_priority`: on a thread of lowered priority, the window's); None when not due or
+        when it failed, which is logged and changes nothing else."""
         if not self.fast_start_due():
             return None
-        sample = list(self.catalog.paths(self.photo_ids(limit=16).tolist()).values())
+        sample = [Path(p) for p in self.catalog.paths(self.photo_ids(limit=16).tolist()).values()]
         try:
-            return fast_start.write_export(self.spec, self.settings.models_dir, [Path(p) for p in sample])
+            from .model import export  # (torch's exporter, onnx: only here)
+
+            def work() -> fast_start.Written:
+                return export.write_fast_start(self.spec, self.settings.models_dir, sample)
+
+            if not low_priority:
+                return work()
+            with ThreadPoolExecutor(1, "fast-start", initializer=_lower_this_threads_priority) as thread:
+                return thread.submit(work).result()  # (the threads ONNX Runtime starts inherit it)
         except Exception as e:  # noqa: BLE001 - a faster start next time, never a failed run
             log.warning("the fast start for %s could not be prepared: %s", self.spec.name, e)
             return None

@@ -28,19 +28,22 @@ CLI_AND_MODULES = (
 
 
 def _env(model, data_dir: Path, **more) -> dict:
-    return dict(
-        os.environ,
-        PHOTOSEEK_DATA_DIR=str(data_dir),
-        PHOTOSEEK_MODEL=str(model[0]),
-        PHOTOSEEK_PRETRAINED=str(model[1]),
-        PHOTOSEEK_BATCH_SIZE="8",
-        PHOTOSEEK_OCR="0",
-        PYTHONPATH=str(REPO),
-        **more,
+    return (
+        dict(
+            os.environ,
+            PHOTOSEEK_DATA_DIR=str(data_dir),
+            PHOTOSEEK_MODEL=str(model[0]),
+            PHOTOSEEK_PRETRAINED=str(model[1]),
+            PHOTOSEEK_BATCH_SIZE="8",
+            PHOTOSEEK_OCR="0",
+            PYTHONPATH=str(REPO),
+            PHOTOSEEK_FAST_START="1",  # (off by default in the tests: tests/conftest.py)
+        )
+        | more
     )
 
 
-def _cli(model, data_dir: Path, *args, **env) -> tuple[object, list[str], str]:
+def _cli(model, data_dir: Path, *args, **env: str) -> tuple[object, list[str], str]:
     """(stdout as JSON, heavy modules imported, stderr) of one command in a process of its own."""
     done = subprocess.run(
         [sys.executable, "-c", CLI_AND_MODULES, *args],
@@ -98,12 +101,13 @@ def test_with_the_fast_start_off_no_export_is_written(trained_model, photos, tmp
 
 
 def _index(model, data: Path, *folders: Path) -> None:
+    """`photoseek index` in this process (PHOTOSEEK_FAST_START=1 set by the test)."""
     args = ["--data-dir", str(data), "--model", str(model[0]), "--pretrained", str(model[1])]
     assert main([*args, "index", *map(str, folders), "--json"]) == 0
 
 
 def _text_tower(make_settings, model) -> object:
-    library = Library(make_settings(model))
+    library = Library(make_settings(model, fast_start=True))
     embedder = library.load_model(towers="text")
     library.close()
     return embedder
@@ -113,6 +117,7 @@ def test_a_damaged_or_foreign_export_is_not_used_and_the_next_index_run_replaces
     trained_model, make_settings, photos, tmp_path, monkeypatch
 ):
     monkeypatch.setenv("PHOTOSEEK_OCR", "0")
+    monkeypatch.setenv("PHOTOSEEK_FAST_START", "1")
     data = tmp_path / "data"
     _index(trained_model, data, photos)
     export = _export_of(trained_model, data)
@@ -138,6 +143,7 @@ def test_a_damaged_or_foreign_export_is_not_used_and_the_next_index_run_replaces
 
 def test_an_export_by_another_open_clip_is_not_used(trained_model, make_settings, photos, tmp_path, monkeypatch):
     monkeypatch.setenv("PHOTOSEEK_OCR", "0")
+    monkeypatch.setenv("PHOTOSEEK_FAST_START", "1")
     data = tmp_path / "data"
     _index(trained_model, data, photos)
     manifest_path = _export_of(trained_model, data) / "manifest.json"

@@ -23,11 +23,13 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from . import fast_start
 from .clip_tokenizer import TOKENIZER_FILE
 from .embedder import Embedder, ModelSpec, _quantisable_attention, _short_text_forward
 from .export_files import FORMAT, MANIFEST, _sha256
@@ -69,6 +71,16 @@ def export_model(
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return manifest
+
+
+def write_fast_start(spec: ModelSpec, models_dir: Path, photos: Sequence[Path]) -> fast_start.Written:
+    """Export `spec` into its fast-start folder (fast_start.py): the int8 image tower alone when it
+    is kept, else the float32 one; `photos`: the sample on which int8's fidelity is measured."""
+    started = time.monotonic()
+    folder = fast_start.export_dir(models_dir, spec.model_id)
+    export_model(spec, models_dir, folder, photos, int8=True, int8_only=True)
+    size = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
+    return fast_start.Written(folder, time.monotonic() - started, size)
 
 
 def _check_exportable(embedder: Embedder) -> None:

@@ -10,12 +10,11 @@ model's id (the stored embeddings' key) and the open_clip version that made it; 
 other weights or by another open_clip is not used, and the next index run writes it again. At
 load the check is cheap: the manifest and each file's size. PHOTOSEEK_FAST_START=0 turns it off.
 
-Torch-free (writing imports export.py, which needs torch, only when called).
+Torch-free; `export.write_fast_start` writes it.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,15 +75,3 @@ def open_clip_version() -> str | None:
         return version("open_clip_torch")
     except PackageNotFoundError:
         return None
-
-
-def write_export(spec, models_dir: Path, photos: list[Path]) -> Written:
-    """Export `spec` (a ModelSpec) into its fast-start folder (atomically: written beside it, then
-    renamed); `photos`: the sample on which the int8 image tower's fidelity is measured."""
-    from . import export
-
-    started = time.monotonic()
-    folder = export_dir(models_dir, spec.model_id)
-    export.export_model(spec, models_dir, folder, photos, int8=True, int8_only=True)
-    size = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
-    return Written(folder, time.monotonic() - started, size)

@@ -668,7 +668,7 @@ def _prepare_fast_start(library) -> None:
     if not library.fast_start_due():
         return
     print(f"Preparing fast start for {library.spec.name} (once)…", end="", file=sys.stderr, flush=True)
-    written = library.prepare_fast_start()
+    written = library.prepare_fast_start(release_model=True)  # (its own model: one in memory, not two)
     if written is None:
         print(" not possible (see the log); commands load PyTorch as before.", file=sys.stderr)
     else:

@@ -564,9 +564,7 @@ class MainWindow(QMainWindow):
         def job(progress):
             throttled = Throttle(progress, 10, final=lambda v: v[1] and v[0] >= v[1])
             with heavy_imports():
-                from ..core.model.embedder import import_model_code
-
-                import_model_code()
+                library.import_model_code()  # (torch, or ONNX Runtime for the fast start)
             library.load_model(progress=lambda done, total: throttled((done, total)))
             settle_long_lived()
             return library

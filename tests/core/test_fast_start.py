@@ -128,7 +128,11 @@ def test_a_damaged_or_foreign_export_is_not_used_and_the_next_index_run_replaces
     assert isinstance(_text_tower(make_settings, trained_model), Embedder)  # torch, not the damaged file
     more = tmp_path / "more"
     write_shapes(more, per_kind=1, seed=9)
+    stale = export.parent / ".export-left-by-a-killed-process"
+    stale.mkdir()
+    os.utime(stale, (0, 0))
     _index(trained_model, data, more)  # torch embeds the new photos, then writes the export again
+    assert not stale.exists()
     assert isinstance(_text_tower(make_settings, trained_model), OnnxEmbedder)
 
     manifest = json.loads((export / "manifest.json").read_text())

@@ -77,6 +77,7 @@ def write_fast_start(spec: ModelSpec, models_dir: Path, photos: Sequence[Path]) 
     """Export `spec` into its fast-start folder (fast_start.py): the int8 image tower alone when it
     is kept, else the float32 one; `photos`: the sample on which int8's fidelity is measured."""
     started = time.monotonic()
+    fast_start.remove_stale_work(models_dir)
     folder = fast_start.export_dir(models_dir, spec.model_id)
     export_model(spec, models_dir, folder, photos, int8=True, int8_only=True)
     size = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())

@@ -15,6 +15,8 @@ Torch-free; `export.write_fast_start` writes it.
 
 from __future__ import annotations
 
+import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,3 +77,13 @@ def open_clip_version() -> str | None:
         return version("open_clip_torch")
     except PackageNotFoundError:
         return None
+
+
+def remove_stale_work(models_dir: Path, older_than_s: float = 3600) -> None:
+    """Half-written exports a killed process left beside the fast start's folders."""
+    for work in (Path(models_dir) / "onnx").glob(".export-*"):
+        try:
+            if time.time() - work.stat().st_mtime > older_than_s:
+                shutil.rmtree(work, ignore_errors=True)
+        except OSError:
+            pass

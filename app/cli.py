@@ -658,7 +658,21 @@ def _index(library, args) -> int:
     finally:
         bar.close()  # what is said next starts a line of its own
     _print_report(report, args.json, scored[0] if scored else None)
+    if not report.cancelled:
+        _prepare_fast_start(library)
     return 0
+
+
+def _prepare_fast_start(library) -> None:
+    """After torch embedded photos: export the model once so later commands start without torch."""
+    if not library.fast_start_due():
+        return
+    print(f"Preparing fast start for {library.spec.name} (once)…", end="", file=sys.stderr, flush=True)
+    written = library.prepare_fast_start(release_model=True)  # (its own model: one in memory, not two)
+    if written is None:
+        print(" not possible (see the log); commands load PyTorch as before.", file=sys.stderr)
+    else:
+        print(f" done in {written.seconds:.1f}s ({written.bytes / 1e6:.1f} MB).", file=sys.stderr)
 
 
 def _similar(library, args) -> int:

@@ -12,6 +12,9 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never touch the network
+# The fast start's export costs seconds after every index run; the tests of it turn it on
+# (tests/core/test_fast_start.py, tests/ui/test_fast_start_window.py).
+os.environ.setdefault("PHOTOSEEK_FAST_START", "0")
 sys.path.insert(0, str(Path(__file__).parent))
 
 from tiny_clip import shapes_config, tiny_config, write_model  # noqa: E402
@@ -69,6 +72,7 @@ def make_settings(tmp_path):
             decode_threads=2,
             batch_size=8,
             ocr=False,
+            fast_start=False,  # (as above)
         )
         values.update(changes)
         return Settings(**values)

@@ -54,6 +54,9 @@ class Settings:
     # user's own photos and keeps int8 only when their cosine is >= 0.99; "fp32" or "int8" force it.
     precision: str = "auto"
     ocr: bool = True  # read the text inside photos after embedding (searchable; off for speed)
+    # the model exported to ONNX once after indexing, so queries and the window start without torch
+    # (app/core/model/fast_start.py)
+    fast_start: bool = True
 
     @classmethod
     def from_env(cls, **overrides) -> Settings:
@@ -78,6 +81,8 @@ class Settings:
             values["precision"] = env["PHOTOSEEK_PRECISION"]
         if env.get("PHOTOSEEK_OCR"):
             values["ocr"] = parse_bool(env["PHOTOSEEK_OCR"])
+        if env.get("PHOTOSEEK_FAST_START"):
+            values["fast_start"] = parse_bool(env["PHOTOSEEK_FAST_START"])
         values.update({k: v for k, v in overrides.items() if v is not None})
         if "data_dir" in values:
             values["data_dir"] = Path(values["data_dir"]).expanduser()

@@ -24,7 +24,8 @@ from . import tempfiles
 from .config import WRITER_LOCK, Settings
 from .ingest import imaging
 from .ingest.indexer import Control, Indexer, IndexReport, Progress
-from .model.embedder import DownloadProgress, Embedder, ModelSpec, ModelUnavailable
+from .model import fast_start
+from .model.embedder import DownloadProgress, Embedder, ModelSpec, ModelUnavailable, export_to_run, import_model_code
 from .model.embedder import load as load_embedder
 from .organize import trashcan
 from .search import query, ranking
@@ -206,12 +207,57 @@ class Library:
                         precision=self.settings.precision,
                         towers="both" if self._embedder is not None else towers,
                         choices=self.settings.models_dir / CHOICES_FILE,
+                        fast_start=self.settings.fast_start,
                     )
                 except ModelUnavailable as e:
                     self.model_error = e
                     raise
                 self.model_error = None
             return self._embedder
+
+    def import_model_code(self) -> None:
+        """Import the runtime `load_model()` will run (torch and open_clip, or ONNX Runtime for the
+        fast start): seconds, which the window spends on its worker before loading."""
+        settings = self.settings
+        folder = export_to_run(
+            self.spec, settings.models_dir, settings.device, settings.precision, "both", settings.fast_start
+        )
+        import_model_code(onnx=folder is not None)
+
+    def fast_start_due(self) -> bool:
+        """Whether this process has the torch model loaded (it embedded photos) and the fast start
+        is on but has no usable export of it (fast_start.py): `prepare_fast_start` would write one."""
+        return (
+            self.settings.fast_start
+            and isinstance(self._embedder, Embedder)
+            and self.spec.export_dir is None
+            and fast_start.usable_export(self.settings.models_dir, self._embedder.model_id) is None
+        )
+
+    def prepare_fast_start(self, low_priority: bool = False, release_model: bool = False) -> fast_start.Written | None:
+        """Export the model for the fast start when it is due (seconds: call it when the work is
+        done; `low_priority`: on a thread of lowered priority, the window's; `release_model`: let
+        the loaded model go first, as the export loads one of its own: a command that ends after
+        it); None when not due or when it failed, which is logged and changes nothing else."""
+        if not self.fast_start_due():
+            return None
+        if release_model:
+            with self._model_lock:
+                self._embedder = None
+        sample = [Path(p) for p in self.catalog.paths(self.photo_ids(limit=16).tolist()).values()]
+        try:
+            from .model import export  # (torch's exporter, onnx: only here)
+
+            def work() -> fast_start.Written:
+                return export.write_fast_start(self.spec, self.settings.models_dir, sample)
+
+            if not low_priority:
+                return work()
+            with ThreadPoolExecutor(1, "fast-start", initializer=_lower_this_threads_priority) as thread:
+                return thread.submit(work).result()  # (the threads ONNX Runtime starts inherit it)
+        except Exception as e:  # noqa: BLE001 - a faster start next time, never a failed run
+            log.warning("the fast start for %s could not be prepared: %s", self.spec.name, e)
+            return None
 
     def search_model(self, *, towers: str = "text") -> Embedder | None:
         """The model for a search; None once a load has failed. A search then matches words in

@@ -117,6 +117,7 @@ class MainWindow(QMainWindow):
             pool.setExpiryTimeout(-1)  # catalog connection (Catalog.db)
         self._tasks: set[Task] = set()
         self._closing = False
+        self._fast_start_task: Task | None = None  # the model being exported for the fast start
 
         # what is on screen: the photos, their order, the search and the filters (app/core/screen.py)
         self.screen_model = Screen()
@@ -563,9 +564,7 @@ class MainWindow(QMainWindow):
         def job(progress):
             throttled = Throttle(progress, 10, final=lambda v: v[1] and v[0] >= v[1])
             with heavy_imports():
-                from ..core.model.embedder import import_model_code
-
-                import_model_code()
+                library.import_model_code()  # (torch, or ONNX Runtime for the fast start)
             library.load_model(progress=lambda done, total: throttled((done, total)))
             settle_long_lived()
             return library
@@ -962,9 +961,29 @@ class MainWindow(QMainWindow):
         self.refresh_skipped()
         if not self.indexer.running and not isinstance(result, BaseException):
             self.refresh_concepts()  # new photos: score them against the concepts, in the background
+            self._prepare_fast_start()
         self.indexing_finished.emit(result)
         if self.screen_model.searching and not self.search_bar.is_empty() and not self.indexer.running:
             self.run_search(self.search_bar.text())
+
+    def _prepare_fast_start(self) -> None:
+        """Indexing is idle and torch embedded photos: export the model once (a worker, low
+        priority), so the next start and queries need no torch (app/core/model/fast_start.py)."""
+        library = self.library
+        if library is None or self._fast_start_task is not None or not library.fast_start_due():
+            return
+        self.notify(f"Preparing fast start for {library.spec.name} (once)…", 15000)
+
+        def done(written) -> None:
+            self._fast_start_task = None
+            if written is not None:
+                self.notify(f"Fast start ready: the next start needs no PyTorch ({written.seconds:.0f}s)")
+
+        def failed(error: BaseException) -> None:
+            self._fast_start_task = None
+            log.warning("fast start not prepared: %s", error)
+
+        self._fast_start_task = self.run_job(library.prepare_fast_start, True, on_result=done, on_error=failed)
 
     def _offer_relink(self, old: str, new: str, photos: int) -> None:
         """A folder's photos turned up in another: offer to relink it (app/ui/offline.py)."""

@@ -25,6 +25,7 @@ import numpy as np
 from .. import process_tuning
 from . import export_files, model_config, weights
 from .choices import ModelChoices
+from .fast_start import usable_export as fast_start_export
 from .pixels import prepare_picture
 from .weights import DownloadProgress, ModelUnavailable  # noqa: F401 (the engine's names for them)
 
@@ -77,10 +78,10 @@ def _file_digest(path: Path) -> str:
     return fingerprint(path)[:16]
 
 
-def import_model_code() -> None:
-    """Import torch and open_clip (or ONNX Runtime where torch is not installed): seconds and most
-    of the process's Python objects, once."""
-    if not torch_installed():
+def import_model_code(onnx: bool = False) -> None:
+    """Import torch and open_clip (or ONNX Runtime, `onnx`: for an export, or where torch is not
+    installed): seconds and most of the process's Python objects, once."""
+    if onnx or not torch_installed():
         import onnxruntime  # noqa: F401
 
         return
@@ -665,11 +666,13 @@ def load(
     precision: str = "auto",
     towers: str = "both",
     choices: Path | None = None,
+    fast_start: bool = False,
 ) -> Embedder:
-    """The torch Embedder; the ONNX Runtime one (same interface) for an export folder, or where torch
-    is not installed (the packaged app), on the model's export (`export_files.find_export`).
+    """The torch Embedder; the ONNX Runtime one (same interface) for an export folder, where torch
+    is not installed (the packaged app) on the model's export (`export_files.find_export`), or, with
+    `fast_start`, on the export of this model an earlier index run left (`fast_start.py`).
     `towers`, `choices`: as for Embedder."""
-    folder = spec.export_dir
+    folder = export_to_run(spec, cache_dir, device, precision, towers, fast_start)
     if folder is None and not torch_installed():
         folder = export_files.find_export(spec, cache_dir, progress)
     if folder is not None:
@@ -678,6 +681,33 @@ def load(
         # (not an Embedder subclass: it has its public interface; tests/core/test_onnx.py runs both)
         return cast(Embedder, onnx_embedder.OnnxEmbedder(folder, spec, precision, towers))
     return Embedder(spec, cache_dir, device, progress, precision, towers, choices)
+
+
+def export_to_run(
+    spec: ModelSpec,
+    cache_dir: Path,
+    device: str = "auto",
+    precision: str = "auto",
+    towers: str = "both",
+    fast_start: bool = False,
+) -> Path | None:
+    """The export folder `load` runs with ONNX Runtime where torch is installed: the one MODEL
+    names, or with `fast_start` the fast start's when it is usable (indexing on a GPU keeps torch);
+    None: torch."""
+    folder = spec.export_dir
+    if folder is None and fast_start and torch_installed() and (towers != "both" or _cpu_only(device)):
+        folder = fast_start_export(cache_dir, spec.model_id, towers, precision)
+    return folder
+
+
+def _cpu_only(device: str) -> bool:
+    """Whether indexing would run on the CPU anyway (ONNX Runtime here runs there), told without
+    importing torch: no NVIDIA driver, not a Mac (MPS)."""
+    import sys
+
+    if device != "auto":
+        return device == "cpu"
+    return sys.platform != "darwin" and not os.path.exists("/dev/nvidiactl")
 
 
 def torch_installed() -> bool:

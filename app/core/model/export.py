@@ -9,7 +9,8 @@ the same MODEL / PRETRAINED settings), and its towers are traced to ONNX. The fo
   vectors stay within cosine 0.99 of float32 on every sample photo;
 - tokenizer.json.gz: open_clip's BPE vocabulary and merges, its clean mode and context length;
 - manifest.json: the model id (the torch backend's: both store the same vectors), the embedding
-  size, logit scale, the preprocessing (size, mean, std, resize), opset, fidelity, sha256 of files.
+  size, logit scale, the preprocessing (size, mean, std, resize), opset, fidelity, sha256 and
+  size of files.
 
 Needs torch, open_clip and onnx (`photoseek export-model`).
 """
@@ -22,11 +23,13 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from . import fast_start
 from .clip_tokenizer import TOKENIZER_FILE
 from .embedder import Embedder, ModelSpec, _quantisable_attention, _short_text_forward
 from .export_files import FORMAT, MANIFEST, _sha256
@@ -68,6 +71,17 @@ def export_model(
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return manifest
+
+
+def write_fast_start(spec: ModelSpec, models_dir: Path, photos: Sequence[Path]) -> fast_start.Written:
+    """Export `spec` into its fast-start folder (fast_start.py): the int8 image tower alone when it
+    is kept, else the float32 one; `photos`: the sample on which int8's fidelity is measured."""
+    started = time.monotonic()
+    fast_start.remove_stale_work(models_dir)
+    folder = fast_start.export_dir(models_dir, spec.model_id)
+    export_model(spec, models_dir, folder, photos, int8=True, int8_only=True)
+    size = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
+    return fast_start.Written(folder, time.monotonic() - started, size)
 
 
 def _check_exportable(embedder: Embedder) -> None:
@@ -240,6 +254,7 @@ def _manifest(embedder: Embedder, folder: Path, fidelity: dict, dynamic_text: bo
             "onnxruntime": onnxruntime.__version__,
         },
         "files": {name: _sha256(folder / name) for name in files},
+        "sizes": {name: (folder / name).stat().st_size for name in files},  # (the fast start's check at load)
     }
 
 

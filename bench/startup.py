@@ -17,6 +17,16 @@ before the process is spawned:
   with a model that cannot be loaded (a checkpoint that is not there). `--first-only` runs these alone.
 
 Runs use QT_QPA_PLATFORM (offscreen when unset); figures are medians over `--runs`.
+
+`--command CMD` (repeatable) times other builds instead, e.g. the frozen app against this checkout:
+
+    DISPLAY=:97 python -m bench.startup --photos 10000 --command /usr/bin/photoseek-gui --command 'python3 -m app gui'
+
+Each CMD is spawned on the same synthetic library (runs of the commands interleaved), and window_s
+is the time until a window titled PhotoSeek is visible on $DISPLAY (an X server: `Xvfb :97 -noreset`,
+since without -noreset Xvfb resets between runs and refuses the next one's connection; found by
+polling `xdotool search` every 10 ms): mapped, not yet painted, so a little earlier than
+the in-process window_s. Per command: window_s (median), window_best_s and every run.
 """
 
 from __future__ import annotations
@@ -25,6 +35,7 @@ import argparse
 import compileall
 import json
 import os
+import shlex
 import statistics
 import subprocess
 import sys
@@ -179,6 +190,49 @@ def _run(code: str, args: list[str], env: dict) -> dict:
     return json.loads(lines[-1])
 
 
+def command_window(command: str, env: dict) -> float:
+    """Seconds from spawning `command` to its window titled PhotoSeek being visible on $DISPLAY."""
+    find = ["xdotool", "search", "--onlyvisible", "--name", "^PhotoSeek$"]
+    with tempfile.TemporaryFile("w+") as log:  # a file, not a pipe: a chatty app never blocks on it
+        t0 = time.time()
+        proc = subprocess.Popen(shlex.split(command), env=env, stdout=log, stderr=log)
+        try:
+            while time.time() - t0 < 120 and proc.poll() is None:
+                if subprocess.run(find, env=env, capture_output=True).returncode == 0:
+                    return time.time() - t0
+                time.sleep(0.01)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+        log.seek(0)
+        sys.exit(f"no PhotoSeek window from {command!r} (exit {proc.returncode}):\n{log.read()[-3000:]}")
+
+
+def commands_startup(commands: list[str], photos: int, runs: int, env: dict) -> dict:
+    """window_s of each command on the same synthetic library, their runs interleaved."""
+    from . import synthetic
+
+    if not env.get("DISPLAY"):
+        sys.exit("--command needs an X display (DISPLAY; e.g. Xvfb :97 -noreset &) and xdotool")
+    lib = synthetic.build(photos)
+    times: dict[str, list[float]] = {c: [] for c in commands}
+    for _ in range(runs):
+        for command in commands:
+            with tempfile.TemporaryDirectory() as tmp:
+                run_env = dict(env, **lib.clone(Path(tmp)).env(), XDG_CONFIG_HOME=str(Path(tmp) / "config"))
+                times[command].append(command_window(command, run_env))
+    rows = [
+        {
+            "command": command,
+            "window_s": round(statistics.median(ts), 3),
+            "window_best_s": round(min(ts), 3),
+            "runs_s": " ".join(f"{t:.2f}" for t in ts),
+        }
+        for command, ts in times.items()
+    ]
+    return {"photos": lib.count, "runs": runs, "platform": env["QT_QPA_PLATFORM"], "commands": rows}
+
+
 def main(argv=None) -> dict:
     from . import synthetic
 
@@ -187,6 +241,7 @@ def main(argv=None) -> dict:
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--first-photos", type=int, default=2000, help="photos of the unindexed folder (first start)")
     p.add_argument("--first-only", action="store_true", help="only the first start (first_thumbnails_s)")
+    p.add_argument("--command", action="append", help="time this command's window instead (an X display; repeatable)")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
 
@@ -194,8 +249,12 @@ def main(argv=None) -> dict:
     # PYTHONDONTWRITEBYTECODE would compile PhotoSeek's sources on every start instead.
     compileall.compile_dir(Path(__file__).resolve().parents[1] / "app", quiet=1)
     env = dict(os.environ)
-    env.setdefault("QT_QPA_PLATFORM", "offscreen")
+    env.setdefault("QT_QPA_PLATFORM", "xcb" if args.command else "offscreen")
     env.setdefault("HF_HUB_OFFLINE", "1")
+    if args.command:
+        result = commands_startup(args.command, args.photos, args.runs, env)
+        report(result, args.json, "Startup")
+        return result
     first = first_start(args.first_photos, args.runs, env)
     if args.first_only:
         report(first, args.json, "First start")

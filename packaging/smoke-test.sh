@@ -94,9 +94,18 @@ Image.new('RGB', (320, 240), 'purple').save('$WORK/photos/purple.heic')" 2>/dev/
 }
 
 start_display() {
-    Xvfb "$DISPLAY_NUM" -screen 0 1280x800x24 -nolisten tcp >"$WORK/xvfb.log" 2>&1 &
+    # -noreset: by default Xvfb resets when its last client leaves, and refuses the next for a moment
+    Xvfb "$DISPLAY_NUM" -noreset -screen 0 1280x800x24 -nolisten tcp >"$WORK/xvfb.log" 2>&1 &
     XVFB_PID=$!
     for _ in $(seq 50); do xdotool getmouselocation >/dev/null 2>&1 && break; sleep 0.1; done
+}
+
+wait_window() {  # wait_window TITLE_REGEX SECONDS: polled every 10 ms (xdotool's own --sync waits 0.5 s between looks)
+    local deadline=$((SECONDS + $2))
+    until xdotool search --onlyvisible --name "$1" >/dev/null 2>&1; do
+        ((SECONDS < deadline)) || return 1
+        sleep 0.01
+    done
 }
 
 run_window() {  # run_window LABEL TITLE_REGEX COMMAND... : start, wait for the window, close it
@@ -106,9 +115,9 @@ run_window() {  # run_window LABEL TITLE_REGEX COMMAND... : start, wait for the 
     local start=$EPOCHREALTIME
     "$@" >"$WORK/$label.log" 2>&1 &
     local pid=$!
-    if timeout 90 xdotool search --sync --onlyvisible --name "$title" >/dev/null 2>&1; then
+    if wait_window "$title" 90; then
         local took
-        took=$(echo "$EPOCHREALTIME - $start" | bc)
+        took=$(printf '%.2f' "$(echo "$EPOCHREALTIME - $start" | bc)")
         echo "window '$title' after $took s"
         result "$label" 0 "(window after $took s)"
     else

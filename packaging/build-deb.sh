@@ -5,6 +5,10 @@
 #     packaging/build-deb.sh --reuse         # keep build/dist/PhotoSeek from an earlier run
 #     packaging/smoke-test.sh                # then: install it, open the window, index, uninstall
 #
+# PHOTOSEEK_DEB_EXPORT_URL=https://.../{model}.tar.gz bakes where the installed app fetches its
+# model's ONNX export on first run (the `photoseek export-model --archive` file, published with the
+# release); the user's own PHOTOSEEK_MODEL_EXPORT_URL still wins. Without it, the app asks for one.
+#
 # PyInstaller, pi-heif and opencv-python-headless go into a throwaway venv (build/venv, seeing the
 # system's packages), never into the app's dependencies. Needs python3 with the app's
 # dependencies, dpkg-deb, and ldconfig/dpkg for the licences of copied system libraries.
@@ -76,8 +80,11 @@ lay_out() {
     cp -a "$FROZEN" "$STAGE/opt/photoseek"
     # Wrappers rather than symlinks: the frozen executable finds _internal next to its real path
     # either way, and `photoseek-gui FILE` must open the window even for a file named like a command.
-    printf '#!/bin/sh\nexec /opt/photoseek/PhotoSeek "$@"\n' >"$STAGE/usr/bin/photoseek"
-    printf '#!/bin/sh\nexec /opt/photoseek/PhotoSeek gui "$@"\n' >"$STAGE/usr/bin/photoseek-gui"
+    local url=""  # (single-quoted in the wrapper: the URL holds {model}, which sh would expand)
+    [[ -n "${PHOTOSEEK_DEB_EXPORT_URL:-}" ]] &&
+        url="[ -n \"\$PHOTOSEEK_MODEL_EXPORT_URL\" ] || PHOTOSEEK_MODEL_EXPORT_URL='$PHOTOSEEK_DEB_EXPORT_URL'\nexport PHOTOSEEK_MODEL_EXPORT_URL\n"
+    printf '#!/bin/sh\n%bexec /opt/photoseek/PhotoSeek "$@"\n' "$url" >"$STAGE/usr/bin/photoseek"
+    printf '#!/bin/sh\n%bexec /opt/photoseek/PhotoSeek gui "$@"\n' "$url" >"$STAGE/usr/bin/photoseek-gui"
     chmod 755 "$STAGE/usr/bin/photoseek" "$STAGE/usr/bin/photoseek-gui"
     install -m644 "packaging/$APP_ID.desktop" "$STAGE/usr/share/applications/$APP_ID.desktop"
     install -m644 "packaging/$APP_ID.metainfo.xml" "$STAGE/usr/share/metainfo/$APP_ID.metainfo.xml"

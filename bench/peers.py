@@ -132,6 +132,8 @@ def rename_some(folder: Path, count: int, round_no: int) -> None:
 
 
 def main(argv=None) -> dict:
+    # Long on purpose: the two programs' steps are interleaved round by round in one place, so the
+    # order of what is compared can be read (and changed) at a glance.
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--images", type=Path, required=True, help="a folder of photos (copied, never changed)")
     p.add_argument("--rclip", type=Path, default=None, help="the rclip executable (see above)")

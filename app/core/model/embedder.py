@@ -13,7 +13,6 @@ import logging
 import os
 import threading
 import warnings
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from . import export_files, model_config, weights
 from .choices import ModelChoices
 from .fast_start import usable_export as fast_start_export
 from .pixels import prepare_picture
+from .recent_texts import RecentTexts
 from .weights import DownloadProgress, ModelUnavailable  # noqa: F401 (the engine's names for them)
 
 log = logging.getLogger(__name__)
@@ -192,7 +192,7 @@ class Embedder:
         self._choosing: threading.Event | None = None  # set once that batch has chosen
         self._quantise_lock = threading.Lock()
         self._text_lock = threading.Lock()
-        self._text_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._recent_texts = RecentTexts()
         self._short_text = self.has("text") and self._short_text_check(known)
         self.dim = _embed_dim(open_clip, spec.name, model, self)
         self._set_precision(precision, known)
@@ -428,19 +428,14 @@ class Embedder:
 
         if not self.has("text"):
             raise RuntimeError("this embedder was loaded for images only")
-        missing = [t for t in dict.fromkeys(texts) if t not in self._text_cache]
-        if missing:
+
+        def encode(missing: list[str]) -> np.ndarray:
             tokens = self.tokenizer(missing)
             with self._text_lock, torch.inference_mode():
                 features = self._encode_text(tokens.to(self.device))
-                features = torch.nn.functional.normalize(features.float(), dim=-1).cpu().numpy()
-            for text, vec in zip(missing, features):
-                self._text_cache[text] = vec
-        for t in texts:
-            self._text_cache.move_to_end(t)
-        while len(self._text_cache) > 4096:
-            self._text_cache.popitem(last=False)
-        return np.stack([self._text_cache[t] for t in texts])
+                return torch.nn.functional.normalize(features.float(), dim=-1).cpu().numpy()
+
+        return self._recent_texts.vectors(texts, encode)
 
     def encode_texts(
         self, texts: Sequence[str], batch_size: int = 256, should_stop: Callable[[], bool] | None = None

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +22,7 @@ import numpy as np
 from .clip_tokenizer import TOKENIZER_FILE, ClipTokenizer
 from .export_files import read_manifest
 from .pixels import prepare_picture
+from .recent_texts import RecentTexts
 from .weights import ModelUnavailable
 
 if TYPE_CHECKING:
@@ -74,8 +73,7 @@ class OnnxEmbedder:
         except Exception as e:  # a missing or damaged file: say which export
             raise ModelUnavailable(f"the model export in {folder} cannot be loaded: {e}") from e
         self._trim = bool(manifest["text"].get("trimmed_padding"))
-        self._text_lock = threading.Lock()
-        self._text_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._recent_texts = RecentTexts()
 
     def has(self, towers: str) -> bool:
         """Whether this embedder keeps the towers that `towers` ("both", "text", "image") names."""
@@ -114,16 +112,7 @@ class OnnxEmbedder:
 
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
         """Texts -> unit vectors float32 [N, D]; recent texts are served from a cache."""
-        with self._text_lock:
-            missing = [t for t in dict.fromkeys(texts) if t not in self._text_cache]
-            if missing:
-                for text, vec in zip(missing, self._encode(missing)):
-                    self._text_cache[text] = vec
-            for t in texts:
-                self._text_cache.move_to_end(t)
-            while len(self._text_cache) > 4096:
-                self._text_cache.popitem(last=False)
-            return np.stack([self._text_cache[t] for t in texts])
+        return self._recent_texts.vectors(texts, self._encode)
 
     def encode_texts(
         self, texts: Sequence[str], batch_size: int = 256, should_stop: Callable[[], bool] | None = None

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from . import __version__
 from .core.names import shown
-from .core.process_tuning import tune_process
+from .core.process_tuning import idle_priority, tune_process
 
 EXIT_CODES = """exit codes:
   0    done
@@ -53,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
         _add_doctor,
         _add_gui,
         _add_export,
+        _add_fast_start,
     ):
         add(sub, common)
     return parser
@@ -225,6 +226,12 @@ def _add_export(sub, common: argparse.ArgumentParser) -> None:
         "--int8-only", action="store_true", help="leave the float32 image tower out when the int8 one is kept"
     )
     p.add_argument("--archive", action="store_true", help="also write OUT_DIR.tar.gz (to serve it as a download)")
+
+
+def _add_fast_start(sub, common: argparse.ArgumentParser) -> None:
+    # no help: not listed (`index` starts it in a process of its own)
+    p = sub.add_parser("prepare-fast-start", parents=[common])
+    p.add_argument("--lock-fd", type=int, help="the writer's lock, held open by the process that started this one")
 
 
 def _export_model(settings, args) -> int:
@@ -548,7 +555,19 @@ def _kept(library) -> str:
     )
 
 
-COMMANDS = ("index", "search", "similar", "concepts", "saved", "duplicates", "relink", "doctor", "gui", "export-model")
+COMMANDS = (
+    "index",
+    "search",
+    "similar",
+    "concepts",
+    "saved",
+    "duplicates",
+    "relink",
+    "doctor",
+    "gui",
+    "export-model",
+    "prepare-fast-start",
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -645,6 +664,7 @@ def _run_command(library, args) -> int:
         "relink": _relink,
         "similar": _similar,
         "doctor": _doctor,
+        "prepare-fast-start": _write_fast_start,
     }
     return commands[args.command](library, args) or 0
 
@@ -664,15 +684,73 @@ def _index(library, args) -> int:
 
 
 def _prepare_fast_start(library) -> None:
-    """After torch embedded photos: export the model once so later commands start without torch."""
+    """After torch embedded photos: export the model once, so that later commands start without
+    torch. In a process of its own at idle priority that outlives this one, so the command ends
+    when its photos are indexed (ViT-B-32's export takes about as long as embedding 300 photos)."""
     if not library.fast_start_due():
         return
-    print(f"Preparing fast start for {library.spec.name} (once)…", end="", file=sys.stderr, flush=True)
-    written = library.prepare_fast_start(release_model=True)  # (its own model: one in memory, not two)
+    from .core.model import fast_start
+
+    name, models_dir = library.spec.name, library.settings.models_dir
+    if os.name != "posix" or getattr(sys, "frozen", False):  # (no flock to hand over; no `-m app`)
+        print(f"Preparing fast start for {name} (once)…", end="", file=sys.stderr, flush=True)
+        written = library.prepare_fast_start(release_model=True)  # (its own model: one in memory, not two)
+        done = f" done in {written.seconds:.1f}s ({written.bytes / 1e6:.1f} MB)." if written else " not possible."
+        print(done, file=sys.stderr)
+        return
+    import subprocess  # (here: not on every command's start)
+
+    lock = fast_start.claim_writing(models_dir)
+    if lock is None:
+        return  # another process is writing it
+    try:
+        with open(fast_start.log_path(models_dir), "w", encoding="utf-8") as log_file:
+            child = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "app",
+                    "prepare-fast-start",
+                    "--lock-fd",
+                    str(lock),
+                    *_settings_options(library),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                pass_fds=(lock,),
+                start_new_session=True,  # (Ctrl-C in this terminal later does not stop it)
+            )
+    finally:
+        os.close(lock)  # (the child holds it until it is done)
+    print(
+        f"Preparing fast start for {name} in the background (once, process {child.pid}): "
+        "later commands start without PyTorch when it is done.",
+        file=sys.stderr,
+    )
+
+
+def _settings_options(library) -> list[str]:
+    """The options that give a child process this one's data dir and model."""
+    settings = library.settings
+    options = ["--data-dir", str(settings.data_dir), "--model", settings.model]
+    return [*options, "--pretrained", settings.pretrained] if settings.pretrained else options
+
+
+def _write_fast_start(library, args) -> int:
+    """`prepare-fast-start` (unlisted: `index` starts it): write the fast start's export, at idle
+    priority, and say how it went (in the log that `index` opened for it)."""
+    idle_priority()
+    try:
+        written = library.write_missing_fast_start()
+    finally:
+        if args.lock_fd is not None:
+            os.close(args.lock_fd)  # the writer's lock, handed over by `index`
     if written is None:
-        print(" not possible (see the log); commands load PyTorch as before.", file=sys.stderr)
+        print(f"no fast start written for {library.spec.name} (not needed, or see above)")
     else:
-        print(f" done in {written.seconds:.1f}s ({written.bytes / 1e6:.1f} MB).", file=sys.stderr)
+        print(f"fast start for {library.spec.name} written in {written.seconds:.1f}s ({written.bytes / 1e6:.1f} MB)")
+    return 0
 
 
 def _similar(library, args) -> int:

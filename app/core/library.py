@@ -227,11 +227,13 @@ class Library:
     def fast_start_due(self) -> bool:
         """Whether this process has the torch model loaded (it embedded photos) and the fast start
         is on but has no usable export of it (fast_start.py): `prepare_fast_start` would write one."""
+        return isinstance(self._embedder, Embedder) and self._fast_start_missing()
+
+    def _fast_start_missing(self) -> bool:
         return (
             self.settings.fast_start
-            and isinstance(self._embedder, Embedder)
             and self.spec.export_dir is None
-            and fast_start.usable_export(self.settings.models_dir, self._embedder.model_id) is None
+            and fast_start.usable_export(self.settings.models_dir, self.model_id) is None
         )
 
     def prepare_fast_start(self, low_priority: bool = False, release_model: bool = False) -> fast_start.Written | None:
@@ -244,6 +246,15 @@ class Library:
         if release_model:
             with self._model_lock:
                 self._embedder = None
+        return self._write_fast_start(low_priority)
+
+    def write_missing_fast_start(self) -> fast_start.Written | None:
+        """Export the model for the fast start when it is on and has no usable export, whether or
+        not a model is loaded here (a process started for that alone: `photoseek index` hands the
+        export to one); None when not needed or when it failed (logged)."""
+        return self._write_fast_start(low_priority=False) if self._fast_start_missing() else None
+
+    def _write_fast_start(self, low_priority: bool) -> fast_start.Written | None:
         sample = [Path(p) for p in self.catalog.paths(self.photo_ids(limit=16).tolist()).values()]
         try:
             from .model import export  # (torch's exporter, onnx: only here)

@@ -10,7 +10,9 @@ called from there:
 - `heavy_imports()`, `settle_long_lived()`: the cyclic garbage collector waits while big modules
   load, and stops walking what lives as long as the window (the window's jobs);
 - `embedding_lanes()`, `split_torch_threads()`, `all_torch_threads()`: two image batches embedded
-  side by side on a CPU, each on its share of torch's threads (the embedder).
+  side by side on a CPU, each on its share of torch's threads (the embedder);
+- `idle_priority()`: a process that works in the background (the fast start's export after an
+  index command) runs only on CPU time nothing else wants.
 
 Tried and dropped, so not here: glibc tuned to one arena, blocks up to 32 MB from the heap and
 256 MB of free heap kept while indexing (page faults 2,000 -> 300 a photo, the model alone 6-12 %
@@ -168,3 +170,15 @@ def all_torch_threads() -> None:
 
         if torch.get_num_threads() != _threads_before:
             torch.set_num_threads(_threads_before)
+
+
+def idle_priority() -> None:
+    """This process (and the threads it starts from now on) runs only when the CPU is otherwise
+    idle: Linux's SCHED_IDLE, else the lowest nice level. Call it before starting threads."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):  # not Linux
+        try:
+            os.nice(19)
+        except (AttributeError, OSError):
+            pass

@@ -57,6 +57,8 @@ def _cli(model, data_dir: Path, *args, **env: str) -> tuple[object, list[str], s
 
 
 def _export_of(model, data_dir: Path) -> Path:
+    """The fast start's folder, once the process an index run started to write it is done."""
+    assert fast_start.wait_while_written(data_dir / "models", timeout_s=600)
     spec = ModelSpec(str(model[0]), str(model[1]))
     return fast_start.export_dir(data_dir / "models", spec.model_id)
 
@@ -72,8 +74,9 @@ def test_an_index_run_leaves_an_export_that_queries_use_without_torch(trained_mo
     data = tmp_path / "data"
     report, _, stderr = _cli(trained_model, data, "index", str(photos), "--json")
     assert report["embedded"] == 12
-    assert "Preparing fast start" in stderr
+    assert "Preparing fast start for" in stderr and "in the background" in stderr  # the command did not wait
     export = _export_of(trained_model, data)
+    assert "fast start for" in (data / "models" / "onnx" / fast_start.LOG_FILE).read_text()
     manifest = json.loads((export / "manifest.json").read_text())
     assert manifest["model_id"] == ModelSpec(str(trained_model[0]), str(trained_model[1])).model_id
 
@@ -132,6 +135,7 @@ def test_a_damaged_or_foreign_export_is_not_used_and_the_next_index_run_replaces
     stale.mkdir()
     os.utime(stale, (0, 0))
     _index(trained_model, data, more)  # torch embeds the new photos, then writes the export again
+    _export_of(trained_model, data)
     assert not stale.exists()
     assert isinstance(_text_tower(make_settings, trained_model), OnnxEmbedder)
 
@@ -141,7 +145,9 @@ def test_a_damaged_or_foreign_export_is_not_used_and_the_next_index_run_replaces
     (more / "red_circle_0.jpg").rename(more / "moved.jpg")
     Image.open(next(photos.glob("red_*.jpg"))).rotate(30).save(more / "new.jpg")
     _index(trained_model, data)
-    assert json.loads((export / "manifest.json").read_text())["model_id"] == manifest["model_id"]
+    assert (
+        json.loads((_export_of(trained_model, data) / "manifest.json").read_text())["model_id"] == manifest["model_id"]
+    )
     assert isinstance(_text_tower(make_settings, trained_model), OnnxEmbedder)
 
 
@@ -155,3 +161,17 @@ def test_an_export_by_another_open_clip_is_not_used(trained_model, make_settings
     manifest["made_with"]["open_clip"] = "0.1"
     manifest_path.write_text(json.dumps(manifest))
     assert isinstance(_text_tower(make_settings, trained_model), Embedder)
+
+
+def test_one_process_writes_the_fast_start_at_a_time_and_others_can_wait_for_it(tmp_path):
+    models = tmp_path / "models"
+    assert fast_start.wait_while_written(models, timeout_s=0)  # nothing was ever written here
+    held = fast_start.claim_writing(models)
+    assert held is not None
+    assert fast_start.claim_writing(models) is None  # a second index run does not write beside it
+    assert not fast_start.wait_while_written(models, timeout_s=0.2)
+    os.close(held)
+    assert fast_start.wait_while_written(models, timeout_s=0)
+    again = fast_start.claim_writing(models)
+    assert again is not None
+    os.close(again)

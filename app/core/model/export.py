@@ -7,6 +7,8 @@ the same MODEL / PRETRAINED settings), and its towers are traced to ONNX. The fo
   tokens up to the context, so a query is not padded to 77);
 - visual.int8.onnx: the image tower with int8 weights (dynamic quantisation), kept only when its
   vectors stay within cosine 0.99 of float32 on every sample photo;
+- each tower as ONNX Runtime's optimised graph, its weights in `<tower>.data` beside it (memory-
+  mapped at load: a session opens in a third of the time);
 - tokenizer.json.gz: open_clip's BPE vocabulary and merges, its clean mode and context length;
 - manifest.json: the model id (the torch backend's: both store the same vectors), the embedding
   size, logit scale, the preprocessing (size, mean, std, resize), opset, fidelity, sha256 and
@@ -112,6 +114,12 @@ def _write_export(embedder: Embedder, folder: Path, pictures: list, int8: bool, 
     with torch.inference_mode():
         reference = _unit(model.visual(pixels).numpy())
         text_reference = _unit(model.encode_text(tokens).numpy())
+    if int8:
+        _quantise(folder)  # (from the traced graph: the quantiser reads plain ONNX operators)
+    for tower in ("visual.onnx", "visual.int8.onnx", "text.onnx"):
+        if (folder / tower).is_file():
+            _optimise(folder / tower)
+    # measured on the files as they are kept: what the runtime will load
     fidelity = {
         "visual_fp32": _cosines(reference, _unit(_run(folder / "visual.onnx", pixels.numpy()))),
         "text_fp32": _cosines(text_reference, _unit(_run(folder / "text.onnx", tokens.numpy()))),
@@ -119,9 +127,9 @@ def _write_export(embedder: Embedder, folder: Path, pictures: list, int8: bool, 
     if fidelity["visual_fp32"]["min"] < 0.999 or fidelity["text_fp32"]["min"] < 0.999:
         raise ExportError(f"{embedder.spec.name}: the ONNX towers do not reproduce open_clip's vectors: {fidelity}")
     if int8:
-        fidelity["visual_int8"] = _quantise(folder, pixels.numpy(), reference)
+        fidelity["visual_int8"] = _int8_fidelity(folder, pixels.numpy(), reference)
         if int8_only and fidelity["visual_int8"]["kept"]:
-            (folder / "visual.onnx").unlink()
+            _remove_tower(folder / "visual.onnx")
     manifest = _manifest(embedder, folder, fidelity, dynamic_text, len(pictures))
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=1))
     return manifest
@@ -168,23 +176,51 @@ def _export(tower, example, path: Path, input_name: str, axes: dict) -> None:
         )
 
 
-def _quantise(folder: Path, pixels: np.ndarray, reference: np.ndarray) -> dict:
-    """visual.int8.onnx, kept when every sample photo's vector stays within INT8_MIN_COSINE."""
+def _quantise(folder: Path) -> None:
+    """visual.int8.onnx: the image tower with int8 weights (dynamic quantisation)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    target = folder / "visual.int8.onnx"
     quiet = _NoPreprocessAdvice()
     logging.getLogger().addFilter(quiet)  # its advice to pre-process the graph: shape inference, no gain here
     try:
-        quantize_dynamic(str(folder / "visual.onnx"), str(target), weight_type=QuantType.QInt8)
+        quantize_dynamic(str(folder / "visual.onnx"), str(folder / "visual.int8.onnx"), weight_type=QuantType.QInt8)
     finally:
         logging.getLogger().removeFilter(quiet)
+
+
+def _int8_fidelity(folder: Path, pixels: np.ndarray, reference: np.ndarray) -> dict:
+    """The int8 tower's cosines to float32; it is kept when every sample photo's is >= INT8_MIN_COSINE."""
+    target = folder / "visual.int8.onnx"
     cosines = _cosines(reference, _unit(_run(target, pixels)))
     cosines["kept"] = cosines["min"] >= INT8_MIN_COSINE
     if not cosines["kept"]:
         log.info("int8 image tower dropped: cosine %s to float32", cosines)
-        target.unlink()
+        _remove_tower(target)
     return cosines
+
+
+def _optimise(path: Path) -> None:
+    """Rewrite one tower as ONNX Runtime's optimised graph, its weights in `<name>.data` beside it.
+
+    A session then opens in about a third of the time (text tower, ViT-B-32: 0.55 -> 0.17 s): the
+    weights are memory-mapped instead of parsed out of a 250 MB protobuf, and the fusions are not
+    searched for again at every load. EXTENDED, not ALL: ALL adds layouts for this very processor,
+    and an export may be copied to another computer."""
+    import onnxruntime as ort
+
+    work = path.with_name(".optimised-" + path.name)
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+    options.optimized_model_filepath = str(work)
+    options.add_session_config_entry("session.optimized_model_external_initializers_file_name", path.name + ".data")
+    options.add_session_config_entry("session.optimized_model_external_initializers_min_size_in_bytes", "1024")
+    ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    os.replace(work, path)  # (the weights file is named after the tower, which keeps its name)
+
+
+def _remove_tower(path: Path) -> None:
+    path.unlink()
+    path.with_name(path.name + ".data").unlink(missing_ok=True)
 
 
 class _NoPreprocessAdvice(logging.Filter):

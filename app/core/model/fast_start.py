@@ -10,11 +10,16 @@ model's id (the stored embeddings' key) and the open_clip version that made it; 
 other weights or by another open_clip is not used, and the next index run writes it again. At
 load the check is cheap: the manifest and each file's size. PHOTOSEEK_FAST_START=0 turns it off.
 
+One process writes it at a time: the writer holds `.fast-start.lock` (flock) in the onnx folder,
+from before it starts to when it ends, so a command can wait for an export being written
+(`wait_while_written`) and a second index run does not write it again beside the first.
+
 Torch-free; `export.write_fast_start` writes it.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from dataclasses import dataclass
@@ -24,6 +29,7 @@ from .export_files import _safe, read_manifest
 from .weights import ModelUnavailable
 
 INT8_TOWER, FP32_TOWER, TEXT_TOWER = "visual.int8.onnx", "visual.onnx", "text.onnx"
+LOCK_FILE, LOG_FILE = ".fast-start.lock", "fast-start.log"  # in <models_dir>/onnx/
 
 
 @dataclass(frozen=True)
@@ -87,3 +93,47 @@ def remove_stale_work(models_dir: Path, older_than_s: float = 3600) -> None:
                 shutil.rmtree(work, ignore_errors=True)
         except OSError:
             pass
+
+
+def log_path(models_dir: Path) -> Path:
+    """Where a fast start written in a process of its own says how it went."""
+    return Path(models_dir) / "onnx" / LOG_FILE
+
+
+def claim_writing(models_dir: Path) -> int | None:
+    """A descriptor holding the writer's lock (keep it open while writing, or hand it to the process
+    that writes), or None when another process is writing. POSIX only (flock)."""
+    import fcntl
+
+    folder = Path(models_dir) / "onnx"
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def wait_while_written(models_dir: Path, timeout_s: float) -> bool:
+    """Wait until no process is writing the fast start in `models_dir` (a caller that wants the
+    export just started: the tests, the benchmarks); False when one still is after `timeout_s`."""
+    import fcntl
+
+    try:
+        fd = os.open(Path(models_dir) / "onnx" / LOCK_FILE, os.O_RDONLY)
+    except FileNotFoundError:
+        return True  # never written here
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                return True
+            except OSError:
+                if time.monotonic() > deadline:
+                    return False
+                time.sleep(0.05)
+    finally:
+        os.close(fd)

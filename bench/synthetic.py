@@ -69,9 +69,23 @@ class Synthetic:
         s = self.settings
         return {"PHOTOSEEK_DATA_DIR": str(s.data_dir), "PHOTOSEEK_MODEL": s.model, "PHOTOSEEK_PRETRAINED": s.pretrained}
 
-    def clone(self, dest: Path) -> Synthetic:
+    def fast_start(self) -> Path:
+        """The models dir of this library's fast start (app/core/model/fast_start.py): the model's
+        ONNX export as an index run leaves it, written once by the real exporter (seconds: it loads
+        the torch model) and kept beside the library until the export format or open_clip changes."""
+        from app.core.model import export, fast_start
+        from app.core.model.embedder import ModelSpec
+
+        models = self.root / "fast-start"
+        if fast_start.usable_export(models, self.model_id) is None:
+            spec = ModelSpec(self.settings.model, self.settings.pretrained)
+            export.write_fast_start(spec, models, base_photos(cache_root() / "base-photos")[:16])
+        return models
+
+    def clone(self, dest: Path, fast_start: bool = False) -> Synthetic:
         """A writable copy whose catalog and index are private; photos and thumbnails are shared
-        (thumbnails are content-addressed, so a run that adds some never disturbs another)."""
+        (thumbnails are content-addressed, so a run that adds some never disturbs another).
+        `fast_start`: with the model's fast start in its models dir (a returning user's library)."""
         dest = Path(dest)
         data = dest / "data"
         data.mkdir(parents=True, exist_ok=True)
@@ -80,6 +94,8 @@ class Synthetic:
         shutil.copytree(src / "index", data / "index", dirs_exist_ok=True)
         (data / "thumbs").symlink_to((src / "thumbs").resolve(), target_is_directory=True)
         (data / "models").mkdir(exist_ok=True)
+        if fast_start:  # (copied: a run may write beside it)
+            shutil.copytree(self.fast_start() / "onnx", data / "models" / "onnx")
         return Synthetic(
             dest, self.settings.with_(data_dir=data), self.photos_dir, self.count, self.model_id, self.dim, 0.0, True
         )

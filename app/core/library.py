@@ -25,7 +25,15 @@ from .config import WRITER_LOCK, Settings
 from .ingest import imaging
 from .ingest.indexer import Control, Indexer, IndexReport, Progress
 from .model import fast_start
-from .model.embedder import DownloadProgress, Embedder, ModelSpec, ModelUnavailable, export_to_run, import_model_code
+from .model.embedder import (
+    DownloadProgress,
+    Embedder,
+    ModelSpec,
+    ModelUnavailable,
+    export_to_run,
+    import_model_code,
+    torch_installed,
+)
 from .model.embedder import load as load_embedder
 from .organize import trashcan
 from .search import query, ranking
@@ -218,11 +226,16 @@ class Library:
     def import_model_code(self) -> None:
         """Import the runtime `load_model()` will run (torch and open_clip, or ONNX Runtime for the
         fast start): seconds, which the window spends on its worker before loading."""
+        import_model_code(onnx=self.model_runs_onnx())
+
+    def model_runs_onnx(self) -> bool:
+        """Whether `load_model()` will run ONNX Runtime (the fast start, an export, no torch
+        installed): a fraction of a second of Python, where torch's imports are seconds of it."""
         settings = self.settings
         folder = export_to_run(
             self.spec, settings.models_dir, settings.device, settings.precision, "both", settings.fast_start
         )
-        import_model_code(onnx=folder is not None)
+        return folder is not None or not torch_installed()
 
     def fast_start_due(self) -> bool:
         """Whether this process has the torch model loaded (it embedded photos) and the fast start

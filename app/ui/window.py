@@ -130,6 +130,7 @@ class MainWindow(QMainWindow):
         self.model_state = "loading"
         self._pending_library: Library | None = None
         self._after_open: list[Callable[[], None]] = []  # asked for before the library was open
+        self._index_waits: set[str] = set()  # what the start's first index run still waits for
 
         self._build_ui()
         self._build_parts(folders)
@@ -509,20 +510,38 @@ class MainWindow(QMainWindow):
                 on_error=self._library_failed,
             )
             return
-        # the model after the photo list: both are heavy Python work, and the grid matters first
-        self.refresh_photos(then=self._photos_then_model)
+        # indexing waits for both the photo list and the model. The model loads beside the list
+        # when it runs under ONNX Runtime (the fast start: at 100k photos the list is most of its
+        # second); torch's imports are seconds of Python that would hold the grid back: after it
+        self._index_waits = {"photos", "model"}
+        if self.library.model_runs_onnx():
+            self.load_model(then_index=True)
+            self.refresh_photos(then=self._photos_then_index)
+        else:
+            self.refresh_photos(then=self._photos_then_torch)
         self.refresh_skipped()
         self.refresh_saved_searches()
 
-    def _photos_then_model(self) -> None:
-        """Load the model, then index. Folders given (or a library with folders and no photos yet,
-        a first start cut short): their photos are catalogued and thumbnailed first, without the
-        model, which loads beside it: photos in seconds, not after the model (20-75 s)."""
+    def _photos_then_index(self) -> None:
+        """The photo list is on screen: index once the model has loaded. Folders given (or a
+        library with folders and no photos yet, a first start cut short) while the model is still
+        loading: their photos are catalogued and thumbnailed first, without it: photos in
+        seconds, not after the model (20-75 s)."""
         if self.indexer.queued_new_folders(self.screen_model.folders) or (
             self.screen_model.folders and not self.screen_model.records
         ):
             self._photos_first()
-        self.load_model(then_index=True)  # indexes after the catalog pass (IndexingController.start)
+        self._ready_to_index("photos")
+
+    def _photos_then_torch(self) -> None:
+        self._photos_then_index()
+        self.load_model(then_index=True)
+
+    def _ready_to_index(self, part: str) -> None:
+        """`part` ("photos", "model") of the start is done: index when the other is too."""
+        self._index_waits.discard(part)
+        if not self._index_waits:
+            self.start_indexing()
 
     def _photos_first(self) -> None:
         """Without the model yet: a pass that only catalogues and thumbnails the photos (seconds),
@@ -579,13 +598,13 @@ class MainWindow(QMainWindow):
             if not self.search_bar.is_empty():
                 self.search_bar.search_now()
             if then_index:
-                self.start_indexing()
+                self._ready_to_index("model")
 
         def failed(error):
             self.index_status.download_done(self.indexer.running)
             self._model_failed(error)
             if then_index:
-                self.start_indexing()
+                self._ready_to_index("model")
 
         self._run(
             self.jobs,

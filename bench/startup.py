@@ -1,6 +1,6 @@
 """How fast the window opens on a big library.
 
-    python -m bench.startup [--photos 100000] [--runs 3] [--json]
+    python -m bench.startup [--photos 100000] [--runs 3] [--model M --pretrained P] [--json]
 
 Each run starts a fresh interpreter (the same one running this benchmark) and times, from just
 before the process is spawned:
@@ -250,6 +250,8 @@ def main(argv=None) -> dict:
     p.add_argument("--first-only", action="store_true", help="only the first start (first_thumbnails_s)")
     p.add_argument("--no-first", action="store_true", help="all but the first start (first_thumbnails_s)")
     p.add_argument("--command", action="append", help="time this command's window instead (an X display; repeatable)")
+    p.add_argument("--model", default=None, help="open_clip name or config (default: the tiny CLIP of the tests)")
+    p.add_argument("--pretrained", default=None, help="its weights: a tag or a checkpoint file")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
 
@@ -267,7 +269,7 @@ def main(argv=None) -> dict:
     if args.first_only:
         report(first, args.json, "First start")
         return first
-    lib = synthetic.build(args.photos)
+    lib = synthetic.build(args.photos, model=args.model, pretrained=args.pretrained)
     lib.fast_start()  # (written once, before any run is timed)
     bare, shown, grid, model, grid_torch, model_torch = [], [], [], [], [], []
     for _ in range(args.runs):
@@ -286,6 +288,7 @@ def main(argv=None) -> dict:
                 model_torch.append(marks["model"])
     result = {
         "photos": lib.count,
+        "model": lib.settings.model if args.model else "tiny CLIP (tests/tiny_clip.py)",
         "runs": args.runs,
         "platform": env["QT_QPA_PLATFORM"],
         "bare_qt_s": round(statistics.median(bare), 3),

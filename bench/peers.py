@@ -15,8 +15,9 @@ downloads nothing. Without --rclip (or when it is missing), PhotoSeek's side alo
 
 Steps, each process start to exit, rclip then PhotoSeek (the order swapped every round), peak
 RSS of the process from wait4: first index (rclip indexes then answers a query; PhotoSeek with
-OCR and concepts off, as rclip has neither), (PhotoSeek's ends when its photos are embedded, and writes its fast start, the model's ONNX export,
-in a process of its own at idle priority: the next step waits for that, and its time is printed), re-index of the unchanged folder (rclip: its
+OCR and concepts off, as rclip has neither; PhotoSeek's command ends when its photos are embedded
+and writes its fast start, the model's ONNX export, in a process of its own at idle priority: the
+next step waits for that, and its time is printed), re-index of the unchanged folder (rclip: its
 re-check with one query), a text query, the same text query again, an image query (a file
 outside the library), re-index after renaming 50 files. Ratio = PhotoSeek / rclip (< 1: faster).
 The best of the rounds is shown for each step.

@@ -775,13 +775,15 @@ class Library:
         assert vectors is not None  # (only `cached_only` gives None)
         return vectors[0]
 
-    def image_vector(self, image, text: str | None = None) -> np.ndarray:
+    def image_vector(self, image, text: str | None = None, towers: str = "image") -> np.ndarray:
         """The query vector of an image (a path, in or outside the library, or a PIL image),
-        optionally refined by text. A library photo's is the catalog's: no model is loaded."""
+        optionally refined by text. A library photo's is the catalog's: no model is loaded.
+        `towers="both"`: the query has words to embed too, so the model is loaded whole at once
+        rather than its image tower first and then all of it again for the words."""
         record = self.catalog.file_by_path(str(Path(image).resolve())) if isinstance(image, (str, Path)) else None
         vector = self.catalog.vector(record.id, self.model_id) if record else None
         if vector is None:
-            vector = query.image_vector(self.load_model(towers="image"), image)
+            vector = query.image_vector(self.load_model(towers=towers), image)
         if text and text.strip():
             vector = query.combine(vector, self.text_vector(text.strip()))
         return vector
@@ -804,8 +806,19 @@ class Library:
         `paths=False`: only the result's `ids` array, no path lookups (see search.execute).
         Photos of offline folders only with `include_offline` (or `is:offline` in the query)."""
         parsed = parse_query(text)
-        image_vector = self.image_vector(image) if image is not None else None
+        image_vector = self.image_vector(image, towers=self._towers_beside_image(parsed)) if image is not None else None
         return ranking.execute(self, parsed, n, image_vector, exclude, min_score, good_only, paths, include_offline)
+
+    def _towers_beside_image(self, parsed) -> str:
+        """What an image query loads: the image tower, or the whole model at once when its words
+        are not all in the query cache (rather than the image tower and then all of it again for
+        the words); the words are kept then, so the next such query loads the image tower alone."""
+        texts = [p.text for p in parsed.parts]
+        if not texts or self.text_vectors(texts, cached_only=True) is not None:
+            return "image"
+        embedder = self.load_model(towers="both")
+        QueryCache(self.settings.data_dir / "queries", self.model_id).put(dict(zip(texts, embedder.embed_texts(texts))))
+        return "both"
 
     def search_image(self, image, text: str | None = None, n: int | None = None, **options) -> SearchResult:
         return self.search(text or "", n, image=image, **options)

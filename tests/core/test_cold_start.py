@@ -106,6 +106,35 @@ def test_an_image_query_loads_only_the_image_tower_and_ranks_as_the_whole_model(
     library.close()
 
 
+def test_an_image_with_words_loads_the_model_once_and_ranks_as_the_whole_model(
+    make_settings, trained_model, photos, tmp_path, monkeypatch
+):
+    """Not the image tower first and then the whole model again for the words."""
+    from app.core import library as library_module
+
+    _indexed(make_settings, trained_model, photos, precision="fp32").close()
+    outside = tmp_path / "outside.jpg"
+    Image.open(next(photos.glob("green_*.jpg"))).rotate(5).save(outside)
+    library = Library(make_settings(trained_model, precision="fp32"))
+    loads, load = [], library_module.load_embedder
+    monkeypatch.setattr(library_module, "load_embedder", lambda *a, **k: loads.append(k["towers"]) or load(*a, **k))
+    hits = library.search("a red circle", n=None, image=outside)
+    assert loads == ["both"]
+
+    library.close()
+
+    again = Library(make_settings(trained_model, precision="fp32"))  # the words are cached now
+    loads.clear()
+    assert [h.id for h in again.search("a red circle", n=None, image=outside)] == [h.id for h in hits]
+    assert loads == ["image"]
+    again.close()
+
+    whole = Library(make_settings(trained_model, precision="fp32"))
+    whole.load_model()  # (the window: the whole model already in memory)
+    assert [h.id for h in whole.search("a red circle", n=None, image=outside)] == [h.id for h in hits]
+    whole.close()
+
+
 def _decoded(path: Path, side: int):
     from app.core.ingest import imaging
 

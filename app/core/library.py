@@ -292,12 +292,13 @@ class Library:
             return None
         return self.load_model(towers=towers)
 
-    def text_vectors(self, texts: Sequence[str], cached_only: bool = False) -> np.ndarray | None:
+    def text_vectors(self, texts: Sequence[str], cached_only: bool = False, towers: str = "text") -> np.ndarray | None:
         """Unit vectors [N, D] of texts, from the data dir's query cache when they were asked
         before (no model loaded at all), else from the text tower (and kept). `cached_only`: None
         unless every text is cached. With the whole model in memory (the window), its own cache
         answers and nothing is written: a process that loads a tower for queries alone (a command
-        line search) is the one the next cold start saves from loading it."""
+        line search) is the one the next cold start saves from loading it. `towers`: what to load
+        when one is needed ("both" when an image is to be embedded too)."""
         loaded = self._embedder
         if loaded is not None and loaded.towers == "both":
             return loaded.embed_texts(list(texts))
@@ -307,7 +308,7 @@ class Library:
         if missing and cached_only:
             return None
         if missing:
-            vectors = self.load_model(towers="text").embed_texts(missing)
+            vectors = self.load_model(towers=towers).embed_texts(missing)
             found.update(zip(missing, vectors))
             cache.put(dict(zip(missing, vectors)))
         return np.stack([found[t] for t in texts])
@@ -775,15 +776,17 @@ class Library:
         assert vectors is not None  # (only `cached_only` gives None)
         return vectors[0]
 
-    def image_vector(self, image, text: str | None = None, towers: str = "image") -> np.ndarray:
+    def image_vector(self, image, text: str | None = None, words: Sequence[str] = ()) -> np.ndarray:
         """The query vector of an image (a path, in or outside the library, or a PIL image),
         optionally refined by text. A library photo's is the catalog's: no model is loaded.
-        `towers="both"`: the query has words to embed too, so the model is loaded whole at once
-        rather than its image tower first and then all of it again for the words."""
+        `words`: the query's texts that rank beside it; when the image needs the model too, it is
+        loaded whole once for both (not the image tower and then all of it again)."""
         record = self.catalog.file_by_path(str(Path(image).resolve())) if isinstance(image, (str, Path)) else None
         vector = self.catalog.vector(record.id, self.model_id) if record else None
         if vector is None:
-            vector = query.image_vector(self.load_model(towers=towers), image)
+            if words:
+                self.text_vectors(words, towers="both")  # (and kept: the next such query loads the image tower alone)
+            vector = query.image_vector(self.load_model(towers="image"), image)
         if text and text.strip():
             vector = query.combine(vector, self.text_vector(text.strip()))
         return vector
@@ -806,19 +809,9 @@ class Library:
         `paths=False`: only the result's `ids` array, no path lookups (see search.execute).
         Photos of offline folders only with `include_offline` (or `is:offline` in the query)."""
         parsed = parse_query(text)
-        image_vector = self.image_vector(image, towers=self._towers_beside_image(parsed)) if image is not None else None
+        words = [p.text for p in parsed.parts]
+        image_vector = self.image_vector(image, words=words) if image is not None else None
         return ranking.execute(self, parsed, n, image_vector, exclude, min_score, good_only, paths, include_offline)
-
-    def _towers_beside_image(self, parsed) -> str:
-        """What an image query loads: the image tower, or the whole model at once when its words
-        are not all in the query cache (rather than the image tower and then all of it again for
-        the words); the words are kept then, so the next such query loads the image tower alone."""
-        texts = [p.text for p in parsed.parts]
-        if not texts or self.text_vectors(texts, cached_only=True) is not None:
-            return "image"
-        embedder = self.load_model(towers="both")
-        QueryCache(self.settings.data_dir / "queries", self.model_id).put(dict(zip(texts, embedder.embed_texts(texts))))
-        return "both"
 
     def search_image(self, image, text: str | None = None, n: int | None = None, **options) -> SearchResult:
         return self.search(text or "", n, image=image, **options)

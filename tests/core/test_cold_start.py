@@ -134,6 +134,12 @@ def test_an_image_with_words_loads_the_model_once_and_ranks_as_the_whole_model(
     assert [h.id for h in whole.search("a red circle", n=None, image=outside)] == [h.id for h in hits]
     whole.close()
 
+    in_library = Library(make_settings(trained_model, precision="fp32"))  # its vector is the catalog's
+    loads.clear()
+    in_library.search("a blue square", n=None, image=next(photos.glob("green_*.jpg")))
+    assert loads == ["text"]
+    in_library.close()
+
 
 def _decoded(path: Path, side: int):
     from app.core.ingest import imaging
